@@ -1,0 +1,79 @@
+"""Structural validation against the Kubernetes OpenAPI schema (via ``kubernetes-validate``).
+
+Only built-in kinds have a schema there; CRDs (Gateway API, Cilium) are validated by their own
+parsers. Every schema violation becomes a :class:`FieldProblem` with a kubectl-style path.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+import jsonschema
+from kubernetes_validate import utils as kv_utils
+
+from ..errors import FieldProblem, field_path
+from ..facts import fact
+
+_YAML_BOOL_HINT = " (YAML reads unquoted yes/no/on/off/true/false as booleans: quote the value)"
+
+
+def kubernetes_minor() -> str:
+    return str(fact("kubernetes-version").value)
+
+
+@cache
+def _validator(kind: str, api_version: str, version: str) -> jsonschema.protocols.Validator | None:
+    from referencing import Registry, Resource
+
+    schema_version = [v for v in kv_utils.all_versions() if kv_utils.major_minor(v) <= version][-1]
+    group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    schema_dir = f"v{schema_version}-local-strict"
+    try:
+        schema = kv_utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{group_version}.json", version)
+    except FileNotFoundError:
+        return None
+    definitions = kv_utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json", version)
+    registry = Resource.from_contents(definitions) @ (Resource.from_contents(schema) @ Registry())
+    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
+
+
+def has_schema(kind: str, api_version: str) -> bool:
+    return _validator(kind, api_version, kubernetes_minor()) is not None
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        allowed = ", ".join(sorted(error.schema.get("properties", {})))
+        names = ", ".join(repr(e) for e in extra)
+        return f"unknown field {names}; expected one of: {allowed}"
+    if error.validator == "type":
+        expected = error.validator_value
+        if isinstance(expected, list):
+            expected = " or ".join(t for t in expected if t != "null")
+        hint = _YAML_BOOL_HINT if isinstance(error.instance, bool) and "string" in str(expected) else ""
+        return f"expected {expected}, got {type(error.instance).__name__} {error.instance!r}{hint}"
+    if error.validator == "required":
+        return error.message.replace("is a required property", "is required")
+    if error.validator == "enum":
+        return f"unsupported value {error.instance!r}: expected one of {', '.join(map(repr, error.validator_value))}"
+    if error.validator in ("oneOf", "anyOf"):
+        return f"{error.instance!r} is not valid here"
+    return error.message
+
+
+def schema_problems(body: dict[str, Any], document: str) -> list[FieldProblem]:
+    """Every way ``body`` violates its kind's schema; empty when it conforms (or has no schema)."""
+    validator = _validator(str(body.get("kind")), str(body.get("apiVersion")), kubernetes_minor())
+    if validator is None:
+        return []
+    problems = []
+    for error in sorted(validator.iter_errors(body), key=lambda e: [str(p) for p in e.absolute_path]):
+        # Prefer the most specific sub-error of oneOf/anyOf (IntOrString fields).
+        leaf = error
+        if error.context:
+            leaf = max(error.context, key=lambda e: len(e.absolute_path))
+        problems.append(FieldProblem(document, field_path(list(leaf.absolute_path)), _describe(leaf)))
+    return problems

@@ -1,0 +1,89 @@
+"""A probe (who tries to reach what) and its result (what happened, and why)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..model import Protocol
+from .verdict import Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """``source`` and ``destination`` are lab endpoint names: ``ns/pod``, ``node:<name>``, ``host``,
+    an external host's name, an IP address, or a DNS name (``web.shop.svc.cluster.local``)."""
+
+    source: str
+    destination: str
+    port: int | str | None = None
+    protocol: Protocol = Protocol.TCP
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One step of a flow's path, for traces: what happened at that point and why."""
+
+    step: str
+    """``dns``, ``service``, ``snat``, ``encapsulation``, ``nsg``, ``ingress-controller``, ``policy``, ``deliver``..."""
+    detail: str
+
+    def render(self) -> str:
+        return f"{self.step:>14}: {self.detail}"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpExchange:
+    """What an HTTP(S) probe saw at layer 7."""
+
+    status: int
+    served_by: str = ""
+    """Which component answered (``shop/web``, ``ingress-nginx``, ``gateway shop/public``)."""
+    certificate: str = ""
+    """Subject/SANs of the certificate the server presented (HTTPS only)."""
+    certificate_trusted: bool | None = None
+    """Whether a client verifying against the given CA would accept it; None when not checked."""
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    probe: Probe
+    verdict: Verdict
+    reason: str
+    """Why, in sentences a learner can act on (the engine's explanation)."""
+    answered_by: str | None = None
+    """The pod (``ns/name``) or host that answered, when one did."""
+    client_ip: str | None = None
+    """The source address the server saw (after any SNAT)."""
+    loopback: bool = False
+    hops: tuple[Hop, ...] = ()
+    http: HttpExchange | None = None
+    attempts: int = 1
+    extra: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def port_label(self) -> str:
+        port = "" if self.probe.port is None else f"{self.probe.port}/"
+        return f"{port}{self.probe.protocol}"
+
+    def summary(self) -> str:
+        """``x/a → y/b 80/TCP: BLOCKED``"""
+        return f"{self.probe.source} → {self.probe.destination} {self.port_label}: {self.verdict.name}"
+
+    def explain(self) -> str:
+        """The readable block: the summary, the reason, then every hop."""
+        lines = [self.summary()]
+        if self.answered_by:
+            seen = f" (saw client {self.client_ip})" if self.client_ip else ""
+            lines.append(f"answered by {self.answered_by}{seen}")
+        if self.http is not None:
+            lines.append(f"HTTP {self.http.status}" + (f" from {self.http.served_by}" if self.http.served_by else ""))
+        lines += ["  " + line for line in self.reason.splitlines()]
+        if self.hops:
+            lines.append("path:")
+            lines += ["  " + h.render() for h in self.hops]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
