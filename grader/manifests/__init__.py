@@ -93,6 +93,20 @@ def parse_manifests(source: ManifestSource, *, default_namespace: str = "default
     return out
 
 
+SHORT_NAMES = {"netpol": "NetworkPolicy", "ns": "Namespace", "svc": "Service", "ing": "Ingress", "cnp": "CiliumNetworkPolicy", "nsg": "NetworkSecurityGroup"}
+
+
+def kind_from_alias(text: str) -> str:
+    """``networkpolicy``, ``netpol`` or ``NetworkPolicy`` -> ``NetworkPolicy`` (as kubectl resolves them)."""
+    lower = text.lower()
+    if lower in SHORT_NAMES:
+        return SHORT_NAMES[lower]
+    for _, kind in PARSERS:
+        if kind.lower() in (lower, lower.removesuffix("s"), lower.removesuffix("es")):
+            return kind
+    raise ValueError(f"unknown kind {text!r}; known: {', '.join(sorted({k for _, k in PARSERS}))}")
+
+
 def _unsupported(doc: Document) -> str:
     same_kind = sorted(api for api, kind in PARSERS if kind == doc.kind)
     if same_kind:
@@ -101,4 +115,4 @@ def _unsupported(doc: Document) -> str:
     return f"kind {doc.kind!r} ({doc.api_version}) is not supported by the lab; supported kinds: {kinds}"
 
 
-__all__ = ["Document", "Manifest", "ManifestSource", "ObjectKey", "PARSERS", "has_schema", "load_documents", "parse_manifests"]
+__all__ = ["CLUSTER_SCOPED", "SHORT_NAMES", "kind_from_alias", "Document", "Manifest", "ManifestSource", "ObjectKey", "PARSERS", "has_schema", "load_documents", "parse_manifests"]

@@ -1,0 +1,106 @@
+"""The one Lab API. The simulated cluster and the kind backend both implement it, so lessons,
+exercises and grading call the same methods whichever backend answers.
+
+Endpoint names accepted by ``probe`` (both backends):
+    ``ns/pod``          a pod
+    ``node:<name>``     a node (host network)
+    an IP address      whatever owns it (pod, node, Service VIP, external host)
+    a DNS name         resolved as the source would resolve it (Services issue)
+    ``host`` / named external hosts (network-model issue)
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from typing import ClassVar
+
+from ..cni import CniProfile
+from ..manifests import ManifestSource, ObjectKey
+from ..model import Namespace, Pod, Protocol
+from ..reachability import Comparison, Probe, ProbeResult, Reachability, ReachabilityMatrix
+from ..topology import Topology
+
+PortSpec = int | str | None
+
+
+class Lab(ABC):
+    """A cluster a learner can deploy to, apply manifests to, and probe."""
+
+    backend: ClassVar[str]
+    profile: CniProfile
+
+    # -- state -----------------------------------------------------------------------------
+    @abstractmethod
+    def deploy(self, topology: str | Topology | Mapping[str, object] = "shop") -> Topology:
+        """Create the topology's namespaces and pods (idempotent) and apply its policies."""
+
+    @abstractmethod
+    def apply(self, manifests: ManifestSource, *, namespace: str = "default") -> list[ObjectKey]:
+        """Validate, then create or replace every object. Raises ManifestError (nothing applied) on bad input."""
+
+    @abstractmethod
+    def delete(self, what: ManifestSource | ObjectKey | str | Iterable[ObjectKey | str], *, missing_ok: bool = False) -> list[ObjectKey]:
+        """Delete objects named by manifests, ObjectKeys or ``kind/ns/name`` strings."""
+
+    @abstractmethod
+    def label(self, target: str, labels: Mapping[str, str | None]) -> None:
+        """Change labels of a pod (``ns/pod``) or a namespace (``namespace/<name>``); ``None`` removes a key."""
+
+    @abstractmethod
+    def reset(self, *, keep_topology: bool = False) -> None:
+        """Remove what the course created: everything, or only what was applied after ``deploy``."""
+
+    @abstractmethod
+    def pods(self, namespace: str | None = None) -> list[Pod]:
+        """Pods sorted by namespace/name (system pods included only when their namespace is asked for)."""
+
+    @abstractmethod
+    def namespaces(self) -> list[Namespace]: ...
+
+    @abstractmethod
+    def objects(self, kind: str | None = None) -> list[ObjectKey]: ...
+
+    # -- traffic ---------------------------------------------------------------------------
+    @abstractmethod
+    def probe(self, source: str, destination: str, port: PortSpec = None, protocol: Protocol | str = Protocol.TCP) -> ProbeResult:
+        """Try one connection and say what happened and why. Never raises for unknown endpoints:
+        those come back as PROBE_FAILED (or DNS_FAILED for names) with the reason."""
+
+    def probe_all(self, probes: Iterable[Probe]) -> list[ProbeResult]:
+        return [self.probe(p.source, p.destination, p.port, p.protocol) for p in probes]
+
+    @abstractmethod
+    def matrix(
+        self, port: int | str, protocol: Protocol | str = Protocol.TCP, *,
+        sources: Sequence[str] | None = None, destinations: Sequence[str] | None = None,
+        namespaces: Sequence[str] | None = None,
+    ) -> ReachabilityMatrix:
+        """Probe every source pod to every destination pod on one port/protocol."""
+
+    def matrices(
+        self, ports: Sequence[tuple[int, Protocol | str]] | None = None, *, namespaces: Sequence[str] | None = None,
+    ) -> list[ReachabilityMatrix]:
+        """One matrix per port/protocol; by default every port the destination pods declare
+        (each matrix then has as columns only the pods that declare that port)."""
+        pods = [p for p in self.pods() if namespaces is None or p.namespace in namespaces]
+        sources = [str(p.ref) for p in pods]
+        if ports is not None:
+            return [self.matrix(port, proto, sources=sources, destinations=sources) for port, proto in ports]
+        declared = sorted({(c.port, c.protocol) for p in pods for c in p.ports}, key=lambda t: (t[1], t[0]))
+        out = []
+        for port, proto in declared:
+            dests = [str(p.ref) for p in pods if p.serves(port, proto)]
+            out.append(self.matrix(port, proto, sources=sources, destinations=dests))
+        return out
+
+    def check(self, expected: Reachability) -> Comparison:
+        """Observe the expected matrix and compare. Live backends re-probe until it holds or a deadline passes."""
+        observed = self.matrix(
+            expected.port if expected.port is not None else 80, expected.protocol,
+            sources=expected.sources, destinations=expected.destinations,
+        )
+        return expected.compare(observed)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} backend={self.backend} profile={self.profile.name}>"

@@ -1,0 +1,297 @@
+"""The simulated cluster behind the Lab API: in memory, deterministic, answers probes the way
+Kubernetes semantics say (each rule cites its source in the engine that implements it)."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from ...cni import CniProfile, get_profile
+from ...errors import FieldProblem, LabError, ManifestError
+from ...manifests import CLUSTER_SCOPED, Manifest, ManifestSource, ObjectKey, kind_from_alias, parse_manifests
+from ...model import Endpoint, Flow, Namespace, Pod, PodRef, Protocol
+from ...netpol import NetworkPolicyEngine, policy_matrix
+from ...reachability import Hop, Probe, ProbeResult, ReachabilityMatrix, Verdict
+from ...topology import Topology, load_topology
+from ..base import Lab, PortSpec
+from .state import ClusterState
+
+EXPLAIN_LIMIT = 2500
+"""Above this many cells, matrix() skips per-cell explanations (probe() still explains any flow)."""
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where a probe ends up after name resolution and any DNAT, before policy."""
+
+    endpoint: Endpoint | None
+    port: int | None
+    hops: tuple[Hop, ...] = ()
+    failure: Verdict | None = None
+    reason: str = ""
+
+
+class SimulatedLab(Lab):
+    backend = "sim"
+
+    def __init__(self, profile: str | CniProfile | None = None) -> None:
+        self.profile = get_profile(profile)
+        self.state = ClusterState(self.profile)
+        self._topology_keys: set[ObjectKey] = set()
+        self._topology: Topology | None = None
+        self._engine_cache: tuple[int, NetworkPolicyEngine] | None = None
+
+    # -- state -----------------------------------------------------------------------------
+    def deploy(self, topology: str | Topology | Mapping[str, object] = "shop") -> Topology:
+        topo = load_topology(topology)  # type: ignore[arg-type]
+        for ns in topo.namespaces:
+            self.state.ensure_namespace(ns)
+        for pod in topo.pods:
+            self.state.add_pod(pod)
+        if topo.policies:
+            self._topology_keys |= set(self.apply(list(topo.policies)))
+        self._topology = topo
+        return topo
+
+    def apply(self, manifests: ManifestSource, *, namespace: str = "default") -> list[ObjectKey]:
+        parsed = parse_manifests(manifests, default_namespace=namespace)
+        pending_ns = {m.obj.name for m in parsed if m.key.kind == "Namespace"}
+        problems = [
+            FieldProblem(str(m.key), "metadata.namespace", f'namespaces "{m.key.namespace}" not found: create the namespace first')
+            for m in parsed
+            if m.key.namespace and m.key.namespace not in self.state.namespaces and m.key.namespace not in pending_ns
+        ]
+        problems += self._admission_problems(parsed)
+        if problems:
+            raise ManifestError(problems)
+        ordered = sorted(parsed, key=lambda m: m.key.kind != "Namespace")  # namespaces first
+        for m in ordered:
+            self._store(m)
+        return [m.key for m in parsed]
+
+    def _admission_problems(self, parsed: list[Manifest]) -> list[FieldProblem]:
+        """Checks that need cluster state (allocation conflicts, missing CRDs). Extended per kind."""
+        return []
+
+    def _store(self, m: Manifest) -> None:
+        if m.key.kind == "Namespace":
+            self.state.ensure_namespace(m.obj)
+        elif m.key.kind == "Pod":
+            self.state.add_pod(m.obj)
+        self.state.put(m)
+
+    def delete(self, what: ManifestSource | ObjectKey | str | Iterable[ObjectKey | str], *, missing_ok: bool = False) -> list[ObjectKey]:
+        keys = self._keys_of(what)
+        deleted = []
+        for key in keys:
+            if key.kind == "Namespace":
+                found = key.name in self.state.namespaces
+                self.state.remove_namespace(key.name)
+                self.state.remove(key)
+            else:
+                found = self.state.remove(key)
+                if key.kind == "Pod":
+                    found = found or self.state.pod(PodRef(key.namespace, key.name)) is not None
+                    self.state.remove_pod(PodRef(key.namespace, key.name))
+            if not found and not missing_ok:
+                raise LabError(f"{key} not found")
+            if found:
+                deleted.append(key)
+        return deleted
+
+    def _keys_of(self, what: object) -> list[ObjectKey]:
+        if isinstance(what, ObjectKey):
+            return [what]
+        if isinstance(what, str) and "\n" not in what and ":" not in what and what.count("/") in (1, 2):
+            return [_parse_key(what)]
+        if isinstance(what, Iterable) and not isinstance(what, (str, bytes, Mapping)):
+            items = list(what)
+            if all(isinstance(i, (ObjectKey, str)) and (isinstance(i, ObjectKey) or ("\n" not in i and ":" not in i)) for i in items):
+                return [i if isinstance(i, ObjectKey) else _parse_key(i) for i in items]
+        return [m.key for m in parse_manifests(what)]  # type: ignore[arg-type]
+
+    def label(self, target: str, labels: Mapping[str, str | None]) -> None:
+        if target.startswith("namespace/"):
+            self.state.relabel_namespace(target.split("/", 1)[1], dict(labels))
+        else:
+            self.state.relabel_pod(PodRef.parse(target), dict(labels))
+
+    def reset(self, *, keep_topology: bool = False) -> None:
+        if keep_topology and self._topology is not None:
+            for key in self.state.keys():
+                if key not in self._topology_keys:
+                    self.state.remove(key)
+            for pod in self._topology.pods:  # restore labels a lesson may have changed
+                self.state.add_pod(pod)
+            for ns in self._topology.namespaces:
+                self.state.ensure_namespace(ns)
+            topo_refs = {p.ref for p in self._topology.pods} | self.state.system_pods
+            for pod in self.state.pods():
+                if pod.ref not in topo_refs:
+                    self.state.remove_pod(pod.ref)
+            return
+        self.state.reset()
+        self._topology = None
+        self._topology_keys = set()
+
+    def pods(self, namespace: str | None = None) -> list[Pod]:
+        if namespace is not None:
+            return [p for p in self.state.pods() if p.namespace == namespace]
+        return self.state.pods(include_system=False)
+
+    def namespaces(self) -> list[Namespace]:
+        return [self.state.namespaces[n] for n in sorted(self.state.namespaces)]
+
+    def objects(self, kind: str | None = None) -> list[ObjectKey]:
+        return self.state.keys(kind)
+
+    # -- engines ---------------------------------------------------------------------------
+    def policy_engine(self) -> NetworkPolicyEngine:
+        cached = self._engine_cache
+        if cached is not None and cached[0] == self.state.version:
+            return cached[1]
+        engine = NetworkPolicyEngine(
+            self.state.policies(), self.state.namespaces, ipblock_matches_cluster=self.profile.ipblock_matches_cluster,
+        )
+        self._engine_cache = (self.state.version, engine)
+        return engine
+
+    # -- probes ----------------------------------------------------------------------------
+    def _source(self, name: str) -> Endpoint:
+        if name.startswith("node:"):
+            return Endpoint.of_node(self.state.node(name[5:]))
+        if "/" in name:
+            pod = self.state.pod(name)
+            if pod is None:
+                raise LabError(f"no pod {name}: known pods are {', '.join(str(p.ref) for p in self.pods())}")
+            return Endpoint.of_pod(pod)
+        raise LabError(f"unknown source {name!r}: expected 'namespace/pod' or 'node:<name>'")
+
+    def _resolve(self, source: Endpoint, destination: str, port: PortSpec, protocol: Protocol) -> _Target:
+        """Turn a destination name into the endpoint that receives the packet (after DNAT)."""
+        endpoint: Endpoint | None = None
+        if destination.startswith("node:"):
+            endpoint = Endpoint.of_node(self.state.node(destination[5:]))
+        elif "/" in destination:
+            pod = self.state.pod(destination)
+            if pod is None:
+                raise LabError(f"no pod {destination}")
+            endpoint = Endpoint.of_pod(pod)
+        else:
+            try:
+                ip = ipaddress.ip_address(destination)
+            except ValueError:
+                return _Target(None, None, failure=Verdict.DNS_FAILED, reason=f"{destination!r} does not resolve (NXDOMAIN)")
+            owner = self.state.owner_of(ip)
+            if isinstance(owner, Pod):
+                endpoint = Endpoint.of_pod(owner)
+            elif owner is not None:
+                endpoint = Endpoint.of_node(owner)
+            else:
+                return _Target(None, None, failure=Verdict.BLOCKED, reason=f"nothing in the lab answers at {ip} (no route)")
+        return _Target(endpoint, _port_number(endpoint, port, protocol))
+
+    def probe(self, source: str, destination: str, port: PortSpec = None, protocol: Protocol | str = Protocol.TCP) -> ProbeResult:
+        proto = Protocol.parse(protocol)
+        probe = Probe(source, destination, port, proto)
+        try:
+            src = self._source(source)
+            target = self._resolve(src, destination, port, proto)
+        except LabError as exc:
+            return ProbeResult(probe, Verdict.PROBE_FAILED, str(exc))
+        if target.failure is not None or target.endpoint is None:
+            return ProbeResult(probe, target.failure or Verdict.PROBE_FAILED, target.reason, hops=target.hops)
+        if target.port is None:
+            return ProbeResult(probe, Verdict.PROBE_FAILED, f"port {port!r} does not name a {proto} port of {target.endpoint.label}", hops=target.hops)
+        return self._deliver(probe, src, target.endpoint, target.port, proto, target.hops)
+
+    def _deliver(self, probe: Probe, src: Endpoint, dst: Endpoint, port: int, protocol: Protocol, hops: tuple[Hop, ...]) -> ProbeResult:
+        flow = Flow(src, dst, port, protocol)
+        verdict = self.policy_engine().evaluate(flow)
+        hops = (*hops, Hop("policy", "allowed" if verdict.allowed else "dropped"))
+        reason = verdict.explain()
+        if not verdict.allowed:
+            return ProbeResult(probe, Verdict.BLOCKED, reason, loopback=verdict.loopback, hops=hops)
+        listening = _listening(dst, port, protocol)
+        if listening is not None:
+            return ProbeResult(probe, Verdict.REFUSED, f"{reason}\n{listening}", loopback=verdict.loopback, hops=hops)
+        return ProbeResult(
+            probe, Verdict.ALLOWED, reason, answered_by=dst.name if dst.pod is not None else dst.label,
+            client_ip=str(src.ip), loopback=verdict.loopback, hops=(*hops, Hop("deliver", f"{dst.label} {port}/{protocol}")),
+        )
+
+    def matrix(
+        self, port: int | str, protocol: Protocol | str = Protocol.TCP, *,
+        sources: Sequence[str] | None = None, destinations: Sequence[str] | None = None,
+        namespaces: Sequence[str] | None = None,
+    ) -> ReachabilityMatrix:
+        proto = Protocol.parse(protocol)
+        default = [str(p.ref) for p in self.pods() if namespaces is None or p.namespace in namespaces]
+        srcs = tuple(sorted(sources if sources is not None else default))
+        dsts = tuple(sorted(destinations if destinations is not None else default))
+        results: dict[tuple[str, str], ProbeResult] = {}
+        explain = len(srcs) * len(dsts) <= EXPLAIN_LIMIT
+        if explain or isinstance(port, str):
+            for s in srcs:
+                for d in dsts:
+                    results[(s, d)] = self.probe(s, d, port, proto)
+        else:
+            results = self._fast_matrix(srcs, dsts, int(port), proto)
+        return ReachabilityMatrix(port, proto, srcs, dsts, results)
+
+    def _fast_matrix(self, srcs: tuple[str, ...], dsts: tuple[str, ...], port: int, proto: Protocol) -> dict[tuple[str, str], ProbeResult]:
+        names = sorted(set(srcs) | set(dsts))
+        pods = [self.state.pod(n) for n in names]
+        missing = [n for n, p in zip(names, pods, strict=True) if p is None]
+        if missing:
+            raise LabError(f"no pod {missing[0]}")
+        index = {n: i for i, n in enumerate(names)}
+        allowed = policy_matrix(self.policy_engine(), pods, port, proto).allowed  # type: ignore[arg-type]
+        out = {}
+        for s in srcs:
+            for d in dsts:
+                probe = Probe(s, d, port, proto)
+                dst_pod = pods[index[d]]
+                assert dst_pod is not None
+                if not allowed[index[s], index[d]]:
+                    out[(s, d)] = ProbeResult(probe, Verdict.BLOCKED, f"blocked by NetworkPolicy (lab.probe({s!r}, {d!r}, {port}) explains which)", loopback=s == d)
+                elif not dst_pod.serves(port, proto):
+                    out[(s, d)] = ProbeResult(probe, Verdict.REFUSED, f"{d} does not listen on {port}/{proto}", loopback=s == d)
+                else:
+                    out[(s, d)] = ProbeResult(probe, Verdict.ALLOWED, "allowed by NetworkPolicy", answered_by=d, loopback=s == d)
+        return out
+
+
+def _port_number(endpoint: Endpoint, port: PortSpec, protocol: Protocol) -> int | None:
+    if port is None:
+        if endpoint.pod is not None:
+            served = [c for c in endpoint.pod.ports if c.protocol == protocol]
+            return served[0].port if served else None
+        return None
+    if isinstance(port, int):
+        return port
+    if port.isdigit():
+        return int(port)
+    if endpoint.pod is None:
+        return None
+    named = endpoint.pod.named_port(port, protocol)
+    return named.port if named is not None else None
+
+
+def _listening(dst: Endpoint, port: int, protocol: Protocol) -> str | None:
+    """None when something accepts the connection; otherwise why it is refused."""
+    if dst.pod is not None:
+        if dst.pod.serves(port, protocol):
+            return None
+        served = ", ".join(c.render() for c in dst.pod.ports) or "nothing"
+        return f"{dst.name} does not listen on {port}/{protocol} (it serves {served})"
+    return f"nothing on {dst.label} listens on {port}/{protocol}"
+
+
+def _parse_key(text: str) -> ObjectKey:
+    parts = text.split("/")
+    kind = kind_from_alias(parts[0])
+    if len(parts) == 2:
+        return ObjectKey(kind, "" if kind in CLUSTER_SCOPED else "default", parts[1])
+    return ObjectKey(kind, parts[1], parts[2])
