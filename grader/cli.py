@@ -20,6 +20,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """Kubernetes networking lab: analyse policies offline, probe simulated or kind clusters."""
+
+
 def _parse_probe(text: str) -> tuple[int, Protocol]:
     port, _, proto = text.partition("/")
     try:
