@@ -110,3 +110,18 @@ class Pod:
             if p.name == name and (protocol is None or p.protocol == protocol):
                 return p
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalHost:
+    """A machine outside the cluster that probes can start from or go to.
+
+    ``where`` is ``host`` (the learner's machine: on Linux the kind network's gateway), ``vnet``
+    (a VM on the node network, like a VM in the AKS cluster's virtual network) or ``internet``.
+    """
+
+    name: str
+    ip: IPAddress
+    where: str
+    description: str = ""
+    ports: tuple[ContainerPort, ...] = ()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ...cni import CniProfile, get_profile
 from ...errors import FieldProblem, LabError, ManifestError
 from ...manifests import CLUSTER_SCOPED, Manifest, ManifestSource, ObjectKey, kind_from_alias, parse_manifests
-from ...model import Endpoint, Flow, Namespace, Pod, PodRef, Protocol
+from ...model import ContainerPort, Endpoint, ExternalHost, Flow, Namespace, Pod, PodRef, Protocol
 from ...netpol import NetworkPolicyEngine, policy_matrix
 from ...reachability import Hop, Probe, ProbeResult, ReachabilityMatrix, Verdict
 from ...topology import Topology, load_topology
@@ -159,6 +159,9 @@ class SimulatedLab(Lab):
 
     # -- probes ----------------------------------------------------------------------------
     def _source(self, name: str) -> Endpoint:
+        host = self.state.external_hosts.get(name)
+        if host is not None:
+            return Endpoint.external(host.ip, host.name)
         if name.startswith("node:"):
             return Endpoint.of_node(self.state.node(name[5:]))
         if "/" in name:
@@ -166,12 +169,15 @@ class SimulatedLab(Lab):
             if pod is None:
                 raise LabError(f"no pod {name}: known pods are {', '.join(str(p.ref) for p in self.pods())}")
             return Endpoint.of_pod(pod)
-        raise LabError(f"unknown source {name!r}: expected 'namespace/pod' or 'node:<name>'")
+        raise LabError(f"unknown source {name!r}: expected 'namespace/pod', 'node:<name>' or an external host ({', '.join(self.state.external_hosts)})")
 
     def _resolve(self, source: Endpoint, destination: str, port: PortSpec, protocol: Protocol) -> _Target:
         """Turn a destination name into the endpoint that receives the packet (after DNAT)."""
         endpoint: Endpoint | None = None
-        if destination.startswith("node:"):
+        host = self.state.external_hosts.get(destination)
+        if host is not None:
+            endpoint = Endpoint.external(host.ip, host.name)
+        elif destination.startswith("node:"):
             endpoint = Endpoint.of_node(self.state.node(destination[5:]))
         elif "/" in destination:
             pod = self.state.pod(destination)
@@ -186,6 +192,8 @@ class SimulatedLab(Lab):
             owner = self.state.owner_of(ip)
             if isinstance(owner, Pod):
                 endpoint = Endpoint.of_pod(owner)
+            elif isinstance(owner, ExternalHost):
+                endpoint = Endpoint.external(owner.ip, owner.name)
             elif owner is not None:
                 endpoint = Endpoint.of_node(owner)
             else:
@@ -213,13 +221,22 @@ class SimulatedLab(Lab):
         reason = verdict.explain()
         if not verdict.allowed:
             return ProbeResult(probe, Verdict.BLOCKED, reason, loopback=verdict.loopback, hops=hops)
-        listening = _listening(dst, port, protocol)
+        listening = self._refusal(dst, port, protocol)
         if listening is not None:
             return ProbeResult(probe, Verdict.REFUSED, f"{reason}\n{listening}", loopback=verdict.loopback, hops=hops)
         return ProbeResult(
             probe, Verdict.ALLOWED, reason, answered_by=dst.name if dst.pod is not None else dst.label,
             client_ip=str(src.ip), loopback=verdict.loopback, hops=(*hops, Hop("deliver", f"{dst.label} {port}/{protocol}")),
         )
+
+    def _refusal(self, dst: Endpoint, port: int, protocol: Protocol) -> str | None:
+        """None when something accepts the connection on ``dst``; otherwise why it is refused."""
+        if dst.pod is not None:
+            return _refusal_text(dst.name, dst.pod.ports, port, protocol)
+        host = self.state.external_hosts.get(dst.name)
+        if host is not None:
+            return _refusal_text(host.name, host.ports, port, protocol)
+        return f"nothing on {dst.label} listens on {port}/{protocol}"
 
     def matrix(
         self, port: int | str, protocol: Protocol | str = Protocol.TCP, *,
@@ -279,14 +296,11 @@ def _port_number(endpoint: Endpoint, port: PortSpec, protocol: Protocol) -> int 
     return named.port if named is not None else None
 
 
-def _listening(dst: Endpoint, port: int, protocol: Protocol) -> str | None:
-    """None when something accepts the connection; otherwise why it is refused."""
-    if dst.pod is not None:
-        if dst.pod.serves(port, protocol):
-            return None
-        served = ", ".join(c.render() for c in dst.pod.ports) or "nothing"
-        return f"{dst.name} does not listen on {port}/{protocol} (it serves {served})"
-    return f"nothing on {dst.label} listens on {port}/{protocol}"
+def _refusal_text(name: str, served: tuple[ContainerPort, ...], port: int, protocol: Protocol) -> str | None:
+    if any(c.port == port and c.protocol == protocol for c in served):
+        return None
+    listing = ", ".join(c.render() for c in served) or "nothing"
+    return f"{name} does not listen on {port}/{protocol} (it serves {listing})"
 
 
 def _parse_key(text: str) -> ObjectKey:

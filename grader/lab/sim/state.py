@@ -14,7 +14,7 @@ from ...cni import CniProfile
 from ...cni.ipam import Ipam
 from ...errors import LabError
 from ...manifests import Manifest, ObjectKey
-from ...model import ContainerPort, Labels, Namespace, NetworkPolicy, Node, Pod, PodRef, Protocol
+from ...model import ContainerPort, ExternalHost, Labels, Namespace, NetworkPolicy, Node, Pod, PodRef, Protocol
 from ...model.cluster import IPAddress
 
 SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
@@ -25,6 +25,24 @@ COREDNS_PORTS = (
     ContainerPort(53, Protocol.TCP, "dns-tcp"),
     ContainerPort(9153, Protocol.TCP, "metrics"),
 )
+
+
+def default_external_hosts() -> dict[str, ExternalHost]:
+    """Hosts outside the cluster that every lab has (addresses are documentation ranges, RFC 5737)."""
+    import ipaddress
+
+    web = (ContainerPort(80, Protocol.TCP, "http"), ContainerPort(443, Protocol.TCP, "https"))
+    hosts = [
+        ExternalHost("host", ipaddress.ip_address("172.18.0.1"), "host",
+                     "the learner's machine (on Linux, the kind network's gateway)", ()),
+        ExternalHost("vm.internal", ipaddress.ip_address("172.18.0.100"), "vnet",
+                     "a VM on the node network, like a VM in the AKS cluster's virtual network", web),
+        ExternalHost("api.example.com", ipaddress.ip_address("203.0.113.10"), "internet",
+                     "a public API on the internet (TEST-NET-3 documentation address)", web),
+        ExternalHost("blocked.example.net", ipaddress.ip_address("198.51.100.20"), "internet",
+                     "another internet service, for egress rules that allow one host and not another", web),
+    ]
+    return {h.name: h for h in hosts}
 
 
 class ClusterState:
@@ -40,6 +58,7 @@ class ClusterState:
         self._pods: dict[PodRef, Pod] = {}
         self.objects: dict[ObjectKey, Manifest] = {}
         self.system_pods: set[PodRef] = set()
+        self.external_hosts: dict[str, ExternalHost] = default_external_hosts()
         self._next_worker = 0
         for i in range(2):
             pod = Pod("kube-system", f"coredns-{i}", Labels({"k8s-app": "kube-dns"}), None, self.nodes[0].name, COREDNS_PORTS)
@@ -132,13 +151,16 @@ class ClusterState:
             del self.objects[key]
         self.touch()
 
-    def owner_of(self, ip: IPAddress) -> Pod | Node | None:
+    def owner_of(self, ip: IPAddress) -> Pod | Node | ExternalHost | None:
         for p in self._pods.values():
             if p.ip == ip:
                 return p
         for n in self.nodes:
             if n.ip == ip:
                 return n
+        for h in self.external_hosts.values():
+            if h.ip == ip:
+                return h
         return None
 
     # -- objects ---------------------------------------------------------------------------
