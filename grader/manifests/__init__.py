@@ -18,8 +18,11 @@ from typing import Any
 from ..errors import FieldProblem, ManifestError
 from .core import parse_namespace, parse_pod
 from .documents import Document, ManifestSource, load_documents
+from .gateway import parse_gateway, parse_gateway_class, parse_http_route, parse_reference_grant
+from .ingress import parse_ingress, parse_ingress_class
 from .networkpolicy import parse_network_policy
 from .schema import has_schema, schema_problems
+from .services import parse_deployment, parse_endpoint_slice, parse_secret, parse_service
 
 Parser = Callable[[Document, str], Any]
 
@@ -27,6 +30,18 @@ PARSERS: dict[tuple[str, str], Parser] = {
     ("v1", "Namespace"): parse_namespace,
     ("v1", "Pod"): parse_pod,
     ("networking.k8s.io/v1", "NetworkPolicy"): parse_network_policy,
+    # Services, workloads, Ingress and Gateway API (services-ingress issue)
+    ("v1", "Service"): parse_service,
+    ("v1", "Secret"): parse_secret,
+    ("apps/v1", "Deployment"): parse_deployment,
+    ("discovery.k8s.io/v1", "EndpointSlice"): parse_endpoint_slice,
+    ("networking.k8s.io/v1", "Ingress"): parse_ingress,
+    ("networking.k8s.io/v1", "IngressClass"): parse_ingress_class,
+    ("gateway.networking.k8s.io/v1", "GatewayClass"): parse_gateway_class,
+    ("gateway.networking.k8s.io/v1", "Gateway"): parse_gateway,
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"): parse_http_route,
+    ("gateway.networking.k8s.io/v1", "ReferenceGrant"): parse_reference_grant,
+    ("gateway.networking.k8s.io/v1beta1", "ReferenceGrant"): parse_reference_grant,
 }
 """(apiVersion, kind) -> parser. Other layers extend this table at import time of ``grader.manifests``."""
 
@@ -93,7 +108,11 @@ def parse_manifests(source: ManifestSource, *, default_namespace: str = "default
     return out
 
 
-SHORT_NAMES = {"netpol": "NetworkPolicy", "ns": "Namespace", "svc": "Service", "ing": "Ingress", "cnp": "CiliumNetworkPolicy", "nsg": "NetworkSecurityGroup"}
+SHORT_NAMES = {
+    "netpol": "NetworkPolicy", "ns": "Namespace", "svc": "Service", "ing": "Ingress", "cnp": "CiliumNetworkPolicy", "nsg": "NetworkSecurityGroup",
+    "deploy": "Deployment", "ep": "EndpointSlice", "endpointslice": "EndpointSlice", "gtw": "Gateway", "gw": "Gateway", "gc": "GatewayClass", "gatewayclass": "GatewayClass",
+    "httproute": "HTTPRoute", "route": "HTTPRoute", "referencegrant": "ReferenceGrant", "refgrant": "ReferenceGrant", "ingressclass": "IngressClass",
+}
 
 
 def kind_from_alias(text: str) -> str:
