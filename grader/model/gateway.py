@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from .cluster import IPAddress
 from .labels import LabelSelector
 
 
@@ -74,6 +75,8 @@ class Gateway:
     name: str
     class_name: str
     listeners: tuple[Listener, ...]
+    address: IPAddress | None = None
+    """``status.addresses[0]``, assigned by the implementation (the lab fills it in)."""
 
     @property
     def ref(self) -> str:

@@ -15,7 +15,10 @@ from ...netpol import NetworkPolicyEngine, policy_matrix
 from ...reachability import Hop, Probe, ProbeResult, ReachabilityMatrix, Verdict
 from ...topology import Topology, load_topology
 from ..base import Lab, PortSpec
+from .network import ServiceNetwork
+from .services_api import ServicesMixin
 from .state import ClusterState
+from .web import WebClient
 
 EXPLAIN_LIMIT = 2500
 """Above this many cells, matrix() skips per-cell explanations (probe() still explains any flow)."""
@@ -30,9 +33,11 @@ class _Target:
     hops: tuple[Hop, ...] = ()
     failure: Verdict | None = None
     reason: str = ""
+    source: Endpoint | None = None
+    """The client as the destination sees it after SNAT (None: unchanged)."""
 
 
-class SimulatedLab(Lab):
+class SimulatedLab(ServicesMixin, Lab):
     backend = "sim"
 
     def __init__(self, profile: str | CniProfile | None = None) -> None:
@@ -41,6 +46,8 @@ class SimulatedLab(Lab):
         self._topology_keys: set[ObjectKey] = set()
         self._topology: Topology | None = None
         self._engine_cache: tuple[int, NetworkPolicyEngine] | None = None
+        self.service_network = ServiceNetwork(self)
+        self._web = WebClient(self, self.service_network)
 
     # -- state -----------------------------------------------------------------------------
     def deploy(self, topology: str | Topology | Mapping[str, object] = "shop") -> Topology:
@@ -72,9 +79,12 @@ class SimulatedLab(Lab):
 
     def _admission_problems(self, parsed: list[Manifest]) -> list[FieldProblem]:
         """Checks that need cluster state (allocation conflicts, missing CRDs). Extended per kind."""
-        return []
+        return self.service_network.admission_problems(parsed)
 
     def _store(self, m: Manifest) -> None:
+        m = self.service_network.admitted(m)
+        if self.service_network.store(m):
+            return
         if m.key.kind == "Namespace":
             self.state.ensure_namespace(m.obj)
         elif m.key.kind == "Pod":
@@ -85,6 +95,7 @@ class SimulatedLab(Lab):
         keys = self._keys_of(what)
         deleted = []
         for key in keys:
+            stored = self.state.objects.get(key)
             if key.kind == "Namespace":
                 found = key.name in self.state.namespaces
                 self.state.remove_namespace(key.name)
@@ -98,6 +109,7 @@ class SimulatedLab(Lab):
                 raise LabError(f"{key} not found")
             if found:
                 deleted.append(key)
+                self.service_network.on_delete(key, stored)
         return deleted
 
     def _keys_of(self, what: object) -> list[ObjectKey]:
@@ -120,7 +132,7 @@ class SimulatedLab(Lab):
     def reset(self, *, keep_topology: bool = False) -> None:
         if keep_topology and self._topology is not None:
             for key in self.state.keys():
-                if key not in self._topology_keys:
+                if key not in self._topology_keys and key not in self.service_network.system_keys:
                     self.state.remove(key)
             for pod in self._topology.pods:  # restore labels a lesson may have changed
                 self.state.add_pod(pod)
@@ -130,8 +142,10 @@ class SimulatedLab(Lab):
             for pod in self.state.pods():
                 if pod.ref not in topo_refs:
                     self.state.remove_pod(pod.ref)
+            self.service_network.after_reset()
             return
         self.state.reset()
+        self.service_network.install_system()
         self._topology = None
         self._topology_keys = set()
 
@@ -173,6 +187,9 @@ class SimulatedLab(Lab):
 
     def _resolve(self, source: Endpoint, destination: str, port: PortSpec, protocol: Protocol) -> _Target:
         """Turn a destination name into the endpoint that receives the packet (after DNAT)."""
+        routed = self.service_network.resolve(source, destination, port, protocol)
+        if routed is not None:
+            return _Target(routed.endpoint, routed.port, routed.hops, routed.failure, routed.reason, routed.source)
         endpoint: Endpoint | None = None
         host = self.state.external_hosts.get(destination)
         if host is not None:
@@ -212,7 +229,7 @@ class SimulatedLab(Lab):
             return ProbeResult(probe, target.failure or Verdict.PROBE_FAILED, target.reason, hops=target.hops)
         if target.port is None:
             return ProbeResult(probe, Verdict.PROBE_FAILED, f"port {port!r} does not name a {proto} port of {target.endpoint.label}", hops=target.hops)
-        return self._deliver(probe, src, target.endpoint, target.port, proto, target.hops)
+        return self._deliver(probe, target.source or src, target.endpoint, target.port, proto, target.hops)
 
     def _deliver(self, probe: Probe, src: Endpoint, dst: Endpoint, port: int, protocol: Protocol, hops: tuple[Hop, ...]) -> ProbeResult:
         flow = Flow(src, dst, port, protocol)
@@ -231,6 +248,8 @@ class SimulatedLab(Lab):
 
     def _refusal(self, dst: Endpoint, port: int, protocol: Protocol) -> str | None:
         """None when something accepts the connection on ``dst``; otherwise why it is refused."""
+        if self.service_network.listens(dst, port, protocol):
+            return None
         if dst.pod is not None:
             return _refusal_text(dst.name, dst.pod.ports, port, protocol)
         host = self.state.external_hosts.get(dst.name)
