@@ -293,11 +293,11 @@ class ServiceNetwork:
         if m.key.kind == "Deployment":
             self._reconcile_deployment(m)
             return True
-        if m.key.kind == "Gateway":
+        if m.key.kind in ("Gateway", "GatewayClass"):
             self.state.put(m)
             self._reconcile_gateway_pods()
             return True
-        if m.key.kind == "Ingress":
+        if m.key.kind in ("Ingress", "IngressClass"):
             self.state.put(m)
             self._reconcile_ingress_addresses()
             return True
@@ -314,9 +314,9 @@ class ServiceNetwork:
         if key.kind == "Deployment" and manifest is not None:
             for name in manifest.obj.pods:
                 self.state.remove_pod(PodRef(key.namespace, name))
-        if key.kind == "Gateway":
+        if key.kind in ("Gateway", "GatewayClass"):
             self._reconcile_gateway_pods()
-        if key.kind == "Ingress":
+        if key.kind in ("Ingress", "IngressClass"):
             self._reconcile_ingress_addresses()
 
     def _node_network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
@@ -647,9 +647,9 @@ class ServiceNetwork:
     def _service_port(self, svc: Service, port: int | str | None, protocol: Protocol) -> ServicePort | None:
         return svc.port(port, protocol)
 
-    def _dnat_hop(self, svc: Service, address: str, sport: ServicePort, chosen: Backend, eligible: Sequence[Backend], note: str) -> Hop:
+    def _dnat_hop(self, svc: Service, entry: str, sport: ServicePort, chosen: Backend, eligible: Sequence[Backend], note: str) -> Hop:
         n = len(eligible)
-        detail = (f"{svc.ref} {address}:{sport.port}/{sport.protocol} → DNAT to {chosen.label} {chosen.ip}:{chosen.port} "
+        detail = (f"{svc.ref} {entry} → DNAT to {chosen.label} {chosen.ip}:{chosen.port} "
                   f"(1 of {n} eligible endpoint{'s' if n != 1 else ''})")
         if note:
             detail += f"; {note}"
@@ -677,7 +677,7 @@ class ServiceNetwork:
         if elig.dropped:
             return _fail(Verdict.BLOCKED, elig.dropped, [Hop("service", f"{svc.ref} {address}:{sport.port}: DROP (no local endpoints)")])
         chosen, dst, note = self._pick(svc, sport, elig.backends, src)
-        hops = [self._dnat_hop(svc, address, sport, chosen, elig.backends, "; ".join(x for x in (note, elig.note) if x))]
+        hops = [self._dnat_hop(svc, f"clusterIP {address}:{sport.port}/{sport.protocol}", sport, chosen, elig.backends, "; ".join(x for x in (note, elig.note) if x))]
         seen = src
         if src.kind is EndpointKind.POD and dst.kind is EndpointKind.POD and dst.pod is not None and src.pod is not None and dst.pod.ref == src.pod.ref:
             node = self.state.node(src.node) if src.node else None
@@ -724,7 +724,7 @@ class ServiceNetwork:
         if elig.dropped:
             return _fail(Verdict.BLOCKED, elig.dropped, hops)
         chosen, dst, note = self._pick(svc, sport, elig.backends, client)
-        hops.append(self._dnat_hop(svc, f"{node.ip}:{sport.node_port} ⇒", sport, chosen, elig.backends, note))
+        hops.append(self._dnat_hop(svc, f"nodePort {sport.node_port} (port {sport.port}/{sport.protocol})", sport, chosen, elig.backends, note))
         seen = client
         if elig.snat or client.kind is EndpointKind.NODE:
             seen = node_ep

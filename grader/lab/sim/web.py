@@ -493,7 +493,22 @@ class WebClient:
         ex.hops.append(Hop("policy", f"{src.label} → {dst.label} {port}/TCP: {'dropped' if result.verdict is Verdict.BLOCKED else 'refused'}"))
         ex.reasons.append(f"{label}'s connection to {dst.label}:{port} {what}" + (", it tries the next endpoint" if retry else f", so it answers {status}") + ":")
         ex.reasons += ["  " + line for line in result.reason.splitlines()]
+        if result.verdict is Verdict.BLOCKED and not retry:
+            ex.reasons.append(self._allow_hint(src, dst, port))
         return False
+
+    def _allow_hint(self, src: Endpoint, dst: Endpoint, port: int) -> str:
+        """How a NetworkPolicy on the backend would let the proxy in."""
+        if src.kind is EndpointKind.POD and src.pod is not None:
+            labels = ", ".join(f"{k}: {v}" for k, v in src.pod.labels.items())
+            return (f"The proxy is pod {src.label}: the backend's ingress rules must allow it, e.g. from: "
+                    f"[{{namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {src.pod.namespace}}}}}, "
+                    f"podSelector: {{matchLabels: {{{labels}}}}}}}] on port {port}.")
+        if src.kind is EndpointKind.NODE:
+            return (f"The proxy runs outside the pod network; after kube-proxy's masquerade the backend sees {src.label}. "
+                    f"NetworkPolicy cannot select it by labels: allow it with an ipBlock such as {src.ip}/32 on port {port} "
+                    f"(Cilium does not match node addresses with ipBlock: it needs a CiliumNetworkPolicy fromEntities).")
+        return f"The backend sees {src.label}: allow it with an ipBlock such as {src.ip}/32 on port {port}."
 
 
 def _port_ok(parts: Any) -> bool:
