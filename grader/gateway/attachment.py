@@ -270,12 +270,12 @@ def parent_status(route: HTTPRoute, parent: ParentRef, gateways: Mapping[tuple[s
         attached.append((lst, hosts))
     if not attached:
         return ParentStatus(parent, (_cond("Accepted", False, "NoMatchingListenerHostname", "; ".join(mismatches)),)), []
-    names = tuple(lst.name for lst, _ in attached)
-    unprogrammed = [n for n in names if not listener_ok.get((gw.namespace, gw.name, n), True)]
-    message = f"attached to listener(s) {', '.join(names)}"
+    attached_names = tuple(lst.name for lst, _ in attached)
+    unprogrammed = [n for n in attached_names if not listener_ok.get((gw.namespace, gw.name, n), True)]
+    message = f"attached to listener(s) {', '.join(attached_names)}"
     if unprogrammed:
         message += f" (not programmed: {', '.join(unprogrammed)}, so no traffic flows through them)"
-    return ParentStatus(parent, (_cond("Accepted", True, "Accepted", message),), names), attached
+    return ParentStatus(parent, (_cond("Accepted", True, "Accepted", message),), attached_names), attached
 
 
 def resolved_refs(route: HTTPRoute, services: Mapping[tuple[str, str], Service], grants: Sequence[ReferenceGrant]) -> Condition:

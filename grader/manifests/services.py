@@ -21,7 +21,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..model import ContainerPort, Labels, LabelSelector, Protocol
+from ..model import ContainerPort, Labels, Protocol
 from ..model.services import (
     Deployment,
     EndpointSlice,

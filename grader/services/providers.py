@@ -49,10 +49,9 @@ class LoadBalancerProvider:
 
     def candidates(self, node_network: IPNetwork, taken: set[IPAddress]) -> Iterator[IPAddress]:
         net = self.pool or node_network
-        for i, ip in enumerate(net.hosts()):
-            if i < self.pool_start:
-                continue
-            if ip not in taken:
+        for i, host in enumerate(net.hosts()):
+            ip = ipaddress.ip_address(int(host))
+            if i >= self.pool_start and ip not in taken:
                 yield ip
 
     def assign(self, svc: Service, node_network: IPNetwork, taken: set[IPAddress]) -> tuple[IPAddress | None, str]:

@@ -18,12 +18,14 @@ from grader.gateway import (
     select_listener,
 )
 from grader.gateway.implementations import CLOUD_PROVIDER_KIND_GATEWAY
-from grader.model import LabelSelector, Labels, Namespace
+from grader.model import Labels, LabelSelector, Namespace
 from grader.model.gateway import (
     BackendRef,
     FromNamespaces,
     Gateway,
     GatewayClass,
+    GrantFrom,
+    GrantTo,
     HeaderMatch,
     HeaderModifier,
     HTTPRoute,
@@ -33,8 +35,6 @@ from grader.model.gateway import (
     PathMatch,
     PathMatchType,
     ReferenceGrant,
-    GrantFrom,
-    GrantTo,
     RequestRedirect,
     RouteFilter,
     RouteMatch,

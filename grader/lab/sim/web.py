@@ -353,8 +353,8 @@ class WebClient:
             return
         if protocol is ListenerProtocol.HTTPS:
             chains = []
-            for ref in listener.certificate_refs:
-                secret = secrets.get((ref.namespace, ref.name))
+            for cref in listener.certificate_refs:
+                secret = secrets.get((cref.namespace, cref.name))
                 if secret is not None:
                     loaded = load_pair(secret.get("tls.crt"), secret.get("tls.key"))
                     if loaded.ok:
