@@ -326,3 +326,17 @@ def test_pod_matrix_still_uses_pods_directly(lab):
     lab.apply(web_service())
     m = lab.matrix(80, namespaces=["shop"])
     assert m.verdict("shop/api", "shop/web") is Verdict.ALLOWED
+
+
+def test_requested_load_balancer_ip_is_honoured_when_free(lab):
+    lab.apply(web_service("  loadBalancerIP: 172.18.0.200", kind="LoadBalancer"))
+    assert lab.address("service/shop/web") == "172.18.0.200"
+    lab.apply(web_service("  loadBalancerIP: 172.18.0.100", kind="LoadBalancer").replace("name: web,", "name: taken,"))
+    assert lab.address("service/shop/taken") is None  # vm.internal already has that address: stays <pending>
+
+
+def test_pods_reach_a_cloud_provider_kind_address_through_envoy(lab):
+    lab.apply(web_service(kind="LoadBalancer"))
+    r = lab.probe("shop/api", lab.address("service/shop/web"), 80)
+    assert r.verdict is Verdict.ALLOWED and r.answered_by == "shop/web"
+    assert any(h.step == "egress" and "ipMode: Proxy" in h.detail for h in r.hops)
