@@ -23,7 +23,7 @@ is silent, with the source:
   see the control-plane node's address. Hosts follow Gateway API: ``*.foo.com`` also matches
   ``baz.bar.foo.com`` (documented in its ``pkg/ingress/README.md`` as a known incompatibility).
   No HTTP-to-HTTPS redirect; 404 when no route matches; 500 for a missing backend Service
-  (Gateway API); Envoy's 503 when the upstream connection fails.
+  (Gateway API); Envoy's 503 when the upstream connection fails (fact ``cloud-provider-kind-ingress``).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ to that address reaches the nodes.
   ``ipMode: Proxy``, so kube-proxy does not short-circuit in-cluster traffic to the address: pods
   go through Envoy too. ``loadBalancerSourceRanges`` become an Envoy source-IP filter.
   Because Envoy proxies, a backend never sees the original client address: with ``Cluster`` it
-  sees the node that SNATed, with ``Local`` the Envoy container's address.
+  sees the node that SNATed, with ``Local`` the Envoy container's address (fact ``cloud-provider-kind-lb-proxy``).
 * ``azure`` (AKS; learn.microsoft.com "Use a public standard load balancer in AKS"): a
   pass-through layer-4 load balancer; the client address survives to the node, so
   ``externalTrafficPolicy: Local`` preserves it. kube-proxy answers for the address inside the

@@ -17,13 +17,13 @@ A probe to a name or a Service address is resolved in steps, each one a ``Hop`` 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ...dns import ClusterZone, Lookup, resolve_in_pod, resolve_outside
 from ...errors import FieldProblem, LabError
-from ...ingress import CLOUD_PROVIDER_KIND, CONTROLLERS, IngressController, Placement, get_controller
+from ...ingress import CLOUD_PROVIDER_KIND, IngressController, Placement, get_controller
 from ...manifests import Manifest, ObjectKey
 from ...model import Endpoint, EndpointKind, ExternalHost, Flow, Labels, Node, Pod, PodRef, Protocol
 from ...model.cluster import ContainerPort, IPAddress
@@ -56,7 +56,6 @@ if TYPE_CHECKING:
 
 KUBE_DNS = ("kube-system", "kube-dns")
 API_SERVER_PORT = 6443
-GATEWAY_IMPL_KINDS = ("Gateway",)
 
 
 @dataclass(frozen=True)
@@ -794,8 +793,4 @@ class ServiceNetwork:
         return self._arrive_at_node(src, src, node, svc, sport, hops, leg=False)
 
 
-def infer_services(manifests: Iterable[Manifest]) -> list[Service]:
-    return [m.obj for m in manifests if m.key.kind == "Service"]
-
-
-__all__ = ["CONTROLLERS", "Routed", "ServiceNetwork"]
+__all__ = ["Routed", "ServiceNetwork"]
