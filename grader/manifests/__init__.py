@@ -110,7 +110,7 @@ def parse_manifests(source: ManifestSource, *, default_namespace: str = "default
 
 SHORT_NAMES = {
     "netpol": "NetworkPolicy", "ns": "Namespace", "svc": "Service", "ing": "Ingress", "cnp": "CiliumNetworkPolicy", "nsg": "NetworkSecurityGroup",
-    "deploy": "Deployment", "ep": "EndpointSlice", "endpointslice": "EndpointSlice", "gtw": "Gateway", "gw": "Gateway", "gc": "GatewayClass", "gatewayclass": "GatewayClass",
+    "deploy": "Deployment", "endpointslice": "EndpointSlice", "gtw": "Gateway", "gw": "Gateway", "gc": "GatewayClass", "gatewayclass": "GatewayClass",
     "httproute": "HTTPRoute", "route": "HTTPRoute", "referencegrant": "ReferenceGrant", "refgrant": "ReferenceGrant", "ingressclass": "IngressClass",
 }
 

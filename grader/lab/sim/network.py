@@ -770,7 +770,8 @@ class ServiceNetwork:
             if not healthy:
                 return _fail(Verdict.REFUSED, f"{note}; Envoy has no healthy upstream and resets the connection", hops)
             node = self.state.node(self.balancer.choice(healthy))
-            hops.append(Hop("load-balancer", f"{lb_ip}:{sport.port} ({provider.name} Envoy, ends the client's TCP connection) → {node.name} {node.ip}:{sport.node_port} ({note})"))
+            hops.append(Hop("load-balancer", f"{lb_ip}:{sport.port} ({provider.name} Envoy, ends the client's TCP connection, so backends "
+                                              f"never see {client_at_lb.ip}) → {node.name} {node.ip}:{sport.node_port} ({note})"))
             return self._arrive_at_node(lb_ep, lb_ep, node, svc, sport, hops, leg=False)
         # Pass-through load balancer (ipMode VIP).
         if src.kind in (EndpointKind.POD, EndpointKind.NODE) and src.node:
