@@ -15,7 +15,7 @@ from ...netpol import NetworkPolicyEngine, policy_matrix
 from ...reachability import Hop, Probe, ProbeResult, ReachabilityMatrix, Verdict
 from ...topology import Topology, load_topology
 from ..base import Lab, PortSpec
-from .network import ServiceNetwork
+from .services_net import ServiceNetwork
 from .services_api import ServicesMixin
 from .state import ClusterState
 from .web import WebClient

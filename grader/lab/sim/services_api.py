@@ -32,7 +32,7 @@ from ...reachability import ProbeResult, Verdict
 from ...services import Distribution, EndpointsInfo, ServiceInfo, services_table
 
 if TYPE_CHECKING:
-    from .network import ServiceNetwork
+    from .services_net import ServiceNetwork
     from .web import WebClient
 
 

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from .lab import SimulatedLab
-    from .network import ServiceNetwork
+    from .services_net import ServiceNetwork
 
 _FAKE: KeyPair | None = None
 

@@ -173,6 +173,8 @@ class ServiceNetwork:
         self.ingress_addresses = {}
         self.balancer.reset()
         self.dns_balancer.reset()
+        self._sync_proxies()
+        self._wire_nsg()
         for m in objects:
             self.state.put(m)
         self.system_keys = {m.key for m in objects}
@@ -204,6 +206,7 @@ class ServiceNetwork:
             self.state.put(m)
             self.system_keys.add(m.key)
         self.controllers[ctl.name] = ctl
+        self._sync_proxies()
         return ctl
 
     def _set_default_class(self, name: str | None) -> None:
@@ -289,6 +292,15 @@ class ServiceNetwork:
 
     def store(self, m: Manifest) -> bool:
         """Store kinds that have side effects (pods of a Deployment, a gateway's data plane)."""
+        handled = self._store(m)
+        if m.key.kind in ("Service", "Gateway", "GatewayClass", "Ingress", "IngressClass"):
+            self._sync_proxies()
+        return handled
+
+    def _store(self, m: Manifest) -> bool:
+        if m.key.kind == "Service":
+            self.state.put(m)
+            return True
         if m.key.kind == "Deployment":
             self._reconcile_deployment(m)
             return True
@@ -308,6 +320,65 @@ class ServiceNetwork:
         self._reconcile_ingress_addresses()
         self.balancer.reset()
         self.dns_balancer.reset()
+        self._sync_proxies()
+
+    # -- Envoy containers next to the nodes, and the Azure NSG hook ------------------------------
+    PROXY_PREFIX = "kindccm-"
+
+    def _sync_proxies(self) -> None:
+        """cloud-provider-kind's Envoy containers (one per LoadBalancer Service, per Gateway, per
+        namespace with Ingresses) are machines on the node network: register them as hosts there,
+        with the ports they listen on, so every part of the lab sees them (routing, refusal, sources)."""
+        hosts = self.state.external_hosts
+        for name in [n for n in hosts if n.startswith(self.PROXY_PREFIX)]:
+            del hosts[name]
+        wanted: list[ExternalHost] = []
+        if self.provider.proxy:
+            for svc in self.services():
+                if svc.type is ServiceType.LOAD_BALANCER and svc.load_balancer_ip is not None:
+                    ports = tuple(ContainerPort(p.port, p.protocol, p.name) for p in svc.ports)
+                    wanted.append(ExternalHost(f"{self.PROXY_PREFIX}lb-{svc.namespace}-{svc.name}", svc.load_balancer_ip, "vnet",
+                                               f"cloud-provider-kind Envoy for LoadBalancer Service {svc.ref}", ports))
+        for gw in self.of_kind("Gateway"):
+            if gw.address is not None:
+                ports = tuple(sorted({ContainerPort(lst.port, Protocol.TCP, None) for lst in gw.listeners}, key=lambda c: c.port))
+                wanted.append(ExternalHost(f"{self.PROXY_PREFIX}gw-{gw.namespace}-{gw.name}", gw.address, "vnet",
+                                           f"cloud-provider-kind Envoy for Gateway {gw.ref}", ports))
+        for ns, ip in self.ingress_addresses.items():
+            wanted.append(ExternalHost(f"{self.PROXY_PREFIX}ingress-{ns}", ip, "vnet",
+                                       f"cloud-provider-kind Envoy for the Ingresses of namespace {ns}",
+                                       (ContainerPort(80, Protocol.TCP, "http"), ContainerPort(443, Protocol.TCP, "https"))))
+        for h in wanted:
+            hosts[h.name] = h
+        self.state.touch()
+
+    def _wire_nsg(self) -> None:
+        """Give the NSG model (network-models' ``lab.network``, when present) the LoadBalancer frontends
+        whose rules Azure adds; a no-op where that model does not exist."""
+        net = getattr(self.lab, "network", None)
+        if net is not None and hasattr(net, "load_balancers") and net.load_balancers != self.lb_frontends:
+            net.load_balancers = self.lb_frontends
+
+    def lb_frontends(self) -> list[Any]:
+        """LoadBalancer Services as the Azure NSG model describes them (Azure provider only)."""
+        try:
+            from ...nsg import LoadBalancerFrontend, LoadBalancerPort  # type: ignore[attr-defined]
+        except ImportError:
+            return []
+        if self.provider.name != "azure":
+            return []
+        out = []
+        for svc in self.services():
+            if svc.type is not ServiceType.LOAD_BALANCER or svc.load_balancer_ip is None:
+                continue
+            ann = svc.annotations
+            out.append(LoadBalancerFrontend(
+                svc.ref, svc.load_balancer_ip, tuple(LoadBalancerPort(p.port, p.protocol, p.node_port) for p in svc.ports),
+                svc.load_balancer_source_ranges, ann.get("service.beta.kubernetes.io/azure-load-balancer-internal") == "true",
+                ann.get("service.beta.kubernetes.io/azure-disable-load-balancer-floating-ip") != "true",
+                ann.get("service.beta.kubernetes.io/azure-deny-all-except-load-balancer-source-ranges") == "true",
+            ))
+        return out
 
     def on_delete(self, key: ObjectKey, manifest: Manifest | None) -> None:
         if key.kind == "Deployment" and manifest is not None:
@@ -317,6 +388,8 @@ class ServiceNetwork:
             self._reconcile_gateway_pods()
         if key.kind in ("Ingress", "IngressClass"):
             self._reconcile_ingress_addresses()
+        if key.kind in ("Service", "Gateway", "GatewayClass", "Ingress", "IngressClass", "Namespace"):
+            self._sync_proxies()
 
     def _node_network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
         from ...cni import NODE_NETWORK
@@ -524,13 +597,18 @@ class ServiceNetwork:
         None when it is a plain pod, node or external host the lab delivers to directly."""
         if "/" in destination:
             return None
+        self._wire_nsg()
+        if destination.startswith(self.PROXY_PREFIX):
+            return None
         if destination.startswith("node:"):
             node_name, _, port_text = destination[5:].partition(":")
             node = self.state.node(node_name)
             if port_text:
                 port = int(port_text) if port_text.isdigit() else port
             return self._to_node(src, node, port, protocol, [])
-        if destination == "host" or destination in self.state.external_hosts:
+        if destination == "host" or (destination in self.state.external_hosts and "." not in destination):
+            return None
+        if destination in self.state.external_hosts:
             if src.kind is EndpointKind.POD and destination != "host":
                 found, failed, hops = self.lookup(src, destination)
                 if failed is not None:
@@ -613,10 +691,10 @@ class ServiceNetwork:
         """Envoy containers on the node network: cloud-provider-kind Gateways and Ingress gateways."""
         for gw in self.of_kind("Gateway"):
             if gw.address == ip:
-                return f"gateway {gw.ref} (cloud-provider-kind Envoy)", tuple(sorted({lst.port for lst in gw.listeners}))
+                return f"{self.PROXY_PREFIX}gw-{gw.namespace}-{gw.name}", tuple(sorted({lst.port for lst in gw.listeners}))
         for ns, addr in self.ingress_addresses.items():
             if addr == ip:
-                return f"ingress gateway {ns}/kind-ingress-gateway (cloud-provider-kind Envoy)", (80, 443)
+                return f"{self.PROXY_PREFIX}ingress-{ns}", (80, 443)
         return None
 
     def listens(self, dst: Endpoint, port: int, protocol: Protocol) -> bool:
@@ -791,6 +869,14 @@ class ServiceNetwork:
             return _fail(Verdict.BLOCKED, f"{note}: the load balancer has no healthy backend node and drops the connection")
         node = self.state.node(self.balancer.choice(healthy))
         hops = [Hop("load-balancer", f"{lb_ip}:{sport.port} ({provider.name}, pass-through) → {node.name} ({note})")]
+        # Azure NSGs on the node see the client address and the frontend IP (network-models' NSG model, when present).
+        admit = getattr(getattr(self.lab, "network", None), "admit_from_load_balancer", None)
+        if admit is not None:
+            decisions = list(admit(src.ip, lb_ip, sport.port, sport.protocol, node.name))
+            hops += [Hop("nsg", d.render()) for d in decisions]
+            dropped = next((d for d in decisions if not d.allowed), None)
+            if dropped is not None:
+                return _fail(Verdict.BLOCKED, f"dropped by an Azure NSG on {node.name}: {dropped.render()}", hops)
         return self._arrive_at_node(src, src, node, svc, sport, hops, leg=False)
 
 
