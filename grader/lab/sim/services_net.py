@@ -559,8 +559,7 @@ class ServiceNetwork:
                 return None, _fail(Verdict.DNS_FAILED, "kube-dns has no ready endpoints: every DNS query times out"), []
             server = self.dns_balancer.choice(ready)
             server_ep = self._backend_endpoint(server)
-            engine = self.lab.policy_engine()
-            verdict = engine.evaluate(Flow(src, server_ep, 53, Protocol.UDP))
+            verdict = self.evaluate(src, server_ep, 53, Protocol.UDP)
             via = f"kube-dns {kube_dns.cluster_ip}:53 → {server.label}"
             if not verdict.allowed:
                 reason = (
@@ -572,7 +571,7 @@ class ServiceNetwork:
                 )
                 return None, _fail(Verdict.DNS_FAILED, reason, [Hop("dns", f"query for {name!r} to {via} 53/UDP: dropped by NetworkPolicy")]), []
             tcp_note = ""
-            if not engine.evaluate(Flow(src, server_ep, 53, Protocol.TCP)).allowed:
+            if not self.evaluate(src, server_ep, 53, Protocol.TCP).allowed:
                 tcp_note = " (53/TCP is blocked: answers too large for UDP would fail)"
             found = resolve_in_pod(zone, name, src.pod.namespace, src.name, via)
         else:
@@ -585,11 +584,30 @@ class ServiceNetwork:
         addresses = ", ".join(str(a) for a in found.addresses)
         final = found.final
         assert final is not None
+        # The network model (network-models' ``lab.network``), when present, has the last word on
+        # the DNS traffic itself: NSGs on the way to CoreDNS, Cilium's DNS proxy (which filters
+        # names and records answers for toFQDNs).
+        their_lookup = getattr(getattr(self.lab, "network", None), "lookup", None)
+        if their_lookup is not None and src.kind is EndpointKind.POD:
+            checked = their_lookup(src, final.query, found.addresses[0])
+            if not checked.ok:
+                return found, _fail(checked.verdict, checked.reason, list(checked.hops)), []
+            extra = [h for h in checked.hops if "DNS proxy" in h.detail]
+        else:
+            extra = []
         tried = "" if len(found.answers) == 1 else f" after {len(found.answers)} queries (search path)"
         detail = f"{name!r} → {final.query} → {addresses}{tried} via {via}{tcp_note}"
         if final.note:
             detail += f"; {final.note}"
-        return found, None, [Hop("dns", detail)]
+        return found, None, [Hop("dns", detail), *extra]
+
+    def evaluate(self, src: Endpoint, dst: Endpoint, port: int, protocol: Protocol) -> Any:
+        """Policy verdict for one flow: the network model's combined evaluation (NetworkPolicy and
+        Cilium policies) when the lab has one, else NetworkPolicy alone. Has ``allowed``/``explain()``."""
+        evaluate = getattr(getattr(self.lab, "network", None), "evaluate", None)
+        if evaluate is not None:
+            return evaluate(src, dst, port, protocol)
+        return self.lab.policy_engine().evaluate(Flow(src, dst, port, protocol))
 
     # -- L4 routing ----------------------------------------------------------------------------
     def resolve(self, src: Endpoint, destination: str, port: int | str | None, protocol: Protocol) -> Routed | None:
@@ -769,7 +787,7 @@ class ServiceNetwork:
         """Policy on a leg that is not the last one (a pod's egress to a node or a load balancer)."""
         if src.kind is not EndpointKind.POD:
             return None
-        verdict = self.lab.policy_engine().evaluate(Flow(src, dst, port, protocol))
+        verdict = self.evaluate(src, dst, port, protocol)
         if verdict.allowed:
             return None
         return _fail(Verdict.BLOCKED, f"{what}: blocked by NetworkPolicy\n{verdict.explain()}", [Hop("policy", f"{src.label} → {dst.label} {port}/{protocol}: dropped")])
