@@ -35,6 +35,8 @@ class _Target:
     reason: str = ""
     source: Endpoint | None = None
     """The client as the destination sees it after SNAT (None: unchanged)."""
+    via: str | None = None
+    """The node where kube-proxy DNATed the connection (NodePort/LoadBalancer): the last leg starts there."""
 
 
 class SimulatedLab(ServicesMixin, Lab):
@@ -189,7 +191,7 @@ class SimulatedLab(ServicesMixin, Lab):
         """Turn a destination name into the endpoint that receives the packet (after DNAT)."""
         routed = self.service_network.resolve(source, destination, port, protocol)
         if routed is not None:
-            return _Target(routed.endpoint, routed.port, routed.hops, routed.failure, routed.reason, routed.source)
+            return _Target(routed.endpoint, routed.port, routed.hops, routed.failure, routed.reason, routed.source, routed.via)
         endpoint: Endpoint | None = None
         host = self.state.external_hosts.get(destination)
         if host is not None:
@@ -229,9 +231,12 @@ class SimulatedLab(ServicesMixin, Lab):
             return ProbeResult(probe, target.failure or Verdict.PROBE_FAILED, target.reason, hops=target.hops)
         if target.port is None:
             return ProbeResult(probe, Verdict.PROBE_FAILED, f"port {port!r} does not name a {proto} port of {target.endpoint.label}", hops=target.hops)
-        return self._deliver(probe, target.source or src, target.endpoint, target.port, proto, target.hops)
+        return self._deliver(probe, target.source or src, target.endpoint, target.port, proto, target.hops, via=target.via)
 
-    def _deliver(self, probe: Probe, src: Endpoint, dst: Endpoint, port: int, protocol: Protocol, hops: tuple[Hop, ...]) -> ProbeResult:
+    def _deliver(self, probe: Probe, src: Endpoint, dst: Endpoint, port: int, protocol: Protocol, hops: tuple[Hop, ...],
+                 *, via: str | None = None) -> ProbeResult:
+        """``src`` is the client as ``dst`` sees it; ``via`` the node that DNATed the connection (a
+        datapath model traces the last leg from there)."""
         flow = Flow(src, dst, port, protocol)
         verdict = self.policy_engine().evaluate(flow)
         hops = (*hops, Hop("policy", "allowed" if verdict.allowed else "dropped"))

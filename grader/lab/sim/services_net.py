@@ -71,6 +71,9 @@ class Routed:
     """The client as the endpoint sees it (after SNAT); None = the original source."""
     service: Service | None = None
     lookup: Lookup | None = None
+    via: str | None = None
+    """The node where kube-proxy DNATed the connection (NodePort/LoadBalancer paths): the last leg
+    travels from that node to the endpoint, whatever address the endpoint sees as the client."""
 
     def with_hops(self, hops: Sequence[Hop]) -> Routed:
         return replace(self, hops=(*hops, *self.hops))
@@ -563,7 +566,7 @@ class ServiceNetwork:
             via = f"kube-dns {kube_dns.cluster_ip}:53 → {server.label}"
             if not verdict.allowed:
                 reason = (
-                    f"DNS lookup of {name!r} failed: the query to {via} (53/UDP) is dropped by NetworkPolicy.\n"
+                    f"DNS lookup of {name!r} failed: egress to kube-dns on 53/UDP is not allowed (the query to {via} is dropped by network policy).\n"
                     f"{verdict.explain()}\n"
                     "A pod whose egress is isolated needs an egress rule allowing UDP and TCP port 53 to kube-dns "
                     "(to: namespaceSelector kubernetes.io/metadata.name=kube-system, podSelector k8s-app=kube-dns); "
@@ -828,7 +831,7 @@ class ServiceNetwork:
             hops.append(Hop("service", elig.note))
         if chosen.node and chosen.node != node.name:
             hops.append(Hop("forward", f"{node.name} → {chosen.node} (the endpoint runs on another node)"))
-        return Routed(dst, chosen.port, tuple(hops), source=seen, service=svc)
+        return Routed(dst, chosen.port, tuple(hops), source=seen, service=svc, via=node.name)
 
     def _to_load_balancer(self, src: Endpoint, svc: Service, port: int | str | None, protocol: Protocol) -> Routed:
         sport = self._service_port(svc, port, protocol)

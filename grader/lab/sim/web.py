@@ -126,7 +126,7 @@ class WebClient:
                            f"the name for Host and SNI: lab.http({source!r}, {url!r}, resolve='<address>') (curl --resolve)")
             return ProbeResult(probe, verdict, reason, hops=tuple(ex.hops))
         seen = getattr(target, "source", None) or src
-        l4 = self.lab._deliver(probe, seen, target.endpoint, target.port, Protocol.TCP, tuple(ex.hops))
+        l4 = self.lab._deliver(probe, seen, target.endpoint, target.port, Protocol.TCP, tuple(ex.hops), via=getattr(target, "via", None))
         if l4.verdict is not Verdict.ALLOWED:
             return l4
         ex.hops = [h for h in l4.hops if h.step != "deliver"]
