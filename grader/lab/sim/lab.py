@@ -15,8 +15,8 @@ from ...netpol import NetworkPolicyEngine, policy_matrix
 from ...reachability import Hop, Probe, ProbeResult, ReachabilityMatrix, Verdict
 from ...topology import Topology, load_topology
 from ..base import Lab, PortSpec
-from .services_net import ServiceNetwork
 from .services_api import ServicesMixin
+from .services_net import ServiceNetwork
 from .state import ClusterState
 from .web import WebClient
 
