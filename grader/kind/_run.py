@@ -201,7 +201,7 @@ def _run(
         out = exc.stdout.decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         err = exc.stderr.decode("utf-8", "replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
         hint = hint_for(err + out, os.path.basename(tool)) or (
-            f"it did not finish within {timeout:.0f}s. A first run downloads images and can be slow: retry; "
+            f"it did not finish within {timeout:g}s. A first run downloads images and can be slow: retry; "
             "if it keeps timing out, check Docker's CPU/memory settings and `netlab doctor`."
         )
         raise CommandError(argv, None, out, err, hint, timed_out=True) from None

@@ -24,7 +24,7 @@ from pathlib import Path
 from ..facts import fact
 from ._run import CommandError, Completed, _run
 
-VERSION_RE = re.compile(r"\bv?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?")
+VERSION_RE = re.compile(r"\bv?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.+-]+))?")
 
 CREATE_TIMEOUT = 600.0
 """Seconds for ``kind create cluster``: a first run pulls the ~1 GB node image."""
