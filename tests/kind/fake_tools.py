@@ -49,9 +49,9 @@ def die(msg, code=1):
 
 
 def fail_if_asked(state):
-    key = TOOL + " " + " ".join(a for a in ARGS if not a.startswith("-"))[:200]
+    words = [TOOL, *ARGS]
     for pattern, (code, err) in (state.get("fail") or {}).items():
-        if pattern in key:
+        if all(w in words for w in pattern.split()):  # every word of the pattern is in the argv
             die(err, code)
 
 
