@@ -144,8 +144,8 @@ class KindCluster:
         doc = self.kubectl.get_json("configmap", MARKER[1], "-n", MARKER[0])
         return None if doc is None else dict(doc.get("data") or {})
 
-    def status(self) -> ClusterStatus:
-        if not self.exists():
+    def status(self, *, exists: bool | None = None) -> ClusterStatus:
+        if not (self.exists() if exists is None else exists):
             return ClusterStatus(self.name, self.profile.name, False, False)
         if not self.kubeconfig.is_file():
             self._write_kubeconfig()
@@ -171,9 +171,10 @@ class KindCluster:
     def ensure(self, *, recreate: bool = False) -> ClusterStatus:
         """Reuse or create the cluster and finish its set-up. Idempotent; prints progress to stdout."""
         version = self.kind.require_version()
-        if recreate and self.exists():
-            self.delete()
         reused = self.exists()
+        if recreate and reused:
+            self.delete()
+            reused = False
         steps = self._steps(reused)
         with Progress(self.name, len(steps), enabled=self.show_progress, logs_hint=self.logs_hint) as progress:
             if reused:
@@ -182,7 +183,7 @@ class KindCluster:
                 self._check_profile(self.nodes())
                 if self.marker() is not None:
                     progress.write(f"netlab: reusing kind cluster {self.name} (kubeconfig {self.kubeconfig})")
-                    return self.status()
+                    return self.status(exists=True)
                 progress.write(f"netlab: kind cluster {self.name} exists; finishing its set-up")
             for title, action in steps:
                 try:
@@ -190,7 +191,7 @@ class KindCluster:
                         action(version)
                 except CommandError as exc:
                     raise SetupError(f"{self.name}: {title} failed\n{exc}\n{self.logs_hint}") from None
-        return self.status()
+        return self.status(exists=True)
 
     def _steps(self, reused: bool) -> list[tuple[str, Any]]:
         steps: list[tuple[str, Any]] = []
