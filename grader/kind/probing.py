@@ -95,7 +95,7 @@ def verdict_from_connect(exit_code: int | None, stderr: str, stdout: str = "", e
     if first.startswith("OTHER"):
         if "connection refused" in low:
             return Verdict.REFUSED, f"connection refused ({first})"
-        if "no route to host" in low or "host unreachable" in low or "network unreachable" in low:
+        if "no route to host" in low or "unreachable" in low:
             return Verdict.BLOCKED, f"rejected on the way with an ICMP unreachable ({first})"
         return Verdict.PROBE_FAILED, f"network error agnhost does not classify: {first}"
     if first.startswith("UNKNOWN"):
