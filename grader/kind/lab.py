@@ -46,6 +46,9 @@ PROBE_NAMESPACE = "netlab-probes"
 CANARY_NAMESPACE = "netlab-canary"
 INTERNAL_NAMESPACES = (PROBE_NAMESPACE, CANARY_NAMESPACE)
 EXEC_TIMEOUT = 20.0
+MERGE_PATCH = "application/merge-patch+json"
+"""Label changes are JSON merge patches (RFC 7386): a null value removes the key. The generated client
+would otherwise pick JSON Patch for a dict body."""
 READY_TIMEOUT = 240.0
 
 
@@ -437,12 +440,12 @@ class LiveLab(Lab):
             name = target.split("/", 1)[1]
             if name not in owned:
                 raise LabError(self._refusal(name))
-            self.core.patch_namespace(name, body)
+            self.core.patch_namespace(name, body, _content_type=MERGE_PATCH)
             return
         ref = PodRef.parse(target)
         if not self._may_touch(ref.namespace, owned):
             raise LabError(self._refusal(ref.namespace))
-        self.core.patch_namespaced_pod(ref.name, ref.namespace, body)
+        self.core.patch_namespaced_pod(ref.name, ref.namespace, body, _content_type=MERGE_PATCH)
 
     def reset(self, *, keep_topology: bool = False) -> None:
         owned = self._owned()
@@ -482,13 +485,13 @@ class LiveLab(Lab):
             want = dict(namespace_manifest(ns)["metadata"]["labels"])
             changes: dict[str, str | None] = {k: None for k in current if k not in want and k != "kubernetes.io/metadata.name"}
             changes.update(want)
-            self.core.patch_namespace(ns.name, {"metadata": {"labels": changes}})
+            self.core.patch_namespace(ns.name, {"metadata": {"labels": changes}}, _content_type=MERGE_PATCH)
         for pod in topo.pods:
             current_pod = self.core.read_namespaced_pod(pod.name, pod.namespace)
             current_labels = current_pod.metadata.labels or {}
             pod_changes: dict[str, str | None] = {k: None for k in current_labels if k not in pod.labels}
             pod_changes.update(dict(pod.labels.items()))
-            self.core.patch_namespaced_pod(pod.name, pod.namespace, {"metadata": {"labels": pod_changes}})
+            self.core.patch_namespaced_pod(pod.name, pod.namespace, {"metadata": {"labels": pod_changes}}, _content_type=MERGE_PATCH)
 
     def pods(self, namespace: str | None = None) -> list[Pod]:
         if namespace is not None:

@@ -58,21 +58,26 @@ def test_kindnet_first_run_creates_everything(fakes, capsys: pytest.CaptureFixtu
     assert "reusing kind cluster netlab-kindnet" in capsys.readouterr().out
 
 
-def test_interrupted_setup_resumes(fakes, no_sleep) -> None:
+def test_interrupted_setup_resumes(fakes) -> None:
     fakes.set(fail={"docker pull": [1, "Error response from daemon: Get \"https://registry.k8s.io/v2/\": net/http: TLS handshake timeout"]})
     with pytest.raises(SetupError) as info:
-        KindCluster("calico-vxlan").ensure()
+        KindCluster("kindnet").ensure()
     text = str(info.value)
     assert "pre-load the probe image (agnhost) failed" in text and "TLS handshake timeout" in text
-    assert "kind export logs --name netlab-calico-vxlan" in text
+    assert "kind export logs --name netlab-kindnet" in text
     fakes.set(fail={})
     fakes.clear_log()
-    status = KindCluster("calico-vxlan").ensure()
+    status = KindCluster("kindnet").ensure()
     assert status.ready
-    steps = _steps(fakes)
-    assert "kind create cluster" not in steps  # reused
-    assert steps[:3] == ["kubectl create", "kubectl create", "kubectl create"]  # Calico again, AlreadyExists tolerated
-    assert steps[-1] == "kubectl apply"
+    assert _steps(fakes) == ["kubectl wait", "docker pull", "kind load docker-image", "docker run", "kubectl apply"]  # no second create
+
+
+def test_calico_resumes_over_objects_that_exist(fakes, no_sleep) -> None:
+    KindCluster("calico-vxlan").ensure()
+    fakes.set(markers={})  # as if interrupted after the CNI install
+    fakes.clear_log()
+    assert KindCluster("calico-vxlan").ensure().ready
+    assert _steps(fakes)[:3] == ["kubectl create", "kubectl create", "kubectl create"]  # AlreadyExists tolerated
 
 
 def test_calico_profile_installs_the_operator_and_its_installation(fakes, no_sleep) -> None:
