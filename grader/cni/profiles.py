@@ -1,6 +1,6 @@
 """CNI profiles: how each supported network plugin lays out addresses and what it enforces.
 
-The names match the files in ``kind-configs/`` (``tests/test_kind_configs.py`` checks that the
+The names match the files in ``kind-configs/`` (``tests/kind/test_configs.py`` checks that the
 subnets here and there agree), so ``connect(profile="calico-vxlan")`` means the same cluster on
 the simulated backend and on kind.
 """
