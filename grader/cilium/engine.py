@@ -195,9 +195,14 @@ class CiliumPolicyEngine:
                 peer_text = self._peer_text(rule, subject, peer, direction)
                 if peer_text is None:
                     if rule.fqdns and peer.kind is EndpointKind.EXTERNAL:
-                        notes.append(f"{policy.ref} {path} has toFQDNs, but the DNS proxy on {subject.node} has seen no answer "
-                                     f"with {peer.ip} for a matching name: toFQDNs only allows addresses from lookups the proxy "
-                                     "saw, and only a DNS rule (toPorts rules.dns) sends lookups through the proxy")
+                        seen = self.dns_cache.names_for(subject.node, peer.ip) if subject.node else []
+                        if seen:
+                            notes.append(f"{policy.ref} {path} has toFQDNs, and the DNS proxy on {subject.node} saw {peer.ip} for "
+                                         f"{', '.join(seen)}, which none of its selectors matches")
+                        else:
+                            notes.append(f"{policy.ref} {path} has toFQDNs, but the DNS proxy on {subject.node} has seen no answer "
+                                         f"with {peer.ip}: toFQDNs only allows addresses from lookups the proxy saw, and only a "
+                                         "DNS rule (toPorts rules.dns) sends lookups through the proxy")
                     if rule.cidrs and peer.kind in (EndpointKind.POD, EndpointKind.NODE):
                         notes.append(f"{policy.ref} {path}: CIDR rules never match pods or nodes in Cilium")
                     continue
@@ -228,7 +233,7 @@ class CombinedDirection:
         return bool(self.np.allowed_by) or bool(self.cnp and self.cnp.allowed_by)
 
     def explain(self, peer_label: str, port_label: str) -> str:
-        if self.cnp is None or (not self.cnp.isolated_by and not self.cnp.allowed_by and not self.cnp.notes):
+        if self.cnp is None:
             return self.np.explain(peer_label, port_label)
         word = "ingress to" if self.direction is Direction.INGRESS else "egress from"
         head = f"{word} {self.subject}"

@@ -328,15 +328,22 @@ class SimNetwork:
         reason = verdict.explain()
         if established is not None:
             return self._established(probe, verdict, reason, hops, dst, port, protocol, path)
-        if verdict.egress is not None and not verdict.egress.allowed:
-            return ProbeResult(probe, Verdict.BLOCKED, reason, loopback=verdict.loopback, hops=(*hops, Hop("policy", "egress dropped")))
+        if verdict.egress is not None:
+            word = "allowed" if verdict.egress.allowed else "dropped"
+            hops = (*hops, Hop("policy", f"egress from {src.label}: {word} (enforced on its node, before it leaves)"))
+            if not verdict.egress.allowed:
+                return ProbeResult(probe, Verdict.BLOCKED, reason, loopback=verdict.loopback, hops=hops)
         decisions, dropped = self.nsg_check(path)
         hops = (*hops, *(Hop("nsg", d.render()) for d in decisions))
         if dropped is not None:
             return ProbeResult(probe, Verdict.BLOCKED, f"{reason}\ndropped by Azure NSG {dropped.nsg} ({dropped.scope}): "
                                                        f"{dropped.rule.name} (priority {dropped.rule.priority})",
                                loopback=verdict.loopback, hops=hops)
-        hops = (*hops, Hop("policy", "allowed" if verdict.allowed else "dropped"))
+        if verdict.ingress is not None:
+            word = "allowed" if verdict.ingress.allowed else "dropped"
+            hops = (*hops, Hop("policy", f"ingress to {dst.label}: {word}"))
+        elif verdict.egress is None:
+            hops = (*hops, Hop("policy", "no pod on either side: network policy does not apply"))
         if not verdict.allowed:
             return ProbeResult(probe, Verdict.BLOCKED, reason, loopback=verdict.loopback, hops=hops)
         return self._answer(probe, reason, hops, dst, port, protocol, path, verdict.loopback)
