@@ -96,7 +96,7 @@ def parse_manifests(source: ManifestSource, *, default_namespace: str = "default
     return out
 
 
-SHORT_NAMES = {"netpol": "NetworkPolicy", "ns": "Namespace", "svc": "Service", "ing": "Ingress", "cnp": "CiliumNetworkPolicy", "nsg": "NetworkSecurityGroup"}
+SHORT_NAMES = {"netpol": "NetworkPolicy", "ns": "Namespace", "svc": "Service", "ing": "Ingress", "cnp": "CiliumNetworkPolicy", "ccnp": "CiliumClusterwideNetworkPolicy", "nsg": "NetworkSecurityGroup"}
 
 
 def kind_from_alias(text: str) -> str:

@@ -93,7 +93,9 @@ def test_ipblock_0_0_0_0_slash_0_covers_pods_and_nodes_except_on_cilium(name: st
     cilium = PROFILES[name].cni == "cilium"
     assert lab.probe("shop/web", "shop/db", 5432).verdict is (Verdict.BLOCKED if cilium else Verdict.ALLOWED)
     assert lab.probe("shop/web", "node:kind-control-plane", 6443).verdict is (Verdict.BLOCKED if cilium else Verdict.ALLOWED)
-    assert lab.probe("shop/web", "vm.internal", 80).verdict is Verdict.ALLOWED  # outside the cluster it matches everywhere
+    assert lab.probe("shop/web", "172.18.0.100", 80).verdict is Verdict.ALLOWED  # outside the cluster it matches everywhere
+    # By name, the lookup needs egress to kube-dns, a pod: on Cilium ipBlock 0.0.0.0/0 does not cover it.
+    assert lab.probe("shop/web", "vm.internal", 80).verdict is (Verdict.DNS_FAILED if cilium else Verdict.ALLOWED)
 
 
 def test_cilium_needs_to_entities_host_and_remote_node_for_node_ips_per_microsoft() -> None:

@@ -279,12 +279,16 @@ class SimNetwork:
         dns_pods = [p for p in self.state.pods() if p.labels.get("k8s-app") == "kube-dns" and p.ip is not None]
         if not dns_pods:
             return Lookup(False, Verdict.DNS_FAILED, f"no kube-dns pods: {name} cannot be resolved")
-        first_block: CombinedVerdict | None = None
+        first_block = ""
         for dns in dns_pods:
             dst = Endpoint.of_pod(dns)
             verdict = self.evaluate(src, dst, DNS_PORT, Protocol.UDP)
             if not verdict.allowed:
-                first_block = first_block or verdict
+                first_block = first_block or f"egress to kube-dns on 53/UDP is not allowed\n{verdict.explain()}"
+                continue
+            _, dropped = self.nsg_check(self.trace(src, dst, DNS_PORT, Protocol.UDP))
+            if dropped is not None:
+                first_block = first_block or f"the query to kube-dns was dropped by Azure NSG {dropped.nsg}: {dropped.rule.name} (priority {dropped.rule.priority})"
                 continue
             hops = [Hop("dns", f"{src.label} asks kube-dns ({dns.ref}, 53/UDP) for {name}")]
             egress = verdict.egress
@@ -302,10 +306,8 @@ class SimNetwork:
                                            "for toFQDNs"))
             hops.append(Hop("dns", f"{name} → {address}"))
             return Lookup(True, Verdict.ALLOWED, "", tuple(hops))
-        assert first_block is not None
-        return Lookup(False, Verdict.DNS_FAILED,
-                      f"the lookup of {name} failed: egress to kube-dns on 53/UDP is not allowed\n{first_block.explain()}",
-                      (Hop("dns", f"{src.label} → kube-dns 53/UDP: dropped by policy"),))
+        return Lookup(False, Verdict.DNS_FAILED, f"the lookup of {name} failed: {first_block}",
+                      (Hop("dns", f"{src.label} → kube-dns 53/UDP: dropped"),))
 
     # -- delivery ---------------------------------------------------------------------------------
     def deliver(self, probe: Probe, src: Endpoint, dst: Endpoint, port: int, protocol: Protocol, hops: tuple[Hop, ...],
@@ -313,7 +315,7 @@ class SimNetwork:
         hops = tuple(hops)
         name = probe.destination
         host = self.state.external_hosts.get(name)
-        if (established is None and host is not None and host.where == "internet" and src.kind is EndpointKind.POD
+        if (established is None and host is not None and "." in host.name and src.kind is EndpointKind.POD
                 and not any(h.step == "dns" for h in hops)):
             found = self.lookup(src, host.name, host.ip)
             hops = (*hops, *found.hops)
