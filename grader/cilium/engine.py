@@ -128,10 +128,10 @@ class CiliumPolicyEngine:
                     return f"{key}CIDR {cidr.render()}"
             if rule.fqdns and subject.node is not None:
                 names = self.dns_cache.names_for(subject.node, peer.ip)
-                for sel in rule.fqdns:
-                    hit = next((n for n in names if sel.matches(n)), None)
+                for fqdn in rule.fqdns:
+                    hit = next((n for n in names if fqdn.matches(n)), None)
                     if hit is not None:
-                        return f"toFQDNs {sel.render()} ({peer.ip} is an address the DNS proxy on {subject.node} saw for {hit})"
+                        return f"toFQDNs {fqdn.render()} ({peer.ip} is an address the DNS proxy on {subject.node} saw for {hit})"
         return None
 
     def _entity_matches(self, entity: Entity, subject: Pod, peer: Endpoint) -> bool:

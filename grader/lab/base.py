@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..cni import CniProfile
 from ..errors import LabError
@@ -104,11 +104,11 @@ class Lab(ABC):
         """Open a long-lived connection to observe what later policy changes do to it (see ``send``)."""
         raise LabError(f"the {self.backend} backend does not support open_connection yet")
 
-    def send(self, connection: object) -> ProbeResult:
+    def send(self, connection: Any) -> ProbeResult:
         """Send on a connection from ``open_connection``."""
         raise LabError(f"the {self.backend} backend does not support send yet")
 
-    def close_connection(self, connection: object) -> None:
+    def close_connection(self, connection: Any) -> None:
         raise LabError(f"the {self.backend} backend does not support close_connection yet")
 
     def attach_nsg(self, rules: object, *, to: str = "subnet", name: str | None = None) -> object:

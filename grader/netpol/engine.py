@@ -215,6 +215,7 @@ class NetworkPolicyEngine:
         notes: list[str] = []
         for policy in isolating:
             for i, rule in enumerate(policy.rules(direction)):
+                port_hit: PolicyPort | bool | None
                 if direction is Direction.EGRESS and self.egress_named_ports is not None and any(isinstance(p.port, str) for p in rule.ports):
                     port_hit, legacy_note = _legacy_egress_ports(rule, flow, self.egress_named_ports)
                     if port_hit is None:

@@ -61,6 +61,14 @@ class LoadBalancerFrontend:
     allowed_service_tags: tuple[str, ...] = ()
 
 
+@dataclass
+class _AllowRule:
+    protocol: NsgProtocol
+    sources: tuple[str, ...]
+    ports: tuple[int, ...]
+    destinations: list[IPAddress]
+
+
 def _priorities() -> tuple[int, int]:
     value = fact("azure-nsg-lb-rule-priorities").value
     return int(value["min"]), int(value["max"])
@@ -97,7 +105,7 @@ def load_balancer_rules(frontends: Iterable[LoadBalancerFrontend], taken_priorit
     """The rules the cloud provider adds for these LoadBalancer Services, given priorities already in use."""
     low, high = _priorities()
     used = set(taken_priorities)
-    allow: dict[str, dict[str, object]] = {}
+    allow: dict[str, _AllowRule] = {}
     order: list[str] = []
     deny_targets: list[IPAddress] = []
     for lb in sorted(frontends, key=lambda f: f.service):
@@ -118,12 +126,10 @@ def load_balancer_rules(frontends: Iterable[LoadBalancerFrontend], taken_priorit
             for sources in source_sets:
                 name = allow_rule_name(protocol, sources, ports)
                 if name not in allow:
-                    allow[name] = {"protocol": protocol, "sources": sources, "ports": ports, "dst": []}
+                    allow[name] = _AllowRule(protocol, sources, ports, [])
                     order.append(name)
-                dsts = allow[name]["dst"]
-                assert isinstance(dsts, list)
-                if lb.frontend_ip not in dsts:
-                    dsts.append(lb.frontend_ip)
+                if lb.frontend_ip not in allow[name].destinations:
+                    allow[name].destinations.append(lb.frontend_ip)
         if lb.deny_all_except_source_ranges and lb.source_ranges:
             deny_targets.append(lb.frontend_ip)
     rules = []
@@ -131,15 +137,12 @@ def load_balancer_rules(frontends: Iterable[LoadBalancerFrontend], taken_priorit
         priority = next(p for p in range(low, high) if p not in used)
         used.add(priority)
         spec = allow[name]
-        sources = spec["sources"]
-        ports = spec["ports"]
-        dsts = spec["dst"]
-        assert isinstance(sources, tuple) and isinstance(ports, tuple) and isinstance(dsts, list)
+        dsts = spec.destinations
         rules.append(SecurityRule(
-            name, priority, NsgDirection.INBOUND, Access.ALLOW, spec["protocol"],  # type: ignore[arg-type]
-            tuple(_source_prefix(s) for s in sources), (ANY_PORT,),
+            name, priority, NsgDirection.INBOUND, Access.ALLOW, spec.protocol,
+            tuple(_source_prefix(s) for s in spec.sources), (ANY_PORT,),
             tuple(AddressPrefix(str(ip), ipaddress.ip_network(f"{ip}/{ip.max_prefixlen}")) for ip in sorted(dsts)),
-            tuple(PortRange(p, p) for p in sorted(ports, key=str)),
+            tuple(PortRange(p, p) for p in sorted(spec.ports, key=str)),
             f"added by the Azure cloud provider for LoadBalancer Service(s) at {', '.join(str(d) for d in sorted(dsts))}",
         ))
     if deny_targets:

@@ -19,7 +19,7 @@ packets on them follow each CNI's documented behaviour (:mod:`grader.cni.diverge
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,7 @@ from ...cni.datapath import GATEWAY_NAME, Path, Place, Zone, trace
 from ...cni.divergences import NamedPortResolution, cluster_named_ports, established_connections, named_port_resolution
 from ...cni.profiles import CNI_POLICY_KINDS, NODE_NETWORK, CniProfile
 from ...errors import FieldProblem, LabError
-from ...model import ContainerPort, Endpoint, EndpointKind, ExternalHost, Flow, Pod, Protocol
+from ...model import ContainerPort, Endpoint, EndpointKind, ExternalHost, Flow, Protocol
 from ...model.cluster import IPAddress
 from ...netpol import NetworkPolicyEngine
 from ...nsg import (
