@@ -306,9 +306,11 @@ def evaluate(np_engine: NetworkPolicyEngine, cnp_engine: CiliumPolicyEngine | No
     ``ingress_source`` is the source as the destination sees it (after SNAT); egress always judges
     the original flow, since it is enforced on the source pod before any translation."""
     src_seen = ingress_source or flow.source
-    in_flow = Flow(src_seen, flow.destination, flow.port, flow.protocol)
-    np_out = np_engine.evaluate(flow).egress if flow.source.kind is EndpointKind.POD else None
-    np_in = np_engine.evaluate(in_flow).ingress if flow.destination.kind is EndpointKind.POD else None
+    both = np_engine.evaluate(flow)
+    np_out = both.egress
+    np_in = both.ingress
+    if src_seen != flow.source and flow.destination.kind is EndpointKind.POD:
+        np_in = np_engine.evaluate(Flow(src_seen, flow.destination, flow.port, flow.protocol)).ingress
     dest_pod = flow.destination.pod
     egress = ingress = None
     if np_out is not None:

@@ -102,11 +102,13 @@ class SimNetwork:
         self._connections: dict[int, Connection] = {}
         self._next_id = 1
         self._np_cache: tuple[int, NetworkPolicyEngine] | None = None
+        self._cilium_cache: tuple[int, CiliumPolicyEngine] | None = None
         self.load_balancers: Callable[[], Iterable[LoadBalancerFrontend]] = lambda: ()
         """Set by the Services code: the LoadBalancer Services whose NSG rules the platform adds."""
 
     def reset(self) -> None:
         self.dns_cache.clear()
+        self._cilium_cache = None
         self._nsg = _NsgState()
         self._connections.clear()
 
@@ -129,8 +131,13 @@ class SimNetwork:
     def cilium_engine(self) -> CiliumPolicyEngine | None:
         if self.profile.cni != "cilium":
             return None
+        cached = self._cilium_cache
+        if cached is not None and cached[0] == self.state.version:
+            return cached[1]
         apiservers = frozenset(n.name for n in self.state.nodes if n.role == "control-plane")
-        return CiliumPolicyEngine(self.cilium_policies(), self.state.namespaces, apiservers, self.dns_cache)
+        engine = CiliumPolicyEngine(self.cilium_policies(), self.state.namespaces, apiservers, self.dns_cache)
+        self._cilium_cache = (self.state.version, engine)
+        return engine
 
     def needs_per_flow_evaluation(self) -> bool:
         """True when the vectorised NetworkPolicy matrix would miss something (Cilium policies, NSGs, legacy named ports)."""
