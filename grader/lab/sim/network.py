@@ -243,9 +243,10 @@ class SimNetwork:
         # like user-defined routes, which the tag includes) and Azure's host VIP.
         return TagSpace((NODE_NETWORK, self.profile.pod_subnet, ipaddress.ip_network("168.63.129.16/32")))
 
-    def _attachment(self, node: str) -> Attachment:
+    def _attachment(self, node: str, extra: tuple[SecurityRule, ...] | None = None) -> Attachment:
         subnet = self._nsg.subnet
-        extra = self.platform_rules(subnet) if subnet is not None else ()
+        if extra is None:
+            extra = self.platform_rules(subnet) if subnet is not None else ()
         return Attachment(subnet, self._nsg.nics.get(node), extra, ())
 
     def nsg_check(self, path: Path) -> tuple[list[NsgDecision], NsgDecision | None]:
@@ -254,11 +255,12 @@ class SimNetwork:
         if not self.nsg_attached():
             return decisions, None
         tags = self.tags()
+        extra = self.platform_rules(self._nsg.subnet) if self._nsg.subnet is not None else ()
         for crossing in path.crossings:
             p = crossing.packet
             five = FiveTuple(p.src, p.src_port, p.dst, p.dst_port, p.protocol)
             direction = NsgDirection(crossing.direction)
-            for d in evaluate_attachment(self._attachment(crossing.node), crossing.node, direction, five, tags):
+            for d in evaluate_attachment(self._attachment(crossing.node, extra), crossing.node, direction, five, tags):
                 decisions.append(d)
                 if not d.allowed:
                     return decisions, d
