@@ -144,3 +144,16 @@ def test_loadbalancer_services_add_their_rules_to_the_subnet_nsg() -> None:
     assert [(d.allowed, d.rule.name) for d in denied] == [(False, "DenyAllInBound")]
     lab.detach_nsg()
     assert lab.network.admit_from_load_balancer(ipaddress.ip_address("198.51.100.20"), frontend, 80, Protocol.TCP, "kind-worker") == ()
+
+
+def test_return_traffic_needs_no_rule_only_the_initiating_direction_is_evaluated() -> None:
+    """"If inbound traffic is allowed over a port, it's not necessary to specify an outbound security rule to respond"."""
+    lab = _lab("kindnet")
+    lab.attach_nsg([rule("deny-all-out", 100, "Deny", "Outbound")], to="node:kind-worker", name="nic")
+    answered = lab.probe("vm.internal", "node:kind-worker", 10250)
+    assert answered.verdict is Verdict.ALLOWED
+    assert [h.detail for h in answered.hops if h.step == "nsg"][0].startswith("NSG nic (NIC of kind-worker) inbound")
+    started = lab.probe("node:kind-worker", "vm.internal", 80)
+    assert started.verdict is Verdict.BLOCKED and "deny-all-out (priority 100)" in started.reason
+    nic = lab.nsg_rules("node:kind-worker")
+    assert nic is not None and [r.name for r in nic.rules] == ["deny-all-out"]
