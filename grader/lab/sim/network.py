@@ -3,9 +3,9 @@
 ``SimulatedLab`` keeps its own job (state, names, Services) and hands a resolved connection attempt
 to :meth:`SimNetwork.deliver`, which walks it through, in the order a packet meets them:
 
-1. the route (:func:`grader.cni.datapath.trace`): encapsulation, SNAT, or no route at all;
-2. the DNS lookup, when the destination was an external host's name (egress to kube-dns must be
-   allowed; on Cilium the DNS proxy filters names and feeds ``toFQDNs``);
+1. the DNS lookup, when a pod named an external host (``api.example.com``, ``vm.internal``): egress
+   to kube-dns must be allowed; on Cilium the DNS proxy filters names and feeds ``toFQDNs``;
+2. the route (:func:`grader.cni.datapath.trace`): encapsulation, SNAT, or no route at all;
 3. egress policy at the source pod (enforced on its node before any SNAT);
 4. Azure NSGs (an *Azure* model: kind has no NSG) on every node interface the packet crosses:
    outbound at the sending node, inbound at the receiving one; replies need no rule (stateful);
