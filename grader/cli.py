@@ -187,6 +187,48 @@ def status(
             typer.echo(st.render())
 
 
+@app.command()
+def plan(
+    nodes: Annotated[int, typer.Option(help="Nodes you plan to run (before scaling).")],
+    model: Annotated[str, typer.Option(help="overlay (Azure CNI Overlay: pods in a private CIDR, a /24 per node) or flat (node subnet: pods take VNet addresses).")] = "overlay",
+    max_pods: Annotated[int | None, typer.Option(help="Max pods per node (default: 250 overlay, 30 flat node subnet).")] = None,
+    max_surge: Annotated[int, typer.Option(help="Extra nodes during upgrades (max surge).")] = 1,
+    scale_up: Annotated[int, typer.Option(help="Further nodes you expect to scale to.")] = 0,
+    pod_cidr: Annotated[str | None, typer.Option(help="Proposed pod CIDR (overlay), checked for size, overlaps and reserved ranges.")] = None,
+    node_subnet: Annotated[str | None, typer.Option(help="Proposed node subnet, checked against the other ranges.")] = None,
+    service_cidr: Annotated[str | None, typer.Option(help="Proposed service CIDR (must be smaller than /12).")] = None,
+    dns_service_ip: Annotated[str | None, typer.Option(help="Proposed DNS service IP (inside the service CIDR, not its first address).")] = None,
+    peered: Annotated[list[str] | None, typer.Option(help="Peered or on-premises ranges that must not overlap, repeatable.")] = None,
+) -> None:
+    """AKS IP address planning with Microsoft's formulas (an Azure calculator; kind needs none of this).
+
+    Exit code 0 when the plan holds, 1 when AKS would reject it, 2 on invalid input.
+    """
+    from .planning import errors, flat_plan, overlay_plan, usable, validate_ranges
+
+    try:
+        if model == "flat":
+            fp = flat_plan(nodes, max_pods=max_pods, max_surge=max_surge, scale_up=scale_up)
+            typer.echo(f"flat (node subnet): {fp.formula} addresses → node subnet /{fp.prefix} or larger ({usable(fp.prefix):,} usable)")
+            findings = list(validate_ranges(node_subnet=node_subnet, service_cidr=service_cidr, dns_service_ip=dns_service_ip,
+                                            peered=peered or ()))
+        elif model == "overlay":
+            op = overlay_plan(nodes, max_pods=max_pods, max_surge=max_surge, scale_up=scale_up, pod_cidr=pod_cidr)
+            typer.echo(f"overlay: node subnet /{op.node_subnet_prefix} or larger for {op.nodes + op.max_surge} nodes; "
+                       f"pod CIDR /{op.pod_cidr_prefix} serves {op.pod_cidr_nodes:,} nodes (a /24 each, up to {op.max_pods} pods)")
+            findings = list(op.findings) + list(validate_ranges(node_subnet=node_subnet, pod_cidr=pod_cidr, service_cidr=service_cidr,
+                                                                dns_service_ip=dns_service_ip, peered=peered or ()))
+        else:
+            raise typer.BadParameter("--model must be overlay or flat")
+    except (NetlabError, ValueError) as exc:
+        typer.echo(f"error: {exc}")
+        raise typer.Exit(2) from None
+    for f in findings:
+        typer.echo(str(f))
+    if errors(findings):
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()
 

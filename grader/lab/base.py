@@ -13,15 +13,20 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..cni import CniProfile
+from ..errors import LabError
 from ..manifests import ManifestSource, ObjectKey
 from ..model import Namespace, Pod, Protocol
 from ..reachability import Comparison, Probe, ProbeResult, Reachability, ReachabilityMatrix
 from ..topology import Topology
 
 PortSpec = int | str | None
+
+_NO_NSG = ("network security groups are an Azure model and kind has no NSG: use the simulated cluster "
+           "(connect(backend='sim')) for NSG lessons; on kind the analogues are node-level filtering and a "
+           "Service's loadBalancerSourceRanges")
 
 
 class Lab(ABC):
@@ -93,6 +98,28 @@ class Lab(ABC):
             dests = [str(p.ref) for p in pods if p.serves(port, proto)]
             out.append(self.matrix(port, proto, sources=sources, destinations=dests))
         return out
+
+    # -- network model extras (issue 4) ---------------------------------------------------------
+    def open_connection(self, source: str, destination: str, port: PortSpec = None, protocol: Protocol | str = Protocol.TCP) -> object:
+        """Open a long-lived connection to observe what later policy changes do to it (see ``send``)."""
+        raise LabError(f"the {self.backend} backend does not support open_connection yet")
+
+    def send(self, connection: Any) -> ProbeResult:
+        """Send on a connection from ``open_connection``."""
+        raise LabError(f"the {self.backend} backend does not support send yet")
+
+    def close_connection(self, connection: Any) -> None:
+        raise LabError(f"the {self.backend} backend does not support close_connection yet")
+
+    def attach_nsg(self, rules: object, *, to: str = "subnet", name: str | None = None) -> object:
+        """Associate an Azure network security group with the node subnet or a node's NIC (simulated cluster only)."""
+        raise LabError(_NO_NSG)
+
+    def detach_nsg(self, to: str = "subnet") -> None:
+        raise LabError(_NO_NSG)
+
+    def nsg_rules(self, to: str = "subnet") -> object:
+        raise LabError(_NO_NSG)
 
     def check(self, expected: Reachability) -> Comparison:
         """Observe the expected matrix and compare. Live backends re-probe until it holds or a deadline passes."""

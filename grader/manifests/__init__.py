@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..cilium.parse import parse_cilium_clusterwide_network_policy, parse_cilium_network_policy
 from ..errors import FieldProblem, ManifestError
 from .core import parse_namespace, parse_pod
 from .documents import Document, ManifestSource, load_documents
@@ -27,6 +28,8 @@ PARSERS: dict[tuple[str, str], Parser] = {
     ("v1", "Namespace"): parse_namespace,
     ("v1", "Pod"): parse_pod,
     ("networking.k8s.io/v1", "NetworkPolicy"): parse_network_policy,
+    ("cilium.io/v2", "CiliumNetworkPolicy"): parse_cilium_network_policy,
+    ("cilium.io/v2", "CiliumClusterwideNetworkPolicy"): parse_cilium_clusterwide_network_policy,
 }
 """(apiVersion, kind) -> parser. Other layers extend this table at import time of ``grader.manifests``."""
 
@@ -93,7 +96,7 @@ def parse_manifests(source: ManifestSource, *, default_namespace: str = "default
     return out
 
 
-SHORT_NAMES = {"netpol": "NetworkPolicy", "ns": "Namespace", "svc": "Service", "ing": "Ingress", "cnp": "CiliumNetworkPolicy", "nsg": "NetworkSecurityGroup"}
+SHORT_NAMES = {"netpol": "NetworkPolicy", "ns": "Namespace", "svc": "Service", "ing": "Ingress", "cnp": "CiliumNetworkPolicy", "ccnp": "CiliumClusterwideNetworkPolicy", "nsg": "NetworkSecurityGroup"}
 
 
 def kind_from_alias(text: str) -> str:

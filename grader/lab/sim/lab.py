@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from ...cni import CniProfile, get_profile
 from ...errors import FieldProblem, LabError, ManifestError
 from ...manifests import CLUSTER_SCOPED, Manifest, ManifestSource, ObjectKey, kind_from_alias, parse_manifests
-from ...model import ContainerPort, Endpoint, ExternalHost, Flow, Namespace, Pod, PodRef, Protocol
+from ...model import ContainerPort, Endpoint, ExternalHost, Namespace, Pod, PodRef, Protocol
 from ...netpol import NetworkPolicyEngine, policy_matrix
+from ...nsg import NetworkSecurityGroup
 from ...reachability import Hop, Probe, ProbeResult, ReachabilityMatrix, Verdict
 from ...topology import Topology, load_topology
 from ..base import Lab, PortSpec
+from .network import Connection, SimNetwork
 from .state import ClusterState
 
 EXPLAIN_LIMIT = 2500
@@ -41,6 +43,8 @@ class SimulatedLab(Lab):
         self._topology_keys: set[ObjectKey] = set()
         self._topology: Topology | None = None
         self._engine_cache: tuple[int, NetworkPolicyEngine] | None = None
+        self.network = SimNetwork(self.profile, self.state)
+        """Datapath, Cilium policy, NSGs and open connections (``grader/lab/sim/network.py``)."""
 
     # -- state -----------------------------------------------------------------------------
     def deploy(self, topology: str | Topology | Mapping[str, object] = "shop") -> Topology:
@@ -72,7 +76,7 @@ class SimulatedLab(Lab):
 
     def _admission_problems(self, parsed: list[Manifest]) -> list[FieldProblem]:
         """Checks that need cluster state (allocation conflicts, missing CRDs). Extended per kind."""
-        return []
+        return self.network.admission_problems(parsed)
 
     def _store(self, m: Manifest) -> None:
         if m.key.kind == "Namespace":
@@ -118,6 +122,7 @@ class SimulatedLab(Lab):
             self.state.relabel_pod(PodRef.parse(target), dict(labels))
 
     def reset(self, *, keep_topology: bool = False) -> None:
+        self.network.reset()
         if keep_topology and self._topology is not None:
             for key in self.state.keys():
                 if key not in self._topology_keys:
@@ -148,14 +153,7 @@ class SimulatedLab(Lab):
 
     # -- engines ---------------------------------------------------------------------------
     def policy_engine(self) -> NetworkPolicyEngine:
-        cached = self._engine_cache
-        if cached is not None and cached[0] == self.state.version:
-            return cached[1]
-        engine = NetworkPolicyEngine(
-            self.state.policies(), self.state.namespaces, ipblock_matches_cluster=self.profile.ipblock_matches_cluster,
-        )
-        self._engine_cache = (self.state.version, engine)
-        return engine
+        return self.network.np_engine()
 
     # -- probes ----------------------------------------------------------------------------
     def _source(self, name: str) -> Endpoint:
@@ -215,19 +213,8 @@ class SimulatedLab(Lab):
         return self._deliver(probe, src, target.endpoint, target.port, proto, target.hops)
 
     def _deliver(self, probe: Probe, src: Endpoint, dst: Endpoint, port: int, protocol: Protocol, hops: tuple[Hop, ...]) -> ProbeResult:
-        flow = Flow(src, dst, port, protocol)
-        verdict = self.policy_engine().evaluate(flow)
-        hops = (*hops, Hop("policy", "allowed" if verdict.allowed else "dropped"))
-        reason = verdict.explain()
-        if not verdict.allowed:
-            return ProbeResult(probe, Verdict.BLOCKED, reason, loopback=verdict.loopback, hops=hops)
-        listening = self._refusal(dst, port, protocol)
-        if listening is not None:
-            return ProbeResult(probe, Verdict.REFUSED, f"{reason}\n{listening}", loopback=verdict.loopback, hops=hops)
-        return ProbeResult(
-            probe, Verdict.ALLOWED, reason, answered_by=dst.name if dst.pod is not None else dst.label,
-            client_ip=str(src.ip), loopback=verdict.loopback, hops=(*hops, Hop("deliver", f"{dst.label} {port}/{protocol}")),
-        )
+        # Route, SNAT, policy (NetworkPolicy and Cilium), NSGs, listening: grader/lab/sim/network.py.
+        return self.network.deliver(probe, src, dst, port, protocol, hops)
 
     def _refusal(self, dst: Endpoint, port: int, protocol: Protocol) -> str | None:
         """None when something accepts the connection on ``dst``; otherwise why it is refused."""
@@ -237,6 +224,45 @@ class SimulatedLab(Lab):
         if host is not None:
             return _refusal_text(host.name, host.ports, port, protocol)
         return f"nothing on {dst.label} listens on {port}/{protocol}"
+
+    # -- network model: connections and NSGs (grader/lab/sim/network.py) -------------------------
+    def open_connection(self, source: str, destination: str, port: PortSpec = None, protocol: Protocol | str = Protocol.TCP) -> Connection:
+        """Open a long-lived connection (like a client that keeps its socket); ``send`` uses it later."""
+        return self.network.open(self.probe(source, destination, port, protocol))
+
+    def send(self, connection: Connection | int) -> ProbeResult:
+        """Send on an open connection: what a policy or NSG change since it opened does to it depends on the CNI."""
+        conn = self.network.get(connection)
+        probe = conn.probe
+        if not conn.established:
+            return ProbeResult(probe, Verdict.PROBE_FAILED, f"connection #{conn.id} was never established ({conn.result.verdict.name})")
+        try:
+            src = self._source(probe.source)
+            target = self._resolve(src, probe.destination, probe.port, probe.protocol)
+        except LabError as exc:
+            return ProbeResult(probe, Verdict.PROBE_FAILED, f"connection #{conn.id}: the client is gone ({exc})")
+        if target.endpoint is None or target.port is None or target.failure is not None:
+            return ProbeResult(probe, Verdict.BLOCKED, f"connection #{conn.id}: nothing answers at the other end any more ({target.reason})")
+        return self.network.deliver(probe, src, target.endpoint, target.port, probe.protocol, target.hops, established=conn.result)
+
+    def close_connection(self, connection: Connection | int) -> None:
+        self.network.close(connection)
+
+    def connections(self) -> list[Connection]:
+        return self.network.connections()
+
+    def attach_nsg(self, rules: object, *, to: str = "subnet", name: str | None = None) -> NetworkSecurityGroup:
+        """Associate an Azure NSG (YAML mirroring ``securityRules``) with the node subnet or ``node:<name>``'s NIC.
+
+        An Azure model: kind has no NSG (there, filter on the nodes or use loadBalancerSourceRanges)."""
+        return self.network.attach_nsg(rules, to=to, name=name)
+
+    def detach_nsg(self, to: str = "subnet") -> None:
+        self.network.detach_nsg(to)
+
+    def nsg_rules(self, to: str = "subnet") -> NetworkSecurityGroup | None:
+        """The NSG attached there, including the rules LoadBalancer Services made Azure add (None if none is attached)."""
+        return self.network.nsg_rules(to)
 
     def matrix(
         self, port: int | str, protocol: Protocol | str = Protocol.TCP, *,
@@ -249,7 +275,7 @@ class SimulatedLab(Lab):
         dsts = tuple(sorted(destinations if destinations is not None else default))
         results: dict[tuple[str, str], ProbeResult] = {}
         explain = len(srcs) * len(dsts) <= EXPLAIN_LIMIT
-        if explain or isinstance(port, str):
+        if explain or isinstance(port, str) or self.network.needs_per_flow_evaluation():
             for s in srcs:
                 for d in dsts:
                     results[(s, d)] = self.probe(s, d, port, proto)
