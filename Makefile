@@ -37,7 +37,7 @@ test: install-test
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: install-test
-	$(BIN)/python -m pytest -q -m "not slow and not live and not browser" -x -p no:cacheprovider
+	$(BIN)/python -m pytest -q -n 2 -m "not slow and not live and not browser" -p no:cacheprovider
 
 benchmark: install-test
 	$(BIN)/python benchmarks/netpol_scale.py

@@ -67,6 +67,168 @@ def matrix(
         typer.echo("\n\n".join(m.text() for m in matrices))
 
 
+# --- kind backend: doctor, up, down, status -------------------------------------------------------
+
+_PROFILE_HELP = "CNI profile: kindnet, calico-vxlan, calico-bgp, cilium-tunnel or cilium-native."
+
+
+@app.command()
+def doctor(
+    brief: Annotated[bool, typer.Option("--brief", help="One line: which backend lessons will use and why (what `make lab` prints).")] = False,
+    require_kind: Annotated[bool, typer.Option("--require-kind", help="Exit 1 unless the kind backend can run here.")] = False,
+) -> None:
+    """Check what real kind clusters need, and how to fix it.
+
+    Checks Docker, kind >= v0.24, kubectl, Helm or the cilium CLI, inotify limits and memory.
+    Without Docker the course still works: every lesson runs on the simulated cluster.
+    """
+    from .kind import environment
+
+    if brief:
+        typer.echo(environment.brief())
+        return
+    checks = environment.doctor()
+    for check in checks:
+        typer.echo(check.render())
+    ok, why = environment.usable()
+    typer.echo("")
+    typer.echo(f"backend: {'kind' if ok else 'simulated cluster'} ({why})")
+    if require_kind and not ok:
+        raise typer.Exit(1)
+
+
+def _cluster(profile: str) -> object:
+    from .kind.cluster import KindCluster
+
+    try:
+        return KindCluster(profile)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@app.command()
+def up(
+    profile: Annotated[str, typer.Option("--profile", "-p", help=_PROFILE_HELP)] = "kindnet",
+    recreate: Annotated[bool, typer.Option(help="Delete the profile's cluster first and create it again.")] = False,
+) -> None:
+    """Create (or reuse) the kind cluster of a profile, with its CNI.
+
+    Safe to rerun: an existing cluster is reused and an interrupted set-up resumes. Clusters are
+    kept until `netlab down`.
+    """
+    from .kind.cluster import KindCluster
+
+    cluster = _cluster(profile)
+    assert isinstance(cluster, KindCluster)
+    try:
+        status = cluster.ensure(recreate=recreate)
+    except NetlabError as exc:
+        typer.echo(f"error: {exc}")
+        raise typer.Exit(1) from None
+    typer.echo(status.render())
+    typer.echo(f"kubectl: kubectl --kubeconfig {cluster.kubeconfig} get nodes")
+
+
+@app.command()
+def down(
+    profile: Annotated[str | None, typer.Option("--profile", "-p", help=_PROFILE_HELP)] = None,
+    all_profiles: Annotated[bool, typer.Option("--all", help="Delete every cluster the course created (netlab-*).")] = False,
+) -> None:
+    """Delete the kind cluster of a profile (or all course clusters).
+
+    Only clusters named netlab-<profile> are touched.
+    """
+    from .kind.cluster import KindCluster, course_clusters
+    from .kind.configs import profile_of_cluster
+
+    if not profile and not all_profiles:
+        raise typer.BadParameter("name a --profile, or pass --all")
+    try:
+        names = course_clusters() if all_profiles else [KindCluster(profile).name]
+        for name in names:
+            cluster = KindCluster(profile_of_cluster(name))
+            cluster.delete()
+            typer.echo(f"deleted {name}")
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    except NetlabError as exc:
+        typer.echo(f"error: {exc}")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def status(
+    profile: Annotated[str | None, typer.Option("--profile", "-p", help=_PROFILE_HELP + " Default: every course cluster.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+) -> None:
+    """Show the course's kind clusters (nodes, set-up, kubeconfig)."""
+    from .kind import environment
+    from .kind.cluster import KindCluster, course_clusters, describe
+    from .kind.configs import profile_of_cluster
+
+    ok, why = environment.usable()
+    if not ok:
+        typer.echo(f"no kind backend here ({why}); lessons use the simulated cluster")
+        return
+    try:
+        profiles = [profile] if profile else [p for p in (profile_of_cluster(c) for c in course_clusters()) if p]
+        statuses = [KindCluster(p).status() for p in profiles]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    except NetlabError as exc:
+        typer.echo(f"error: {exc}")
+        raise typer.Exit(1) from None
+    if fmt == "json":
+        typer.echo(json.dumps([describe(s) for s in statuses], indent=2))
+    elif not statuses:
+        typer.echo("no course clusters (create one with: netlab up --profile kindnet)")
+    else:
+        for st in statuses:
+            typer.echo(st.render())
+
+
+@app.command()
+def plan(
+    nodes: Annotated[int, typer.Option(help="Nodes you plan to run (before scaling).")],
+    model: Annotated[str, typer.Option(help="overlay (Azure CNI Overlay: pods in a private CIDR, a /24 per node) or flat (node subnet: pods take VNet addresses).")] = "overlay",
+    max_pods: Annotated[int | None, typer.Option(help="Max pods per node (default: 250 overlay, 30 flat node subnet).")] = None,
+    max_surge: Annotated[int, typer.Option(help="Extra nodes during upgrades (max surge).")] = 1,
+    scale_up: Annotated[int, typer.Option(help="Further nodes you expect to scale to.")] = 0,
+    pod_cidr: Annotated[str | None, typer.Option(help="Proposed pod CIDR (overlay), checked for size, overlaps and reserved ranges.")] = None,
+    node_subnet: Annotated[str | None, typer.Option(help="Proposed node subnet, checked against the other ranges.")] = None,
+    service_cidr: Annotated[str | None, typer.Option(help="Proposed service CIDR (must be smaller than /12).")] = None,
+    dns_service_ip: Annotated[str | None, typer.Option(help="Proposed DNS service IP (inside the service CIDR, not its first address).")] = None,
+    peered: Annotated[list[str] | None, typer.Option(help="Peered or on-premises ranges that must not overlap, repeatable.")] = None,
+) -> None:
+    """AKS IP address planning with Microsoft's formulas (an Azure calculator; kind needs none of this).
+
+    Exit code 0 when the plan holds, 1 when AKS would reject it, 2 on invalid input.
+    """
+    from .planning import errors, flat_plan, overlay_plan, usable, validate_ranges
+
+    try:
+        if model == "flat":
+            fp = flat_plan(nodes, max_pods=max_pods, max_surge=max_surge, scale_up=scale_up)
+            typer.echo(f"flat (node subnet): {fp.formula} addresses → node subnet /{fp.prefix} or larger ({usable(fp.prefix):,} usable)")
+            findings = list(validate_ranges(node_subnet=node_subnet, service_cidr=service_cidr, dns_service_ip=dns_service_ip,
+                                            peered=peered or ()))
+        elif model == "overlay":
+            op = overlay_plan(nodes, max_pods=max_pods, max_surge=max_surge, scale_up=scale_up, pod_cidr=pod_cidr)
+            typer.echo(f"overlay: node subnet /{op.node_subnet_prefix} or larger for {op.nodes + op.max_surge} nodes; "
+                       f"pod CIDR /{op.pod_cidr_prefix} serves {op.pod_cidr_nodes:,} nodes (a /24 each, up to {op.max_pods} pods)")
+            findings = list(op.findings) + list(validate_ranges(node_subnet=node_subnet, pod_cidr=pod_cidr, service_cidr=service_cidr,
+                                                                dns_service_ip=dns_service_ip, peered=peered or ()))
+        else:
+            raise typer.BadParameter("--model must be overlay or flat")
+    except (NetlabError, ValueError) as exc:
+        typer.echo(f"error: {exc}")
+        raise typer.Exit(2) from None
+    for f in findings:
+        typer.echo(str(f))
+    if errors(findings):
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()
 

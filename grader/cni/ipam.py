@@ -4,8 +4,9 @@
   kube-controller-manager gave it; the CNI's host-local allocator hands out .2, .3, ... (.1 is
   the node side of the pod routes).
 * Calico: the pool is cut into /26 IPAM blocks; a node claims the next free block when it needs
-  addresses and takes another when one fills. The first address of a node's first block goes to
-  its tunnel device (vxlan.calico / tunl0), as calico-node does for overlay pools.
+  addresses and takes another when one fills. With an encapsulated pool (VXLAN/IPIP) the first
+  address of a node's first block goes to its tunnel device (vxlan.calico / tunl0), as calico-node
+  does for overlay pools; a pool without encapsulation gets no tunnel address.
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ class Ipam:
     def _candidates(self, node: str) -> Iterator[IPAddress]:
         if self.profile.cni == "calico":
             owned = self.blocks.setdefault(node, [])
+            tunnel = self.profile.encapsulated
             for block in list(owned):
-                yield from (ip for i, ip in enumerate(block) if not (i == 0 and block == owned[0]))
+                yield from (ip for i, ip in enumerate(block) if not (tunnel and i == 0 and block == owned[0]))
             while True:
                 block = next(self._free_blocks)
                 owned.append(block)
-                yield from (ip for i, ip in enumerate(block) if not (i == 0 and block == owned[0]))
+                yield from (ip for i, ip in enumerate(block) if not (tunnel and i == 0 and block == owned[0]))
         else:
             cidr = self.nodes[node].pod_cidr
             assert cidr is not None
@@ -56,6 +58,6 @@ class Ipam:
     def tunnel_address(self, node: str) -> IPAddress | None:
         """Calico's per-node tunnel address (first address of its first block), once it has one."""
         owned = self.blocks.get(node)
-        if self.profile.cni != "calico" or not owned:
+        if self.profile.cni != "calico" or not self.profile.encapsulated or not owned:
             return None
         return owned[0][0]

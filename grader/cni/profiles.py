@@ -1,20 +1,69 @@
-"""CNI profiles: how each supported network plugin lays out addresses and what it enforces.
+"""CNI profiles: how each supported network plugin lays out addresses, moves packets and what it enforces.
 
-The names match the files in ``kind-configs/`` (``tests/test_kind_configs.py`` checks that the
+The names match the files in ``kind-configs/`` (``tests/kind/test_configs.py`` checks that the
 subnets here and there agree), so ``connect(profile="calico-vxlan")`` means the same cluster on
 the simulated backend and on kind.
+
+Every datapath property below cites where it comes from; the research notes
+(``shared/research/kind.md`` §2-§4) hold the longer quotes:
+
+* kindnet: "simple netlink routes" to every other node's podCIDR via that node's InternalIP, no
+  encapsulation; an ip-masq agent masquerades everything that is not local and not bound for a
+  pod CIDR (kind ``images/kindnetd`` README and ``masq.go``; kubernetes-sigs/kindnet
+  ``pkg/masq``). NetworkPolicy by kube-network-policies, on the first packet of new connections.
+* Calico 3.32 (operator): IP pool with ``encapsulation: VXLAN`` or ``None`` + BGP; ``natOutgoing``
+  masquerades pool traffic bound outside every pool (docs.tigera.io reference/resources/ippool,
+  networking/configuring/vxlan-ipip). Felix's VXLAN port defaults to 4789 (FelixConfiguration
+  ``vxlanPort``). Policy is checked when a connection is set up; established connections pass on
+  conntrack (projectcalico/calico#2759, #6399).
+* Cilium 1.20: ``routingMode: tunnel`` with ``tunnelProtocol: vxlan`` on UDP 8472 (the default), or
+  ``routingMode: native`` with ``autoDirectNodeRoutes`` on kind's single L2 segment; masquerades
+  traffic leaving the cluster to the node IP except traffic to other cluster nodes
+  (docs.cilium.io network/concepts/routing, network/concepts/masquerading). Policy is looked up for
+  every packet that is not a reply (cilium/cilium#2700), so a new deny cuts established connections.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from dataclasses import dataclass
+from enum import StrEnum
 
+from ..facts import fact
 from ..model import Node
 from ..model.cluster import IPNetwork
 
 NODE_NETWORK = ipaddress.ip_network("172.18.0.0/16")
 """kind's docker network ``kind`` (first subnet Docker usually hands out after the default bridge)."""
+
+NETWORKING_V1 = ("networking.k8s.io/v1", "NetworkPolicy")
+CILIUM_POLICY = ("cilium.io/v2", "CiliumNetworkPolicy")
+CILIUM_CLUSTERWIDE_POLICY = ("cilium.io/v2", "CiliumClusterwideNetworkPolicy")
+CALICO_POLICIES = (
+    ("projectcalico.org/v3", "NetworkPolicy"),
+    ("projectcalico.org/v3", "GlobalNetworkPolicy"),
+)
+CNI_POLICY_KINDS = frozenset({CILIUM_POLICY, CILIUM_CLUSTERWIDE_POLICY, *CALICO_POLICIES})
+"""Policy kinds that only exist when their CNI installed its CRDs."""
+
+
+class Encapsulation(StrEnum):
+    NONE = "none"
+    VXLAN = "vxlan"
+
+
+class Routing(StrEnum):
+    """How a packet for a pod on another node finds that node."""
+
+    NODE_ROUTES = "node-routes"
+    """kindnet: a static route per node podCIDR via the node's IP (nodes share one L2 segment)."""
+    BGP = "bgp"
+    """Calico BIRD: routes per /26 block, learned by BGP; peers outside the cluster can learn them too."""
+    TUNNEL = "tunnel"
+    """Encapsulated: the node network only ever sees node IPs (outer header)."""
+    NATIVE = "native"
+    """Cilium native routing with autoDirectNodeRoutes: a route per podCIDR via the node IP."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,11 +79,47 @@ class CniProfile:
     ipblock_matches_cluster: bool = True
     """False for Cilium: ipBlock does not select pod or node addresses (even 0.0.0.0/0)."""
     workers: int = 2
+    cni_version: str = ""
+    """The CNI release the kind backend installs (from ``facts.yaml``); kindnet ships with kind."""
+    encapsulation: Encapsulation = Encapsulation.NONE
+    tunnel_port: int | None = None
+    """UDP port of the VXLAN outer header (Calico/Felix 4789, Cilium 8472)."""
+    tunnel_device: str | None = None
+    routing: Routing = Routing.NODE_ROUTES
+    masquerade: bool = True
+    """Pod traffic to destinations outside the cluster's pod addresses is SNATed to the node IP."""
+    masquerade_to_other_nodes: bool = True
+    """Pod traffic to another node's IP is SNATed too (kindnet, Calico natOutgoing; Cilium exempts nodes)."""
+    pod_routes_advertised: bool = False
+    """Pod blocks are announced to peers on the node network (Calico BGP), so a VM there can route to pods."""
+    kube_proxy_replacement: bool = False
+    policy_on_established: bool = False
+    """Whether a policy change reaches connections that are already established."""
+    policy_kinds: frozenset[tuple[str, str]] = frozenset({NETWORKING_V1})
+    """(apiVersion, kind) of every policy API this cluster enforces."""
+    settings: tuple[tuple[str, str], ...] = ()
+    """The CNI settings that make this profile what it is, as ``(key, value)`` (helm values, IPPool fields)."""
 
     @property
     def node_names(self) -> tuple[str, ...]:
         names = ["kind-control-plane"] + [f"kind-worker{'' if i == 1 else i}" for i in range(1, self.workers + 1)]
         return tuple(names)
+
+    @property
+    def encapsulated(self) -> bool:
+        return self.encapsulation is not Encapsulation.NONE
+
+    @property
+    def model(self) -> str:
+        """``overlay`` when pods are hidden behind node addresses outside the cluster, ``flat`` when pod IPs are routable on the node network."""
+        return "flat" if self.pod_routes_advertised and not self.masquerade else "overlay"
+
+    def enforces(self, api_version: str, kind: str) -> bool:
+        return (api_version, kind) in self.policy_kinds
+
+    def with_cni_version(self, version: str) -> CniProfile:
+        """The same profile with another CNI release (behaviour that changed between releases follows it)."""
+        return dataclasses.replace(self, cni_version=version)
 
     def nodes(self) -> tuple[Node, ...]:
         """Control plane first, then workers; addresses .2, .3, ... on the node network, and one
@@ -46,24 +131,72 @@ class CniProfile:
             out.append(Node(name, NODE_NETWORK[2 + i], role, next(blocks)))
         return tuple(out)
 
+    def describe(self) -> str:
+        """A few lines a lesson can print: addressing, encapsulation, SNAT, policies."""
+        encap = (f"VXLAN on UDP {self.tunnel_port} ({self.tunnel_device})" if self.encapsulated
+                 else f"none ({self.routing.value})")
+        snat = "pod traffic leaving the cluster is SNATed to the node IP" if self.masquerade else "pod IPs are kept (not SNATed)"
+        kinds = ", ".join(f"{k} ({a})" for a, k in sorted(self.policy_kinds))
+        lines = [
+            f"{self.name}: {self.title}" + (f", {'kindnetd of kind' if self.cni == 'kindnet' else self.cni} {self.cni_version}" if self.cni_version else ""),
+            f"  pods {self.pod_subnet} (per node: /{self.node_block_prefix}), services {self.service_subnet}, nodes {NODE_NETWORK}",
+            f"  encapsulation: {encap}; model: {self.model}; {snat}",
+            f"  kube-proxy: {'replaced by Cilium (eBPF)' if self.kube_proxy_replacement else 'kube-proxy'}",
+            f"  policy kinds: {kinds}",
+        ]
+        return "\n".join(lines)
 
-PROFILES: dict[str, CniProfile] = {
-    p.name: p
-    for p in (
-        CniProfile("kindnet", "kindnet (kind's default CNI)", "kindnet",
-                   ipaddress.ip_network("10.244.0.0/16"), ipaddress.ip_network("10.96.0.0/16"), 24),
-        CniProfile("calico-vxlan", "Calico, VXLAN overlay", "calico",
-                   ipaddress.ip_network("192.168.0.0/16"), ipaddress.ip_network("10.96.0.0/16"), 26),
-        CniProfile("calico-bgp", "Calico, BGP routing without encapsulation", "calico",
-                   ipaddress.ip_network("192.168.0.0/16"), ipaddress.ip_network("10.96.0.0/16"), 26),
-        CniProfile("cilium-tunnel", "Cilium, VXLAN tunnel", "cilium",
-                   ipaddress.ip_network("10.244.0.0/16"), ipaddress.ip_network("10.96.0.0/16"), 24,
-                   ipblock_matches_cluster=False),
-        CniProfile("cilium-native", "Cilium, native routing with kube-proxy replacement", "cilium",
-                   ipaddress.ip_network("10.244.0.0/16"), ipaddress.ip_network("10.96.0.0/16"), 24,
-                   ipblock_matches_cluster=False),
+
+def _version(fact_id: str) -> str:
+    return str(fact(fact_id).value).lstrip("v")
+
+
+def _profiles() -> dict[str, CniProfile]:
+    calico = _version("calico-version")
+    cilium = _version("cilium-version")
+    calico_kinds = frozenset({NETWORKING_V1, *CALICO_POLICIES})
+    cilium_kinds = frozenset({NETWORKING_V1, CILIUM_POLICY, CILIUM_CLUSTERWIDE_POLICY})
+    pods_kind = ipaddress.ip_network("10.244.0.0/16")
+    pods_calico = ipaddress.ip_network("192.168.0.0/16")
+    services = ipaddress.ip_network("10.96.0.0/16")
+    profiles = (
+        CniProfile(
+            "kindnet", "kindnet (kind's default CNI)", "kindnet", pods_kind, services, 24,
+            cni_version=_version("kind-version"), routing=Routing.NODE_ROUTES,
+            settings=(("cni", "kindnetd (kind default)"), ("networkpolicy", "kube-network-policies, new connections only")),
+        ),
+        CniProfile(
+            "calico-vxlan", "Calico, VXLAN overlay", "calico", pods_calico, services, 26,
+            cni_version=calico, encapsulation=Encapsulation.VXLAN, tunnel_port=4789, tunnel_device="vxlan.calico",
+            routing=Routing.TUNNEL, policy_kinds=calico_kinds,
+            settings=(("ipPools[0].encapsulation", "VXLAN"), ("ipPools[0].natOutgoing", "Enabled"), ("ipPools[0].blockSize", "26")),
+        ),
+        CniProfile(
+            "calico-bgp", "Calico, BGP routing without encapsulation", "calico", pods_calico, services, 26,
+            cni_version=calico, routing=Routing.BGP, masquerade=False, masquerade_to_other_nodes=False,
+            pod_routes_advertised=True, policy_kinds=calico_kinds,
+            settings=(("ipPools[0].encapsulation", "None"), ("ipPools[0].natOutgoing", "Disabled"), ("bgp", "Enabled"),
+                      ("ipPools[0].blockSize", "26")),
+        ),
+        CniProfile(
+            "cilium-tunnel", "Cilium, VXLAN tunnel", "cilium", pods_kind, services, 24,
+            ipblock_matches_cluster=False, cni_version=cilium, encapsulation=Encapsulation.VXLAN, tunnel_port=8472,
+            tunnel_device="cilium_vxlan", routing=Routing.TUNNEL, masquerade_to_other_nodes=False,
+            policy_on_established=True, policy_kinds=cilium_kinds,
+            settings=(("routingMode", "tunnel"), ("tunnelProtocol", "vxlan"), ("ipam.mode", "kubernetes"), ("kubeProxyReplacement", "false")),
+        ),
+        CniProfile(
+            "cilium-native", "Cilium, native routing with kube-proxy replacement", "cilium", pods_kind, services, 24,
+            ipblock_matches_cluster=False, cni_version=cilium, routing=Routing.NATIVE, masquerade_to_other_nodes=False,
+            kube_proxy_replacement=True, policy_on_established=True, policy_kinds=cilium_kinds,
+            settings=(("routingMode", "native"), ("ipv4NativeRoutingCIDR", str(pods_kind)), ("autoDirectNodeRoutes", "true"),
+                      ("ipam.mode", "kubernetes"), ("kubeProxyReplacement", "true")),
+        ),
     )
-}
+    return {p.name: p for p in profiles}
+
+
+PROFILES: dict[str, CniProfile] = _profiles()
 
 DEFAULT_PROFILE = "kindnet"
 

@@ -31,6 +31,10 @@ from ..topology import Topology
 
 PortSpec = int | str | None
 
+_NO_NSG = ("network security groups are an Azure model and kind has no NSG: use the simulated cluster "
+           "(connect(backend='sim')) for NSG lessons; on kind the analogues are node-level filtering and a "
+           "Service's loadBalancerSourceRanges")
+
 
 class Lab(ABC):
     """A cluster a learner can deploy to, apply manifests to, and probe."""
@@ -154,6 +158,27 @@ class Lab(ABC):
     def status(self, what: str) -> Any:
         """Conditions of ``httproute/``, ``gateway/``, ``gatewayclass/`` or ``ingress/<ns>/<name>``, explained."""
         raise self._unsupported("status()")
+    # -- network model extras (issue 4) ---------------------------------------------------------
+    def open_connection(self, source: str, destination: str, port: PortSpec = None, protocol: Protocol | str = Protocol.TCP) -> object:
+        """Open a long-lived connection to observe what later policy changes do to it (see ``send``)."""
+        raise LabError(f"the {self.backend} backend does not support open_connection yet")
+
+    def send(self, connection: Any) -> ProbeResult:
+        """Send on a connection from ``open_connection``."""
+        raise LabError(f"the {self.backend} backend does not support send yet")
+
+    def close_connection(self, connection: Any) -> None:
+        raise LabError(f"the {self.backend} backend does not support close_connection yet")
+
+    def attach_nsg(self, rules: object, *, to: str = "subnet", name: str | None = None) -> object:
+        """Associate an Azure network security group with the node subnet or a node's NIC (simulated cluster only)."""
+        raise LabError(_NO_NSG)
+
+    def detach_nsg(self, to: str = "subnet") -> None:
+        raise LabError(_NO_NSG)
+
+    def nsg_rules(self, to: str = "subnet") -> object:
+        raise LabError(_NO_NSG)
 
     def check(self, expected: Reachability) -> Comparison:
         """Observe the expected matrix and compare. Live backends re-probe until it holds or a deadline passes."""

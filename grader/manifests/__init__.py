@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..cilium.parse import parse_cilium_clusterwide_network_policy, parse_cilium_network_policy
 from ..errors import FieldProblem, ManifestError
 from .core import parse_namespace, parse_pod
 from .documents import Document, ManifestSource, load_documents
@@ -42,6 +43,8 @@ PARSERS: dict[tuple[str, str], Parser] = {
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): parse_http_route,
     ("gateway.networking.k8s.io/v1", "ReferenceGrant"): parse_reference_grant,
     ("gateway.networking.k8s.io/v1beta1", "ReferenceGrant"): parse_reference_grant,
+    ("cilium.io/v2", "CiliumNetworkPolicy"): parse_cilium_network_policy,
+    ("cilium.io/v2", "CiliumClusterwideNetworkPolicy"): parse_cilium_clusterwide_network_policy,
 }
 """(apiVersion, kind) -> parser. Other layers extend this table at import time of ``grader.manifests``."""
 
@@ -109,7 +112,7 @@ def parse_manifests(source: ManifestSource, *, default_namespace: str = "default
 
 
 SHORT_NAMES = {
-    "netpol": "NetworkPolicy", "ns": "Namespace", "svc": "Service", "ing": "Ingress", "cnp": "CiliumNetworkPolicy", "nsg": "NetworkSecurityGroup",
+    "netpol": "NetworkPolicy", "ns": "Namespace", "svc": "Service", "ing": "Ingress", "cnp": "CiliumNetworkPolicy", "ccnp": "CiliumClusterwideNetworkPolicy", "nsg": "NetworkSecurityGroup",
     "deploy": "Deployment", "endpointslice": "EndpointSlice", "gtw": "Gateway", "gw": "Gateway", "gc": "GatewayClass", "gatewayclass": "GatewayClass",
     "httproute": "HTTPRoute", "route": "HTTPRoute", "referencegrant": "ReferenceGrant", "refgrant": "ReferenceGrant", "ingressclass": "IngressClass",
 }

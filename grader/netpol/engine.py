@@ -154,6 +154,10 @@ class NetworkPolicyEngine:
     ipblock_matches_cluster: bool = True
     """False models Cilium: ipBlock never selects pod or node addresses, even 0.0.0.0/0
     (docs.cilium.io "Layer 3 Examples", IP/CIDR based; AKS "Azure CNI powered by Cilium" limitations)."""
+    egress_named_ports: Mapping[tuple[str, Protocol], tuple[int, ...]] | None = None
+    """Set to model Cilium before 1.20 (cilium/cilium#30003): a named port in an *egress* rule is
+    looked up across every pod of the cluster (name -> numbers); when the name maps to more than one
+    number the whole rule is skipped. None (the spec): it resolves against the destination pod."""
     _by_namespace: dict[str, list[NetworkPolicy]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -211,7 +215,15 @@ class NetworkPolicyEngine:
         notes: list[str] = []
         for policy in isolating:
             for i, rule in enumerate(policy.rules(direction)):
-                port_hit = _ports_match(rule, flow.port, flow.protocol, dest_pod)
+                port_hit: PolicyPort | bool | None
+                if direction is Direction.EGRESS and self.egress_named_ports is not None and any(isinstance(p.port, str) for p in rule.ports):
+                    port_hit, legacy_note = _legacy_egress_ports(rule, flow, self.egress_named_ports)
+                    if port_hit is None:
+                        if legacy_note:
+                            notes.append(f"{policy.ref} egress[{i}]: {legacy_note}")
+                        continue
+                else:
+                    port_hit = _ports_match(rule, flow.port, flow.protocol, dest_pod)
                 if port_hit is None:
                     notes.extend(_named_port_notes(rule, flow, dest_pod, policy, direction, i))
                     continue
@@ -226,6 +238,27 @@ class NetworkPolicyEngine:
         egress = self._direction(flow, Direction.EGRESS) if flow.source.kind is EndpointKind.POD else None
         ingress = self._direction(flow, Direction.INGRESS) if flow.destination.kind is EndpointKind.POD else None
         return PolicyVerdict(flow, egress, ingress, flow.is_loopback)
+
+
+def _legacy_egress_ports(rule: Rule, flow: Flow, names: Mapping[tuple[str, Protocol], tuple[int, ...]]) -> tuple[PolicyPort | None, str]:
+    """Cilium < 1.20 egress named ports: cluster-wide lookup; a conflicting name skips the rule (cilium#30003, #12567)."""
+    for p in rule.ports:
+        if isinstance(p.port, str):
+            numbers = names.get((p.port, p.protocol), ())
+            if len(numbers) > 1:
+                listed = ", ".join(map(str, numbers))
+                return None, (f"port name {p.port!r} maps to {listed} across the cluster, so Cilium before 1.20 skips this "
+                              "egress rule (cilium/cilium#30003; use port numbers)")
+    for p in rule.ports:
+        if p.protocol != flow.protocol:
+            continue
+        if isinstance(p.port, str):
+            numbers = names.get((p.port, p.protocol), ())
+            if numbers and numbers[0] == flow.port:
+                return p, ""
+        elif port_matches(p, flow.port, flow.protocol, None):
+            return p, ""
+    return None, ""
 
 
 def _peer_match_text(engine: NetworkPolicyEngine, rule: Rule, policy_ns: str, other: Endpoint, key: str) -> str | None:

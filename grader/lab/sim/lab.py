@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from ...cni import CniProfile, get_profile
 from ...errors import FieldProblem, LabError, ManifestError
 from ...manifests import CLUSTER_SCOPED, Manifest, ManifestSource, ObjectKey, kind_from_alias, parse_manifests
-from ...model import ContainerPort, Endpoint, ExternalHost, Flow, Namespace, Pod, PodRef, Protocol
+from ...model import ContainerPort, Endpoint, ExternalHost, Namespace, Pod, PodRef, Protocol
 from ...netpol import NetworkPolicyEngine, policy_matrix
+from ...nsg import NetworkSecurityGroup
 from ...reachability import Hop, Probe, ProbeResult, ReachabilityMatrix, Verdict
 from ...topology import Topology, load_topology
 from ..base import Lab, PortSpec
+from .network import Connection, SimNetwork
 from .services_api import ServicesMixin
 from .services_net import ServiceNetwork
 from .state import ClusterState
@@ -48,6 +50,8 @@ class SimulatedLab(ServicesMixin, Lab):
         self._topology_keys: set[ObjectKey] = set()
         self._topology: Topology | None = None
         self._engine_cache: tuple[int, NetworkPolicyEngine] | None = None
+        self.network = SimNetwork(self.profile, self.state)
+        """Datapath, Cilium policy, NSGs and open connections (``grader/lab/sim/network.py``)."""
         self.service_network = ServiceNetwork(self)
         self._web = WebClient(self, self.service_network)
 
@@ -81,7 +85,7 @@ class SimulatedLab(ServicesMixin, Lab):
 
     def _admission_problems(self, parsed: list[Manifest]) -> list[FieldProblem]:
         """Checks that need cluster state (allocation conflicts, missing CRDs). Extended per kind."""
-        return self.service_network.admission_problems(parsed)
+        return self.network.admission_problems(parsed) + self.service_network.admission_problems(parsed)
 
     def _store(self, m: Manifest) -> None:
         m = self.service_network.admitted(m)
@@ -132,6 +136,7 @@ class SimulatedLab(ServicesMixin, Lab):
             self.state.relabel_pod(PodRef.parse(target), dict(labels))
 
     def reset(self, *, keep_topology: bool = False) -> None:
+        self.network.reset()
         if keep_topology and self._topology is not None:
             for key in self.state.keys():
                 if key not in self._topology_keys and key not in self.service_network.system_keys:
@@ -160,18 +165,13 @@ class SimulatedLab(ServicesMixin, Lab):
         return [self.state.namespaces[n] for n in sorted(self.state.namespaces)]
 
     def objects(self, kind: str | None = None) -> list[ObjectKey]:
-        return self.state.keys(kind)
+        # What the course created; the cluster's own objects (kube-dns, IngressClasses...) are left
+        # out like system pods are (``lab.services()`` still lists system Services).
+        return [k for k in self.state.keys(kind) if k not in self.service_network.system_keys]
 
     # -- engines ---------------------------------------------------------------------------
     def policy_engine(self) -> NetworkPolicyEngine:
-        cached = self._engine_cache
-        if cached is not None and cached[0] == self.state.version:
-            return cached[1]
-        engine = NetworkPolicyEngine(
-            self.state.policies(), self.state.namespaces, ipblock_matches_cluster=self.profile.ipblock_matches_cluster,
-        )
-        self._engine_cache = (self.state.version, engine)
-        return engine
+        return self.network.np_engine()
 
     # -- probes ----------------------------------------------------------------------------
     def _source(self, name: str) -> Endpoint:
@@ -235,21 +235,10 @@ class SimulatedLab(ServicesMixin, Lab):
 
     def _deliver(self, probe: Probe, src: Endpoint, dst: Endpoint, port: int, protocol: Protocol, hops: tuple[Hop, ...],
                  *, via: str | None = None) -> ProbeResult:
-        """``src`` is the client as ``dst`` sees it; ``via`` the node that DNATed the connection (a
-        datapath model traces the last leg from there)."""
-        flow = Flow(src, dst, port, protocol)
-        verdict = self.policy_engine().evaluate(flow)
-        hops = (*hops, Hop("policy", "allowed" if verdict.allowed else "dropped"))
-        reason = verdict.explain()
-        if not verdict.allowed:
-            return ProbeResult(probe, Verdict.BLOCKED, reason, loopback=verdict.loopback, hops=hops)
-        listening = self._refusal(dst, port, protocol)
-        if listening is not None:
-            return ProbeResult(probe, Verdict.REFUSED, f"{reason}\n{listening}", loopback=verdict.loopback, hops=hops)
-        return ProbeResult(
-            probe, Verdict.ALLOWED, reason, answered_by=dst.name if dst.pod is not None else dst.label,
-            client_ip=str(src.ip), loopback=verdict.loopback, hops=(*hops, Hop("deliver", f"{dst.label} {port}/{protocol}")),
-        )
+        """``src`` is the client as ``dst`` sees it (after any SNAT); ``via`` is the node where kube-proxy
+        DNATed a NodePort/LoadBalancer connection: the last leg is traced from there."""
+        # Route, SNAT, policy (NetworkPolicy and Cilium), NSGs, listening: grader/lab/sim/network.py.
+        return self.network.deliver(probe, src, dst, port, protocol, hops, via=via)
 
     def _refusal(self, dst: Endpoint, port: int, protocol: Protocol) -> str | None:
         """None when something accepts the connection on ``dst``; otherwise why it is refused."""
@@ -262,6 +251,45 @@ class SimulatedLab(ServicesMixin, Lab):
             return _refusal_text(host.name, host.ports, port, protocol)
         return f"nothing on {dst.label} listens on {port}/{protocol}"
 
+    # -- network model: connections and NSGs (grader/lab/sim/network.py) -------------------------
+    def open_connection(self, source: str, destination: str, port: PortSpec = None, protocol: Protocol | str = Protocol.TCP) -> Connection:
+        """Open a long-lived connection (like a client that keeps its socket); ``send`` uses it later."""
+        return self.network.open(self.probe(source, destination, port, protocol))
+
+    def send(self, connection: Connection | int) -> ProbeResult:
+        """Send on an open connection: what a policy or NSG change since it opened does to it depends on the CNI."""
+        conn = self.network.get(connection)
+        probe = conn.probe
+        if not conn.established:
+            return ProbeResult(probe, Verdict.PROBE_FAILED, f"connection #{conn.id} was never established ({conn.result.verdict.name})")
+        try:
+            src = self._source(probe.source)
+            target = self._resolve(src, probe.destination, probe.port, probe.protocol)
+        except LabError as exc:
+            return ProbeResult(probe, Verdict.PROBE_FAILED, f"connection #{conn.id}: the client is gone ({exc})")
+        if target.endpoint is None or target.port is None or target.failure is not None:
+            return ProbeResult(probe, Verdict.BLOCKED, f"connection #{conn.id}: nothing answers at the other end any more ({target.reason})")
+        return self.network.deliver(probe, src, target.endpoint, target.port, probe.protocol, target.hops, established=conn.result)
+
+    def close_connection(self, connection: Connection | int) -> None:
+        self.network.close(connection)
+
+    def connections(self) -> list[Connection]:
+        return self.network.connections()
+
+    def attach_nsg(self, rules: object, *, to: str = "subnet", name: str | None = None) -> NetworkSecurityGroup:
+        """Associate an Azure NSG (YAML mirroring ``securityRules``) with the node subnet or ``node:<name>``'s NIC.
+
+        An Azure model: kind has no NSG (there, filter on the nodes or use loadBalancerSourceRanges)."""
+        return self.network.attach_nsg(rules, to=to, name=name)
+
+    def detach_nsg(self, to: str = "subnet") -> None:
+        self.network.detach_nsg(to)
+
+    def nsg_rules(self, to: str = "subnet") -> NetworkSecurityGroup | None:
+        """The NSG attached there, including the rules LoadBalancer Services made Azure add (None if none is attached)."""
+        return self.network.nsg_rules(to)
+
     def matrix(
         self, port: int | str, protocol: Protocol | str = Protocol.TCP, *,
         sources: Sequence[str] | None = None, destinations: Sequence[str] | None = None,
@@ -273,7 +301,7 @@ class SimulatedLab(ServicesMixin, Lab):
         dsts = tuple(sorted(destinations if destinations is not None else default))
         results: dict[tuple[str, str], ProbeResult] = {}
         explain = len(srcs) * len(dsts) <= EXPLAIN_LIMIT
-        if explain or isinstance(port, str):
+        if explain or isinstance(port, str) or self.network.needs_per_flow_evaluation():
             for s in srcs:
                 for d in dsts:
                     results[(s, d)] = self.probe(s, d, port, proto)

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from ...cni.divergences import SeenSource, external_service_ingress
 from ...dns import ClusterZone, Lookup, resolve_in_pod, resolve_outside
 from ...errors import FieldProblem, LabError
 from ...ingress import CLOUD_PROVIDER_KIND, IngressController, Placement, get_controller
@@ -824,11 +825,18 @@ class ServiceNetwork:
         chosen, dst, note = self._pick(svc, sport, elig.backends, client)
         hops.append(self._dnat_hop(svc, f"nodePort {sport.node_port} (port {sport.port}/{sport.protocol})", sport, chosen, elig.backends, note))
         seen = client
-        if elig.snat or client.kind is EndpointKind.NODE:
+        snat, why = elig.snat, elig.note
+        if snat and not in_cluster:
+            # Which source the backend (and its ingress policy) sees depends on the datapath: kube-proxy
+            # always masquerades, Cilium's kube-proxy replacement keeps the client for a local backend.
+            view = external_service_ingress(self.lab.profile, external_traffic_policy="Cluster", backend_on_receiving_node=chosen.node == node.name)
+            snat = view.seen_source is SeenSource.RECEIVING_NODE
+            why = view.reason
+        if snat or client.kind is EndpointKind.NODE:
             seen = node_ep
-            hops.append(Hop("snat", f"{elig.note or 'traffic from the node itself'}: source {client.ip} → {node.ip}"))
-        elif elig.note:
-            hops.append(Hop("service", elig.note))
+            hops.append(Hop("snat", f"{why or 'traffic from the node itself'}: source {client.ip} → {node.ip}"))
+        elif why:
+            hops.append(Hop("service", why))
         if chosen.node and chosen.node != node.name:
             hops.append(Hop("forward", f"{node.name} → {chosen.node} (the endpoint runs on another node)"))
         return Routed(dst, chosen.port, tuple(hops), source=seen, service=svc, via=node.name)

@@ -106,7 +106,9 @@ class ClusterState:
         old = self._pods.get(pod.ref)
         if old is not None and old.ip is not None and old.ip != pod.ip:
             self.ipam.release(old.ip)
-        node = self._place(pod)
+        # An existing pod keeps its node and address (re-applying a pod does not reschedule it).
+        node = old.node if old is not None and old.node and not pod.node and pod.ip is None else self._place(pod)
+        assert node is not None
         ip = pod.ip
         if ip is None:
             ip = old.ip if old is not None and old.ip is not None and old.node == node else self.ipam.allocate(node)

@@ -1,0 +1,105 @@
+"""agnhost / curl / exec outputs -> Verdicts, and the convergence loop."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.kind.probing import (
+    connect_command, converge, host_port, parse_clientip, parse_exec_status, verdict_from_connect, verdict_from_curl,
+)
+from grader.reachability import Reachability, ReachabilityMatrix, Verdict
+from grader.reachability.probe import Probe, ProbeResult
+from grader.model import Protocol
+
+# stderr exactly as agnhost connect prints it (test/images/agnhost/connect/connect.go)
+@pytest.mark.parametrize(("code", "stderr", "verdict"), [
+    (0, "", Verdict.ALLOWED),
+    (1, "TIMEOUT\n", Verdict.BLOCKED),
+    (1, "TIMEOUT: read udp 10.244.1.3:41254->10.244.2.4:80: i/o timeout\n", Verdict.BLOCKED),
+    (1, "REFUSED\n", Verdict.REFUSED),
+    (1, "REFUSED: read udp 10.244.1.3:50612->10.244.2.4:82: read: connection refused\n", Verdict.REFUSED),
+    (1, "DNS: lookup web.nowhere on 10.96.0.10:53: no such host\n", Verdict.DNS_FAILED),
+    (1, "OTHER: connection refused\n", Verdict.REFUSED),  # SCTP ABORT
+    (1, "OTHER: dial tcp 10.244.2.4:80: connect: no route to host\n", Verdict.BLOCKED),
+    (1, "OTHER: dial tcp 10.244.2.4:80: connect: network is unreachable\n", Verdict.BLOCKED),
+    (1, "OTHER: No data received from the server. Cannot guarantee the server received the request.\n", Verdict.PROBE_FAILED),
+    (1, "UNKNOWN: address 10.244.2.4: missing port in address\n", Verdict.PROBE_FAILED),
+    (1, "Unsupported protocol\nicmp", Verdict.PROBE_FAILED),
+    (2, "", Verdict.PROBE_FAILED),
+    (None, "", Verdict.PROBE_FAILED),
+])
+def test_connect_output_to_verdict(code: int | None, stderr: str, verdict: Verdict) -> None:
+    got, reason = verdict_from_connect(code, stderr)
+    assert got is verdict
+    assert reason
+
+
+def test_a_probe_that_could_not_run_is_never_blocked() -> None:
+    verdict, reason = verdict_from_connect(None, "", exec_error='container "cont-80-tcp" in pod "a" is waiting to start: ContainerCreating')
+    assert verdict is Verdict.PROBE_FAILED and "ContainerCreating" in reason
+
+
+def test_exec_status_channel() -> None:
+    assert parse_exec_status('{"metadata":{},"status":"Success"}') == (0, "")
+    nonzero = ('{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: error executing command '
+               '[/agnhost connect 10.244.2.4:80 --timeout=1s --protocol=tcp], exit code 1","reason":"NonZeroExitCode",'
+               '"details":{"causes":[{"reason":"ExitCode","message":"1"}]}}')
+    assert parse_exec_status(nonzero)[0] == 1
+    oci = ('{"metadata":{},"status":"Failure","message":"Internal error occurred: error executing command in container: failed to exec in container: '
+           'failed to start exec: OCI runtime exec failed: exec failed: unable to start container process: exec: \\"/agnhost\\": stat /agnhost: no such file or directory: unknown",'
+           '"reason":"InternalError","details":{"causes":[{"message":"error executing command in container"}]},"code":500}')
+    code, message = parse_exec_status(oci)
+    assert code is None and "no such file or directory" in message
+    assert parse_exec_status("")[0] is None
+    assert parse_exec_status("not yaml: [")[0] is None
+
+
+def test_connect_command_as_upstream() -> None:
+    assert connect_command("10.244.2.4", 80, "tcp") == ["/agnhost", "connect", "10.244.2.4:80", "--timeout=1s", "--protocol=tcp"]
+    assert connect_command("fd00:10:244::4", 81, Protocol.SCTP)[2:] == ["[fd00:10:244::4]:81", "--timeout=1s", "--protocol=sctp"]
+    assert host_port("web.shop.svc.cluster.local", 80) == "web.shop.svc.cluster.local:80"
+
+
+@pytest.mark.parametrize(("code", "out", "verdict", "status"), [
+    (0, "x-a\n200", Verdict.ALLOWED, 200),
+    (0, "404 page not found\n\n404", Verdict.ALLOWED, 404),
+    (6, "", Verdict.DNS_FAILED, None),
+    (7, "", Verdict.REFUSED, None),
+    (28, "", Verdict.BLOCKED, None),
+    (35, "", Verdict.PROBE_FAILED, None),
+    (None, "", Verdict.PROBE_FAILED, None),
+])
+def test_curl_to_verdict(code: int | None, out: str, verdict: Verdict, status: int | None) -> None:
+    got, _, http_status, _ = verdict_from_curl(code, out, "curl: (28) Connection timed out after 3001 milliseconds" if code == 28 else "")
+    assert (got, http_status) == (verdict, status)
+
+
+def test_clientip_parsing() -> None:
+    assert parse_clientip("10.244.1.7:43512") == "10.244.1.7"
+    assert parse_clientip("[fd00:10:244::7]:43512") == "fd00:10:244::7"
+    assert parse_clientip("") is None and parse_clientip("garbage") is None
+
+
+def _matrix(verdict: Verdict) -> ReachabilityMatrix:
+    return ReachabilityMatrix(80, Protocol.TCP, ("x/a",), ("x/b",), {("x/a", "x/b"): ProbeResult(Probe("x/a", "x/b", 80), verdict, "r")})
+
+
+def test_converge_retries_until_the_expectation_holds() -> None:
+    expected = Reachability(["x/a"], ["x/b"], port=80).expect("x/a", "x/b", Verdict.BLOCKED)
+    observed = iter([Verdict.ALLOWED, Verdict.ALLOWED, Verdict.BLOCKED])
+    now = [0.0]
+    logs: list[str] = []
+    comparison, attempts = converge(lambda: expected.compare(_matrix(next(observed))), timeout=30, interval=2,
+                                    clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s), log=logs.append)
+    assert comparison.ok and attempts == 3 and now[0] == 4.0
+    assert len(logs) == 2 and "x/a → x/b: ALLOWED" in logs[0]
+
+
+def test_converge_gives_up_at_the_deadline() -> None:
+    expected = Reachability(["x/a"], ["x/b"], port=80).expect("x/a", "x/b", Verdict.BLOCKED)
+    now = [0.0]
+    logs: list[str] = []
+    comparison, attempts = converge(lambda: expected.compare(_matrix(Verdict.ALLOWED)), timeout=10, interval=2,
+                                    clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s), log=logs.append)
+    assert not comparison.ok and attempts == 6 and now[0] == 10
+    assert "still 1 flow(s) not as expected after 6 attempts" in logs[-1]
