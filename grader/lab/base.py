@@ -4,22 +4,29 @@ exercises and grading call the same methods whichever backend answers.
 Endpoint names accepted by ``probe`` (both backends):
     ``ns/pod``          a pod
     ``node:<name>``     a node (host network)
-    an IP address      whatever owns it (pod, node, Service VIP, external host)
-    a DNS name         resolved as the source would resolve it (Services issue)
+    an IP address      whatever owns it (pod, node, Service clusterIP, load-balancer address,
+                       Gateway address, external host)
+    a DNS name         resolved as the source would resolve it (``web``, ``web.shop``,
+                       ``web.shop.svc.cluster.local``, ``api.example.com``); from a pod the
+                       lookup is itself traffic to kube-dns, checked against NetworkPolicy
+    ``node:<name>:<nodePort>`` or a node IP with a nodePort: that Service's NodePort
     ``host`` / named external hosts (network-model issue)
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from ..cni import CniProfile
+from ..dns import Lookup
 from ..errors import LabError
 from ..manifests import ManifestSource, ObjectKey
 from ..model import Namespace, Pod, Protocol
 from ..reachability import Comparison, Probe, ProbeResult, Reachability, ReachabilityMatrix
+from ..services import Distribution, EndpointsInfo
 from ..topology import Topology
 
 PortSpec = int | str | None
@@ -99,6 +106,58 @@ class Lab(ABC):
             out.append(self.matrix(port, proto, sources=sources, destinations=dests))
         return out
 
+    # -- Services, DNS, load balancing, Ingress, Gateway API (services-ingress issue) ------------
+    # Concrete defaults so a backend that does not implement them yet fails with a sentence, not
+    # an AttributeError; the simulated cluster implements all of them (grader/lab/sim/services_api.py).
+    def _unsupported(self, what: str) -> LabError:
+        return LabError(f"the {self.backend} backend does not implement {what} yet")
+
+    def http(
+        self, source: str, url: str, *, host: str | None = None, sni: str | None = None, method: str = "GET",
+        headers: Mapping[str, str] | None = None, ca: Any = None, resolve: str | None = None, now: dt.datetime | None = None,
+    ) -> ProbeResult:
+        """An HTTP(S) request from a pod, a node, ``host`` or an external host. ``result.http``
+        (``HttpExchange``) has the status, who served it, the certificate and whether ``ca`` trusts it."""
+        raise self._unsupported("http()")
+
+    def nslookup(self, source: str, name: str) -> Lookup:
+        """Resolve ``name`` as ``source`` does (search path, ndots), with every query and its answer."""
+        raise self._unsupported("nslookup()")
+
+    def services(self, namespace: str | None = None) -> Any:
+        """Services as ``kubectl get svc -o wide`` lists them (rows of ``ServiceInfo``)."""
+        raise self._unsupported("services()")
+
+    def endpoints(self, service: str) -> EndpointsInfo:
+        """The endpoints of ``ns/name``: ready, not ready, and pods left out (with why)."""
+        raise self._unsupported("endpoints()")
+
+    def distribution(
+        self, source: str, destination: str, port: int | str | None = None, *, requests: int = 100,
+        protocol: Protocol | str = Protocol.TCP, host: str | None = None, resolve: str | None = None,
+    ) -> Distribution:
+        """N connections (or HTTP requests, for a URL) → which pod answered how often."""
+        raise self._unsupported("distribution()")
+
+    def set_ready(self, pod: str, ready: bool = True) -> None:
+        """Make a pod pass or fail its readiness probe."""
+        raise self._unsupported("set_ready()")
+
+    def scale(self, deployment: str, replicas: int) -> list[str]:
+        """``kubectl scale``; returns the Deployment's pods."""
+        raise self._unsupported("scale()")
+
+    def install_ingress_controller(self, name: str = "ingress-nginx", *, default: bool = False) -> str:
+        """Run an in-cluster ingress controller; returns its IngressClass name."""
+        raise self._unsupported("install_ingress_controller()")
+
+    def address(self, what: str) -> str | None:
+        """External address of ``service/``, ``ingress/`` or ``gateway/<ns>/<name>`` (None while pending)."""
+        raise self._unsupported("address()")
+
+    def status(self, what: str) -> Any:
+        """Conditions of ``httproute/``, ``gateway/``, ``gatewayclass/`` or ``ingress/<ns>/<name>``, explained."""
+        raise self._unsupported("status()")
     # -- network model extras (issue 4) ---------------------------------------------------------
     def open_connection(self, source: str, destination: str, port: PortSpec = None, protocol: Protocol | str = Protocol.TCP) -> object:
         """Open a long-lived connection to observe what later policy changes do to it (see ``send``)."""

@@ -19,8 +19,11 @@ from ..cilium.parse import parse_cilium_clusterwide_network_policy, parse_cilium
 from ..errors import FieldProblem, ManifestError
 from .core import parse_namespace, parse_pod
 from .documents import Document, ManifestSource, load_documents
+from .gateway import parse_gateway, parse_gateway_class, parse_http_route, parse_reference_grant
+from .ingress import parse_ingress, parse_ingress_class
 from .networkpolicy import parse_network_policy
 from .schema import has_schema, schema_problems
+from .services import parse_deployment, parse_endpoint_slice, parse_secret, parse_service
 
 Parser = Callable[[Document, str], Any]
 
@@ -28,6 +31,18 @@ PARSERS: dict[tuple[str, str], Parser] = {
     ("v1", "Namespace"): parse_namespace,
     ("v1", "Pod"): parse_pod,
     ("networking.k8s.io/v1", "NetworkPolicy"): parse_network_policy,
+    # Services, workloads, Ingress and Gateway API (services-ingress issue)
+    ("v1", "Service"): parse_service,
+    ("v1", "Secret"): parse_secret,
+    ("apps/v1", "Deployment"): parse_deployment,
+    ("discovery.k8s.io/v1", "EndpointSlice"): parse_endpoint_slice,
+    ("networking.k8s.io/v1", "Ingress"): parse_ingress,
+    ("networking.k8s.io/v1", "IngressClass"): parse_ingress_class,
+    ("gateway.networking.k8s.io/v1", "GatewayClass"): parse_gateway_class,
+    ("gateway.networking.k8s.io/v1", "Gateway"): parse_gateway,
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"): parse_http_route,
+    ("gateway.networking.k8s.io/v1", "ReferenceGrant"): parse_reference_grant,
+    ("gateway.networking.k8s.io/v1beta1", "ReferenceGrant"): parse_reference_grant,
     ("cilium.io/v2", "CiliumNetworkPolicy"): parse_cilium_network_policy,
     ("cilium.io/v2", "CiliumClusterwideNetworkPolicy"): parse_cilium_clusterwide_network_policy,
 }
@@ -96,7 +111,11 @@ def parse_manifests(source: ManifestSource, *, default_namespace: str = "default
     return out
 
 
-SHORT_NAMES = {"netpol": "NetworkPolicy", "ns": "Namespace", "svc": "Service", "ing": "Ingress", "cnp": "CiliumNetworkPolicy", "ccnp": "CiliumClusterwideNetworkPolicy", "nsg": "NetworkSecurityGroup"}
+SHORT_NAMES = {
+    "netpol": "NetworkPolicy", "ns": "Namespace", "svc": "Service", "ing": "Ingress", "cnp": "CiliumNetworkPolicy", "ccnp": "CiliumClusterwideNetworkPolicy", "nsg": "NetworkSecurityGroup",
+    "deploy": "Deployment", "endpointslice": "EndpointSlice", "gtw": "Gateway", "gw": "Gateway", "gc": "GatewayClass", "gatewayclass": "GatewayClass",
+    "httproute": "HTTPRoute", "route": "HTTPRoute", "referencegrant": "ReferenceGrant", "refgrant": "ReferenceGrant", "ingressclass": "IngressClass",
+}
 
 
 def kind_from_alias(text: str) -> str:

@@ -44,6 +44,29 @@ class HttpExchange:
     """Whether a client verifying against the given CA would accept it; None when not checked."""
     headers: tuple[tuple[str, str], ...] = ()
     body: str = ""
+    url: str = ""
+    """The URL requested (scheme, host, port, path)."""
+    location: str = ""
+    """``Location`` of a redirect (3xx)."""
+    request_headers: tuple[tuple[str, str], ...] = ()
+    """Headers the backend received (after proxies added X-Forwarded-* and filters ran)."""
+    trust_reason: str = ""
+    """Why the certificate is or is not trusted by the client's CA."""
+    sni: str = ""
+    error: str = ""
+    """Set when no HTTP response came back (TLS handshake failure, plain HTTP on a TLS port...)."""
+
+    def header(self, name: str) -> str | None:
+        """A response header, case-insensitively."""
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+    def render(self) -> str:
+        if self.error:
+            return f"no HTTP response: {self.error}"
+        text = f"HTTP {self.status}" + (f" from {self.served_by}" if self.served_by else "")
+        if self.location:
+            text += f" → Location: {self.location}"
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +101,10 @@ class ProbeResult:
             seen = f" (saw client {self.client_ip})" if self.client_ip else ""
             lines.append(f"answered by {self.answered_by}{seen}")
         if self.http is not None:
-            lines.append(f"HTTP {self.http.status}" + (f" from {self.http.served_by}" if self.http.served_by else ""))
+            lines.append(self.http.render())
+            if self.http.certificate:
+                trust = {True: "trusted", False: "NOT trusted", None: "not checked"}[self.http.certificate_trusted]
+                lines.append(f"certificate: {self.http.certificate} ({trust}{': ' + self.http.trust_reason if self.http.trust_reason else ''})")
         lines += ["  " + line for line in self.reason.splitlines()]
         if self.hops:
             lines.append("path:")

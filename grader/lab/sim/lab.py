@@ -17,7 +17,10 @@ from ...reachability import Hop, Probe, ProbeResult, ReachabilityMatrix, Verdict
 from ...topology import Topology, load_topology
 from ..base import Lab, PortSpec
 from .network import Connection, SimNetwork
+from .services_api import ServicesMixin
+from .services_net import ServiceNetwork
 from .state import ClusterState
+from .web import WebClient
 
 EXPLAIN_LIMIT = 2500
 """Above this many cells, matrix() skips per-cell explanations (probe() still explains any flow)."""
@@ -32,9 +35,13 @@ class _Target:
     hops: tuple[Hop, ...] = ()
     failure: Verdict | None = None
     reason: str = ""
+    source: Endpoint | None = None
+    """The client as the destination sees it after SNAT (None: unchanged)."""
+    via: str | None = None
+    """The node where kube-proxy DNATed the connection (NodePort/LoadBalancer): the last leg starts there."""
 
 
-class SimulatedLab(Lab):
+class SimulatedLab(ServicesMixin, Lab):
     backend = "sim"
 
     def __init__(self, profile: str | CniProfile | None = None) -> None:
@@ -45,6 +52,8 @@ class SimulatedLab(Lab):
         self._engine_cache: tuple[int, NetworkPolicyEngine] | None = None
         self.network = SimNetwork(self.profile, self.state)
         """Datapath, Cilium policy, NSGs and open connections (``grader/lab/sim/network.py``)."""
+        self.service_network = ServiceNetwork(self)
+        self._web = WebClient(self, self.service_network)
 
     # -- state -----------------------------------------------------------------------------
     def deploy(self, topology: str | Topology | Mapping[str, object] = "shop") -> Topology:
@@ -76,9 +85,12 @@ class SimulatedLab(Lab):
 
     def _admission_problems(self, parsed: list[Manifest]) -> list[FieldProblem]:
         """Checks that need cluster state (allocation conflicts, missing CRDs). Extended per kind."""
-        return self.network.admission_problems(parsed)
+        return self.network.admission_problems(parsed) + self.service_network.admission_problems(parsed)
 
     def _store(self, m: Manifest) -> None:
+        m = self.service_network.admitted(m)
+        if self.service_network.store(m):
+            return
         if m.key.kind == "Namespace":
             self.state.ensure_namespace(m.obj)
         elif m.key.kind == "Pod":
@@ -89,6 +101,7 @@ class SimulatedLab(Lab):
         keys = self._keys_of(what)
         deleted = []
         for key in keys:
+            stored = self.state.objects.get(key)
             if key.kind == "Namespace":
                 found = key.name in self.state.namespaces
                 self.state.remove_namespace(key.name)
@@ -102,6 +115,7 @@ class SimulatedLab(Lab):
                 raise LabError(f"{key} not found")
             if found:
                 deleted.append(key)
+                self.service_network.on_delete(key, stored)
         return deleted
 
     def _keys_of(self, what: object) -> list[ObjectKey]:
@@ -125,7 +139,7 @@ class SimulatedLab(Lab):
         self.network.reset()
         if keep_topology and self._topology is not None:
             for key in self.state.keys():
-                if key not in self._topology_keys:
+                if key not in self._topology_keys and key not in self.service_network.system_keys:
                     self.state.remove(key)
             for pod in self._topology.pods:  # restore labels a lesson may have changed
                 self.state.add_pod(pod)
@@ -135,8 +149,10 @@ class SimulatedLab(Lab):
             for pod in self.state.pods():
                 if pod.ref not in topo_refs:
                     self.state.remove_pod(pod.ref)
+            self.service_network.after_reset()
             return
         self.state.reset()
+        self.service_network.install_system()
         self._topology = None
         self._topology_keys = set()
 
@@ -149,7 +165,9 @@ class SimulatedLab(Lab):
         return [self.state.namespaces[n] for n in sorted(self.state.namespaces)]
 
     def objects(self, kind: str | None = None) -> list[ObjectKey]:
-        return self.state.keys(kind)
+        # What the course created; the cluster's own objects (kube-dns, IngressClasses...) are left
+        # out like system pods are (``lab.services()`` still lists system Services).
+        return [k for k in self.state.keys(kind) if k not in self.service_network.system_keys]
 
     # -- engines ---------------------------------------------------------------------------
     def policy_engine(self) -> NetworkPolicyEngine:
@@ -171,6 +189,9 @@ class SimulatedLab(Lab):
 
     def _resolve(self, source: Endpoint, destination: str, port: PortSpec, protocol: Protocol) -> _Target:
         """Turn a destination name into the endpoint that receives the packet (after DNAT)."""
+        routed = self.service_network.resolve(source, destination, port, protocol)
+        if routed is not None:
+            return _Target(routed.endpoint, routed.port, routed.hops, routed.failure, routed.reason, routed.source, routed.via)
         endpoint: Endpoint | None = None
         host = self.state.external_hosts.get(destination)
         if host is not None:
@@ -210,14 +231,19 @@ class SimulatedLab(Lab):
             return ProbeResult(probe, target.failure or Verdict.PROBE_FAILED, target.reason, hops=target.hops)
         if target.port is None:
             return ProbeResult(probe, Verdict.PROBE_FAILED, f"port {port!r} does not name a {proto} port of {target.endpoint.label}", hops=target.hops)
-        return self._deliver(probe, src, target.endpoint, target.port, proto, target.hops)
+        return self._deliver(probe, target.source or src, target.endpoint, target.port, proto, target.hops, via=target.via)
 
-    def _deliver(self, probe: Probe, src: Endpoint, dst: Endpoint, port: int, protocol: Protocol, hops: tuple[Hop, ...]) -> ProbeResult:
+    def _deliver(self, probe: Probe, src: Endpoint, dst: Endpoint, port: int, protocol: Protocol, hops: tuple[Hop, ...],
+                 *, via: str | None = None) -> ProbeResult:
+        """``src`` is the client as ``dst`` sees it (after any SNAT); ``via`` is the node where kube-proxy
+        DNATed a NodePort/LoadBalancer connection: the last leg is traced from there."""
         # Route, SNAT, policy (NetworkPolicy and Cilium), NSGs, listening: grader/lab/sim/network.py.
-        return self.network.deliver(probe, src, dst, port, protocol, hops)
+        return self.network.deliver(probe, src, dst, port, protocol, hops, via=via)
 
     def _refusal(self, dst: Endpoint, port: int, protocol: Protocol) -> str | None:
         """None when something accepts the connection on ``dst``; otherwise why it is refused."""
+        if self.service_network.listens(dst, port, protocol):
+            return None
         if dst.pod is not None:
             return _refusal_text(dst.name, dst.pod.ports, port, protocol)
         host = self.state.external_hosts.get(dst.name)

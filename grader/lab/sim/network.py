@@ -320,7 +320,9 @@ class SimNetwork:
 
     # -- delivery ---------------------------------------------------------------------------------
     def deliver(self, probe: Probe, src: Endpoint, dst: Endpoint, port: int, protocol: Protocol, hops: tuple[Hop, ...],
-                *, established: ProbeResult | None = None) -> ProbeResult:
+                *, established: ProbeResult | None = None, via: str | None = None) -> ProbeResult:
+        """``via``: the node where kube-proxy DNATed a NodePort/LoadBalancer connection (Services code);
+        the route is traced from there and ``src`` is already the client as the endpoint sees it."""
         hops = tuple(hops)
         name = probe.destination
         host = self.state.external_hosts.get(name)
@@ -330,11 +332,16 @@ class SimNetwork:
             hops = (*hops, *found.hops)
             if not found.ok:
                 return ProbeResult(probe, found.verdict, found.reason, hops=hops)
-        path = self.trace(src, dst, port, protocol)
+        origin = Endpoint.of_node(self.state.node(via)) if via is not None else src
+        path = self.trace(origin, dst, port, protocol)
         hops = (*hops, *(Hop(s.step, s.detail) for s in path.hops))
         if not path.routable:
             return ProbeResult(probe, Verdict.BLOCKED, f"no route: {path.reason}", hops=hops)
-        seen = replace(src, ip=path.client_ip) if path.client_ip is not None and path.client_ip != src.ip else src
+        if via is not None:
+            path = replace(path, client_ip=src.ip)
+            seen = src
+        else:
+            seen = replace(src, ip=path.client_ip) if path.client_ip is not None and path.client_ip != src.ip else src
         verdict = self.evaluate(src, dst, port, protocol, seen_source=seen)
         reason = verdict.explain()
         if established is not None:
