@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from ..model import Direction, Endpoint, EndpointKind, Flow, Namespace, Pod, Protocol
 from ..netpol import NetworkPolicyEngine
-from ..netpol.engine import DirectionVerdict
+from ..netpol.engine import DirectionVerdict, explain_flow
 from .fqdn import DnsCache, FqdnSelector
 from .model import (
     CLUSTER_LABEL,
@@ -286,17 +286,7 @@ class CombinedVerdict:
         return all(d is None or d.allowed for d in (self.egress, self.ingress))
 
     def explain(self) -> str:
-        port_label = f"{self.flow.port}/{self.flow.protocol}"
-        lines = []
-        if self.egress is not None:
-            lines.append(self.egress.explain(self.flow.destination.label, port_label))
-        if self.ingress is not None:
-            lines.append(self.ingress.explain(self.flow.source.label, port_label))
-        if not lines:
-            lines.append("no pod on either side: network policy does not apply")
-        if self.loopback:
-            lines.append("note: pod-to-itself (loopback); CNIs differ here, upstream tests ignore it")
-        return "\n".join(lines)
+        return explain_flow(self.flow, self.egress, self.ingress, self.loopback)
 
 
 def evaluate(np_engine: NetworkPolicyEngine, cnp_engine: CiliumPolicyEngine | None, flow: Flow,

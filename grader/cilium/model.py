@@ -22,8 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..model import LabelSelector, Protocol
-from ..model.cluster import IPAddress, IPNetwork
+from ..model import IPBlock, LabelSelector, Protocol
 from .fqdn import FqdnSelector
 
 NAMESPACE_LABEL = "io.kubernetes.pod.namespace"
@@ -77,14 +76,8 @@ class EndpointSelector:
 
 
 @dataclass(frozen=True, slots=True)
-class CidrRule:
-    cidr: IPNetwork
-    except_: tuple[IPNetwork, ...] = ()
-
-    def contains(self, ip: IPAddress) -> bool:
-        if ip.version != self.cidr.version or ip not in self.cidr:
-            return False
-        return not any(ip.version == e.version and ip in e for e in self.except_)
+class CidrRule(IPBlock):
+    """toCIDR / toCIDRSet: the same containment as a NetworkPolicy ipBlock (cidr minus except)."""
 
     def render(self) -> str:
         return str(self.cidr) + (f" except {', '.join(map(str, self.except_))}" if self.except_ else "")

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol as TypingProtocol
 
 from ..model import (
     Direction,
@@ -107,17 +108,26 @@ class PolicyVerdict:
         return all(d is None or d.allowed for d in (self.egress, self.ingress))
 
     def explain(self) -> str:
-        port_label = f"{self.flow.port}/{self.flow.protocol}"
-        lines = []
-        if self.egress is not None:
-            lines.append(self.egress.explain(self.flow.destination.label, port_label))
-        if self.ingress is not None:
-            lines.append(self.ingress.explain(self.flow.source.label, port_label))
-        if not lines:
-            lines.append("no pod on either side: NetworkPolicy does not apply")
-        if self.loopback:
-            lines.append("note: pod-to-itself (loopback); CNIs differ here, upstream tests ignore it")
-        return "\n".join(lines)
+        return explain_flow(self.flow, self.egress, self.ingress, self.loopback)
+
+
+class _ExplainsDirection(TypingProtocol):
+    def explain(self, peer_label: str, port_label: str) -> str: ...
+
+
+def explain_flow(flow: Flow, egress: _ExplainsDirection | None, ingress: _ExplainsDirection | None, loopback: bool) -> str:
+    """Both halves of a decision (egress at the source, ingress at the destination), one line each."""
+    port_label = f"{flow.port}/{flow.protocol}"
+    lines = []
+    if egress is not None:
+        lines.append(egress.explain(flow.destination.label, port_label))
+    if ingress is not None:
+        lines.append(ingress.explain(flow.source.label, port_label))
+    if not lines:
+        lines.append("no pod on either side: network policy does not apply")
+    if loopback:
+        lines.append("note: pod-to-itself (loopback); CNIs differ here, upstream tests ignore it")
+    return "\n".join(lines)
 
 
 def port_matches(port: PolicyPort, number: int, protocol: Protocol, destination: Pod | None) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from ...cni import CniProfile, get_profile
 from ...errors import FieldProblem, LabError, ManifestError
@@ -18,27 +17,12 @@ from ...topology import Topology, load_topology
 from ..base import Lab, PortSpec
 from .network import Connection, SimNetwork
 from .services_api import ServicesMixin
-from .services_net import ServiceNetwork
+from .services_net import Routed, ServiceNetwork
 from .state import ClusterState
 from .web import WebClient
 
 EXPLAIN_LIMIT = 2500
 """Above this many cells, matrix() skips per-cell explanations (probe() still explains any flow)."""
-
-
-@dataclass(frozen=True)
-class _Target:
-    """Where a probe ends up after name resolution and any DNAT, before policy."""
-
-    endpoint: Endpoint | None
-    port: int | None
-    hops: tuple[Hop, ...] = ()
-    failure: Verdict | None = None
-    reason: str = ""
-    source: Endpoint | None = None
-    """The client as the destination sees it after SNAT (None: unchanged)."""
-    via: str | None = None
-    """The node where kube-proxy DNATed the connection (NodePort/LoadBalancer): the last leg starts there."""
 
 
 class SimulatedLab(ServicesMixin, Lab):
@@ -187,11 +171,11 @@ class SimulatedLab(ServicesMixin, Lab):
             return Endpoint.of_pod(pod)
         raise LabError(f"unknown source {name!r}: expected 'namespace/pod', 'node:<name>' or an external host ({', '.join(self.state.external_hosts)})")
 
-    def _resolve(self, source: Endpoint, destination: str, port: PortSpec, protocol: Protocol) -> _Target:
+    def _resolve(self, source: Endpoint, destination: str, port: PortSpec, protocol: Protocol) -> Routed:
         """Turn a destination name into the endpoint that receives the packet (after DNAT)."""
         routed = self.service_network.resolve(source, destination, port, protocol)
         if routed is not None:
-            return _Target(routed.endpoint, routed.port, routed.hops, routed.failure, routed.reason, routed.source, routed.via)
+            return routed
         endpoint: Endpoint | None = None
         host = self.state.external_hosts.get(destination)
         if host is not None:
@@ -207,7 +191,7 @@ class SimulatedLab(ServicesMixin, Lab):
             try:
                 ip = ipaddress.ip_address(destination)
             except ValueError:
-                return _Target(None, None, failure=Verdict.DNS_FAILED, reason=f"{destination!r} does not resolve (NXDOMAIN)")
+                return Routed(None, None, failure=Verdict.DNS_FAILED, reason=f"{destination!r} does not resolve (NXDOMAIN)")
             owner = self.state.owner_of(ip)
             if isinstance(owner, Pod):
                 endpoint = Endpoint.of_pod(owner)
@@ -216,8 +200,8 @@ class SimulatedLab(ServicesMixin, Lab):
             elif owner is not None:
                 endpoint = Endpoint.of_node(owner)
             else:
-                return _Target(None, None, failure=Verdict.BLOCKED, reason=f"nothing in the lab answers at {ip} (no route)")
-        return _Target(endpoint, _port_number(endpoint, port, protocol))
+                return Routed(None, None, failure=Verdict.BLOCKED, reason=f"nothing in the lab answers at {ip} (no route)")
+        return Routed(endpoint, _port_number(endpoint, port, protocol))
 
     def probe(self, source: str, destination: str, port: PortSpec = None, protocol: Protocol | str = Protocol.TCP) -> ProbeResult:
         proto = Protocol.parse(protocol)
