@@ -48,11 +48,15 @@ def compare_matrices(matrices: Mapping[str, ReachabilityMatrix], title: str = ""
         from matplotlib.patches import Patch, Rectangle
 
     cell = 0.42
-    panel_w = max(1.6, cell * len(cols))
-    label_w = 0.09 * max(len(r) for r in rows) + 0.3
-    width = label_w + len(mats) * (panel_w + 0.35) + 1.9
-    height = max(2.2, cell * len(rows) + 0.11 * max(len(c) for c in cols) + 1.2)
+    panel_w = max(1.3, cell * len(cols) + 0.3, 0.085 * max(len(label) for label, _ in mats))
+    label_w = 0.075 * max(len(r) for r in rows) + 0.35
+    legend_w = 1.4
+    gap = 0.35
+    width = label_w + len(mats) * panel_w + (len(mats) - 1) * gap + legend_w
+    height = max(2.2, cell * len(rows) + 0.08 * max(len(c) for c in cols) + 1.2)
     fig = new_figure(width, height)
+    fig.subplots_adjust(left=label_w / width, right=1 - legend_w / width, wspace=gap / panel_w,
+                        bottom=(0.08 * max(len(c) for c in cols) + 0.2) / height, top=1 - 0.75 / height)
     axes = fig.subplots(1, len(mats), sharey=True, squeeze=False)[0]
     cmap = ListedColormap([COLOURS[v] for v in order])
     used: set[Verdict] = set()

@@ -285,8 +285,10 @@ def draw_topology(
                                     shrinkA=1, shrinkB=1, **style)
             mid = (a.right + 0.25, (a.y + b.y) / 2)
         else:
-            arrow = FancyArrowPatch((a.x, a.y), (b.x, b.y), patchA=a.patch, patchB=b.patch, connectionstyle="arc3,rad=0.18", **style)
-            mid = ((a.x + b.x) / 2, (a.y + b.y) / 2)
+            rad = 0.18
+            arrow = FancyArrowPatch((a.x, a.y), (b.x, b.y), patchA=a.patch, patchB=b.patch, connectionstyle=f"arc3,rad={rad}", **style)
+            # Midpoint of matplotlib's arc3 Bezier curve (control point offset rad * (dy, -dx)).
+            mid = ((a.x + b.x) / 2 + rad / 2 * (b.y - a.y), (a.y + b.y) / 2 - rad / 2 * (b.x - a.x))
         arrow.set_gid(f"flow {r.summary()}")
         ax.add_patch(arrow)
         if label_ports:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ...cni import CniProfile, get_profile
 from ...errors import FieldProblem, LabError, ManifestError
@@ -123,6 +123,9 @@ class SimulatedLab(Lab):
                 if key not in self._topology_keys:
                     self.state.remove(key)
             for pod in self._topology.pods:  # restore labels a lesson may have changed
+                current = self.state.pod(pod.ref)
+                if current is not None:  # keep its node and address: a reset does not reschedule pods
+                    pod = replace(pod, node=current.node, ip=current.ip)
                 self.state.add_pod(pod)
             for ns in self._topology.namespaces:
                 self.state.ensure_namespace(ns)
