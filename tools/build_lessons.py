@@ -94,9 +94,12 @@ def cited_facts(lesson: Lesson) -> list[str]:
     for cell in lesson.cells:
         if cell.kind != "code":
             continue
-        ids = [f for args in CITE.findall(cell.source) for f in FACT_ID.findall(args)]
-        ids += FACT_CALL.findall(cell.source)
-        for f in sorted(ids, key=cell.source.index):
+        hits = [
+            (call.start(1) + fid.start(1), fid.group(1))
+            for call in CITE.finditer(cell.source) for fid in FACT_ID.finditer(call.group(1))
+        ]
+        hits += [(m.start(1), m.group(1)) for m in FACT_CALL.finditer(cell.source)]
+        for _, f in sorted(hits):
             if f not in found:
                 found.append(f)
     return found
@@ -150,6 +153,13 @@ def stale() -> list[Path]:
     return [path for path, text in outputs().items() if not path.is_file() or path.read_text("utf-8") != text]
 
 
+def _show(path: Path) -> str:
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="do not write; exit 1 when generated files are out of date")
@@ -157,13 +167,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         out = stale()
         for path in out:
-            print(f"out of date: {path.relative_to(ROOT)} (run: python tools/build_lessons.py)")
+            print(f"out of date: {_show(path)} (run: python tools/build_lessons.py)")
         return 1 if out else 0
     COURSE.mkdir(exist_ok=True)
     for path, text in outputs().items():
         if not path.is_file() or path.read_text("utf-8") != text:
             path.write_text(text, "utf-8")
-            print(f"wrote {path.relative_to(ROOT)}")
+            print(f"wrote {_show(path)}")
     return 0
 
 

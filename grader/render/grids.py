@@ -78,4 +78,4 @@ def compare_matrices(matrices: Mapping[str, ReachabilityMatrix], title: str = ""
     axes[-1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.04, 1.0), fontsize=8, frameon=False)
     heading = title or f"reachability {mats[0][1].title}"
     fig.suptitle(heading, fontsize=11, fontweight="bold")
-    return Picture(fig)
+    return Picture(fig, title=heading)

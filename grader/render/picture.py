@@ -10,9 +10,13 @@ from typing import Any
 class Picture:
     """Wraps a ``matplotlib.figure.Figure``; ``_repr_png_`` makes Jupyter display it inline."""
 
-    def __init__(self, figure: Any, *, dpi: int = 100) -> None:
+    def __init__(self, figure: Any, *, dpi: int = 100, title: str = "") -> None:
         self.figure = figure
         self.dpi = dpi
+        self.title = title
+
+    def __repr__(self) -> str:
+        return f"<Picture {self.title!r}>" if self.title else "<Picture>"
 
     def png(self) -> bytes:
         buf = io.BytesIO()

@@ -307,7 +307,7 @@ def draw_topology(
             handles.insert(len(namespaces), Patch(facecolor="none", edgecolor="none", label=f"flows{suffix}:"))
         ax.legend(handles=handles, loc="upper left", fontsize=8, frameon=False, ncol=min(len(handles), 4),
                   bbox_to_anchor=(_COL_GAP / width, (height - 0.55) / height), borderaxespad=0.0, handlelength=1.6)
-    return Picture(fig)
+    return Picture(fig, title=heading)
 
 
 class _quiet:
