@@ -104,7 +104,8 @@ def doctor_report() -> DoctorReport:
         checks.append(Check(dist, Status.OK if v else Status.MISSING, v or "not installed: run `make lab` (or pip install -e .)"))
     for tool in _TOOLS:
         path = shutil.which(tool)
-        checks.append(Check(tool, Status.OK if path else Status.INFO, path or "not found (only needed for real clusters; the simulated cluster needs nothing)"))
+        checks.append(Check(tool, Status.OK if path else Status.INFO,
+                            f"on PATH: {path}" if path else "not found (only needed for real clusters; the simulated cluster needs nothing)"))
     forced = os.environ.get("NETLAB_BACKEND", "").strip().lower()
     if forced in ("sim", "kind"):
         backend, reason = forced, "NETLAB_BACKEND is set"

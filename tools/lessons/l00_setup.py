@@ -61,9 +61,10 @@ LESSON = Lesson(0, "setup-and-the-lab", "Setup and the lab", "01-basics", [
     profiles_table()
     """),
     md("""
-    `kindnet` is kind's own plugin and the default here. The Calico and Cilium profiles are the
-    plugins AKS also offers. Change `PROFILE` below and run the notebook again to see another
-    one; the lessons point out where the answers differ.
+    `kindnet` is kind's own plugin and the default here. Calico and Cilium are two of the network
+    policy engines AKS offers, and Cilium is also the data plane of *Azure CNI powered by Cilium*.
+    Change `PROFILE` below and run the notebook again to see another one; the lessons point out
+    where the answers differ.
     """),
     code("""
     PROFILE = "kindnet"   # or "calico-vxlan", "calico-bgp", "cilium-tunnel", "cilium-native"

@@ -98,7 +98,7 @@ LESSON = Lesson(1, "networking-basics", "Kubernetes networking basics", "01-basi
     sees the usual shop:
     """),
     code("""
-    lab.delete("pod/shop/cart", missing_ok=True)
+    print("deleted", *lab.delete("pod/shop/cart", missing_ok=True))
     """),
 
     md("""
@@ -128,11 +128,13 @@ LESSON = Lesson(1, "networking-basics", "Kubernetes networking basics", "01-basi
         sim = grader.connect(name, backend="sim", quiet=True)
         sim.deploy("shop")
         nodes = sim.profile.nodes()
-        rows[name] = {
-            str(p.ref): f"{p.ip} (from {pod_range(p, sim.profile, nodes)} on {p.node})"
-            for p in sim.pods("shop")
-        }
+        rows[name] = {f"{p.ref} ({p.node})": f"{p.ip} in {pod_range(p, sim.profile, nodes)}" for p in sim.pods("shop")}
     pd.DataFrame(rows).T
+    """),
+    md("""
+    On `calico-vxlan`, the front end and the database have addresses in the same /24, yet they
+    run on different nodes: each address comes from its node's own /26 block. The /24 boundary
+    means nothing to Calico, so never infer a pod's node from its first three octets there.
     """),
 
     md("""

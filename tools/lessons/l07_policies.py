@@ -310,13 +310,15 @@ LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies"
         lab.apply(policy)
         rows[name] = {
             f"{dst} {port}": lab.probe("monitoring/prometheus", dst, port).verdict.name
-            for dst in ["shop/api", "shop/db"] for port in (5432, 8080, 9100)
+            for dst in ["shop/api", "shop/db"] for port in (8080, 9090, 9100)
         }
     pd.DataFrame(rows).T
     """),
     md("""
-    Blocked cells are ports the rule does not cover; a port the pod does not serve would be
-    *refused* instead of blocked. Both facts below matter when a cluster moves to Cilium:
+    Look at port 9090. The named port covers exactly the pods' `metrics` port (9100), so 9090 is
+    *blocked*. The range also covers 9090: the policy lets the connection through, nothing
+    listens there, so it is *refused*. A range opens every port in it, including ports nobody
+    meant to expose today. Both facts below matter when a cluster moves to Cilium:
     """),
     code("""
     cite("networkpolicy-endport-ga", "aks-npm-to-cilium-differences")
