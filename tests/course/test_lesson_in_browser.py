@@ -58,7 +58,17 @@ def user_settings(root: Path) -> Path:
 
 
 @pytest.fixture
-def jupyterlab(tmp_path):
+def browser_tools():
+    """Chromium and Playwright, or a skip that says which is missing (before JupyterLab starts)."""
+    chromium = chromium_path()
+    if chromium is None:
+        pytest.skip("Chromium not found at /usr/bin/chromium (apt-get install -y chromium; .ci/run does it)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+    return chromium, sync_api
+
+
+@pytest.fixture
+def jupyterlab(browser_tools, tmp_path):
     """JupyterLab serving a copy of the lesson (the committed notebook is never touched)."""
     work = tmp_path / "lab"
     (work / "course").mkdir(parents=True)
@@ -127,11 +137,8 @@ def run_all_cells(page, sync_api) -> None:
     pytest.fail("Run All Cells did not start any cell (three attempts)")
 
 
-def test_lesson_runs_in_jupyterlab_in_a_real_browser(jupyterlab):
-    chromium = chromium_path()
-    if chromium is None:
-        pytest.skip("Chromium not found at /usr/bin/chromium (apt-get install -y chromium; .ci/run does it)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+def test_lesson_runs_in_jupyterlab_in_a_real_browser(browser_tools, jupyterlab):
+    chromium, sync_api = browser_tools
     base, token, tmp_path = jupyterlab
     code_cells = sum(c.cell_type == "code" for c in nbformat.read(ROOT / "course" / f"{LESSON}.ipynb", as_version=4).cells)
     OUTPUT.mkdir(parents=True, exist_ok=True)

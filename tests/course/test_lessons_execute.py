@@ -14,9 +14,16 @@ from nbclient import NotebookClient
 pytestmark = pytest.mark.slow
 
 
-def execute(name: str, monkeypatch: pytest.MonkeyPatch) -> tuple[nbformat.NotebookNode, float]:
+def execute(name: str, monkeypatch: pytest.MonkeyPatch, profile: str | None = None) -> tuple[nbformat.NotebookNode, float]:
     monkeypatch.setenv("NETLAB_BACKEND", "sim")
     nb = nbformat.read(ROOT / "course" / f"{name}.ipynb", as_version=4)
+    if profile is not None:  # what a learner does: edit the PROFILE line and run again
+        edited = 0
+        for cell in nb.cells:
+            if cell.cell_type == "code" and 'PROFILE = "kindnet"' in cell.source:
+                cell.source = cell.source.replace('PROFILE = "kindnet"', f'PROFILE = "{profile}"')
+                edited += 1
+        assert edited == 1, f"{name} should set PROFILE in exactly one cell"
     client = NotebookClient(
         nb, timeout=120, kernel_name="python3", allow_errors=False,
         resources={"metadata": {"path": str(ROOT / "course")}},
@@ -48,6 +55,15 @@ def test_lesson_runs_cleanly_on_the_simulated_cluster(name, monkeypatch):
     assert "on the simulated cluster" in said, "the lab says which backend it uses"
     if name.startswith("00-"):
         assert html_grids >= 1, "lesson 0 shows a coloured reachability table"
+
+
+@pytest.mark.parametrize("name", lesson_names())
+def test_lesson_runs_with_another_profile(name, monkeypatch):
+    """Calico takes other code paths (IPAM blocks instead of podCIDRs); the lesson must still run."""
+    nb, _ = execute(name, monkeypatch, profile="calico-vxlan")
+    said = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.output_type == "stream")
+    assert "netlab: profile calico-vxlan on the simulated cluster" in said
+    assert not [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error" or o.get("name") == "stderr"]
 
 
 def test_rerunning_a_lesson_in_the_same_kernel_gives_the_same_outputs(monkeypatch):

@@ -164,3 +164,12 @@ def test_lesson_links_between_notebooks_resolve():
         for cell in read(name).cells:
             for target in re.findall(r"\]\((\d\d-[a-z0-9-]+\.ipynb)\)", cell.source):
                 assert (ROOT / "course" / target).is_file(), f"{name} links to missing {target}"
+
+
+def test_course_index_lists_every_lesson_with_its_objectives(build):
+    index = (ROOT / "course" / "README.md").read_text()
+    for lesson in build.LESSONS:
+        assert f"]({lesson.name}.ipynb)" in index
+        for item in build.objectives(lesson):
+            assert f"- {item}" in index
+        assert len(build.objectives(lesson)) >= 3

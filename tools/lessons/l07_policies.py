@@ -2,6 +2,11 @@
 
 from . import Lesson, code, md, predict
 
+# TODO(network-models): once the simulator explains CNI divergences in explain() (issue 4), add a
+# cell in section 6 that prints the Cilium probe's explanation. When Services land, add the second
+# documented NPM -> Cilium difference: NodePort/LoadBalancer traffic against a deny-all ingress
+# policy (fact aks-npm-to-cilium-differences).
+
 LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies", [
     md("""
     # Lesson 7 — Network policies
