@@ -221,14 +221,34 @@ LESSON = Lesson(0, "setup-and-the-lab", "Setup and the lab", "01-basics", [
     code("""
     draw_topology("e2e")
     """),
+    md("""
+    Deploy it next to the shop. Without policies its matrix is all green, like the shop's. For a
+    preview of lesson 7, the next cell also applies one policy: every pod in namespace `x` accepts
+    connections only from pods of `x` itself.
+    """),
     predict("""
-    Deploy it next to the shop. Can `x/a` reach `y/b` on UDP port 81? Then look at the whole
-    matrix for that port.
+    Which cells of the 80/TCP matrix turn red: whole rows, whole columns, or something else?
     """),
     code("""
     lab.deploy("e2e")
-    print(lab.probe("x/a", "y/b", 81, "UDP").summary())
-    lab.matrix(81, "UDP", namespaces=["x", "y", "z"]).plot()
+    lab.apply('''
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata:
+      name: only-from-x
+      namespace: x
+    spec:
+      podSelector: {}        # every pod of namespace x
+      ingress:
+      - from:
+        - podSelector: {}    # ...accepts pods of namespace x, and nothing else
+    ''')
+    lab.matrix(80, namespaces=["x", "y", "z"]).plot("e2e, 80/TCP: x admits only its own pods")
+    """),
+    md("""
+    The three columns of `x` (destinations) are red, except where the source is in `x` too: a
+    policy protects the pods it *selects*, so the red appears as columns, not rows.
+    `lab.probe("y/a", "x/b", 80).explain()` names the policy that decided.
     """),
 
     md("""
