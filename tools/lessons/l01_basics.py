@@ -140,34 +140,37 @@ LESSON = Lesson(1, "networking-basics", "Kubernetes networking basics", "01-basi
     md("""
     ## 3. Pod to pod, across nodes
 
-    `shop/web` and `shop/api` run on different nodes. The packet leaves web's node, crosses the
-    node network and enters api's node. How it crosses depends on the profile: kindnet and
-    Calico's BGP mode **route** pod addresses between nodes, while Calico VXLAN and Cilium's
-    tunnel mode **encapsulate** each pod packet inside a packet between the two nodes. Lesson 4
-    traces this hop by hop. Either way the pod addresses inside are left untouched.
+    Take `shop/web` and a pod on another node. A packet between them leaves web's node, crosses
+    the node network and enters the other node. How it crosses depends on the profile: kindnet,
+    Calico's BGP mode and Cilium's native routing **route** pod addresses between nodes, while
+    Calico VXLAN and Cilium's tunnel mode **encapsulate** each pod packet inside a packet between
+    the two nodes. Lesson 4 traces this hop by hop. Either way the pod addresses inside are left
+    untouched.
     """),
     predict("""
-    When `shop/web` connects to `shop/api` on 8080, which source address does the back end see:
+    When `shop/web` connects to a pod on another node, which source address does that pod see:
     web's pod IP, or the IP of web's node?
     """),
     code("""
-    r = lab.probe("shop/web", "shop/api", 8080)
-    print(r.explain())
-
     web = next(p for p in lab.pods("shop") if p.name == "web")
+    other = next(p for p in lab.pods() if p.node != web.node)   # the scheduler decides who that is
+    r = lab.probe("shop/web", str(other.ref), other.ports[0].port)
+    print(r.explain())
     print()
-    print(f"web runs on {web.node} with pod IP {web.ip}; api saw the client as {r.client_ip}")
+    print(f"web runs on {web.node} with pod IP {web.ip}; {other.ref} runs on {other.node}")
+    print(f"{other.ref} saw the client as {r.client_ip}")
     """),
     md("""
-    The back end sees the pod IP: no NAT between pods, as the network model requires. (Traffic
+    The server sees the pod IP: no NAT between pods, as the network model requires. (Traffic
     that *leaves* the cluster is often rewritten to the node's address; that is lesson 4.)
 
-    The picture below draws the flows of the shop: the front end calls the back end, the back end
-    calls the database, Prometheus scrapes the front end.
+    The picture below draws that flow and the shop's own: the front end calls the back end, the
+    back end calls the database, Prometheus scrapes the front end.
     """),
     code("""
     flows = [
         r,
+        lab.probe("shop/web", "shop/api", 8080),
         lab.probe("shop/api", "shop/db", 5432),
         lab.probe("monitoring/prometheus", "shop/web", 9100),
     ]
@@ -175,7 +178,7 @@ LESSON = Lesson(1, "networking-basics", "Kubernetes networking basics", "01-basi
     """),
     predict("""
     The network model's third rule says agents on a node can reach its pods. Can the node
-    `kind-worker` itself (not a pod on it) open a connection to a pod on that node?
+    that runs `shop/db` (the node itself, not a pod on it) open a connection to the database?
     """),
     code("""
     db = next(p for p in lab.pods("shop") if p.name == "db")
