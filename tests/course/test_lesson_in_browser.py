@@ -28,6 +28,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 LESSON = "00-setup-and-the-lab"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 OUTPUT = ROOT / "test-output" / "browser"
+DIALOGS: list[str] = []
+"""Text of dialogs JupyterLab raised during the run (accepted, and reported if the test fails)."""
 
 
 def chromium_path() -> str | None:
@@ -120,13 +122,23 @@ def jupyterlab(browser_tools, tmp_path):
 
 
 def run_all_cells(page, sync_api) -> None:
-    """Run menu -> Run All Cells, once the kernel is idle. A click that lands while the kernel
-    session is still settling runs nothing, so it is repeated (at most three times) until some
-    cell starts."""
+    """Run menu -> Run All Cells, once the kernel is idle.
+
+    On a busy machine JupyterLab may open the notebook before it has the kernel specs and ask
+    "Select Kernel"; that dialog is accepted (Python 3, the notebook's own kernel) and noted. A
+    click that lands while the session is still settling runs nothing, so Run All is repeated
+    (at most four times) until some cell starts."""
     started = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
                        .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"""
-    for _ in range(3):
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    for _ in range(4):
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-Dialog")
+        dialog = page.locator(".jp-Dialog")
+        if dialog.count():
+            DIALOGS.append(" | ".join(dialog.first.inner_text().split("\n"))[:200])
+            page.screenshot(path=str(OUTPUT / f"{LESSON}-dialog.png"))
+            dialog.first.locator(".jp-Dialog-button.jp-mod-accept").first.click()
+            page.wait_for_selector(".jp-Dialog", state="detached")
+            continue
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
         try:
@@ -134,7 +146,7 @@ def run_all_cells(page, sync_api) -> None:
             return
         except sync_api.TimeoutError:
             continue
-    pytest.fail("Run All Cells did not start any cell (three attempts)")
+    pytest.fail(f"Run All Cells did not start any cell (four attempts; dialogs: {DIALOGS})")
 
 
 def test_lesson_runs_in_jupyterlab_in_a_real_browser(browser_tools, jupyterlab):
@@ -168,7 +180,7 @@ def test_lesson_runs_in_jupyterlab_in_a_real_browser(browser_tools, jupyterlab):
                 prompts = page.evaluate("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent)")
                 status = page.evaluate("() => document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status")
                 log = (tmp_path / "jupyterlab.log").read_text()[-2000:]
-                pytest.fail(f"cells did not all run within 90 s: prompts {prompts}, kernel {status}; screenshot in {OUTPUT}\n{log}")
+                pytest.fail(f"cells did not all run within 90 s: prompts {prompts}, kernel {status}, dialogs {DIALOGS}; screenshot in {OUTPUT}\n{log}")
 
             errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
             error_text = [errors.nth(i).inner_text()[:500] for i in range(errors.count())]
