@@ -10,6 +10,7 @@ deployed yet is drawn by namespace, without addresses.
 from __future__ import annotations
 
 import ipaddress
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ NAMESPACE_COLOURS = (
 )
 """Fill colours for pods, one per namespace in sorted order (repeats after ten)."""
 
-FLOW_STYLE = {
+FLOW_STYLE: dict[Verdict, Any] = {
     Verdict.ALLOWED: "solid",
     Verdict.REFUSED: "solid",
     Verdict.BLOCKED: "dashed",
@@ -139,7 +140,10 @@ def draw_topology(
     profile: CniProfile | None = None
     if isinstance(source, (str, Topology)) or isinstance(source, Mapping):
         topo = load_topology(source)
-        pods, hidden, nodes, ext = list(topo.pods), [], [], []
+        pods = list(topo.pods)
+        hidden: list[Pod] = []
+        nodes: list[Node] = []
+        ext: list[ExternalHost] = []
         ns_objects = list(topo.namespaces)
         heading = title or f"topology {topo.name}"
     else:
@@ -157,6 +161,7 @@ def draw_topology(
     namespaces = sorted({p.namespace for p in pods})
     colour = {ns: NAMESPACE_COLOURS[i % len(NAMESPACE_COLOURS)] for i, ns in enumerate(namespaces)}
 
+    columns: list[tuple[str, list[Pod], Node | None]]
     if nodes:
         columns = [(n.name, [p for p in pods if p.node == n.name], n) for n in nodes]
     else:
@@ -179,7 +184,8 @@ def draw_topology(
     bottom = bar_y + (bar_h + 0.6 if nodes else 0.0)
     height = bottom + col_h + 1.25
 
-    with _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         from matplotlib.lines import Line2D
         from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 
@@ -274,7 +280,7 @@ def draw_topology(
         a, b = boxes.get(r.probe.source), boxes.get(r.probe.destination)
         if a is None or b is None:
             continue
-        style = {
+        style: dict[str, Any] = {
             "arrowstyle": "-|>", "mutation_scale": 14, "color": COLOURS[r.verdict], "linewidth": 2.0,
             "linestyle": FLOW_STYLE[r.verdict], "zorder": 5,
         }
@@ -295,7 +301,7 @@ def draw_topology(
             ax.text(*mid, r.port_label, fontsize=7, ha="center", va="center", zorder=6,
                     bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": COLOURS[r.verdict], "linewidth": 0.8})
 
-    handles = [
+    handles: list[Any] = [
         Patch(facecolor=colour[ns], label=f"namespace {ns}" + (f" ({ns_labels[ns]})" if nodes and ns_labels.get(ns) else ""))
         for ns in namespaces
     ]
@@ -309,16 +315,3 @@ def draw_topology(
                   bbox_to_anchor=(_COL_GAP / width, (height - 0.55) / height), borderaxespad=0.0, handlelength=1.6)
     return Picture(fig, title=heading)
 
-
-class _quiet:
-    """Silence warnings while importing matplotlib pieces (never to stderr)."""
-
-    def __enter__(self) -> None:
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore")
-
-    def __exit__(self, *exc: object) -> None:
-        self._ctx.__exit__(*exc)

@@ -119,7 +119,7 @@ spec:
     m = app_matrix(shop, {"shop/web": 80, "shop/api": 8080, "shop/db": 5432})
     assert m.destinations == ("shop/api", "shop/db", "shop/web")
     assert m.sources == tuple(str(p.ref) for p in shop.pods())
-    for (s, d), r in m.results.items():
+    for (_, d), r in m.results.items():
         assert r.probe.port == {"shop/web": 80, "shop/api": 8080, "shop/db": 5432}[d]
     assert m.verdict("shop/api", "shop/db") is grader.Verdict.ALLOWED
     assert m.verdict("shop/web", "shop/db") is grader.Verdict.BLOCKED
