@@ -4,13 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 COURSE_START ?= course/00-setup-and-the-lab.ipynb
 
-.PHONY: help lab test test-fast install install-test benchmark conformance release autograde feedback grades clean-grading
+.PHONY: help lab test test-fast install install-test benchmark conformance lessons release autograde feedback grades clean-grading
 
 help:
 	@echo "make lab         start JupyterLab on the course (creates .venv, installs)"
 	@echo "make test        run the whole test suite (installs test extras)"
 	@echo "make test-fast   unit layer only, under a minute"
 	@echo "make benchmark   print speed ratios (benchmarks/)"
+	@echo "make lessons     regenerate course/*.ipynb and course/FACTS.md from tools/lessons/"
 	@echo "make release | autograde | feedback | grades   instructor workflow (nbgrader), see README"
 
 $(BIN)/python:
@@ -41,6 +42,10 @@ test-fast: install-test
 
 benchmark: install-test
 	$(BIN)/python benchmarks/netpol_scale.py
+	$(BIN)/python benchmarks/lessons_runtime.py
+
+lessons: install
+	$(BIN)/python tools/build_lessons.py
 
 conformance: install-test
 	$(BIN)/python -m pytest -m live tests/conformance -v

@@ -7,11 +7,24 @@ parsers. Every schema violation becomes a :class:`FieldProblem` with a kubectl-s
 from __future__ import annotations
 
 import re
+import sys
 from functools import cache
 from typing import Any
 
-import jsonschema
-from kubernetes_validate import utils as kv_utils
+# jsonschema imports rfc3987_syntax, when it is installed (JupyterLab's jupyter-events pulls it in),
+# only to offer an optional "iri" format checker; importing it builds a Lark grammar and takes
+# about 2.5 s, five times the rest of `import grader`. We never check formats, so the module is
+# hidden for the duration of these two imports (only if nobody imported it before; a later
+# `import rfc3987_syntax` works as usual). Every lesson and every grading process starts faster.
+_HIDE = "rfc3987_syntax" not in sys.modules
+if _HIDE:
+    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+try:
+    import jsonschema
+    from kubernetes_validate import utils as kv_utils
+finally:
+    if _HIDE:
+        del sys.modules["rfc3987_syntax"]
 
 from ..errors import FieldProblem, field_path
 from ..facts import fact

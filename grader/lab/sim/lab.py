@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from ...cni import CniProfile, get_profile
 from ...errors import FieldProblem, LabError, ManifestError
@@ -126,6 +127,9 @@ class SimulatedLab(ServicesMixin, Lab):
                 if key not in self._topology_keys and key not in self.service_network.system_keys:
                     self.state.remove(key)
             for pod in self._topology.pods:  # restore labels a lesson may have changed
+                current = self.state.pod(pod.ref)
+                if current is not None:  # keep its node and address: a reset does not reschedule pods
+                    pod = replace(pod, node=current.node, ip=current.ip)
                 self.state.add_pod(pod)
             for ns in self._topology.namespaces:
                 self.state.ensure_namespace(ns)

@@ -1,0 +1,137 @@
+"""grader.course: the helpers lessons call (doctor, tables, app_matrix, cite)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+import grader
+from grader.course import (
+    Status,
+    app_matrix,
+    cite,
+    doctor,
+    doctor_report,
+    nodes_table,
+    pod_range,
+    pods_table,
+    profiles_table,
+)
+
+
+@pytest.fixture
+def shop():
+    lab = grader.connect("kindnet", backend="sim", quiet=True)
+    lab.deploy("shop")
+    return lab
+
+
+def test_doctor_reports_the_backend_choice_and_writes_only_stdout(monkeypatch, capfd):
+    monkeypatch.setenv("NETLAB_BACKEND", "sim")
+    report = doctor_report()
+    assert report.backend == "sim" and report.reason == "NETLAB_BACKEND is set"
+    names = [c.name for c in report.checks]
+    assert names[:2] == ["python", "grader"]
+    assert {"jupyterlab", "matplotlib", "docker", "kind"} <= set(names)
+    assert next(c for c in report.checks if c.name == "python").status is Status.OK
+    doctor()
+    out, err = capfd.readouterr()
+    assert err == ""
+    assert "=> grader.connect() will use the simulated cluster (NETLAB_BACKEND is set)" in out
+
+
+def test_doctor_without_override_agrees_with_connect(monkeypatch, capsys):
+    monkeypatch.delenv("NETLAB_BACKEND", raising=False)
+    report = doctor_report()
+    lab = grader.connect()
+    said = capsys.readouterr().out
+    assert lab.backend == report.backend
+    assert report.reason in said
+
+
+def test_doctor_runs_netlab_doctor_when_the_cli_has_it(monkeypatch):
+    from grader import cli
+
+    assert doctor_report().netlab_doctor is None or "doctor" in [c.name or c.callback.__name__ for c in cli.app.registered_commands]
+
+    @cli.app.command("doctor")
+    def _doctor() -> None:
+        print("docker: not running")
+
+    try:
+        report = doctor_report()
+        assert report.netlab_doctor is not None and "docker: not running" in report.netlab_doctor
+        assert "netlab doctor says:" in report.text()
+    finally:
+        cli.app.registered_commands.pop()
+
+
+def test_pods_table_gives_each_pod_its_nodes_range(shop):
+    table = pods_table(shop)
+    assert list(table.index) == [str(p.ref) for p in shop.pods()]
+    nodes = {n.name: n for n in shop.profile.nodes()}
+    for pod in shop.pods():
+        row = table.loc[str(pod.ref)]
+        assert row["node"] == pod.node and row["pod IP"] == str(pod.ip)
+        assert ipaddress.ip_address(row["pod IP"]) in ipaddress.ip_network(row["from range"])
+        assert row["from range"] == str(nodes[pod.node].pod_cidr)
+    assert table.loc["shop/db", "ports"] == "5432/TCP (postgres), 9100/TCP (metrics)"
+    assert list(pods_table(shop, ["kube-system"]).index) == ["kube-system/coredns-0", "kube-system/coredns-1"]
+
+
+def test_calico_ranges_are_26_blocks_shared_by_pods_of_a_node():
+    lab = grader.connect("calico-vxlan", backend="sim", quiet=True)
+    lab.deploy("shop")
+    nodes = lab.profile.nodes()
+    blocks = {}
+    for pod in lab.pods():
+        r = ipaddress.ip_network(pod_range(pod, lab.profile, nodes))
+        assert r.prefixlen == 26 and pod.ip in r
+        blocks.setdefault(pod.node, set()).add(r)
+    assert all(len(b) == 1 for b in blocks.values())
+    assert len({next(iter(b)) for b in blocks.values()}) == len(blocks)  # one block per node
+    table = nodes_table(lab)
+    for node, b in blocks.items():
+        assert table.loc[node, "pod addresses from"] == str(next(iter(b)))
+    assert table.loc["kind-control-plane", "pods"] == 0  # CoreDNS is not counted, its block is shown
+    assert table.loc["kind-control-plane", "pod addresses from"] == "192.168.0.0/26"
+
+
+def test_profiles_table_lists_every_profile():
+    table = profiles_table()
+    assert list(table.index) == list(grader.PROFILES)
+    assert table.loc["cilium-tunnel", "ipBlock matches pod IPs"] == "no"
+    assert table.loc["kindnet", "pod subnet"] == "10.244.0.0/16"
+
+
+def test_app_matrix_probes_each_destination_on_its_own_port(shop):
+    shop.apply("""
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db-from-api, namespace: shop}
+spec:
+  podSelector: {matchLabels: {tier: database}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {tier: backend}}}]
+    ports: [{port: 5432}]
+""")
+    m = app_matrix(shop, {"shop/web": 80, "shop/api": 8080, "shop/db": 5432})
+    assert m.destinations == ("shop/api", "shop/db", "shop/web")
+    assert m.sources == tuple(str(p.ref) for p in shop.pods())
+    for (_, d), r in m.results.items():
+        assert r.probe.port == {"shop/web": 80, "shop/api": 8080, "shop/db": 5432}[d]
+    assert m.verdict("shop/api", "shop/db") is grader.Verdict.ALLOWED
+    assert m.verdict("shop/web", "shop/db") is grader.Verdict.BLOCKED
+    assert m.verdict("untrusted/attacker", "shop/web") is grader.Verdict.ALLOWED
+    assert app_matrix(shop, {"shop/db": 5432}, sources=["host"]).verdict("host", "shop/db") is grader.Verdict.BLOCKED
+
+
+def test_cite_prints_each_fact_with_date_and_source(capsys):
+    cite("kube-proxy-nftables-ga", "kube-proxy-ipvs-deprecated")
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("- [kube-proxy-nftables-ga] kube-proxy's nftables mode is GA since Kubernetes 1.33")
+    assert "(as of 2025-04-23; source: https://" in lines[0]
+    with pytest.raises(KeyError, match="no fact 'nope'"):
+        cite("nope")
