@@ -79,7 +79,7 @@ def notebook(lesson: Lesson) -> nbformat.NotebookNode:
         if cell.kind == "markdown":
             nb.cells.append(nbformat.v4.new_markdown_cell(cell.source, id=ident))
         else:
-            nb.cells.append(nbformat.v4.new_code_cell(cell.source, id=ident))
+            nb.cells.append(nbformat.v4.new_code_cell(cell.source, id=ident, metadata={"tags": list(cell.tags)} if cell.tags else {}))
     nbformat.validate(nb)
     return nb
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from lesson_helpers import load_build
+from support.lesson_helpers import load_build
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from lesson_helpers import ROOT
+from support.lesson_helpers import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 import yaml
 
-from lesson_helpers import ROOT, lesson_names
+from support.lesson_helpers import ROOT, lesson_names
 
 NOTEBOOK_NAME = re.compile(r"^(\d\d)-[a-z0-9]+(?:-[a-z0-9]+)*\.ipynb$")
 EXERCISE_LINK = re.compile(r"\(\.\./exercises/((\d\d)-[a-z0-9-]+)/\1\.ipynb\)")

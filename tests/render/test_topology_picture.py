@@ -123,7 +123,7 @@ def test_show_filters_verdicts_and_external_endpoints_get_arrows(shop):
         shop.probe("shop/api", "shop/db", 5432),
         shop.probe("shop/web", "shop/db", 5432),
         shop.probe("shop/web", "api.example.com", 443),
-        shop.probe("host", "shop/web", 80),
+        shop.probe("shop/web", "vm.internal", 80),
     ]
     allowed = flow_arrows(draw_topology(shop, flows=flows, show=[grader.Verdict.ALLOWED]))
     assert set(allowed) == {f"flow {r.summary()}" for r in flows if r.verdict is grader.Verdict.ALLOWED}

@@ -22,18 +22,23 @@ PREDICT = "**Predict, then run.**"
 """The marker that opens every predict-then-run moment (tests count them)."""
 
 
+MACHINE_STATE = "machine-state"
+"""Tag of cells whose output reports the machine (versions, free memory): it may differ between runs."""
+
+
 @dataclass(frozen=True)
 class Cell:
     kind: str  # "markdown" or "code"
     source: str
+    tags: tuple[str, ...] = ()
 
 
 def md(text: str) -> Cell:
     return Cell("markdown", textwrap.dedent(text).strip("\n"))
 
 
-def code(text: str) -> Cell:
-    return Cell("code", textwrap.dedent(text).strip("\n"))
+def code(text: str, *, tags: tuple[str, ...] = ()) -> Cell:
+    return Cell("code", textwrap.dedent(text).strip("\n"), tags)
 
 
 def predict(question: str) -> Cell:

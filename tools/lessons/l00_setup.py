@@ -1,6 +1,6 @@
 """Lesson 0: setup and the lab."""
 
-from . import Lesson, code, md, predict
+from . import MACHINE_STATE, Lesson, code, md, predict
 
 LESSON = Lesson(0, "setup-and-the-lab", "Setup and the lab", "01-basics", [
     md("""
@@ -34,7 +34,7 @@ LESSON = Lesson(0, "setup-and-the-lab", "Setup and the lab", "01-basics", [
     from grader.course import doctor
 
     doctor()
-    """),
+    """, tags=(MACHINE_STATE,)),
 
     md("""
     ## 2. Two backends, five CNI profiles
