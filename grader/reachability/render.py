@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import io
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from .verdict import LEGEND, Verdict
 
@@ -74,6 +75,30 @@ class Heatmap:
         self.figure.savefig(path, dpi=100, bbox_inches="tight")  # type: ignore[attr-defined]
 
 
+def paint_verdicts(ax: Any, rows: Sequence[str], cols: Sequence[str], verdict: Callable[[str, str], Verdict | None],
+                   *, fontsize: float | None = None) -> set[Verdict]:
+    """Colour one matplotlib axes cell per (row, column) by verdict; returns the verdicts used.
+
+    Shared by :func:`heatmap` and ``grader.render.compare_matrices`` so every reachability
+    picture uses the same colours, order and cell separators.
+    """
+    from matplotlib.colors import ListedColormap
+
+    order = list(Verdict)
+    index = {v: i for i, v in enumerate(order)}
+    cells = [[verdict(r, c) or Verdict.UNKNOWN for c in cols] for r in rows]
+    ax.imshow([[index[v] for v in row] for row in cells], cmap=ListedColormap([COLOURS[v] for v in order]),
+              vmin=-0.5, vmax=len(order) - 0.5, aspect="equal")
+    ax.set_xticks(range(len(cols)), labels=list(cols), rotation=90, fontsize=fontsize)
+    ax.set_yticks(range(len(rows)), labels=list(rows), fontsize=fontsize)
+    # White lines between cells, so a block of one colour still reads as separate flows.
+    ax.set_xticks([x - 0.5 for x in range(1, len(cols))], minor=True)
+    ax.set_yticks([y - 0.5 for y in range(1, len(rows))], minor=True)
+    ax.grid(which="minor", color="white", linewidth=1.5)
+    ax.tick_params(which="minor", length=0)
+    return {v for row in cells for v in row}
+
+
 def heatmap(
     rows: Sequence[str], cols: Sequence[str], verdict: Callable[[str, str], Verdict | None], title: str = "",
     marks: Mapping[tuple[str, str], str] | None = None,
@@ -82,20 +107,13 @@ def heatmap(
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from matplotlib.colors import ListedColormap
         from matplotlib.figure import Figure
         from matplotlib.patches import Patch
 
-        order = list(Verdict)
-        index = {v: i for i, v in enumerate(order)}
-        data = [[index.get(verdict(r, c) or Verdict.UNKNOWN, 0) for c in cols] for r in rows]
         size = max(3.0, 0.45 * max(len(rows), len(cols)) + 2.0)
         fig = Figure(figsize=(size + 1.8, size))
         ax = fig.add_subplot()
-        cmap = ListedColormap([COLOURS[v] for v in order])
-        ax.imshow(data, cmap=cmap, vmin=-0.5, vmax=len(order) - 0.5, aspect="equal")
-        ax.set_xticks(range(len(cols)), labels=list(cols), rotation=90)
-        ax.set_yticks(range(len(rows)), labels=list(rows))
+        used = paint_verdicts(ax, rows, cols, verdict)
         ax.set_xlabel("destination")
         ax.set_ylabel("source")
         for (r, c), mark in (marks or {}).items():
@@ -103,6 +121,5 @@ def heatmap(
                 ax.text(list(cols).index(c), list(rows).index(r), mark, ha="center", va="center", color="black", fontsize=12, fontweight="bold")
         if title:
             ax.set_title(title)
-        used = sorted({v for row in data for v in row})
-        ax.legend(handles=[Patch(color=COLOURS[order[i]], label=order[i].value) for i in used], loc="upper left", bbox_to_anchor=(1.02, 1.0))
+        ax.legend(handles=[Patch(color=COLOURS[v], label=v.value) for v in Verdict if v in used], loc="upper left", bbox_to_anchor=(1.02, 1.0))
         return Heatmap(fig)

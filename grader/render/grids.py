@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..reachability import ReachabilityMatrix, Verdict
-from ..reachability.render import COLOURS
+from ..reachability.render import COLOURS, paint_verdicts
 from .picture import Picture, new_figure
 
 
@@ -37,14 +37,11 @@ def compare_matrices(matrices: Mapping[str, ReachabilityMatrix], title: str = ""
         if m.sources != rows or m.destinations != cols:
             raise ValueError(f"matrix {label!r} has other sources/destinations than {mats[0][0]!r}: ask every lab the same question")
     differ = differing_cells(matrices)
-    order = list(Verdict)
-    index = {v: i for i, v in enumerate(order)}
 
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from matplotlib.colors import ListedColormap
         from matplotlib.patches import Patch, Rectangle
 
     cell = 0.42
@@ -58,21 +55,16 @@ def compare_matrices(matrices: Mapping[str, ReachabilityMatrix], title: str = ""
     fig.subplots_adjust(left=label_w / width, right=1 - legend_w / width, wspace=gap / panel_w,
                         bottom=(0.08 * max(len(c) for c in cols) + 0.2) / height, top=1 - 0.75 / height)
     axes = fig.subplots(1, len(mats), sharey=True, squeeze=False)[0]
-    cmap = ListedColormap([COLOURS[v] for v in order])
     used: set[Verdict] = set()
     for ax, (label, m) in zip(axes, mats, strict=True):
-        data = [[index[m.verdict(r, c)] for c in cols] for r in rows]
-        used |= {m.verdict(r, c) for r in rows for c in cols}
-        ax.imshow(data, cmap=cmap, vmin=-0.5, vmax=len(order) - 0.5, aspect="equal")
-        ax.set_xticks(range(len(cols)), labels=list(cols), rotation=90, fontsize=8)
-        ax.set_yticks(range(len(rows)), labels=list(rows), fontsize=8)
+        used |= paint_verdicts(ax, rows, cols, m.verdict, fontsize=8)
         ax.set_title(label, fontsize=10)
         for (r, c) in differ:
             ax.add_patch(Rectangle((cols.index(c) - 0.5, rows.index(r) - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=2.5))
         for i, r in enumerate(rows):
             for j, c in enumerate(cols):
                 ax.text(j, i, m.verdict(r, c).symbol, ha="center", va="center", color="white", fontsize=9, family="monospace")
-    handles = [Patch(color=COLOURS[v], label=v.value) for v in order if v in used]
+    handles = [Patch(color=COLOURS[v], label=v.value) for v in Verdict if v in used]
     if differ:
         handles.append(Patch(facecolor="white", edgecolor="black", linewidth=2, label="differs"))
     axes[-1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.04, 1.0), fontsize=8, frameon=False)
