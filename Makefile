@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 COURSE_START ?= course/00-setup-and-the-lab.ipynb
+# Jupyter refuses to run as root without --allow-root (containers, some cloud VMs).
+JUPYTER_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: help lab test test-fast install install-test benchmark conformance lessons release autograde feedback grades clean-grading
 
@@ -32,7 +34,7 @@ install-test: $(VENV)/.installed-test
 
 lab: install
 	@$(BIN)/netlab doctor --brief
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(COURSE_START)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(JUPYTER_ARGS) $(COURSE_START)
 
 test: install-test
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
