@@ -56,6 +56,7 @@ CERTS_MARK = "\n@@netlab-certs@@\n"
 WRITE_OUT = r"\n@@netlab-json@@%{json}\n@@netlab-headers@@%{header_json}\n@@netlab-certs@@\n%{certs}"
 BODY_LIMIT = 65536
 DEFAULT_TIMEOUT = 5.0
+_CONNECT_FAILED = re.compile(r"connect to .* failed: (.+)$", re.MULTILINE)
 _PEM = re.compile(r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----")
 
 
@@ -127,7 +128,9 @@ def plan(url: str, *, host: str | None = None, sni: str | None = None, method: s
 
 def curl_command(req: HttpRequest, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
     """The argv exec'd in the source pod."""
-    cmd = ["curl", "-sS", "-k", "--max-time", f"{timeout:g}", "--connect-timeout", f"{min(timeout, 3.0):g}", "-o", "-", "-w", WRITE_OUT]
+    # -v: curl >= 7.8x reports every failed connect as "Couldn't connect to server"; only the verbose
+    # trace (stderr) still says "connect to ... failed: Connection refused" / "No route to host".
+    cmd = ["curl", "-sS", "-v", "-k", "--max-time", f"{timeout:g}", "--connect-timeout", f"{min(timeout, 3.0):g}", "-o", "-", "-w", WRITE_OUT]
     if req.method == "HEAD":
         cmd.append("--head")
     elif req.method != "GET":
@@ -165,8 +168,13 @@ class RawHttp:
 
 def _curl_outcome(code: int, message: str) -> str:
     low = message.lower()
+    detail = _CONNECT_FAILED.findall(message)
+    if detail:
+        low = detail[-1].lower() + " " + low
     if code == 6:
         return Outcome.DNS
+    if "reset by peer" in low:
+        return Outcome.RESET
     if code == 7:
         if "refused" in low:
             return Outcome.REFUSED
@@ -198,7 +206,8 @@ def parse_curl(exit_code: int | None, stdout: str, stderr: str, exec_error: str 
         return RawHttp(Outcome.ERROR, f"the request could not run: {exec_error or stderr.strip() or 'no exit status'}")
     body, found, rest = stdout.rpartition(JSON_MARK)
     if not found:
-        why = stderr.strip().splitlines()[-1] if stderr.strip() else f"curl exited {exit_code} without its report"
+        errors = [line for line in stderr.strip().splitlines() if line.startswith("curl:")]
+        why = errors[-1] if errors else (stderr.strip().splitlines()[-1] if stderr.strip() else f"curl exited {exit_code} without its report")
         if exit_code == 0:
             return RawHttp(Outcome.ERROR, f"curl printed no --write-out report (curl older than 7.88 in the source container?): {why}")
         return RawHttp(_curl_outcome(exit_code, stderr), why)
@@ -215,9 +224,12 @@ def parse_curl(exit_code: int | None, stdout: str, stderr: str, exec_error: str 
     headers = tuple((str(k), str(v)) for k, values in header_map.items() for v in (values if isinstance(values, list) else [values]))
     chain = load_chain(certs_text)
     remote = str(report.get("remote_ip") or "")
-    message = str(report.get("errormsg") or "").strip() or (stderr.strip().splitlines()[-1] if stderr.strip() else "")
+    errors = [line for line in stderr.strip().splitlines() if line.startswith("curl:")]
+    message = str(report.get("errormsg") or "").strip() or (errors[-1] if errors else "")
     if exit_code != 0:
-        return RawHttp(_curl_outcome(exit_code, message + " " + stderr), message or f"curl exit {exit_code}", remote_ip=remote, chain=chain)
+        detail = _CONNECT_FAILED.findall(stderr)
+        shown = f"{message} ({detail[-1].strip()})" if detail and detail[-1].strip() not in message else message
+        return RawHttp(_curl_outcome(exit_code, message + "\n" + stderr), shown or f"curl exit {exit_code}", remote_ip=remote, chain=chain)
     try:
         status = int(report.get("http_code") or report.get("response_code") or 0)
     except (TypeError, ValueError):
@@ -247,6 +259,9 @@ def host_request(req: HttpRequest, timeout: float = DEFAULT_TIMEOUT) -> RawHttp:
     except ConnectionRefusedError:
         sock.close()
         return RawHttp(Outcome.REFUSED, f"connection to {remote}:{req.port} refused", remote_ip=remote)
+    except ConnectionResetError as exc:
+        sock.close()
+        return RawHttp(Outcome.RESET, f"{remote}:{req.port} accepted the connection and reset it ({exc})", remote_ip=remote)
     except OSError as exc:
         sock.close()
         if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
@@ -328,7 +343,7 @@ def verdict_of(raw: RawHttp, req: HttpRequest, source: str, timeout: float = DEF
 
 
 def tls_error(message: str) -> str:
-    low = message.lower()
+    low = message.lower().replace("_", " ")  # OpenSSL reasons: curl prints "wrong version number", Python "WRONG_VERSION_NUMBER"
     if "wrong version number" in low or "record layer failure" in low or "packet length too long" in low:
         return f"TLS handshake failed: the server answers plain HTTP on that port ({message})"
     if "unrecognized name" in low or "handshake failure" in low:
