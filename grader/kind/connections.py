@@ -37,12 +37,13 @@ START_SCRIPT = (
 """Args: file prefix, nc flags (``-u`` or empty), host, port."""
 
 SEND_SCRIPT = (
-    'd=$1; t=$2; before=$(wc -c < "$d.out"); printf "%b" "$3" >> "$d.in"; i=0; '
+    'd=$1; t=$2; if [ "$4" = 1 ]; then before=0; else before=$(wc -c < "$d.out"); fi; printf "%b" "$3" >> "$d.in"; i=0; '
     'while [ $i -lt $((t*10)) ]; do now=$(wc -c < "$d.out"); [ "$now" -gt "$before" ] && break; sleep 0.1; i=$((i+1)); done; '
     'sleep 0.2; tail -c +$((before+1)) "$d.out"; echo; '
     f'pg=$(cat "$d.pid" 2>/dev/null); if kill -0 "$pg" 2>/dev/null; then echo "{STATE_MARK} alive"; else echo "{STATE_MARK} gone"; fi'
 )
-"""Args: file prefix, timeout seconds, payload (printf %b escapes)."""
+"""Args: file prefix, timeout seconds, payload (printf %b escapes), ``1`` for the first send (read the
+output from its start: a refused connect may have been reported before the first request)."""
 
 CLOSE_SCRIPT = (
     'd=$1; pg=$(cat "$d.pid" 2>/dev/null); '
@@ -84,8 +85,8 @@ def payload(host: str, protocol: Protocol) -> str:
     return f"GET /hostname HTTP/1.1\\r\\nHost: {host}\\r\\nUser-Agent: netlab-connection\\r\\n\\r\\n"
 
 
-def send_command(prefix: str, host: str, protocol: Protocol, timeout: int = SEND_TIMEOUT) -> list[str]:
-    return ["/bin/sh", "-c", SEND_SCRIPT, "sh", prefix, str(timeout), payload(host, protocol)]
+def send_command(prefix: str, host: str, protocol: Protocol, timeout: int = SEND_TIMEOUT, *, first: bool = False) -> list[str]:
+    return ["/bin/sh", "-c", SEND_SCRIPT, "sh", prefix, str(timeout), payload(host, protocol), "1" if first else "0"]
 
 
 def close_command(prefix: str) -> list[str]:

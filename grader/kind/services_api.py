@@ -49,19 +49,26 @@ if TYPE_CHECKING:
 GATEWAY_GROUP = ("gateway.networking.k8s.io", "v1")
 SETTLE_TIMEOUT = 45.0
 DIST_MARK = "@@netlab@@"
+ERR_MARK = "@@netlab-err@@"
 DIST_TCP_SCRIPT = (
-    'n=$1; shift; i=0; while [ "$i" -lt "$n" ]; do i=$((i+1)); '
-    f'out=$("$@" 2>&1); rc=$?; printf "%s%s%s%s\\n" "{DIST_MARK}" "$rc" "{DIST_MARK}" "$(printf "%s" "$out" | tr "\\n" " ")"; done; true'
+    'n=$1; shift; f=/tmp/netlab-dist-$$; i=0; while [ "$i" -lt "$n" ]; do i=$((i+1)); '
+    'out=$("$@" 2>"$f"); rc=$?; err=$(grep -E "failed:|curl: [(]" "$f" | tr "\\n" " "); '
+    f'printf "%s%s%s%s%s%s\\n" "{DIST_MARK}" "$rc" "{DIST_MARK}" "$(printf "%s" "$out" | tr "\\n" " ")" "{ERR_MARK}" "$err"; '
+    'done; rm -f "$f"; true'
 )
-"""Args: N, then the curl argv. One line per request: ``@@netlab@@<exit>@@netlab@@<body>@@<http code>``."""
+"""Args: N, then the curl argv (``-v``, ``-w ' @@%{http_code}'``). One line per request:
+``@@netlab@@<exit>@@netlab@@<body> @@<http code>@@netlab-err@@<curl's error lines>``. curl's
+verbose trace goes to a file so the body stays clean; only its ``connect ... failed: <why>`` and
+``curl: (N)`` lines are kept (curl >= 7.8x only says "Couldn't connect" without them). curl's
+``-w`` must not start with ``@`` (that names a file to read the format from)."""
 DIST_UDP_SCRIPT = (
     'n=$1; h=$2; p=$3; i=0; while [ "$i" -lt "$n" ]; do j=0; '
     'while [ "$j" -lt 25 ] && [ "$i" -lt "$n" ]; do i=$((i+1)); j=$((j+1)); '
-    f'( r=$(printf hostname | nc -u -w 1 "$h" "$p" 2>&1 | tr "\\n" " "); printf "%s0%s%s@@udp\\n" "{DIST_MARK}" "{DIST_MARK}" "$r" ) & '
+    f'( r=$(printf hostname | nc -u -w 1 "$h" "$p" 2>&1 | tr "\\n" " "); printf "%s0%s%s @@udp%s\\n" "{DIST_MARK}" "{DIST_MARK}" "$r" "{ERR_MARK}" ) & '
     'done; wait; done; true'
 )
 """Args: N, host, port. UDP datagrams in batches of 25 parallel ``nc -u`` clients (one source port each)."""
-_LINE = re.compile(re.escape(DIST_MARK) + r"(-?\d+)" + re.escape(DIST_MARK) + r"(.*)@@(\d{3}|udp)?\s*$")
+_LINE = re.compile(re.escape(DIST_MARK) + r"(-?\d+)" + re.escape(DIST_MARK) + r"(.*?)(?: @@(\d{3}|udp))?" + re.escape(ERR_MARK) + r"(.*)$")
 
 
 def service_ref(text: str) -> tuple[str, str]:
@@ -91,13 +98,13 @@ def status_key(what: str) -> ObjectKey:
     return ObjectKey(kind, parts[1], parts[2])
 
 
-def parse_distribution(output: str) -> list[tuple[int, str, str]]:
-    """(exit code, body or error text, HTTP code / ``udp`` / ``''``) per request line."""
+def parse_distribution(output: str) -> list[tuple[int, str, str, str]]:
+    """(exit code, body, HTTP code / ``udp`` / ``''``, error text) per request line."""
     out = []
     for line in output.splitlines():
         m = _LINE.match(line.strip())
         if m:
-            out.append((int(m.group(1)), m.group(2).strip(), m.group(3) or ""))
+            out.append((int(m.group(1)), m.group(2).strip(), m.group(3) or "", m.group(4).strip()))
     return out
 
 
@@ -338,7 +345,7 @@ class LiveServicesMixin:
         src = self._source(source, None)  # type: ignore[attr-defined]
         if not src.running or src.pod is None:
             raise LabError(src.why_not or f"no pod for {source}")
-        curl = ["curl", "-sS", "-k", "--max-time", "3", "--connect-timeout", "2", "-o", "-", "-w", "@@%{http_code}", "-H", f"Host: {req.host_header}"]
+        curl = ["curl", "-sS", "-v", "-k", "--max-time", "3", "--connect-timeout", "2", "-o", "-", "-w", " @@%{http_code}", "-H", f"Host: {req.host_header}"]
         if req.url_name != req.connect_host:
             curl += ["--connect-to", f"{req.url_name}:{req.port}:{req.connect_host}:{req.port}"]
         curl.append(f"{req.scheme}://{host_port(req.url_name, req.port)}{req.path}")
@@ -346,11 +353,11 @@ class LiveServicesMixin:
         code, out, err, exec_error = self._exec(src.pod.namespace, src.pod.name, src.container, script, timeout=30 + 4 * requests)  # type: ignore[attr-defined]
         if code is None:
             raise LabError(f"distribution from {source} could not run: {exec_error or err.strip()}")
-        for rc, text, status in parse_distribution(out):
+        for rc, text, status, error in parse_distribution(out):
             if rc == 0 and status.isdigit():
                 raw = webprobe.RawHttp(webprobe.Outcome.OK, "", int(status), (), text)
             else:
-                raw = webprobe.RawHttp(webprobe._curl_outcome(rc, text), text)
+                raw = webprobe.RawHttp(webprobe.curl_outcome(rc, error), error or f"curl exit {rc}")
             self._count(raw, req, source, dst_pod, source_ns, answers, verdicts)
         if not answers:
             raise LabError(f"distribution from {source}: the loop printed nothing usable ({(err or out).strip()[:200]})")
@@ -402,7 +409,7 @@ class LiveServicesMixin:
         code, out, err, exec_error = self._exec(src.pod.namespace, src.pod.name, src.container, script, timeout=30 + requests)  # type: ignore[attr-defined]
         if code is None:
             raise LabError(f"distribution from {source} could not run: {exec_error or err.strip()}")
-        for _, text, _ in parse_distribution(out):
+        for _, text, _, _ in parse_distribution(out):
             low = text.lower()
             who = self._pod_named(text.split()[0], hints) if text.split() and "nc:" not in low else None
             answers.append(who)
@@ -618,7 +625,7 @@ class LiveServicesMixin:
 
     def _send(self, c: conn.LiveConnection, *, first: bool) -> ProbeResult:
         ns, name = c.pod.split("/", 1)
-        code, out, err, exec_error = self._exec(ns, name, c.container, conn.send_command(c.prefix, c.host, c.probe.protocol), timeout=conn.SEND_TIMEOUT + 15)  # type: ignore[attr-defined]
+        code, out, err, exec_error = self._exec(ns, name, c.container, conn.send_command(c.prefix, c.host, c.probe.protocol, first=first), timeout=conn.SEND_TIMEOUT + 15)  # type: ignore[attr-defined]
         if code is None:
             return ProbeResult(c.probe, Verdict.PROBE_FAILED, f"connection #{c.id}: could not reach the client process ({exec_error or err.strip()})")
         outcome = conn.parse_send(out, c.probe.protocol, first=first)

@@ -166,7 +166,7 @@ class RawHttp:
     """``cryptography`` certificates the server presented (leaf first)."""
 
 
-def _curl_outcome(code: int, message: str) -> str:
+def curl_outcome(code: int, message: str) -> str:
     low = message.lower()
     detail = _CONNECT_FAILED.findall(message)
     if detail:
@@ -210,7 +210,7 @@ def parse_curl(exit_code: int | None, stdout: str, stderr: str, exec_error: str 
         why = errors[-1] if errors else (stderr.strip().splitlines()[-1] if stderr.strip() else f"curl exited {exit_code} without its report")
         if exit_code == 0:
             return RawHttp(Outcome.ERROR, f"curl printed no --write-out report (curl older than 7.88 in the source container?): {why}")
-        return RawHttp(_curl_outcome(exit_code, stderr), why)
+        return RawHttp(curl_outcome(exit_code, stderr), why)
     json_text, _, rest = rest.partition(HEADERS_MARK)
     headers_text, _, certs_text = rest.partition(CERTS_MARK)
     try:
@@ -229,7 +229,7 @@ def parse_curl(exit_code: int | None, stdout: str, stderr: str, exec_error: str 
     if exit_code != 0:
         detail = _CONNECT_FAILED.findall(stderr)
         shown = f"{message} ({detail[-1].strip()})" if detail and detail[-1].strip() not in message else message
-        return RawHttp(_curl_outcome(exit_code, message + "\n" + stderr), shown or f"curl exit {exit_code}", remote_ip=remote, chain=chain)
+        return RawHttp(curl_outcome(exit_code, message + "\n" + stderr), shown or f"curl exit {exit_code}", remote_ip=remote, chain=chain)
     try:
         status = int(report.get("http_code") or report.get("response_code") or 0)
     except (TypeError, ValueError):
@@ -374,6 +374,6 @@ def exchange(raw: RawHttp, req: HttpRequest, *, ca: Any = None, now: dt.datetime
 
 
 __all__ = [
-    "HttpRequest", "Outcome", "RawHttp", "curl_command", "exchange", "host_request", "load_chain", "parse_curl", "plan",
+    "HttpRequest", "Outcome", "RawHttp", "curl_command", "curl_outcome", "exchange", "host_request", "load_chain", "parse_curl", "plan",
     "tls_error", "verdict_of",
 ]

@@ -19,41 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from support.fake_apiserver import FAKE_NC
+
 from grader.kind import connections as conn
 from grader.model import Protocol
 from grader.reachability import Verdict
 
 pytestmark = pytest.mark.skipif(shutil.which("setsid") is None, reason="needs setsid (util-linux or busybox) to run the scripts for real")
 
-FAKE_NC = '''#!{python}
-import socket, sys, threading
-args = [a for a in sys.argv[1:] if a]
-udp = "-u" in args
-host, port = [a for a in args if a != "-u"][:2]
-kind = socket.SOCK_DGRAM if udp else socket.SOCK_STREAM
-s = socket.socket(socket.AF_INET, kind)
-try:
-    s.connect((host, int(port)))
-except OSError as exc:
-    sys.stderr.write(f"nc: connect to {{host}} port {{port}} ({{'udp' if udp else 'tcp'}}) failed: {{exc.strerror}}\\n")
-    sys.exit(1)
-def pump():
-    while True:
-        data = sys.stdin.buffer.read1(4096)
-        if not data:
-            return
-        s.send(data)
-threading.Thread(target=pump, daemon=True).start()
-while True:
-    try:
-        data = s.recv(4096)
-    except OSError:
-        sys.exit(1)
-    if not data:
-        sys.exit(0)
-    sys.stdout.buffer.write(data)
-    sys.stdout.flush()
-'''
 
 
 class Toggle(http.server.BaseHTTPRequestHandler):
@@ -81,7 +54,7 @@ def server() -> Iterator[int]:
     Toggle.answering.set()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Toggle)
     srv.daemon_threads = True
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     t.start()
     yield srv.server_address[1]
     Toggle.answering.set()
@@ -106,7 +79,7 @@ def run(cmd: list[str], env: dict[str, str]) -> str:
 def test_a_connection_keeps_one_socket_until_closed(tmp_path: Path, env: dict[str, str], server: int) -> None:
     prefix = str(tmp_path / "netlab-conn-1")
     pgid = int(run(conn.start_command(prefix, "127.0.0.1", server, Protocol.TCP), env).strip())
-    first = conn.parse_send(run(conn.send_command(prefix, "127.0.0.1", Protocol.TCP, timeout=2), env), Protocol.TCP, first=True)
+    first = conn.parse_send(run(conn.send_command(prefix, "127.0.0.1", Protocol.TCP, timeout=2, first=True), env), Protocol.TCP, first=True)
     assert first.verdict is Verdict.ALLOWED and first.hostname == "web"
     again = conn.parse_send(run(conn.send_command(prefix, "127.0.0.1", Protocol.TCP, timeout=2), env), Protocol.TCP, first=False)
     assert again.verdict is Verdict.ALLOWED and "established connection still carries traffic" in again.reason
@@ -135,7 +108,8 @@ def test_refused_and_reset_connections(tmp_path: Path, env: dict[str, str]) -> N
     s.close()
     prefix = str(tmp_path / "netlab-conn-2")
     run(conn.start_command(prefix, "127.0.0.1", port, Protocol.TCP), env)
-    refused = conn.parse_send(run(conn.send_command(prefix, "127.0.0.1", Protocol.TCP, timeout=1), env), Protocol.TCP, first=True)
+    time.sleep(0.5)  # nc has failed and said so before the first request
+    refused = conn.parse_send(run(conn.send_command(prefix, "127.0.0.1", Protocol.TCP, timeout=1, first=True), env), Protocol.TCP, first=True)
     assert refused.verdict is Verdict.REFUSED and "Connection refused" in refused.reason
     run(conn.close_command(prefix), env)
 

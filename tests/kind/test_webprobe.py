@@ -54,7 +54,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def _serve(server: http.server.HTTPServer) -> Iterator[int]:
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield server.server_address[1]
     server.shutdown()
