@@ -686,7 +686,8 @@ class LiveLab(LiveServicesMixin, Lab):
         except Exception as exc:  # API errors while looking things up: the probe did not run
             return ProbeResult(probe, Verdict.PROBE_FAILED, f"the probe could not run: {type(exc).__name__}: {exc}")
         verdict, reason = verdict_from_connect(code, err, out, exec_error)
-        hops = (Hop("probe", f"{source}: {' '.join(command[1:])}"), Hop("result", (err or out).strip() or f"exit {code}"))
+        shown = f"agnhost connect {host_port(address, number)} --protocol={proto.value.lower()}"
+        hops = (Hop("probe", f"{source}: {shown}"), Hop("result", (err or out).strip() or f"exit {code}"))
         answered = str(dst_pod.ref) if verdict is Verdict.ALLOWED and dst_pod is not None else None
         return ProbeResult(probe, verdict, reason, answered_by=answered, loopback=source == destination, hops=hops)
 

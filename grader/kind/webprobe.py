@@ -171,7 +171,9 @@ def curl_outcome(code: int, message: str) -> str:
     detail = _CONNECT_FAILED.findall(message)
     if detail:
         low = detail[-1].lower() + " " + low
-    if code == 6:
+    if code == 6 or "resolving timed out" in low or "could not resolve" in low:
+        # curl's --connect-timeout covers the name lookup: a lookup nobody answers ends as exit 28
+        # "Resolving timed out after N milliseconds", which is a DNS failure, not a dropped connection.
         return Outcome.DNS
     if "reset by peer" in low:
         return Outcome.RESET

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from grader.kind.probing import (
-    connect_command, converge, host_port, parse_clientip, parse_exec_status, verdict_from_connect, verdict_from_curl,
+    DNS_DEADLINE_S, connect_command, converge, host_port, parse_clientip, parse_exec_status, verdict_from_connect, verdict_from_curl,
 )
 from grader.reachability import Reachability, ReachabilityMatrix, Verdict
 from grader.reachability.probe import Probe, ProbeResult
@@ -58,6 +58,28 @@ def test_connect_command_as_upstream() -> None:
     assert connect_command("10.244.2.4", 80, "tcp") == ["/agnhost", "connect", "10.244.2.4:80", "--timeout=1s", "--protocol=tcp"]
     assert connect_command("fd00:10:244::4", 81, Protocol.SCTP)[2:] == ["[fd00:10:244::4]:81", "--timeout=1s", "--protocol=sctp"]
     assert host_port("web.shop.svc.cluster.local", 80) == "web.shop.svc.cluster.local:80"
+
+
+def test_a_lookup_nobody_answers_is_a_dns_failure(tmp_path) -> None:
+    """The wrapper for names, run with /bin/sh and coreutils/busybox ``timeout``; a stand-in agnhost
+    that hangs like a lookup whose queries are dropped, and one that connects."""
+    import shutil
+    import subprocess
+
+    if shutil.which("timeout") is None:
+        pytest.skip("needs timeout(1)")
+    cmd = connect_command("web.shop", 80, "tcp")
+    assert cmd[:2] == ["/bin/sh", "-c"] and cmd[4:] == [str(DNS_DEADLINE_S), "web.shop:80", "1s", "tcp"]
+    hang, ok = tmp_path / "hang", tmp_path / "ok"
+    hang.write_text("#!/bin/sh\nsleep 30\n")
+    ok.write_text("#!/bin/sh\nexit 0\n")
+    for f in (hang, ok):
+        f.chmod(0o755)
+    stuck = subprocess.run([cmd[0], cmd[1], cmd[2].replace("/agnhost", str(hang)), "sh", "1", *cmd[5:]], capture_output=True, text=True, check=False)
+    verdict, reason = verdict_from_connect(stuck.returncode, stuck.stderr)
+    assert verdict is Verdict.DNS_FAILED and "no answer to the lookup of web.shop:80" in reason
+    fine = subprocess.run([cmd[0], cmd[1], cmd[2].replace("/agnhost", str(ok)), "sh", *cmd[4:]], capture_output=True, text=True, check=False)
+    assert verdict_from_connect(fine.returncode, fine.stderr)[0] is Verdict.ALLOWED
 
 
 @pytest.mark.parametrize(("code", "out", "verdict", "status"), [

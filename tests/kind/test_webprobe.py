@@ -238,6 +238,8 @@ def test_curl_reports_are_parsed_without_curl() -> None:
     assert webprobe.parse_curl(7, refused, "curl: (7) Failed to connect to 10.96.0.7 port 81 after 0 ms: Connection refused").outcome == "refused"
     assert webprobe.parse_curl(7, "", "curl: (7) Failed to connect to 10.0.0.1 port 80: No route to host").outcome == "unreachable"
     assert webprobe.parse_curl(None, "", "", 'exec: "curl": executable file not found in $PATH').outcome == "error"
+    # a lookup nobody answers: curl's connect timeout covers resolving (egress to kube-dns blocked)
+    assert webprobe.parse_curl(28, "", "curl: (28) Resolving timed out after 3000 milliseconds").outcome == "dns"
 
 
 def test_certificate_pem_blocks_are_found_in_curl_certs_output(ca) -> None:
