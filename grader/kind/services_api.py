@@ -304,13 +304,21 @@ class LiveServicesMixin:
         return None
 
     def _pod_named(self, hostname: str, hints: Sequence[str]) -> str | None:
-        names = [ref for ref in self._snapshot() if ref.split("/", 1)[1] == hostname]  # type: ignore[attr-defined]
+        """The pod whose hostname (its name) a server answered. Pod names repeat across namespaces
+        (the e2e topology has x/a, y/a, z/a): the namespace hints decide first, then which of them
+        is a ready endpoint of some Service (an answer through a Service, Ingress or Gateway came
+        from one); None when that still leaves several."""
+        names = sorted({ref for ref in self._snapshot() if ref.split("/", 1)[1] == hostname})  # type: ignore[attr-defined]
         if getattr(self, "owns_default", False):
             names += [f"default/{p.metadata.name}" for p in self.core.list_namespaced_pod("default").items if p.metadata.name == hostname]
         for ns in hints:
             if f"{ns}/{hostname}" in names:
                 return f"{ns}/{hostname}"
-        return names[0] if len(set(names)) == 1 else None
+        if len(names) > 1:
+            endpoints = {f"{(ep.get('targetRef') or {}).get('namespace') or (s.get('metadata') or {}).get('namespace')}/{(ep.get('targetRef') or {}).get('name')}"
+                         for s in self._slices() for ep in s.get("endpoints") or [] if (ep.get("conditions") or {}).get("ready") is not False}
+            names = [n for n in names if n in endpoints] or names
+        return names[0] if len(names) == 1 else None
 
     # -- load balancing ------------------------------------------------------------------------------
     def distribution(

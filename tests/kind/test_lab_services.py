@@ -284,3 +284,16 @@ def test_exec_failures_are_probe_failed_not_blocked(world, monkeypatch) -> None:
     monkeypatch.setitem(lab.env, "PATH", str(world["cluster"].root))  # no curl "in the pod"
     r = lab.http("shop/api", "http://127.0.0.1/")
     assert r.verdict is Verdict.PROBE_FAILED
+
+
+@needs_curl
+def test_a_hostname_shared_by_pods_of_several_namespaces_names_the_service_endpoint(world) -> None:
+    """e2e has x/a, y/a, z/a: "a" is ambiguous until we ask which one is a ready endpoint of a Service."""
+    lab, cluster = world["lab"], world["cluster"]
+    cluster.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "other", "labels": OWNED}})
+    cluster.pod("other", "web", {"app": "not-behind-a-service"}, "10.244.3.3")
+    r = lab.http("host", f"http://shop.example.com:{world['web_port']}/hostname", resolve="127.0.0.1")
+    assert r.answered_by == "shop/web"
+    assert lab._pod_named("web", []) == "shop/web"
+    lab.set_ready("shop/web", False)  # no longer an endpoint: the name alone no longer tells which pod it was
+    assert lab._pod_named("web", []) is None and lab._pod_named("web", ["other"]) == "other/web"
