@@ -40,7 +40,8 @@ def l4_probe(address: str, port: int, protocol: Protocol | str, timeout: float =
         family, _, _, _, sockaddr = socket.getaddrinfo(address, port, type=kind)[0]
     except socket.gaierror as exc:
         return Verdict.DNS_FAILED, f"{address!r} does not resolve on this machine ({exc.strerror or exc})", ""
-    target = f"{sockaddr[0]}:{port}/{proto}"
+    ip = str(sockaddr[0])
+    target = f"{ip}:{port}/{proto}"
     with socket.socket(family, kind) as sock:
         sock.settimeout(timeout)
         try:
@@ -51,12 +52,12 @@ def l4_probe(address: str, port: int, protocol: Protocol | str, timeout: float =
             reply = sock.recv(2048)
             return Verdict.ALLOWED, f"{target} replied", reply.decode("utf-8", "replace")
         except TimeoutError:
-            return Verdict.BLOCKED, f"no answer from {target} within {timeout:g}s: the packet was dropped on the way.{docker_desktop_note(sockaddr[0])}", ""
+            return Verdict.BLOCKED, f"no answer from {target} within {timeout:g}s: the packet was dropped on the way.{docker_desktop_note(ip)}", ""
         except ConnectionRefusedError:
             return Verdict.REFUSED, f"{target} refused: the packet arrived but nothing listens on that port", ""
         except OSError as exc:
             if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
-                return Verdict.BLOCKED, f"rejected on the way to {target}: {exc.strerror}.{docker_desktop_note(sockaddr[0])}", ""
+                return Verdict.BLOCKED, f"rejected on the way to {target}: {exc.strerror}.{docker_desktop_note(ip)}", ""
             return Verdict.PROBE_FAILED, f"the probe could not run: {exc}", ""
 
 

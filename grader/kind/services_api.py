@@ -216,7 +216,7 @@ class LiveServicesMixin:
 
         try:
             infos = socket.getaddrinfo(name.rstrip("."), None, family=socket.AF_INET, type=socket.SOCK_STREAM)
-            addresses = sorted({i[4][0] for i in infos})
+            addresses = sorted({str(i[4][0]) for i in infos})
             answer = Answer(name.rstrip("."), Rcode.NOERROR, tuple(Record(name.rstrip("."), "A", a) for a in addresses), "upstream")
         except socket.gaierror as exc:
             answer = Answer(name.rstrip("."), Rcode.NXDOMAIN, (), "upstream", str(exc.strerror or exc))

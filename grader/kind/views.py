@@ -224,8 +224,10 @@ def route_status(obj: Mapping[str, Any]) -> RouteStatus:
 
 
 def _parent_key(ref: Mapping[str, Any], namespace: str) -> tuple[str, str, str, str, str | None]:
-    return (ref.get("namespace") or namespace, ref.get("name", ""), ref.get("kind") or "Gateway",
-            ref.get("group") if ref.get("group") is not None else "gateway.networking.k8s.io", ref.get("sectionName"))
+    group = ref.get("group")
+    section = ref.get("sectionName")
+    return (str(ref.get("namespace") or namespace), str(ref.get("name", "")), str(ref.get("kind") or "Gateway"),
+            "gateway.networking.k8s.io" if group is None else str(group), None if section is None else str(section))
 
 
 def class_status(obj: Mapping[str, Any]) -> tuple[Condition, ...]:

@@ -114,12 +114,12 @@ class FakeCluster:
         return pod
 
     def _pods(self) -> list[dict[str, Any]]:
-        return [self._kubelet(o) for (gv, plural, _, _), o in self.objects.items() if plural == "pods"]
+        return [self._kubelet(o) for (_, plural, _, _), o in self.objects.items() if plural == "pods"]
 
     def _slices(self) -> list[dict[str, Any]]:
         pods = self._pods()
         out = []
-        for (gv, plural, ns, name), svc in list(self.objects.items()):
+        for (_, plural, ns, name), svc in list(self.objects.items()):
             selector = (svc.get("spec") or {}).get("selector") if plural == "services" else None
             if not selector:
                 continue
