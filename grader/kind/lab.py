@@ -468,9 +468,9 @@ class LiveLab(LiveServicesMixin, Lab):
         if keep_topology and self._topology is not None:
             self._reset_to_topology(owned)
             return
+        self._close_all_connections()
         for name in sorted(owned):
             self.core.delete_namespace(name)
-        self._close_all_connections()
         if self.owns_cluster:
             for api_version, kind in CLUSTER_SCOPED_SYSTEM:
                 try:

@@ -125,29 +125,6 @@ def verdict_from_connect(exit_code: int | None, stderr: str, stdout: str = "", e
     return Verdict.PROBE_FAILED, f"agnhost connect exited {exit_code} without a known prefix: {first or 'no output'}"
 
 
-# curl exit codes (curl(1) "EXIT CODES")
-_CURL = {
-    6: (Verdict.DNS_FAILED, "could not resolve host"),
-    7: (Verdict.REFUSED, "failed to connect (refused)"),
-    28: (Verdict.BLOCKED, "operation timed out"),
-}
-
-
-def verdict_from_curl(exit_code: int | None, stdout: str, stderr: str, exec_error: str = "") -> tuple[Verdict, str, int | None, str]:
-    """``curl -sS -m T -w '\\n%{http_code}' URL`` -> (verdict, reason, HTTP status, body)."""
-    if exit_code is None:
-        return Verdict.PROBE_FAILED, f"the probe could not run: {exec_error or stderr.strip()}", None, ""
-    if exit_code == 0:
-        body, _, code = stdout.rpartition("\n")
-        try:
-            status = int(code.strip())
-        except ValueError:
-            return Verdict.PROBE_FAILED, f"curl printed no status code: {stdout[-80:]!r}", None, stdout
-        return Verdict.ALLOWED, f"HTTP {status}", status, body
-    verdict, text = _CURL.get(exit_code, (Verdict.PROBE_FAILED, "curl failed"))
-    return verdict, f"{text} (curl exit {exit_code}: {stderr.strip()[:200]})", None, ""
-
-
 def parse_clientip(body: str) -> str | None:
     """netexec ``/clientip`` answers ``<ip>:<port>`` (``[v6]:port`` for IPv6)."""
     text = body.strip()
