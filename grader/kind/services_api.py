@@ -303,7 +303,19 @@ class LiveServicesMixin:
             return str(dst_pod.ref)
         return None
 
+    _name_cache: dict[tuple[str, tuple[str, ...]], str | None] | None = None
+    """Set while ``distribution`` runs: the same few names answer every request."""
+
     def _pod_named(self, hostname: str, hints: Sequence[str]) -> str | None:
+        cache = self._name_cache
+        if cache is not None:
+            key = (hostname, tuple(hints))
+            if key not in cache:
+                cache[key] = self._find_pod_named(hostname, hints)
+            return cache[key]
+        return self._find_pod_named(hostname, hints)
+
+    def _find_pod_named(self, hostname: str, hints: Sequence[str]) -> str | None:
         """The pod whose hostname (its name) a server answered. Pod names repeat across namespaces
         (the e2e topology has x/a, y/a, z/a): the namespace hints decide first, then which of them
         is a ready endpoint of some Service (an answer through a Service, Ingress or Gateway came
@@ -330,7 +342,14 @@ class LiveServicesMixin:
         requested as given (use a path the backends answer with their name, e.g. ``/hostname``)."""
         if requests < 1:
             raise LabError("requests must be at least 1")
-        proto = Protocol.parse(protocol)
+        self._name_cache = {}
+        try:
+            return self._distribution(source, destination, port, requests, Protocol.parse(protocol), host, resolve)
+        finally:
+            self._name_cache = None
+
+    def _distribution(self, source: str, destination: str, port: int | str | None, requests: int, proto: Protocol,
+                      host: str | None, resolve: str | None) -> Distribution:
         if destination.startswith(("http://", "https://")):
             req = webprobe.plan(destination, host=host, resolve=resolve)
         else:
