@@ -41,8 +41,8 @@ from .ingress_nginx import SYSTEM_ANNOTATION
 from .probing import connect_command, converge, host_port, parse_exec_status, verdict_from_connect
 from .services_api import LiveServicesMixin
 from .workloads import (
-    FIELD_MANAGER, OWNER_LABEL, OWNER_SELECTOR, OWNER_VALUE, SPEC_ANNOTATION, TOPOLOGY_ANNOTATION, agnhost_image,
-    expand_agnhost, namespace_manifest, pod_manifest, probe_pod_manifest,
+    FIELD_MANAGER, OWNER_LABEL, OWNER_SELECTOR, OWNER_VALUE, READINESS_ANNOTATION, SPEC_ANNOTATION, TOPOLOGY_ANNOTATION,
+    agnhost_image, expand_agnhost, namespace_manifest, pod_manifest, probe_pod_manifest, set_ready_command,
 )
 
 PROBE_NAMESPACE = "netlab-probes"
@@ -276,9 +276,24 @@ class LiveLab(LiveServicesMixin, Lab):
             self._ssa(body)
         if topo.policies:
             self._topology_keys |= set(self.apply(list(topo.policies)))
+        self._restore_readiness(topo.pods)
         self._wait_ready([p for p in topo.pods], timeout=READY_TIMEOUT)
         self._topology = topo
         return topo
+
+    def _restore_readiness(self, pods: Sequence[Pod]) -> None:
+        """Pods kept from an earlier deploy may have been ``set_ready`` since: back to what the topology says."""
+        from kubernetes.client.rest import ApiException
+
+        for pod in pods:
+            try:
+                current = self.core.read_namespaced_pod(pod.name, pod.namespace)
+            except ApiException:
+                continue  # just created (or gone): it starts as the topology declares
+            container = (current.metadata.annotations or {}).get(READINESS_ANNOTATION)
+            running = current.status is not None and current.status.phase == "Running"
+            if container and running and _pod_state(current)[0] is not pod.ready:
+                self._exec(pod.namespace, pod.name, container, set_ready_command(pod.ready))
 
     def _ssa(self, body: dict[str, Any], *, dry_run: bool = False) -> Any:
         meta = body.get("metadata") or {}
@@ -523,6 +538,7 @@ class LiveLab(LiveServicesMixin, Lab):
             pod_changes: dict[str, str | None] = {k: None for k in current_labels if k not in pod.labels}
             pod_changes.update(dict(pod.labels.items()))
             self.core.patch_namespaced_pod(pod.name, pod.namespace, {"metadata": {"labels": pod_changes}}, _content_type=MERGE_PATCH)
+        self._restore_readiness(topo.pods)
 
     def pods(self, namespace: str | None = None) -> list[Pod]:
         if namespace is not None:

@@ -297,3 +297,12 @@ def test_a_hostname_shared_by_pods_of_several_namespaces_names_the_service_endpo
     assert lab._pod_named("web", []) == "shop/web"
     lab.set_ready("shop/web", False)  # no longer an endpoint: the name alone no longer tells which pod it was
     assert lab._pod_named("web", []) is None and lab._pod_named("web", ["other"]) == "other/web"
+
+
+def test_deploy_and_reset_restore_the_readiness_the_topology_declares(world) -> None:
+    from grader.model import Pod
+
+    lab = world["lab"]
+    lab.set_ready("shop/web", False)
+    lab._restore_readiness([Pod("shop", "web", ready=True), Pod("shop", "gone")])  # what deploy() and reset(keep_topology) run
+    assert lab.endpoints("shop/web").ready == ("shop/web",)
