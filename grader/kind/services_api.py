@@ -110,6 +110,8 @@ def parse_distribution(output: str) -> list[tuple[int, str, str, str]]:
 
 def namespace_hint(host: str, source_namespace: str | None) -> str | None:
     """The namespace a Service name points into: ``web.shop[.svc.cluster.local]`` -> shop, ``web`` -> the source's."""
+    if "/" in host or ":" in host:
+        return None  # a lab name (ns/pod, node:<name>) or an address, not a DNS name
     try:
         ipaddress.ip_address(host)
         return None
@@ -295,7 +297,9 @@ class LiveServicesMixin:
         """The pod that answered: the one that named itself in the body (netexec /hostname), else a pod destination."""
         body = raw.body.strip()
         if body and len(body) < 254 and re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", body):
-            hints = [h for h in (namespace_hint(req.hostname, source_ns), dst_pod.namespace if dst_pod else None, source_ns) if h]
+            # a short Service name points into the source's namespace (namespace_hint); any other name
+            # or address says nothing about where the backend lives
+            hints = [h for h in (namespace_hint(req.hostname, source_ns), dst_pod.namespace if dst_pod else None) if h]
             who = self._pod_named(body, hints)
             if who is not None:
                 return who
@@ -421,7 +425,7 @@ class LiveServicesMixin:
         answers: list[str | None] = []
         verdicts: list[str] = []
         source_ns = source.split("/", 1)[0] if "/" in source and not source.startswith("node:") else None
-        hints = [h for h in (namespace_hint(target, source_ns), source_ns) if h]
+        hints = [h for h in (namespace_hint(target, source_ns),) if h]
         if source == "host":
             for _ in range(requests):
                 verdict, _, reply = l4_probe(target, port, Protocol.UDP)
@@ -656,7 +660,10 @@ class LiveServicesMixin:
         if code is None:
             return ProbeResult(c.probe, Verdict.PROBE_FAILED, f"connection #{c.id}: could not reach the client process ({exec_error or err.strip()})")
         outcome = conn.parse_send(out, c.probe.protocol, first=first)
-        who = self._pod_named(outcome.hostname, [h for h in (namespace_hint(c.host, ns), ns) if h]) if outcome.hostname else None
+        dest = c.probe.destination
+        dest_ns = dest.split("/", 1)[0] if "/" in dest and not dest.startswith("node:") else None
+        hints = [h for h in (namespace_hint(dest, ns), dest_ns) if h]
+        who = self._pod_named(outcome.hostname, hints) if outcome.hostname else None
         hops = (Hop("connection", f"#{c.id}: {c.pod} → {host_port(c.host, c.port)}/{c.probe.protocol} held by a client process in the pod"),)
         return ProbeResult(c.probe, outcome.verdict, f"connection #{c.id}: {outcome.reason}", answered_by=who, hops=hops)
 
