@@ -93,6 +93,9 @@ class CniProfile:
     pod_routes_advertised: bool = False
     """Pod blocks are announced to peers on the node network (Calico BGP), so a VM there can route to pods."""
     kube_proxy_replacement: bool = False
+    kube_proxy_mode: str = "iptables"
+    """``networking.kubeProxyMode`` of the profile's kind config: ``iptables`` (kind's default), ``nftables``,
+    or ``none`` (Cilium replaces kube-proxy). Decides, e.g., what a ClusterIP does on a port it does not serve."""
     policy_on_established: bool = False
     """Whether a policy change reaches connections that are already established."""
     policy_kinds: frozenset[tuple[str, str]] = frozenset({NETWORKING_V1})
@@ -141,7 +144,7 @@ class CniProfile:
             f"{self.name}: {self.title}" + (f", {'kindnetd of kind' if self.cni == 'kindnet' else self.cni} {self.cni_version}" if self.cni_version else ""),
             f"  pods {self.pod_subnet} (per node: /{self.node_block_prefix}), services {self.service_subnet}, nodes {NODE_NETWORK}",
             f"  encapsulation: {encap}; model: {self.model}; {snat}",
-            f"  kube-proxy: {'replaced by Cilium (eBPF)' if self.kube_proxy_replacement else 'kube-proxy'}",
+            f"  kube-proxy: {'replaced by Cilium (eBPF)' if self.kube_proxy_replacement else f'kube-proxy ({self.kube_proxy_mode} mode)'}",
             f"  policy kinds: {kinds}",
         ]
         return "\n".join(lines)
@@ -162,7 +165,7 @@ def _profiles() -> dict[str, CniProfile]:
     profiles = (
         CniProfile(
             "kindnet", "kindnet (kind's default CNI)", "kindnet", pods_kind, services, 24,
-            cni_version=_version("kind-version"), routing=Routing.NODE_ROUTES,
+            cni_version=_version("kind-version"), routing=Routing.NODE_ROUTES, kube_proxy_mode="nftables",
             settings=(("cni", "kindnetd (kind default)"), ("networkpolicy", "kube-network-policies, new connections only")),
         ),
         CniProfile(
@@ -188,7 +191,7 @@ def _profiles() -> dict[str, CniProfile]:
         CniProfile(
             "cilium-native", "Cilium, native routing with kube-proxy replacement", "cilium", pods_kind, services, 24,
             ipblock_matches_cluster=False, cni_version=cilium, routing=Routing.NATIVE, masquerade_to_other_nodes=False,
-            kube_proxy_replacement=True, policy_on_established=True, policy_kinds=cilium_kinds,
+            kube_proxy_replacement=True, kube_proxy_mode="none", policy_on_established=True, policy_kinds=cilium_kinds,
             settings=(("routingMode", "native"), ("ipv4NativeRoutingCIDR", str(pods_kind)), ("autoDirectNodeRoutes", "true"),
                       ("ipam.mode", "kubernetes"), ("kubeProxyReplacement", "true")),
         ),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import ipaddress
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -32,13 +33,16 @@ from ..errors import FieldProblem, LabError, ManifestError
 from ..lab.base import Lab, PortSpec
 from ..manifests import CLUSTER_SCOPED, PARSERS, Manifest, ManifestSource, ObjectKey, kind_from_alias, parse_manifests
 from ..model import ContainerPort, Labels, Namespace, Pod, PodRef, Protocol
-from ..reachability import Comparison, Hop, HttpExchange, Probe, ProbeResult, Reachability, ReachabilityMatrix, Verdict
+from ..reachability import Comparison, Hop, Probe, ProbeResult, Reachability, ReachabilityMatrix, Verdict
 from ..topology import Topology, load_topology
 from .apierrors import api_error_problems
-from .probing import connect_command, converge, host_port, parse_clientip, parse_exec_status, verdict_from_connect, verdict_from_curl
+from .hostnet import l4_probe
+from .ingress_nginx import SYSTEM_ANNOTATION
+from .probing import connect_command, converge, host_port, parse_exec_status, verdict_from_connect
+from .services_api import LiveServicesMixin
 from .workloads import (
-    FIELD_MANAGER, OWNER_LABEL, OWNER_SELECTOR, OWNER_VALUE, SPEC_ANNOTATION, TOPOLOGY_ANNOTATION, agnhost_image,
-    namespace_manifest, pod_manifest, probe_pod_manifest,
+    FIELD_MANAGER, OWNER_LABEL, OWNER_SELECTOR, OWNER_VALUE, READINESS_ANNOTATION, SPEC_ANNOTATION, TOPOLOGY_ANNOTATION,
+    agnhost_image, expand_agnhost, namespace_manifest, pod_manifest, probe_pod_manifest, set_ready_command,
 )
 
 PROBE_NAMESPACE = "netlab-probes"
@@ -50,6 +54,12 @@ MERGE_PATCH = "application/merge-patch+json"
 """Label changes are JSON merge patches (RFC 7386): a null value removes the key. The generated client
 would otherwise pick JSON Patch for a dict body."""
 READY_TIMEOUT = 240.0
+CLUSTER_SCOPED_SYSTEM = (
+    ("networking.k8s.io/v1", "IngressClass"), ("rbac.authorization.k8s.io/v1", "ClusterRole"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"), ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"),
+)
+"""Cluster-wide kinds the lab creates (ingress-nginx) and a full ``reset()`` removes again (owner label only)."""
+_NODE_PORT = re.compile(r"node:([^:/]+):(\d+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,10 +157,12 @@ class _Endpoint:
     address: str = ""
 
 
-class LiveLab(Lab):
+class LiveLab(LiveServicesMixin, Lab):
     """The Lab API over a real cluster reached through a kubeconfig context."""
 
     backend = "live"
+    owns_cluster = False
+    """True for the course's own kind clusters: cluster-wide installs (ingress-nginx) are allowed there."""
     convergence_timeout = 30.0
     """Seconds ``check`` keeps re-probing while observed and expected differ."""
 
@@ -188,6 +200,8 @@ class LiveLab(Lab):
         self._topology_keys: set[ObjectKey] = set()
         self._kinds: set[str] = {"NetworkPolicy"}
         self._canary: CanaryResult | None = None
+        self._system_ns: set[str] = set()
+        self._connections = {}
 
     # -- plumbing ------------------------------------------------------------------------------
     def _say(self, text: str) -> None:
@@ -220,8 +234,10 @@ class LiveLab(Lab):
         return core
 
     def _owned(self) -> set[str]:
-        items = self.core.list_namespace(label_selector=OWNER_SELECTOR).items
-        return {ns.metadata.name for ns in items if ns.status is None or ns.status.phase != "Terminating"}
+        items = [ns for ns in self.core.list_namespace(label_selector=OWNER_SELECTOR).items if ns.status is None or ns.status.phase != "Terminating"]
+        # Namespaces of components the lab installed (ingress-nginx): owned, but not the learner's.
+        self._system_ns = {ns.metadata.name for ns in items if SYSTEM_ANNOTATION in (ns.metadata.annotations or {})}
+        return {ns.metadata.name for ns in items}
 
     def _may_touch(self, namespace: str, owned: set[str]) -> bool:
         return namespace in owned or (self.owns_default and namespace == "default")
@@ -260,9 +276,24 @@ class LiveLab(Lab):
             self._ssa(body)
         if topo.policies:
             self._topology_keys |= set(self.apply(list(topo.policies)))
+        self._restore_readiness(topo.pods)
         self._wait_ready([p for p in topo.pods], timeout=READY_TIMEOUT)
         self._topology = topo
         return topo
+
+    def _restore_readiness(self, pods: Sequence[Pod]) -> None:
+        """Pods kept from an earlier deploy may have been ``set_ready`` since: back to what the topology says."""
+        from kubernetes.client.rest import ApiException
+
+        for pod in pods:
+            try:
+                current = self.core.read_namespaced_pod(pod.name, pod.namespace)
+            except ApiException:
+                continue  # just created (or gone): it starts as the topology declares
+            container = (current.metadata.annotations or {}).get(READINESS_ANNOTATION)
+            running = current.status is not None and current.status.phase == "Running"
+            if container and running and _pod_state(current)[0] is not pod.ready:
+                self._exec(pod.namespace, pod.name, container, set_ready_command(pod.ready))
 
     def _ssa(self, body: dict[str, Any], *, dry_run: bool = False) -> Any:
         meta = body.get("metadata") or {}
@@ -395,7 +426,7 @@ class LiveLab(Lab):
         meta = body.setdefault("metadata", {})
         meta.setdefault("labels", {})
         meta["labels"] = {**(meta["labels"] or {}), OWNER_LABEL: OWNER_VALUE}
-        return body
+        return expand_agnhost(body)
 
     def delete(self, what: ManifestSource | ObjectKey | str | Iterable[ObjectKey | str], *, missing_ok: bool = False) -> list[ObjectKey]:
         from kubernetes.dynamic.exceptions import NotFoundError
@@ -452,8 +483,15 @@ class LiveLab(Lab):
         if keep_topology and self._topology is not None:
             self._reset_to_topology(owned)
             return
+        self._close_all_connections()
         for name in sorted(owned):
             self.core.delete_namespace(name)
+        if self.owns_cluster:
+            for api_version, kind in CLUSTER_SCOPED_SYSTEM:
+                try:
+                    self._resource(api_version, kind).delete(label_selector=OWNER_SELECTOR)
+                except (LabError, Exception):  # nothing of that kind was ever created
+                    pass
         if self.owns_default:
             for kind in sorted(self._kinds | {"Pod"}):
                 res = self._resource(_api_version_of(kind), kind)
@@ -464,9 +502,17 @@ class LiveLab(Lab):
         self._topology = None
         self._topology_keys = set()
 
+    def _close_all_connections(self) -> None:
+        for conn_id in list(self._connections):
+            try:
+                self.close_connection(conn_id)
+            except Exception:  # the pod (and the process in it) may be gone already
+                self._connections.pop(conn_id, None)
+
     def _reset_to_topology(self, owned: set[str]) -> None:
         topo = self._topology
         assert topo is not None
+        self._close_all_connections()
         topo_ns = {ns.name for ns in topo.namespaces}
         for key in self.objects():
             if key in self._topology_keys:
@@ -492,13 +538,14 @@ class LiveLab(Lab):
             pod_changes: dict[str, str | None] = {k: None for k in current_labels if k not in pod.labels}
             pod_changes.update(dict(pod.labels.items()))
             self.core.patch_namespaced_pod(pod.name, pod.namespace, {"metadata": {"labels": pod_changes}}, _content_type=MERGE_PATCH)
+        self._restore_readiness(topo.pods)
 
     def pods(self, namespace: str | None = None) -> list[Pod]:
         if namespace is not None:
             items = self.core.list_namespaced_pod(namespace).items
         else:
             owned = self._owned() - set(INTERNAL_NAMESPACES)
-            items = [p for ns in sorted(owned) for p in self.core.list_namespaced_pod(ns).items]
+            items = [p for ns in sorted(owned - self._system_ns) for p in self.core.list_namespaced_pod(ns).items]
         return sorted((_model_pod(p) for p in items), key=lambda p: p.ref)
 
     def namespaces(self) -> list[Namespace]:
@@ -514,9 +561,10 @@ class LiveLab(Lab):
             for item in res.get(label_selector=OWNER_SELECTOR).items:
                 meta = item.metadata
                 if k == "Namespace":
-                    if meta.name not in INTERNAL_NAMESPACES and TOPOLOGY_ANNOTATION not in (meta.annotations or {}):
+                    annotations = meta.annotations or {}
+                    if meta.name not in INTERNAL_NAMESPACES and TOPOLOGY_ANNOTATION not in annotations and SYSTEM_ANNOTATION not in annotations:
                         keys.append(ObjectKey("Namespace", "", meta.name))
-                elif self._may_touch(meta.namespace or "", owned):
+                elif self._may_touch(meta.namespace or "", owned) and meta.namespace not in self._system_ns:
                     keys.append(ObjectKey(k, meta.namespace or "", meta.name))
         return sorted(keys)
 
@@ -546,7 +594,7 @@ class LiveLab(Lab):
             pod = self._node_probe_pod(name[5:])
             return _Endpoint(None, "probe", True, "", "") if pod is None else _Endpoint(_model_pod(pod), "probe", pod.status.phase == "Running", "")
         if "/" not in name:
-            return _Endpoint(running=False, why_not=f"unknown source {name!r}: on a live cluster probes start from a pod ('namespace/pod') or a node ('node:<name>')")
+            return _Endpoint(running=False, why_not=f"unknown source {name!r}: on a live cluster probes start from a pod ('namespace/pod'), a node ('node:<name>') or 'host' (this machine)")
         p = self._lookup_pod(name, snapshot)
         if p is None:
             return _Endpoint(running=False, why_not=f"no pod {name}")
@@ -632,6 +680,11 @@ class LiveLab(Lab):
 
     def _probe(self, source: str, destination: str, port: PortSpec, proto: Protocol, snapshot: Mapping[str, Any] | None) -> ProbeResult:
         probe = Probe(source, destination, port, proto)
+        node_port = _NODE_PORT.fullmatch(destination)
+        if node_port:  # node:<name>:<nodePort>, as the simulated cluster accepts it
+            destination, port = f"node:{node_port.group(1)}", int(node_port.group(2))
+        if source == "host":
+            return self._probe_from_host(probe, destination, port, proto, snapshot)
         try:
             src = self._source(source, snapshot)
             if not src.running or src.pod is None:
@@ -649,9 +702,26 @@ class LiveLab(Lab):
         except Exception as exc:  # API errors while looking things up: the probe did not run
             return ProbeResult(probe, Verdict.PROBE_FAILED, f"the probe could not run: {type(exc).__name__}: {exc}")
         verdict, reason = verdict_from_connect(code, err, out, exec_error)
-        hops = (Hop("probe", f"{source}: {' '.join(command[1:])}"), Hop("result", (err or out).strip() or f"exit {code}"))
+        shown = f"agnhost connect {host_port(address, number)} --protocol={proto.value.lower()}"
+        hops = (Hop("probe", f"{source}: {shown}"), Hop("result", (err or out).strip() or f"exit {code}"))
         answered = str(dst_pod.ref) if verdict is Verdict.ALLOWED and dst_pod is not None else None
         return ProbeResult(probe, verdict, reason, answered_by=answered, loopback=source == destination, hops=hops)
+
+    def _probe_from_host(self, probe: Probe, destination: str, port: PortSpec, proto: Protocol, snapshot: Mapping[str, Any] | None) -> ProbeResult:
+        """``host`` is the learner's machine: a connection made by this Python process (``grader.kind.hostnet``)."""
+        try:
+            address, dst_pod, why = self._destination(destination, snapshot)
+        except Exception as exc:
+            return ProbeResult(probe, Verdict.PROBE_FAILED, f"the probe could not run: {type(exc).__name__}: {exc}")
+        if address is None:
+            return ProbeResult(probe, Verdict.PROBE_FAILED, why)
+        number = self._port(dst_pod, port, proto)
+        if number is None:
+            return ProbeResult(probe, Verdict.PROBE_FAILED, f"port {port!r} does not name a {proto} port of {probe.destination}")
+        verdict, reason, _ = l4_probe(address, number, proto)
+        answered = str(dst_pod.ref) if verdict is Verdict.ALLOWED and dst_pod is not None else None
+        hops = (Hop("probe", f"host: {proto} connection to {host_port(address, number)} from this machine"),)
+        return ProbeResult(probe, verdict, reason, answered_by=answered, hops=hops)
 
     def probe_all(self, probes: Iterable[Probe]) -> list[ProbeResult]:
         items = list(probes)
@@ -663,33 +733,15 @@ class LiveLab(Lab):
         self, source: str, destination: str, port: int = 80, path: str = "/hostname", *, host: str | None = None,
         https: bool = False, insecure: bool = True, timeout: float = 3.0,
     ) -> ProbeResult:
-        """An HTTP(S) request from a pod with curl (shipped in agnhost): ``host`` sets the Host
-        header and, for HTTPS, the SNI name (``--resolve`` keeps the connection on ``destination``)."""
-        probe = Probe(source, destination, port, Protocol.TCP)
-        src = self._source(source, None)
-        if not src.running or src.pod is None:
-            return ProbeResult(probe, Verdict.PROBE_FAILED, src.why_not)
-        address, dst_pod, why = self._destination(destination, None)
+        """An HTTP(S) request to a lab endpoint (``ns/pod``, ``node:<name>``, an address or a name):
+        ``host`` sets the Host header and the SNI name while the connection stays on ``destination``.
+        Certificates are never verified while connecting; pass ``ca`` to ``http()`` to check them."""
+        address, _, why = self._destination(destination, None)
         if address is None:
-            return ProbeResult(probe, Verdict.PROBE_FAILED, why)
+            return ProbeResult(Probe(source, destination, port, Protocol.TCP), Verdict.PROBE_FAILED, why)
         scheme = "https" if https else "http"
-        name = host or address
-        command = ["curl", "-sS", "-m", f"{timeout:g}", "-w", "\n%{http_code}"]
-        if https and insecure:
-            command.append("-k")
-        if host:
-            command += ["--resolve", f"{host}:{port}:{address}"]
-        command.append(f"{scheme}://{host_port(name, port)}{path}")
-        code, out, err, exec_error = self._exec(src.pod.namespace, src.pod.name, src.container, command)
-        verdict, reason, status, body = verdict_from_curl(code, out, err, exec_error)
-        http = HttpExchange(status, served_by=body.strip() if path == "/hostname" else "", body=body) if status is not None else None
-        answered = None
-        if verdict is Verdict.ALLOWED:
-            # a pod destination answered itself; behind a Service, /hostname names the pod that answered
-            answered = str(dst_pod.ref) if dst_pod is not None else (body.strip() or None if path == "/hostname" else None)
-        client_ip = parse_clientip(body) if path == "/clientip" and verdict is Verdict.ALLOWED else None
-        return ProbeResult(probe, verdict, reason, answered_by=answered, client_ip=client_ip, http=http,
-                           hops=(Hop("probe", f"{source}: {' '.join(command)}"),))
+        url = f"{scheme}://{host_port(host or address, port)}{path}"
+        return self.http(source, url, resolve=address if host else None)
 
     def probe_client_ip(self, source: str, destination: str, port: int = 80) -> ProbeResult:
         """Which source address the server saw (agnhost netexec ``/clientip``): SNAT lessons."""
@@ -702,7 +754,8 @@ class LiveLab(Lab):
     ) -> ReachabilityMatrix:
         proto = Protocol.parse(protocol)
         snapshot = self._snapshot()
-        default = sorted(n for n in snapshot if n.split("/")[0] not in INTERNAL_NAMESPACES and (namespaces is None or n.split("/")[0] in namespaces))
+        hidden = set(INTERNAL_NAMESPACES) | self._system_ns
+        default = sorted(n for n in snapshot if n.split("/")[0] not in hidden and (namespaces is None or n.split("/")[0] in namespaces))
         srcs = tuple(sorted(sources if sources is not None else default))
         dsts = tuple(sorted(destinations if destinations is not None else default))
         cells = [(s, d) for s in srcs for d in dsts]
@@ -779,6 +832,7 @@ class KindLab(LiveLab):
     """A course-owned kind cluster for ``profile``: created on first use, reused afterwards."""
 
     backend = "kind"
+    owns_cluster = True
 
     def __init__(self, profile: str | CniProfile | None = None, *, cluster: Any = None, create: bool = True, progress: bool = True) -> None:
         from .cluster import KindCluster

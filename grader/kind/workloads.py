@@ -12,6 +12,22 @@ agnhost container per declared (port, protocol), named ``cont-<port>-<proto>``:
 A pod with no ports runs ``agnhost pause`` (it can still be a probe source: every container is
 agnhost, so ``agnhost connect`` can be exec'd in the first one).
 
+Readiness (``lab.set_ready``): the first container of every topology pod has an exec readiness
+probe on a marker file (agnhost's image is Alpine, so ``/bin/sh`` and ``test`` are there):
+``test ! -e /tmp/netlab-not-ready`` for a pod the topology declares ready, ``test -e
+/tmp/netlab-ready`` for one it declares not ready. ``set_ready`` writes or removes those files
+with an exec, so the pod fails or passes a *real* readiness probe and the kubelet, the
+EndpointSlice controller and kube-proxy do the rest, exactly as for an application whose health
+check starts failing. The pod carries the annotation ``netlab/readiness: <container>`` naming the
+container with that probe. (Readiness gates -- ``spec.readinessGates`` set through the status
+API -- would work too, but every new pod of a Deployment would then stay unready until something
+sets its condition; a probe needs nobody.)
+
+Shorthand for lessons that also run on the simulated cluster: a container whose image is the
+bare name ``agnhost`` is the course's server: on a real cluster it becomes the pinned agnhost
+image serving its declared ports like a topology pod (netexec for TCP...), with the readiness
+probe above (:func:`expand_agnhost`). Any other image is applied as written.
+
 Ownership: namespaces carry ``app.kubernetes.io/managed-by=netlab``; the lab changes nothing
 outside such namespaces. (This label is visible to namespaceSelectors; lessons select on their own
 keys, so it changes no verdict, but a selector like ``{key: app.kubernetes.io/managed-by,
@@ -35,6 +51,26 @@ TOPOLOGY_ANNOTATION = "netlab/topology"
 SPEC_ANNOTATION = "netlab/spec-hash"
 FIELD_MANAGER = "netlab"
 CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane"
+READINESS_ANNOTATION = "netlab/readiness"
+NOT_READY_FILE = "/tmp/netlab-not-ready"
+READY_FILE = "/tmp/netlab-ready"
+SHORTHAND_IMAGE = "agnhost"
+
+
+def readiness_probe(initially_ready: bool = True) -> dict[str, Any]:
+    """The exec readiness probe :func:`set_ready_command` toggles (period 1 s, one failure suffices)."""
+    test = f"test ! -e {NOT_READY_FILE}" if initially_ready else f"test -e {READY_FILE}"
+    return {"exec": {"command": ["/bin/sh", "-c", test]}, "periodSeconds": 1, "failureThreshold": 1, "successThreshold": 1}
+
+
+def set_ready_command(ready: bool) -> list[str]:
+    """Exec'd in the container named by the pod's ``netlab/readiness`` annotation: both marker files
+    are written consistently, so it works whichever way the pod started."""
+    if ready:
+        script = f"rm -f {NOT_READY_FILE} && touch {READY_FILE}"
+    else:
+        script = f"rm -f {READY_FILE} && touch {NOT_READY_FILE}"
+    return ["/bin/sh", "-c", script]
 
 
 def agnhost_image() -> str:
@@ -87,13 +123,8 @@ def pod_manifest(
     containers = [server_container(p, image) for p in sorted(pod.ports, key=lambda c: (c.protocol, c.port))]
     if not containers:
         containers = [{"name": "cont-idle", "image": image, "imagePullPolicy": "IfNotPresent", "args": ["pause"]}]
-    tcp = [p for p in pod.ports if p.protocol is Protocol.TCP]
-    if not pod.ready:
-        # The topology says this pod is not ready: a readiness probe that can never pass keeps it
-        # out of Service endpoints exactly like a crashing app would (nothing listens on port 1).
-        containers[0]["readinessProbe"] = {"tcpSocket": {"port": 1}, "periodSeconds": 5}
-    elif tcp:
-        containers[0]["readinessProbe"] = {"tcpSocket": {"port": tcp[0].port}, "periodSeconds": 2}
+    # A not-ready topology pod fails its readiness probe until lab.set_ready(pod) (module docstring).
+    containers[0]["readinessProbe"] = readiness_probe(pod.ready)
     spec: dict[str, Any] = {"containers": containers, "terminationGracePeriodSeconds": 1, "enableServiceLinks": False}
     if pod.host_network:
         spec["hostNetwork"] = True
@@ -108,7 +139,59 @@ def pod_manifest(
         "metadata": {"name": pod.name, "namespace": pod.namespace, "labels": dict(pod.labels.items())},
         "spec": spec,
     }
-    body["metadata"]["annotations"] = {SPEC_ANNOTATION: spec_hash(spec)}
+    body["metadata"]["annotations"] = {SPEC_ANNOTATION: spec_hash(spec), READINESS_ANNOTATION: containers[0]["name"]}
+    return body
+
+
+def _server_args(port: ContainerPort) -> dict[str, Any]:
+    spec = server_container(port, "")
+    return {k: v for k, v in spec.items() if k in ("args", "env")}
+
+
+def expand_agnhost(body: dict[str, Any], image: str | None = None) -> dict[str, Any]:
+    """Expand the ``image: agnhost`` shorthand in a Pod or a workload's pod template (in place;
+    returns ``body``). A bare ``agnhost`` container without command/args serves its first declared
+    port as a topology pod would, and each further port from an extra container named
+    ``<name>-<port>-<proto>``; the first expanded container gets the readiness probe and the pod
+    the ``netlab/readiness`` annotation, so ``lab.set_ready`` works on it."""
+    image = image or agnhost_image()
+    kind = body.get("kind")
+    if kind == "Pod":
+        meta, spec = body.setdefault("metadata", {}), body.get("spec")
+    elif kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job"):
+        template = (body.get("spec") or {}).get("template") or {}
+        meta, spec = template.setdefault("metadata", {}), template.get("spec")
+    else:
+        return body
+    if not isinstance(spec, dict):
+        return body
+    out: list[dict[str, Any]] = []
+    probed: str | None = None
+    for c in spec.get("containers") or []:
+        if not isinstance(c, dict) or c.get("image") != SHORTHAND_IMAGE:
+            out.append(c)
+            continue
+        c = dict(c, image=image, imagePullPolicy=c.get("imagePullPolicy") or "IfNotPresent")
+        ports = [ContainerPort(int(p["containerPort"]), Protocol.parse(p.get("protocol") or "TCP"), p.get("name"))
+                 for p in c.get("ports") or [] if isinstance(p, dict) and p.get("containerPort")]
+        extra: list[dict[str, Any]] = []
+        if not c.get("command") and not c.get("args"):
+            if ports:
+                c.update(_server_args(ports[0]))
+                c["ports"] = [p for p in c["ports"] if int(p["containerPort"]) == ports[0].port and Protocol.parse(p.get("protocol") or "TCP") == ports[0].protocol]
+                for port in ports[1:]:
+                    more = server_container(port, image)
+                    more["name"] = f"{c['name']}-{port.port}-{port.protocol.value.lower()}"
+                    extra.append(more)
+            else:
+                c["args"] = ["pause"]
+        if probed is None and "readinessProbe" not in c:
+            c["readinessProbe"] = readiness_probe(True)
+            probed = c["name"]
+        out += [c, *extra]
+    spec["containers"] = out
+    if probed is not None:
+        meta["annotations"] = {**(meta.get("annotations") or {}), READINESS_ANNOTATION: probed}
     return body
 
 

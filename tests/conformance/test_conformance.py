@@ -2,12 +2,22 @@
 
 On kind each scenario also runs on the simulated backend and every disagreement between the two
 is reported (``make conformance`` prints them in the terminal summary), so a semantic gap in the
-simulation shows up as a named scenario, probe and pair of verdicts.
+simulation shows up as a named scenario, probe and pair of outcomes.
+
+Scenarios (``scenarios.yaml``) have L4 ``probes`` and HTTP ``http`` requests. Values that differ
+per backend by nature (load-balancer and node addresses) are written as placeholders and resolved
+on each backend (:func:`resolve`); expectations stay the same. On kind, where Services, policies
+and load balancers converge asynchronously, a scenario is observed again until it matches or
+:data:`CONVERGE_S` pass; what still differs then is a disagreement.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import platform
+import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,32 +25,122 @@ import pytest
 import yaml
 
 from grader.cni import PROFILES, CniProfile
+from grader.errors import LabError
 from grader.lab.base import Lab
 from grader.lab.sim import SimulatedLab
 from grader.manifests import PARSERS
-from grader.reachability import Verdict
+from grader.reachability import ProbeResult, Verdict
 
 SCENARIOS: list[dict[str, Any]] = yaml.safe_load(Path(__file__).with_name("scenarios.yaml").read_text())
 DISAGREEMENTS: list[str] = []
 _KIND_LABS: dict[str, Lab] = {}
+CONVERGE_S = 60.0
+ADDRESS_WAIT_S = 120.0
+_PLACEHOLDER = re.compile(r"\{(address|node):([^}]+)\}|\{nodes-cidr\}")
 
 PROFILE_NAMES = [p for p in PROFILES if p in os.environ.get("NETLAB_CONFORMANCE_PROFILES", "kindnet,calico-vxlan,cilium-tunnel").split(",")]
 
 
 def expected_verdict(cell: Any, profile: CniProfile) -> Verdict:
-    return Verdict(cell[profile.cni] if isinstance(cell, dict) else cell)
+    if isinstance(cell, dict):
+        return Verdict(cell[profile.name] if profile.name in cell else cell[profile.cni])
+    return Verdict(cell)
 
 
-def run(lab: Lab, scenario: dict[str, Any]) -> list[tuple[str, Verdict, str]]:
-    """Deploy, apply, probe: ``(probe label, verdict, reason)`` per probe."""
+# -- what differs per backend by nature -------------------------------------------------------------
+
+def nodes(lab: Lab) -> list[tuple[str, str]]:
+    """(role, address) of every node."""
+    if isinstance(lab, SimulatedLab):
+        return [(n.role, str(n.ip)) for n in lab.state.nodes]
+    out = []
+    for n in lab.core.list_node().items:  # type: ignore[attr-defined]
+        role = "control-plane" if "node-role.kubernetes.io/control-plane" in (n.metadata.labels or {}) else "worker"
+        ip = next((a.address for a in n.status.addresses or [] if a.type == "InternalIP"), "")
+        out.append((role, ip))
+    return out
+
+
+def address_of(lab: Lab, what: str) -> str:
+    deadline = time.monotonic() + (0 if isinstance(lab, SimulatedLab) else ADDRESS_WAIT_S)
+    while True:
+        found = lab.address(what)
+        if found:
+            return found
+        if time.monotonic() >= deadline:
+            raise LabError(f"{what} has no address (after {ADDRESS_WAIT_S:.0f}s on kind: is cloud-provider-kind running?)")
+        time.sleep(2)
+
+
+def resolve(lab: Lab, text: str) -> str:
+    def one(m: re.Match[str]) -> str:
+        if m.group(0) == "{nodes-cidr}":
+            cp = next(ip for role, ip in nodes(lab) if role == "control-plane")
+            return str(ipaddress.ip_network(f"{cp}/16", strict=False))
+        if m.group(1) == "address":
+            return address_of(lab, m.group(2))
+        if m.group(2) == "any":
+            return m.group(0)  # matched against every node address in check()
+        return next(ip for role, ip in nodes(lab) if role == m.group(2))
+
+    return _PLACEHOLDER.sub(one, text)
+
+
+# -- running a scenario ------------------------------------------------------------------------------
+
+def observe(lab: Lab, scenario: dict[str, Any]) -> list[tuple[str, ProbeResult, dict[str, Any]]]:
+    """(label, result, expectation) for every probe and HTTP request of the scenario."""
+    prof = lab.profile
+    out = []
+    for source, destination, port, protocol, want in scenario.get("probes") or []:
+        label = f"{source} → {destination} {port}/{protocol}"
+        if _skip_host(lab, source):
+            continue
+        out.append((label, lab.probe(source, destination, port, protocol), {"verdict": expected_verdict(want, prof).value}))
+    for req in scenario.get("http") or []:
+        if _skip_host(lab, req["source"]):
+            continue
+        url = resolve(lab, req["url"])
+        kwargs = {k: resolve(lab, req[k]) for k in ("resolve", "host") if k in req}
+        label = f"{req['source']} → {req['url']}" + (f" (resolve {req['resolve']})" if "resolve" in req else "")
+        out.append((label, lab.http(req["source"], url, **kwargs), req["expect"]))
+    return out
+
+
+def _skip_host(lab: Lab, source: str) -> bool:
+    # Docker Desktop (macOS, Windows): the kind network is not reachable from the host (kind "Known issues").
+    return source == "host" and not isinstance(lab, SimulatedLab) and platform.system() != "Linux"
+
+
+def check(lab: Lab, result: ProbeResult, want: dict[str, Any]) -> list[str]:
+    """What differs from the expectation (empty: as expected)."""
+    wrong = []
+    if result.verdict is not Verdict(want["verdict"]):
+        first = result.reason.splitlines()[0] if result.reason else ""
+        wrong.append(f"expected {Verdict(want['verdict']).name}, observed {result.verdict.name} ({first})")
+    if "status" in want and (result.http is None or result.http.status != want["status"]):
+        wrong.append(f"expected HTTP {want['status']}, observed {result.http.status if result.http else 'no HTTP answer'}")
+    if "answered_by" in want and result.answered_by != want["answered_by"]:
+        wrong.append(f"expected an answer from {want['answered_by']}, observed {result.answered_by}")
+    if "client_ip" in want:
+        expected = resolve(lab, want["client_ip"])
+        allowed = {ip for _, ip in nodes(lab)} if expected == "{node:any}" else {expected}
+        if result.client_ip not in allowed:
+            wrong.append(f"expected the backend to see {want['client_ip']} ({', '.join(sorted(allowed))}), observed {result.client_ip}")
+    return wrong
+
+
+def run(lab: Lab, scenario: dict[str, Any], *, converge: bool = False) -> list[tuple[str, ProbeResult, list[str]]]:
+    """Deploy, apply, observe: ``(label, result, what differs from the expectation)``."""
     lab.deploy(scenario["topology"])
     if scenario.get("manifests"):
-        lab.apply(scenario["manifests"])
-    out = []
-    for source, destination, port, protocol, _ in scenario["probes"]:
-        result = lab.probe(source, destination, port, protocol)
-        out.append((f"{source} → {destination} {port}/{protocol}", result.verdict, result.reason))
-    return out
+        lab.apply(resolve(lab, scenario["manifests"]))
+    deadline = time.monotonic() + (CONVERGE_S if converge else 0)
+    while True:
+        rows = [(label, r, check(lab, r, want)) for label, r, want in observe(lab, scenario)]
+        if not converge or all(not w for _, _, w in rows) or time.monotonic() >= deadline:
+            return rows
+        time.sleep(2)
 
 
 def _kind_lab(profile: str) -> Lab:
@@ -60,6 +160,13 @@ def _requires(scenario: dict[str, Any]) -> None:
         pytest.skip(f"the lab does not parse {', '.join(missing)} yet")
 
 
+def _outcome(result: ProbeResult) -> str:
+    http = f" HTTP {result.http.status}" if result.http is not None and not result.http.error else ""
+    who = f" by {result.answered_by}" if result.answered_by else ""
+    seen = f" seeing {result.client_ip}" if result.client_ip else ""
+    return f"{result.verdict.name}{http}{who}{seen}"
+
+
 @pytest.mark.parametrize("profile", PROFILE_NAMES)
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s["name"] for s in SCENARIOS])
 @pytest.mark.parametrize("backend", ["sim", pytest.param("kind", marks=pytest.mark.live)])
@@ -67,14 +174,15 @@ def test_scenario(backend: str, scenario: dict[str, Any], profile: str) -> None:
     _requires(scenario)
     prof = PROFILES[profile]
     sim = run(SimulatedLab(prof), scenario)
-    observed = sim if backend == "sim" else run(_kind_lab(profile), scenario)
+    observed = sim if backend == "sim" else run(_kind_lab(profile), scenario, converge=True)
+    sim_by_label = {label: (r, p) for label, r, p in sim}
     wrong = []
-    for (label, verdict, reason), probe, (_, sim_verdict, _) in zip(observed, scenario["probes"], sim, strict=True):
-        want = expected_verdict(probe[4], prof)
-        if verdict is not want:
-            wrong.append(f"{label}: expected {want.name}, observed {verdict.name} ({reason.splitlines()[0] if reason else ''})")
-        if backend != "sim" and verdict is not sim_verdict:
-            DISAGREEMENTS.append(f"[{profile}] {scenario['name']}: {label}: simulated {sim_verdict.name}, kind {verdict.name}")
+    for label, result, problems in observed:
+        wrong += [f"{label}: {p}" for p in problems]
+        mine, mine_problems = sim_by_label.get(label, (None, []))
+        differs = mine is not None and (mine.verdict is not result.verdict or bool(problems) != bool(mine_problems))
+        if backend != "sim" and differs:
+            DISAGREEMENTS.append(f"[{profile}] {scenario['name']}: {label}: simulated {_outcome(mine)}, kind {_outcome(result)}")
     assert not wrong, f"{scenario['name']} on {backend}/{profile} ({scenario['why']}):\n" + "\n".join(wrong)
 
 
@@ -82,8 +190,12 @@ def test_every_scenario_is_well_formed() -> None:
     names = [s["name"] for s in SCENARIOS]
     assert len(names) == len(set(names))
     for s in SCENARIOS:
-        assert s["topology"] in ("e2e", "shop") and s["why"] and s["probes"]
-        for probe in s["probes"]:
+        assert s["topology"] in ("e2e", "shop") and s["why"] and (s.get("probes") or s.get("http"))
+        for probe in s.get("probes") or []:
             assert len(probe) == 5
             for prof in PROFILES.values():
                 expected_verdict(probe[4], prof)
+        for req in s.get("http") or []:
+            assert set(req) <= {"source", "url", "resolve", "host", "expect"} and req["url"].startswith("http")
+            assert set(req["expect"]) <= {"verdict", "status", "answered_by", "client_ip"}
+            Verdict(req["expect"]["verdict"])

@@ -1,8 +1,11 @@
-"""A fake kind / docker / kubectl / helm / cilium for tests (installed into tmp_path/bin by a fixture).
+"""A fake kind / docker / kubectl / helm / cilium for tests (see the ``fakes`` fixture in conftest.py).
 
-Which tool it is comes from its file name. It records every argv (and stdin) as a JSON line in
-$FAKE_LOG and keeps the world (clusters, containers, images, objects) in $FAKE_STATE, answering
-with the real tools' output formats and exit codes (research/kind.md §9):
+The executables on PATH are small POSIX sh clients that hand their argv, stdin and KUBECONFIG to
+:func:`run` in the test process and replay its stdout, stderr and exit code (a Python interpreter
+per call made the kind tests slow). Which tool it is comes from the executable's name. It records
+every argv (and stdin) as a JSON line in $FAKE_LOG and keeps the world (clusters, containers,
+images, objects) in $FAKE_STATE, answering with the real tools' output formats and exit codes
+(research/kind.md §9):
 
 * kind: ``kind version`` -> ``kind vX go1.24.5 linux/amd64``; ``get clusters`` with none -> empty
   stdout + ``No kind clusters found.`` on stderr, exit 0; errors -> ``ERROR: ...`` on stderr, exit 1;
@@ -11,14 +14,18 @@ with the real tools' output formats and exit codes (research/kind.md §9):
 * kubectl: NotFound errors as ``Error from server (NotFound): ...``, exit 1.
 """
 
+import contextlib
+import io
 import json
 import os
 import sys
 from pathlib import Path
 
-TOOL = Path(sys.argv[0]).name
-ARGS = sys.argv[1:]
-STATE_FILE = Path(os.environ["FAKE_STATE"])
+# Set per call by run() (the fakes answer one call at a time).
+TOOL = ""
+ARGS: list = []
+STATE_FILE = Path()
+ENV: dict = {}
 
 
 def load():
@@ -30,8 +37,8 @@ def save(state):
 
 
 def record(stdin=None):
-    with open(os.environ["FAKE_LOG"], "a") as fh:
-        fh.write(json.dumps({"tool": TOOL, "argv": ARGS, "stdin": stdin, "kubeconfig_env": os.environ.get("KUBECONFIG")}) + "\n")
+    with open(ENV["FAKE_LOG"], "a") as fh:
+        fh.write(json.dumps({"tool": TOOL, "argv": ARGS, "stdin": stdin, "kubeconfig_env": ENV.get("KUBECONFIG")}) + "\n")
 
 
 def flag(name, default=None):
@@ -238,8 +245,7 @@ def kubectl(state, stdin):
     die(f"error: unknown command {rest}")
 
 
-def main():
-    stdin = None if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+def dispatch(stdin):
     record(stdin or None)
     state = load()
     fail_if_asked(state)
@@ -259,4 +265,24 @@ def main():
         die(f"fake tool {TOOL} has no behaviour")
 
 
-main()
+def run(tool, args, stdin, env):
+    """One call of ``tool args`` with ``stdin`` (None: none) in environment ``env`` -> (exit code, stdout, stderr)."""
+    global TOOL, ARGS, STATE_FILE, ENV
+    TOOL, ARGS, ENV = tool, list(args), dict(env)
+    STATE_FILE = Path(ENV["FAKE_STATE"])
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            dispatch(stdin)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return code, out.getvalue(), err.getvalue()
+
+
+if __name__ == "__main__":  # also usable as a stand-alone executable named after a tool
+    stdin = None if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+    code, out, err = run(Path(sys.argv[0]).name, sys.argv[1:], stdin, os.environ)
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+    sys.exit(code)

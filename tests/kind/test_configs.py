@@ -42,7 +42,7 @@ def test_config_matches_the_profile(name: str) -> None:
     assert roles == ["control-plane", "worker", "worker"]
     assert {n["labels"][PROFILE_LABEL] for n in doc["nodes"]} == {name}
     assert net.get("disableDefaultCNI", False) is (profile.cni != "kindnet")
-    assert net.get("kubeProxyMode", "iptables") == {"kindnet": "nftables", "cilium-native": "none"}.get(name, "iptables")
+    assert net.get("kubeProxyMode", "iptables") == profile.kube_proxy_mode  # what the simulated cluster models
     assert doc == render_config(name)  # the files are what the code would generate
 
 

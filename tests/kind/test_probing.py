@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from grader.kind.probing import (
-    connect_command, converge, host_port, parse_clientip, parse_exec_status, verdict_from_connect, verdict_from_curl,
+    DNS_DEADLINE_S, connect_command, converge, host_port, parse_clientip, parse_exec_status, verdict_from_connect,
 )
 from grader.reachability import Reachability, ReachabilityMatrix, Verdict
 from grader.reachability.probe import Probe, ProbeResult
@@ -60,18 +60,26 @@ def test_connect_command_as_upstream() -> None:
     assert host_port("web.shop.svc.cluster.local", 80) == "web.shop.svc.cluster.local:80"
 
 
-@pytest.mark.parametrize(("code", "out", "verdict", "status"), [
-    (0, "x-a\n200", Verdict.ALLOWED, 200),
-    (0, "404 page not found\n\n404", Verdict.ALLOWED, 404),
-    (6, "", Verdict.DNS_FAILED, None),
-    (7, "", Verdict.REFUSED, None),
-    (28, "", Verdict.BLOCKED, None),
-    (35, "", Verdict.PROBE_FAILED, None),
-    (None, "", Verdict.PROBE_FAILED, None),
-])
-def test_curl_to_verdict(code: int | None, out: str, verdict: Verdict, status: int | None) -> None:
-    got, _, http_status, _ = verdict_from_curl(code, out, "curl: (28) Connection timed out after 3001 milliseconds" if code == 28 else "")
-    assert (got, http_status) == (verdict, status)
+def test_a_lookup_nobody_answers_is_a_dns_failure(tmp_path) -> None:
+    """The wrapper for names, run with /bin/sh and coreutils/busybox ``timeout``; a stand-in agnhost
+    that hangs like a lookup whose queries are dropped, and one that connects."""
+    import shutil
+    import subprocess
+
+    if shutil.which("timeout") is None:
+        pytest.skip("needs timeout(1)")
+    cmd = connect_command("web.shop", 80, "tcp")
+    assert cmd[:2] == ["/bin/sh", "-c"] and cmd[4:] == [str(DNS_DEADLINE_S), "web.shop:80", "1s", "tcp"]
+    hang, ok = tmp_path / "hang", tmp_path / "ok"
+    hang.write_text("#!/bin/sh\nsleep 30\n")
+    ok.write_text("#!/bin/sh\nexit 0\n")
+    for f in (hang, ok):
+        f.chmod(0o755)
+    stuck = subprocess.run([cmd[0], cmd[1], cmd[2].replace("/agnhost", str(hang)), "sh", "1", *cmd[5:]], capture_output=True, text=True, check=False)
+    verdict, reason = verdict_from_connect(stuck.returncode, stuck.stderr)
+    assert verdict is Verdict.DNS_FAILED and "no answer to the lookup of web.shop:80" in reason
+    fine = subprocess.run([cmd[0], cmd[1], cmd[2].replace("/agnhost", str(ok)), "sh", *cmd[4:]], capture_output=True, text=True, check=False)
+    assert verdict_from_connect(fine.returncode, fine.stderr)[0] is Verdict.ALLOWED
 
 
 def test_clientip_parsing() -> None:

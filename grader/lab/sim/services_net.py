@@ -763,6 +763,12 @@ class ServiceNetwork:
             why = f"Service {svc.ref} ({address}) has no {wanted} (its ports: {listing})"
             if port is None:
                 return _fail(Verdict.PROBE_FAILED, why + ": name the port")
+            if self.lab.profile.kube_proxy_mode == "nftables":
+                # kube-proxy's nftables mode rejects packets to undefined ports of active ClusterIPs
+                # (kubernetes pkg/proxy/nftables/README.md, kubernetes#122692, KEP-3866).
+                return _fail(Verdict.REFUSED, why + ": kube-proxy's nftables mode rejects packets to ports a ClusterIP does not define")
+            # iptables mode has no rule for it (and Cilium's eBPF service map no entry, cilium#13329): the
+            # packet leaves for a virtual address nobody owns and is lost.
             return _fail(Verdict.BLOCKED, why + ": kube-proxy has no rule for it and the virtual IP answers nothing")
         if src.kind is EndpointKind.EXTERNAL:
             return _fail(Verdict.BLOCKED, (

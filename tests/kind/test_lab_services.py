@@ -1,0 +1,308 @@
+"""The live Lab's Services/DNS/HTTP calls end to end, offline.
+
+The API server is ``fake_apiserver.FakeCluster`` (real HTTP, the real kubernetes client); "exec in
+a pod" runs the same argv on this machine (``LocalExecLab._exec``), with the pod's ``/tmp`` and
+``/etc/resolv.conf`` mapped to a directory of its own. Servers the pods would be are local HTTP
+servers on 127.0.0.1; ``dig`` and ``nc`` (absent here, present in agnhost's image) are small
+stand-ins on PATH. What runs for real: the Lab's code, the kubernetes client, curl, /bin/sh,
+setsid, tail, the readiness probe commands.
+"""
+
+from __future__ import annotations
+
+import http.server
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.fake_apiserver import FAKE_NC, FakeCluster
+
+from grader.errors import LabError
+from grader.kind.lab import LiveLab
+from grader.kind.workloads import READINESS_ANNOTATION, readiness_probe
+from grader.reachability import Verdict
+
+needs_curl = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed on this machine (the pods have it)")
+OWNED = {"app.kubernetes.io/managed-by": "netlab"}
+
+
+class Names(http.server.BaseHTTPRequestHandler):
+    """agnhost netexec stand-in: /hostname answers the next name of ``names``; /clientip the peer."""
+
+    protocol_version = "HTTP/1.1"
+    names: Iterator[str] = itertools.cycle(["web"])
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.path == "/hostname":
+            body = next(self.names)
+        elif self.path == "/clientip":
+            body = f"{self.client_address[0]}:{self.client_address[1]}"
+        else:
+            body = "NOW: 2026-11-27 12:00:00"
+        data = body.encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def serve(names: list[str]) -> tuple[http.server.ThreadingHTTPServer, int]:
+    handler = type("H", (Names,), {"names": itertools.cycle(names)})
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return srv, srv.server_address[1]
+
+
+FAKE_DIG = """#!/bin/sh
+for a in "$@"; do case "$a" in *.) n=$a;; esac; done
+case "$n" in
+  web.shop.svc.cluster.local.) printf ';; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 1\\n;; ANSWER SECTION:\\n%s 30 IN A 10.96.40.40\\n' "$n";;
+  *) echo ';; ->>HEADER<<- opcode: QUERY, status: NXDOMAIN, id: 2';;
+esac
+"""
+
+
+class LocalExecLab(LiveLab):
+    """The live Lab whose pods are this machine (see the module docstring)."""
+
+    def __init__(self, *args: Any, root: Path, bin_dir: Path, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.root = root
+        self.env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+        self.execs: list[tuple[str, list[str]]] = []
+
+    def _exec(self, namespace: str, pod: str, container: str, command: list[str], timeout: float = 20.0) -> tuple[int | None, str, str, str]:
+        here = self.root / namespace / pod
+        here.mkdir(parents=True, exist_ok=True)
+        self.execs.append((f"{namespace}/{pod}/{container}", command))
+        argv = [a.replace("/etc/resolv.conf", f"{here}/resolv.conf").replace("/tmp/netlab", f"{here}/netlab") for a in command]
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, env=self.env, timeout=timeout, check=False)
+        except FileNotFoundError as exc:
+            return None, "", "", f'exec: "{command[0]}": executable file not found in $PATH ({exc})'
+        return done.returncode, done.stdout, done.stderr, ""
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    web_srv, web_port = serve(["web"])
+    lb_srv, lb_port = serve(["echo-a", "echo-b", "echo-a", "echo-c"])
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, text in (("dig", FAKE_DIG), ("nc", FAKE_NC.format(python=sys.executable))):
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    with FakeCluster(tmp_path / "pods") as cluster:
+        cluster.add(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": OWNED}},
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}},
+            {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "kind-worker"},
+             "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}]}},
+            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "kube-dns", "namespace": "kube-system"},
+             "spec": {"clusterIP": "10.96.0.10", "selector": {"k8s-app": "kube-dns"}, "type": "ClusterIP",
+                      "ports": [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53}]}},
+            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"},
+             "spec": {"type": "LoadBalancer", "clusterIP": "10.96.40.40", "selector": {"app": "web"}, "externalTrafficPolicy": "Cluster",
+                      "ports": [{"name": "http", "port": 80, "targetPort": "http", "nodePort": 30080, "protocol": "TCP"}]},
+             "status": {"loadBalancer": {"ingress": [{"ip": "172.18.0.5", "ipMode": "Proxy"}]}}},
+            {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "echo", "namespace": "shop"},
+             "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "echo"}},
+                      "template": {"metadata": {"labels": {"app": "echo"}},
+                                   "spec": {"containers": [{"name": "c", "image": "agnhost", "ports": [{"containerPort": 8080, "name": "http"}]}]}}}},
+            {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+             "metadata": {"name": "cloud-provider-kind", "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
+             "spec": {"controller": "kind.sigs.k8s.io/ingress-controller"}},
+            {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "shop", "namespace": "shop"},
+             "spec": {"ingressClassName": "cloud-provider-kind"}, "status": {"loadBalancer": {"ingress": [{"ip": "172.18.0.6"}]}}},
+            {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "public", "namespace": "shop"},
+             "spec": {"gatewayClassName": "cloud-provider-kind", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]},
+             "status": {"addresses": [{"type": "IPAddress", "value": "172.18.0.7"}],
+                        "conditions": [{"type": "Programmed", "status": "True", "reason": "Programmed"}]}},
+            {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "shop", "namespace": "shop"},
+             "spec": {"parentRefs": [{"name": "public"}]},
+             "status": {"parents": [{"parentRef": {"name": "public"}, "controllerName": "kind.sigs.k8s.io/gateway-controller",
+                                     "conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted"}]}]}},
+            {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass", "metadata": {"name": "cloud-provider-kind"},
+             "spec": {"controllerName": "kind.sigs.k8s.io/gateway-controller"},
+             "status": {"conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted"}]}},
+        )
+        probe = readiness_probe(True)["exec"]["command"]
+        cluster.pod("shop", "web", {"app": "web"}, "127.0.0.1", ports=[{"containerPort": web_port, "name": "http", "protocol": "TCP"}],
+                    annotations={READINESS_ANNOTATION: "c"}, probe=probe)
+        cluster.pod("shop", "api", {"app": "api"}, "10.244.1.2")
+        for name in ("echo-a", "echo-b", "echo-c"):
+            cluster.pod("shop", name, {"app": "lb"}, "10.244.2.2")
+        (tmp_path / "pods" / "shop" / "api" / "resolv.conf").write_text(
+            "search shop.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n")
+        kubeconfig = cluster.kubeconfig(tmp_path / "kubeconfig")
+        lab = LocalExecLab("kindnet", kubeconfig=str(kubeconfig), context="fake", quiet=True, root=tmp_path / "pods", bin_dir=bin_dir)
+        yield {"lab": lab, "cluster": cluster, "web_port": web_port, "lb_port": lb_port}
+    web_srv.shutdown()
+    lb_srv.shutdown()
+
+
+def test_services_and_endpoints_from_the_cluster(world) -> None:
+    lab = world["lab"]
+    rows = {(r.namespace, r.name): r for r in lab.services()}
+    assert rows[("shop", "web")].external_ip == "172.18.0.5" and rows[("shop", "web")].ports == "80:30080/TCP"
+    assert rows[("shop", "web")].ready_endpoints == 1 and rows[("kube-system", "kube-dns")].cluster_ip == "10.96.0.10"
+    assert [r.name for r in lab.services("shop")] == ["web"]
+    eps = lab.endpoints("shop/web")
+    assert eps.ready == ("shop/web",) and eps.addresses("http") == (f"127.0.0.1:{world['web_port']}",)
+    assert lab.endpoints("web.shop").service == "shop/web"  # the same spellings the simulated cluster accepts
+    with pytest.raises(LabError, match="no Service shop/nope"):
+        lab.endpoints("shop/nope")
+
+
+def test_set_ready_flips_a_real_readiness_probe(world) -> None:
+    lab = world["lab"]
+    lab.set_ready("shop/web", False)
+    assert lab.endpoints("shop/web").not_ready == ("shop/web",)
+    assert next(r for r in lab.services("shop")).ready_endpoints == 0
+    assert (world["cluster"].root / "shop" / "web" / "netlab-not-ready").exists()  # the marker the probe tests
+    lab.set_ready("shop/web", True)
+    assert lab.endpoints("shop/web").ready == ("shop/web",)
+    with pytest.raises(LabError, match="no netlab readiness probe"):
+        lab.set_ready("shop/api", False)
+    with pytest.raises(LabError, match="not owned"):
+        lab.set_ready("kube-system/coredns", False)
+
+
+def test_scale_creates_and_removes_pods(world) -> None:
+    lab = world["lab"]
+    assert lab.scale("deployment/shop/echo", 3) == ["shop/echo-7d9f-0", "shop/echo-7d9f-1", "shop/echo-7d9f-2"]
+    assert lab.scale("shop/echo", 1) == ["shop/echo-7d9f-0"]
+    with pytest.raises(LabError, match="no Deployment shop/gone"):
+        lab.scale("shop/gone", 2)
+
+
+def test_addresses_and_status_are_what_controllers_wrote(world) -> None:
+    lab = world["lab"]
+    assert lab.address("service/shop/web") == "172.18.0.5"
+    assert lab.address("ingress/shop/shop") == "172.18.0.6"
+    assert lab.address("gateway/shop/public") == "172.18.0.7"
+    assert lab.status("ingress/shop/shop").controller == "cloud-provider-kind"
+    assert lab.status("gateway/shop/public").programmed
+    assert lab.status("httproute/shop/shop").accepted
+    assert lab.status("gatewayclass/cloud-provider-kind")[0].ok
+    with pytest.raises(LabError, match="has no address"):
+        lab.address("pod/shop/web")
+    with pytest.raises(LabError, match="no Gateway shop/none"):
+        lab.status("gateway/shop/none")
+
+
+@needs_curl
+def test_http_from_a_pod_and_from_the_host_name_the_pod_that_answered(world) -> None:
+    lab = world["lab"]
+    port = world["web_port"]
+    r = lab.http("shop/api", f"http://web.shop:{port}/hostname", resolve="127.0.0.1")
+    assert r.verdict is Verdict.ALLOWED and r.http.status == 200 and r.answered_by == "shop/web" and r.http.body == "web"
+    assert lab.execs[-1][1][0] == "curl" and lab.execs[-1][0] == "shop/api/c"  # curl ran "in" the source pod
+    root = lab.http("shop/api", f"http://127.0.0.1:{port}/")
+    assert root.answered_by == "shop/web"  # a pod's own address: it answered, whatever the body
+    host = lab.http("host", f"http://127.0.0.1:{port}/clientip")
+    assert host.verdict is Verdict.ALLOWED and host.client_ip == "127.0.0.1"
+    assert lab.http("host", "http://shop.example.com.invalid/").verdict is Verdict.DNS_FAILED
+    assert lab.http("api.example.com", "http://x/").verdict is Verdict.PROBE_FAILED  # no such source on a real cluster
+
+
+@needs_curl
+def test_distribution_counts_who_answered_hostname(world) -> None:
+    lab = world["lab"]
+    spread = lab.distribution("shop/api", "127.0.0.1", world["lb_port"], requests=8)
+    assert spread.as_dict() == {"shop/echo-a": 4, "shop/echo-b": 2, "shop/echo-c": 2} and spread.requests == 8
+    from_host = lab.distribution("host", f"http://127.0.0.1:{world['lb_port']}/hostname", requests=4)
+    assert sum(from_host.as_dict().values()) == 4
+    refused = lab.distribution("shop/api", "127.0.0.1", 1, requests=2)
+    assert refused.counts == () and refused.failures == (("refused", 2),)  # Verdict values, as the simulated cluster counts them
+
+
+def test_nslookup_runs_dig_for_each_name_of_the_search_path(world) -> None:
+    lab = world["lab"]
+    found = lab.nslookup("shop/api", "web")
+    assert [a.query for a in found.answers] == ["web.shop.svc.cluster.local"] and [str(a) for a in found.addresses] == ["10.96.40.40"]
+    missing = lab.nslookup("shop/api", "nope")
+    assert not missing.ok and [a.query for a in missing.answers][:2] == ["nope.shop.svc.cluster.local", "nope.svc.cluster.local"]
+
+
+def test_probes_from_the_host_and_to_node_ports(world) -> None:
+    lab = world["lab"]
+    r = lab.probe("host", "shop/web", "http")
+    assert r.verdict is Verdict.ALLOWED and r.answered_by == "shop/web"
+    assert lab.probe("host", f"node:kind-worker:{world['web_port']}").verdict is Verdict.ALLOWED  # node:<name>:<port>
+    assert lab.probe("host", "127.0.0.1", 1).verdict is Verdict.REFUSED
+
+
+@pytest.mark.skipif(shutil.which("setsid") is None, reason="needs setsid")
+def test_a_connection_is_a_process_in_the_source_pod(world) -> None:
+    lab = world["lab"]
+    c = lab.open_connection("shop/api", "shop/web", world["web_port"])
+    assert c.established and c.result.answered_by == "shop/web"
+    assert lab.connections() == [c]
+    again = lab.send(c)
+    assert again.verdict is Verdict.ALLOWED and again.answered_by == "shop/web"
+    lab.close_connection(c)
+    assert lab.connections() == []
+    with pytest.raises(LabError, match="no open connection"):
+        lab.send(c)
+
+
+def test_what_kind_cannot_do_says_why(world) -> None:
+    lab = world["lab"]
+    with pytest.raises(LabError, match="kind has no NSG"):
+        lab.attach_nsg("securityRules: []")
+    with pytest.raises(LabError, match="only does that on its own kind clusters"):
+        lab.install_ingress_controller("ingress-nginx")
+    with pytest.raises(LabError, match="unknown ingress controller"):
+        lab.install_ingress_controller("traefik")
+
+
+def test_the_cloud_provider_kind_class_can_be_made_default_on_an_owned_cluster(world) -> None:
+    lab = world["lab"]
+    lab.owns_cluster = True
+    world["cluster"].add({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+                          "metadata": {"name": "nginx", "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
+                          "spec": {"controller": "k8s.io/ingress-nginx"}})
+    assert lab.install_ingress_controller("cloud-provider-kind", default=True) == "cloud-provider-kind"
+    nginx = world["cluster"].get("IngressClass", "", "nginx")
+    assert "ingressclass.kubernetes.io/is-default-class" not in nginx["metadata"]["annotations"]
+
+
+def test_exec_failures_are_probe_failed_not_blocked(world, monkeypatch) -> None:
+    lab = world["lab"]
+    monkeypatch.setitem(lab.env, "PATH", str(world["cluster"].root))  # no curl "in the pod"
+    r = lab.http("shop/api", "http://127.0.0.1/")
+    assert r.verdict is Verdict.PROBE_FAILED
+
+
+@needs_curl
+def test_a_hostname_shared_by_pods_of_several_namespaces_names_the_service_endpoint(world) -> None:
+    """e2e has x/a, y/a, z/a: "a" is ambiguous until we ask which one is a ready endpoint of a Service."""
+    lab, cluster = world["lab"], world["cluster"]
+    cluster.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "other", "labels": OWNED}})
+    cluster.pod("other", "web", {"app": "not-behind-a-service"}, "10.244.3.3")
+    r = lab.http("host", f"http://shop.example.com:{world['web_port']}/hostname", resolve="127.0.0.1")
+    assert r.answered_by == "shop/web"
+    assert lab._pod_named("web", []) == "shop/web"
+    lab.set_ready("shop/web", False)  # no longer an endpoint: the name alone no longer tells which pod it was
+    assert lab._pod_named("web", []) is None and lab._pod_named("web", ["other"]) == "other/web"
+
+
+def test_deploy_and_reset_restore_the_readiness_the_topology_declares(world) -> None:
+    from grader.model import Pod
+
+    lab = world["lab"]
+    lab.set_ready("shop/web", False)
+    lab._restore_readiness([Pod("shop", "web", ready=True), Pod("shop", "gone")])  # what deploy() and reset(keep_topology) run
+    assert lab.endpoints("shop/web").ready == ("shop/web",)
