@@ -61,7 +61,7 @@ DEFAULT_DENY = ('"{apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metada
                 'namespace: shop}, spec: {podSelector: {}, policyTypes: [Ingress]}}"')
 """Task 1's policy as one line of flow-style YAML (test cells and try-it cells apply it first)."""
 
-SHOP = 'topology="shop", namespace="shop"'
+SHOP = 'topology="shop"'
 
 
 # ------------------------------------------------------------------------------------------
@@ -363,12 +363,12 @@ def network_policies() -> Notebook:
               pod: b
     """)
     nb.test("np_and_visible", 1, "one NetworkPolicy in x; y/b reaches x/a",
-            'answer="peer_and", topology="e2e", namespace="x"', visible="""
+            'answer="peer_and", topology="e2e"', visible="""
             check.expect_objects("NetworkPolicy", count=1, namespace="x")
             check.expect_probe("y/b", "x/a", 80, verdict="allowed")
             """)
     nb.test("np_and_matrix", 1, "only y/b reaches x/a, on every port and protocol",
-            'answer="peer_and", topology="e2e", namespace="x"', hidden="""
+            'answer="peer_and", topology="e2e"', hidden="""
             for port in ("80/TCP", "81/UDP", "81/SCTP"):
                 check.expect_matrix(port, sources="*", destinations="x/a", default="blocked", allow=["y/b -> x/a"])
             check.expect_matrix(80, sources="*", destinations="x/b", default="allowed")
@@ -403,12 +403,12 @@ def network_policies() -> Notebook:
     display(lab_e2e.matrix(80))
     """)
     nb.test("np_or_visible", 1, "one NetworkPolicy in x; y/a reaches x/c",
-            'answer="peer_or", topology="e2e", namespace="x"', visible="""
+            'answer="peer_or", topology="e2e"', visible="""
             check.expect_objects("NetworkPolicy", count=1, namespace="x")
             check.expect_probe("y/a", "x/c", 80, verdict="allowed")
             """)
     nb.test("np_or_matrix", 1, "all of y and every pod b reach x/c; nobody else",
-            'answer="peer_or", topology="e2e", namespace="x"', hidden="""
+            'answer="peer_or", topology="e2e"', hidden="""
             for port in ("80/TCP", "81/UDP"):
                 check.expect_matrix(port, sources="*", destinations="x/c", default="blocked",
                                     allow=["y/* -> x/c", "*/b -> x/c"])
@@ -455,17 +455,17 @@ def network_policies() -> Notebook:
         print(lab_e2e.probe("z/a", "x/b", port, proto).summary())
     """)
     nb.test("np_ports_visible", 1, "one NetworkPolicy in x; z/a reaches x/b on 80/TCP",
-            'answer="named_ports", topology="e2e", namespace="x"', visible="""
+            'answer="named_ports", topology="e2e"', visible="""
             check.expect_objects("NetworkPolicy", count=1, namespace="x")
             check.expect_probe("z/a", "x/b", 80, verdict="allowed")
             """)
     nb.test("np_ports_udp", 1, "the named UDP port is open to everyone; the other UDP port is not",
-            'answer="named_ports", topology="e2e", namespace="x"', hidden="""
+            'answer="named_ports", topology="e2e"', hidden="""
             check.expect_matrix("81/UDP", sources="*", destinations="x/b", default="allowed")
             check.expect_matrix("80/UDP", sources="*", destinations="x/b", default="blocked")
             """)
     nb.test("np_ports_range", 1, "TCP 80-81 open to everyone, SCTP blocked, other pods unaffected",
-            'answer="named_ports", topology="e2e", namespace="x"', hidden="""
+            'answer="named_ports", topology="e2e"', hidden="""
             check.expect_matrix("80/TCP", sources="*", destinations="x/b", default="allowed")
             check.expect_matrix("81/TCP", sources="*", destinations="x/b", default="allowed")
             check.expect_matrix("80/SCTP", sources="*", destinations="x/b", default="blocked")

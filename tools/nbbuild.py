@@ -6,6 +6,7 @@ byte-identical files, which the sync test relies on.
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from dataclasses import dataclass, field
@@ -65,12 +66,12 @@ class Notebook:
             raise ValueError(f"duplicate grade_id {grade_id}")
         self.grade_ids.add(grade_id)
         self.points += points
-        kind = "Hidden test" if hidden and not visible else "Test"
+        kind = "Hidden test" if hidden else "Visible test"
         plural = "s" if points != 1 else ""
         lines = [
             f"# {kind} — {points:g} point{plural}: {title}",
             "from grader.checks import Check",
-            f"check = Check({grade_id!r}, {dedent(ctor)})",
+            f"check = Check({json.dumps(grade_id)}, {dedent(ctor)})",
         ]
         if visible:
             lines.append(dedent(visible))

@@ -35,6 +35,9 @@ class _Worker:
         self.proc = subprocess.Popen(
             bootstrap_argv("serve"), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
             text=True, encoding="utf-8", bufsize=1, cwd=tempfile.gettempdir(),
+            # Its own session: ipykernel's shutdown would otherwise wait for it as a child of the
+            # kernel's process group (seconds per notebook). It exits when the kernel closes its stdin.
+            start_new_session=True,
         )
 
     def alive(self) -> bool:

@@ -293,6 +293,9 @@ def _convert(kind: str, value: Any) -> Any:
     return str(value).strip().casefold()
 
 
+_KIND_WORDS = {"verdict": "a verdict", "ip": "an IP address", "cidr": "a CIDR range", "int": "a number", "number": "a number"}
+
+
 def _show(value: Any) -> str:
     if isinstance(value, Verdict):
         return value.value
@@ -317,6 +320,9 @@ def value(ctx: Any, p: dict[str, Any]) -> Finding:
     else:
         shown = _show(raw)
         try:
+            if isinstance(raw, bool) and kind != "text":
+                raise ValueError(f"{str(raw).lower()} is not {_KIND_WORDS.get(kind, 'a value of the right kind')} "
+                                 "(YAML reads unquoted yes/no/on/off as true/false)")
             got = _convert(kind, raw)
             shown = _show(got)
         except ValueError as exc:
