@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 COURSE_START ?= course/00-setup-and-the-lab.ipynb
 
-.PHONY: help lab test test-fast install install-test benchmark conformance release autograde feedback grades clean-grading
+.PHONY: help lab test test-fast install install-test benchmark conformance build-exercises release autograde feedback grades clean-grading
 
 help:
 	@echo "make lab         start JupyterLab on the course (creates .venv, installs)"
@@ -12,6 +12,7 @@ help:
 	@echo "make test-fast   unit layer only, under a minute"
 	@echo "make benchmark   print speed ratios (benchmarks/)"
 	@echo "make release | autograde | feedback | grades   instructor workflow (nbgrader), see README"
+	@echo "make build-exercises   regenerate solutions/ from tools/build_exercises.py"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "); run: make PYTHON=python3.11 ...")'
@@ -41,22 +42,31 @@ test-fast: install-test
 
 benchmark: install-test
 	$(BIN)/python benchmarks/netpol_scale.py
+	$(BIN)/python benchmarks/autograde_throughput.py
 
 conformance: install-test
 	$(BIN)/python -m pytest -m live tests/conformance -v
 
 # --- instructor workflow (thin wrappers around nbgrader; see README "For instructors") ---
+# nbgrader runs `alembic` from PATH when it creates the gradebook, so the venv's bin goes first.
+# ARGS passes extra nbgrader options, e.g. make autograde ARGS="--student alice --force".
+NBGRADER = PATH="$(abspath $(BIN)):$$PATH" $(BIN)/nbgrader
+ARGS ?=
+
+build-exercises: install
+	$(BIN)/python tools/build_exercises.py
+
 release: install
-	$(BIN)/nbgrader generate_assignment "*" --force
+	$(NBGRADER) generate_assignment "*" --force $(ARGS)
 
 autograde: install
-	$(BIN)/nbgrader autograde "*"
+	$(NBGRADER) autograde "*" $(ARGS)
 
 feedback: install
-	$(BIN)/nbgrader generate_feedback "*"
+	$(NBGRADER) generate_feedback "*" $(ARGS)
 
 grades: install
-	$(BIN)/nbgrader export --to .grading/grades.csv
+	$(NBGRADER) export --to .grading/grades.csv $(ARGS)
 	@echo "grades written to .grading/grades.csv"
 
 clean-grading:

@@ -8,7 +8,8 @@ Modes:
     (:mod:`grader.checks.client`). Each request gets a fresh lab. When ``NETLAB_LEDGER`` is set
     (during ``nbgrader autograde``), the answers of every request are appended to that ledger.
 ``recheck``
-    One JSON document on stdin: ``{"cells": [{"grade_id", "source"}...], "ledger": PATH}`` →
+    One JSON document on stdin: ``{"cells": [{"grade_id", "source"}...], "ledger": PATH,
+    "answer_sources": [source of each answer cell]}`` →
     ``{grade_id: {"passed", "message", "checks"}}``. Run by nbgrader (trusted side) after the kernel
     finished, see :mod:`grader.checks.trusted`.
 ``check SPEC.json [NAME=FILE ...]``
@@ -62,10 +63,11 @@ def _serve(out: TextIO) -> int:
 
 
 def _recheck(out: TextIO) -> int:
-    from .checks.trusted import load_ledger, recheck
+    from .checks.trusted import literal_answers, load_ledger, recheck
 
     request: dict[str, Any] = json.loads(sys.stdin.read())
-    results = recheck(request["cells"], load_ledger(request.get("ledger")))
+    fallback = literal_answers(request.get("answer_sources", []))
+    results = recheck(request["cells"], load_ledger(request.get("ledger")), fallback)
     out.write(json.dumps(results) + "\n")
     return 0
 

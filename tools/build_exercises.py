@@ -77,7 +77,9 @@ def network_policies() -> Notebook:
     `serve-<port>-<protocol>`, e.g. `serve-81-udp`).
 
     **Total: 23 points.**
-    """ + HOW_GRADED + SHOP_TABLE)
+    """)
+    nb.md(HOW_GRADED)
+    nb.md(SHOP_TABLE)
     nb.code("""
     import grader
 
@@ -600,7 +602,8 @@ def basics() -> Notebook:
 
     Answers here are YAML lines `key: value` (an IP, a CIDR like `10.244.1.0/24`, a number, or a
     verdict word: `allowed` / `blocked`). **Total: 12 points.**
-    """ + HOW_GRADED)
+    """)
+    nb.md(HOW_GRADED)
     nb.code("""
     import grader
 
@@ -791,7 +794,9 @@ def capstone() -> Notebook:
     TLS, will be added with the Services and Ingress exercises.
 
     **Total: 8 points.**
-    """ + HOW_GRADED + SHOP_TABLE)
+    """)
+    nb.md(HOW_GRADED)
+    nb.md(SHOP_TABLE)
     nb.code("""
     import grader
 
@@ -799,7 +804,7 @@ def capstone() -> Notebook:
     lab.deploy("shop")
     """)
     nb.md("""
-    ## Requirements
+    ## Task 1 — Secure the shop (8 points)
 
     1. **Default deny**, ingress and egress, for every pod in `shop` (including pods added later).
     2. `shop/web` serves 80/TCP to every pod in every namespace (the public front end; traffic

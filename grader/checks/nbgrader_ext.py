@@ -125,7 +125,9 @@ class VerifiedExecute(Execute):
         cells = [c for c in nb.cells if _is_grade_code(c)]
         if not cells:
             return
-        payload = {"cells": [{"grade_id": c.metadata.nbgrader["grade_id"], "source": c.source} for c in cells], "ledger": ledger}
+        answer_sources = [c.source for c in nb.cells if c.cell_type == "code" and c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+        payload = {"cells": [{"grade_id": c.metadata.nbgrader["grade_id"], "source": c.source} for c in cells],
+                   "ledger": ledger, "answer_sources": answer_sources}
         env = dict(os.environ)
         env.setdefault("NETLAB_BACKEND", "sim")
         try:

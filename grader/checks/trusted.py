@@ -16,11 +16,14 @@ never takes part in. So during ``nbgrader autograde``:
 
 The ledger holds only answer texts. A kernel can write anything into it, but that only chooses
 which answer gets graded, never the verdict: the worst a forged ledger can do is submit a correct
-answer, which is what the learner was asked to do.
+answer, which is what the learner was asked to do. When the kernel recorded nothing for a check
+(it was patched, or its cells were rewritten), the answer is read from the answer cell itself: a
+string literal assigned to the answer's name, found without running any learner code.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -60,10 +63,46 @@ def load_ledger(path: str | None) -> dict[str, dict[str, str]]:
     return out
 
 
+# -- answers read from the notebook without running it -------------------------------------
+def _literal_text(node: ast.AST) -> str | None:
+    """The value of a string expression made only of literals (``"..."``, implicit or ``+``
+    concatenation, f-strings without placeholders); None for anything that needs running code."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        parts = [_literal_text(v) for v in node.values]
+        return "".join(parts) if all(p is not None for p in parts) else None  # type: ignore[arg-type]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _literal_text(node.left), _literal_text(node.right)
+        return left + right if left is not None and right is not None else None
+    return None
+
+
+def literal_answers(sources: Iterable[str]) -> dict[str, str]:
+    """``name = \"\"\"...\"\"\"`` at the top level of answer cells, later cells winning. A name
+    assigned anything else is dropped (its value would need the learner's code to run)."""
+    out: dict[str, str] = {}
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for stmt in tree.body:
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+                name = stmt.targets[0].id
+                text = _literal_text(stmt.value)
+                if text is None:
+                    out.pop(name, None)
+                else:
+                    out[name] = text
+    return out
+
+
 # -- trusted mode --------------------------------------------------------------------------
 class _Cell:
-    def __init__(self, ledger: Mapping[str, dict[str, str]]) -> None:
+    def __init__(self, ledger: Mapping[str, dict[str, str]], fallback: Mapping[str, str]) -> None:
         self.ledger = ledger
+        self.fallback = fallback
         self.created: list[str] = []
         self.outcomes: list[Outcome] = []
 
@@ -86,10 +125,15 @@ def verify_here(check: Any) -> None:
     from .engine import evaluate
 
     assert _state is not None
+    names = check.spec()["answers"]
     answers = _state.ledger.get(check.id)
     if answers is None:
-        outcome = Outcome(check.id, False, (), "no answer was recorded for this test: the cell did not run to its end in the notebook",
-                          "answer", tuple(check.spec()["answers"]))
+        answers = {n: _state.fallback[n] for n in names if n in _state.fallback}
+    missing = [n for n in names if n not in answers]
+    if missing:
+        outcome = Outcome(check.id, False, (), f"no answer {', '.join(f'`{n}`' for n in missing)} could be read: the test did not run to "
+                          "its end in the notebook, and the answer cell does not assign plain text between triple quotes",
+                          "answer", tuple(names))
     else:
         outcome = evaluate(check.spec(), answers)
     _state.outcomes.append(outcome)
@@ -97,7 +141,8 @@ def verify_here(check: Any) -> None:
         raise CheckFailed(outcome.message())
 
 
-def recheck(cells: Iterable[Mapping[str, str]], ledger: Mapping[str, dict[str, str]]) -> dict[str, dict[str, Any]]:
+def recheck(cells: Iterable[Mapping[str, str]], ledger: Mapping[str, dict[str, str]],
+            fallback: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """Execute each test cell's source in trusted mode. Cells that neither import ``grader.checks``
     nor build a :class:`Check` are not ours to judge and are left out of the result; a cell that
     imports it but fails before building one fails (closed, not open)."""
@@ -105,7 +150,7 @@ def recheck(cells: Iterable[Mapping[str, str]], ledger: Mapping[str, dict[str, s
     results: dict[str, dict[str, Any]] = {}
     for cell in cells:
         grade_id, source = str(cell["grade_id"]), str(cell["source"])
-        _state = _Cell(ledger)
+        _state = _Cell(ledger, fallback or {})
         error = ""
         try:
             code = compile(source, f"<test cell {grade_id}>", "exec")

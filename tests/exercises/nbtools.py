@@ -31,7 +31,7 @@ def answer_cells(nb: Any) -> dict[str, Any]:
     return {nbg(c)["grade_id"]: c for c in nb.cells if nbg(c).get("solution") and c.cell_type == "code"}
 
 
-def test_cells(nb: Any) -> dict[str, Any]:
+def grade_cells(nb: Any) -> dict[str, Any]:
     return {nbg(c)["grade_id"]: c for c in nb.cells if nbg(c).get("grade") and not nbg(c).get("solution")}
 
 
@@ -41,12 +41,17 @@ def answers_of(nb: Any) -> dict[str, str]:
     for name, cell in answer_cells(nb).items():
         scope: dict[str, Any] = {}
         exec(cell.source, scope)  # noqa: S102 - our own notebooks
-        out[name] = scope[name]
+        out[name] = "\n".join(line for line in scope[name].splitlines() if "SOLUTION" not in line) + "\n"
     return out
 
 
 def answer_source(name: str, yaml_text: str) -> str:
     return f'{name} = """\n{yaml_text.strip(chr(10))}\n"""'
+
+
+def as_cell_text(yaml_text: str) -> str:
+    """The string an answer cell holding ``yaml_text`` assigns (a newline first: YAML line N is cell line N)."""
+    return "\n" + yaml_text.strip("\n") + "\n"
 
 
 def with_answers(nb: Any, replacements: dict[str, str]) -> Any:
@@ -59,7 +64,7 @@ def with_answers(nb: Any, replacements: dict[str, str]) -> Any:
 
 
 def points(nb: Any) -> dict[str, float]:
-    return {gid: float(nbg(c)["points"]) for gid, c in test_cells(nb).items()}
+    return {gid: float(nbg(c)["points"]) for gid, c in grade_cells(nb).items()}
 
 
 def answers_used(cell_source: str) -> list[str]:
@@ -67,10 +72,11 @@ def answers_used(cell_source: str) -> list[str]:
     return [m.group(1)] if m else []
 
 
-def run_checks(nb: Any, answers: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """Run every test cell (with hidden tests) in trusted mode in this process."""
+def run_checks(nb: Any, answers: dict[str, str], only: str | None = None) -> dict[str, dict[str, Any]]:
+    """Run every test cell (with hidden tests), or those grading answer ``only``, in trusted mode in this process."""
     from grader.checks.trusted import recheck
 
-    cells = [{"grade_id": gid, "source": c.source} for gid, c in test_cells(nb).items()]
+    cells = [{"grade_id": gid, "source": c.source} for gid, c in grade_cells(nb).items()
+             if only is None or answers_used(c.source) == [only]]
     ledger = {c["grade_id"]: dict(answers) for c in cells}
     return recheck(cells, ledger)

@@ -57,7 +57,7 @@ BANK: list[Wrong] = [
       DD_ALL, "networkpolicy/default-deny-ingress spec.policyTypes[0]"),
     W(NP, "default_deny", "broken YAML indentation",
       "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: default-deny-ingress\n namespace: shop\nspec:\n  podSelector: {}\n",
-      DD_ALL, "not valid YAML", "line 5"),
+      DD_ALL, "not valid YAML", "line 6"),  # line 6 of the answer cell (its first line is `default_deny = """`)
     # -- api_from_frontend -----------------------------------------------------------------
     W(NP, "api_from_frontend", "no ports: every port from the front end",
       _np("api-allow-frontend", "shop", "  podSelector: {matchLabels: {tier: backend}}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - podSelector: {matchLabels: {tier: frontend}}"),
