@@ -90,18 +90,12 @@ class Context:
         profile = profile or self.setup["profile"]
         if profile in self._labs:
             return self._labs[profile]
-        from ..lab import connect
-
         try:
-            lab = connect(profile, backend=self.backend, quiet=True)
-            if lab.backend != "sim":
-                lab.reset()  # a real cluster is shared between checks: start from nothing each time
-            if self.setup.get("topology"):
-                lab.deploy(self.setup["topology"])
+            lab = _fresh_lab(self.backend, profile, self.setup.get("topology"))
         except ImportError as exc:
             raise LabError(f"backend {self.backend!r} is not available here: {exc}") from None
-        except ValueError as exc:
-            raise SpecError(str(exc)) from None
+        except (ValueError, ManifestError) as exc:
+            raise SpecError(f"the check's lab setup is invalid: {exc}") from None
         for text in self.setup.get("given", []):
             try:
                 lab.apply(text, namespace=self.setup["namespace"])
@@ -115,6 +109,33 @@ class Context:
                     raise AnswerError(f"`{name}` could not be applied:\n" + "\n".join(f"  {p}" for p in exc.problems)) from None
         self._labs[profile] = lab
         return lab
+
+
+_LIVE: dict[tuple[str, str], tuple[Any, str | None]] = {}
+"""Real clusters (kind) are reused between checks of one verifier process, with what is deployed."""
+
+
+def _fresh_lab(backend: str, profile: str, topology: str | None) -> Any:
+    """The simulated cluster: a new one per check. A real cluster: the same one, reset to the bare
+    topology (nbgrader grades one notebook at a time, so checks never overlap on it)."""
+    from ..lab import connect
+
+    if backend == "sim":
+        lab = connect(profile, backend="sim", quiet=True)
+        if topology:
+            lab.deploy(topology)
+        return lab
+    lab, deployed = _LIVE.get((backend, profile), (None, None))
+    if lab is None:
+        lab = connect(profile, backend=backend, quiet=True)
+    if topology and deployed == topology:
+        lab.reset(keep_topology=True)
+    else:
+        lab.reset()
+        if topology:
+            lab.deploy(topology)
+    _LIVE[(backend, profile)] = (lab, topology)
+    return lab
 
 
 def check_spec(spec: Any) -> None:

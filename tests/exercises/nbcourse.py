@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import nbformat
@@ -25,12 +28,24 @@ def nbgrader_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock shared by pytest-xdist workers (one course, built once, changed by one at a time)."""
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 class Course:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, create: bool = True) -> None:
         self.root = root
-        root.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
-        shutil.copytree(ROOT / "solutions", root / "solutions")
+        if create:
+            root.mkdir(parents=True, exist_ok=True)
+            shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+            shutil.copytree(ROOT / "solutions", root / "solutions")
 
     def run(self, *args: str, env: dict[str, str] | None = None, timeout: int = 1800) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run([str(BIN / "nbgrader"), *args], cwd=self.root, env=nbgrader_env(env),

@@ -20,7 +20,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from nbcourse import BIN, Course, error_text, nbgrader_env
+from nbcourse import BIN, Course, error_text, locked, nbgrader_env
 from nbtools import EXERCISES, ROOT, SOLUTIONS, answers_of, nbg, points, read, grade_cells, with_answers
 from tampers import NOTEBOOK as TAMPER_NB
 from tampers import PROBE_FILE, TAMPERS, base_submission
@@ -48,14 +48,11 @@ def _wrong_students() -> dict[str, dict[str, list[Any]]]:
 WRONG = _wrong_students()
 
 
-@pytest.fixture(scope="session")
-def course(tmp_path_factory: pytest.TempPathFactory) -> Course:
-    root = tmp_path_factory.mktemp("course")
-    c = Course(root)
+def _build_class(c: Course) -> None:
     c.release()
     for a in ASSIGNMENTS:
         solution = read(SOLUTIONS / a / f"{a}.ipynb")
-        exercise = nbformat.read(root / "exercises" / a / f"{a}.ipynb", as_version=4)
+        exercise = nbformat.read(c.root / "exercises" / a / f"{a}.ipynb", as_version=4)
         c.submit("alice", a, solution)
         c.submit("blank", a, exercise)
         strict = copy.deepcopy(solution)
@@ -74,7 +71,31 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Course:
             c.autograde(a)
     finally:
         probe.unlink(missing_ok=True)
-    return c
+
+
+@pytest.fixture(scope="session")
+def shared_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """One graded class for the whole run, even across pytest-xdist workers (built by the first)."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
+
+
+@pytest.fixture(scope="session")
+def course(shared_dir: Path) -> Course:
+    root = shared_dir / "nbgrader-class"
+    with locked(shared_dir / "nbgrader-class.lock"):
+        if not (root / ".graded").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            _build_class(Course(root))
+            (root / ".graded").touch()
+    return Course(root, create=False)
+
+
+@pytest.fixture
+def course_lock(shared_dir: Path) -> Any:
+    """Held by tests that run nbgrader on the shared class again."""
+    with locked(shared_dir / "nbgrader-class.lock"):
+        yield
 
 
 def test_generated_exercises_match_the_committed_ones(course: Course) -> None:
@@ -200,7 +221,7 @@ def test_failures_render_pictures_not_stderr(course: Course) -> None:
     assert "check.expect_matrix" not in traceback  # the hidden test source does not leak through the traceback
 
 
-def test_correct_answers_score_full_with_warnings_as_errors(course: Course) -> None:
+def test_correct_answers_score_full_with_warnings_as_errors(course: Course, course_lock: None) -> None:
     """Student "strict" submitted the solutions plus a cell showing the kernel's warning options.
     nbgrader itself trips over a SQLAlchemy warning when it *creates* a submission, so the class
     run created it; this second run (nbgrader and the kernel under -W error) re-grades it."""
@@ -211,7 +232,7 @@ def test_correct_answers_score_full_with_warnings_as_errors(course: Course) -> N
         assert "warnoptions ['error']" in "".join(o.get("text", "") for o in outputs)
 
 
-def test_makefile_feedback_and_grades(course: Course) -> None:
+def test_makefile_feedback_and_grades(course: Course, course_lock: None) -> None:
     """`make feedback` and `make grades` on the graded course (the Makefile's own targets)."""
     shutil.copy(ROOT / "Makefile", course.root / "Makefile")
     venv = str(BIN.parent)
