@@ -82,6 +82,18 @@ class Context:
                 for key, value in data.items():
                     self.values[str(key)] = value
 
+    def notes(self) -> list[str]:
+        """Likely slips worth a line above the wrong flows: objects in a namespace with no pods."""
+        topology = self.setup.get("topology")
+        if not topology or self.spec["format"] != "manifests":
+            return []
+        from ..topology import load_topology
+
+        populated = {p.namespace for p in load_topology(topology).pods} | {"kube-system"}
+        created = {m.key.name for m in self.all_manifests() if m.key.kind == "Namespace"}
+        return [f"note: {m.key} is in namespace {m.key.namespace!r}, where no pod of the lab runs: is metadata.namespace missing or misspelt?"
+                for m in self.all_manifests() if m.key.namespace and m.key.namespace not in populated | created]
+
     def all_manifests(self) -> list[Manifest]:
         return [m for name in self.answer_names for m in self.manifests.get(name, [])]
 
@@ -181,4 +193,6 @@ def evaluate(spec: Mapping[str, Any], answers: Mapping[str, str], *, backend: st
     except (KeyError, TypeError, ValueError) as exc:
         return failed(f"{type(exc).__name__}: {exc}", "spec")
     findings = group_tables(findings)
-    return Outcome(check_id, all(f.ok for f in findings), tuple(findings), "", "", names, hidden=not findings, digest=digest)
+    passed = all(f.ok for f in findings)
+    extra = {"notes": ctx.notes()} if not passed else {}
+    return Outcome(check_id, passed, tuple(findings), "", "", names, hidden=not findings, digest=digest, extra=extra)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..model import Protocol
-from ..reachability import Reachability, Verdict, matches
+from ..reachability import LEGEND, Reachability, Verdict, matches
 from ..reachability.render import COLOURS, heatmap, html_grid
 from .outcome import Finding
 from .queries import QUERIES
@@ -56,11 +56,14 @@ def _port_label(port: Any, protocol: str) -> str:
 
 
 def _why(reason: str, observed: Verdict | None = None) -> str:
-    """The engine's explanation; for a blocked flow only the lines that blocked it."""
+    """The engine's explanation (wrapped); for a blocked flow only the lines that blocked it."""
+    import textwrap
+
     lines = [ln for ln in reason.splitlines() if ln.strip()]
     if observed is Verdict.BLOCKED:
         lines = [ln for ln in lines if "BLOCKED" in ln] or lines
-    return ("\n    why: " + "\n         ".join(lines)) if lines else ""
+    wrapped = [w for ln in lines for w in textwrap.wrap(ln, 96, subsequent_indent="  ", break_on_hyphens=False)]
+    return ("\n    why: " + "\n         ".join(wrapped)) if wrapped else ""
 
 
 def flow_problem(source: str, destination: str, port_label: str, expected: Verdict, observed: Verdict, reason: str, prefix: str = "") -> str:
@@ -140,8 +143,11 @@ def _probe_table(rows: Sequence[dict[str, Any]]) -> str:
             f"<td style='padding:2px 6px'>{html.escape(r['expected'])}</td>"
             f"<td style='background:{colour};color:#fff;padding:2px 6px'>{html.escape(r['observed'])}</td>"
             f"<td style='padding:2px 6px;font-weight:bold'>{mark}</td></tr>")
-    head = "<tr><th>flow</th><th>expected</th><th>observed</th><th></th></tr>"
-    return f"<table style='border-collapse:collapse'><caption style='caption-side:top;font-weight:bold'>Probes</caption>{head}{''.join(body)}</table>"
+    th = "style='text-align:left;padding:2px 6px'"
+    head = f"<tr><th {th}>flow</th><th {th}>expected</th><th {th}>observed</th><th></th></tr>"
+    ok = all(r["ok"] for r in rows)
+    heading = f"{'✓' if ok else '✗'} Probes: {sum(1 for r in rows if r['ok'])} of {len(rows)} as expected (hover a row for why)"
+    return _block(heading, f"<table style='border-collapse:collapse'>{head}{''.join(body)}</table>")
 
 
 def _value_table(rows: Sequence[dict[str, Any]]) -> str:
@@ -150,7 +156,8 @@ def _value_table(rows: Sequence[dict[str, Any]]) -> str:
         f"<td style='font-family:monospace;padding:2px 6px'>{html.escape(r['answer'])}</td>"
         f"<td style='padding:2px 6px;font-weight:bold;color:{'#2e7d32' if r['ok'] else '#c62828'}'>{'✓' if r['ok'] else '✗'}</td></tr>"
         for r in rows)
-    return f"<table style='border-collapse:collapse'><caption style='caption-side:top;font-weight:bold'>Your answers</caption><tr><th>key</th><th>your answer</th><th></th></tr>{body}</table>"
+    th = "style='text-align:left;padding:2px 6px'"
+    return _block("Your answers", f"<table style='border-collapse:collapse'><tr><th {th}>key</th><th {th}>your answer</th><th></th></tr>{body}</table>")
 
 
 def group_tables(findings: list[Finding]) -> list[Finding]:
@@ -163,6 +170,13 @@ def group_tables(findings: list[Finding]) -> list[Finding]:
         if index:
             out[index[0]] = replace(out[index[0]], html=table([out[i].row for i in index]))
     return out
+
+
+_LEGEND_HTML = f"<div style='font-family:monospace;font-size:smaller'>{html.escape(LEGEND)}</div>"
+
+
+def _block(heading: str, body: str) -> str:
+    return f"<div style='margin:4px 0'><div style='font-weight:bold;margin-bottom:2px'>{html.escape(heading)}</div>{body}</div>"
 
 
 # -- matrices ------------------------------------------------------------------------------
@@ -215,9 +229,20 @@ def matrix(ctx: Any, p: dict[str, Any]) -> Finding:
     title = p.get("title") or f"{prefix}Reachability on {_port_label(port, proto)}"
     problems = tuple(flow_problem(m.source, m.destination, _port_label(port, proto), m.expected, m.observed, m.reason, prefix) for m in cmp.wrong)
     wrong = {(m.source, m.destination): "✗" for m in cmp.wrong}
-    caption = f"{title}: {cmp.summary()}" + (" (✗ = not as expected; hover a cell for why)" if wrong else "")
-    grid = html_grid(sources, destinations, observed.verdict, title=caption, marks=wrong,
-                     tooltip=lambda s, d: f"expected {expected.expected(s, d).name}; " + (observed.results[(s, d)].reason if (s, d) in observed.results else ""))
+
+    def reason(s: str, d: str) -> str:
+        found = observed.results.get((s, d))
+        return f"expected {expected.expected(s, d).name}; " + (found.reason if found is not None else "")
+
+    observed_grid = html_grid(sources, destinations, observed.verdict, marks=wrong, tooltip=reason)
+    if cmp.ok:
+        grid = _block(f"✓ {title}: {cmp.summary()}", observed_grid)
+    else:
+        expected_grid = html_grid(sources, destinations, expected.expected).replace(_LEGEND_HTML, "")
+        grid = _block(f"✗ {title}: {cmp.summary()}",
+                      f"<div style='display:flex;gap:32px;align-items:flex-start;flex-wrap:wrap'>"
+                      f"<div><div style='font-style:italic'>expected</div>{expected_grid}</div>"
+                      f"<div><div style='font-style:italic'>observed (✗ = not as expected; hover a cell for why)</div>{observed_grid}</div></div>")
     png = _png(heatmap(sources, destinations, observed.verdict, f"{title} (✗ = wrong)", marks=wrong)) if wrong else ""
     return Finding("matrix", title, cmp.ok, problems, cmp.right, grid, png)
 

@@ -98,7 +98,7 @@ class Outcome:
         failed = [f for f in self.findings if not f.ok]
         problems = [p for f in failed for p in f.problems]
         head = f"{len(problems)} thing{'s' if len(problems) != 1 else ''} wrong with {self.answer_label}:"
-        lines = [head]
+        lines = [head, *map(str, self.extra.get("notes", []))]
         for p in problems[:MAX_PROBLEMS]:
             lines.append("• " + p.replace("\n", "\n  "))
         if len(problems) > MAX_PROBLEMS:

@@ -80,3 +80,8 @@ def run_checks(nb: Any, answers: dict[str, str], only: str | None = None) -> dic
              if only is None or answers_used(c.source) == [only]]
     ledger = {c["grade_id"]: dict(answers) for c in cells}
     return recheck(cells, ledger)
+
+
+def flat(text: str) -> str:
+    """Whitespace collapsed: messages wrap long explanations over several lines."""
+    return " ".join(text.split())

@@ -100,6 +100,9 @@ def test_objects_names_the_namespace_mistake() -> None:
     out = shop().expect_objects("NetworkPolicy", count=1, namespace="shop").run({"dd": DENY.replace(", namespace: shop", "")})
     assert "found 0; the answer contains: networkpolicy/default/default-deny-ingress" in out.message()
     assert "set metadata.namespace: shop" in out.message()
+    flows = shop().expect_probe("untrusted/attacker", "shop/web", 80, verdict="blocked").run({"dd": DENY.replace("namespace: shop", "namespace: default")})
+    assert flows.message().splitlines()[1] == ("note: networkpolicy/default/default-deny-ingress is in namespace 'default', where no pod "
+                                               "of the lab runs: is metadata.namespace missing or misspelt?")
 
 
 @pytest.mark.parametrize(("answer", "fragment"), [

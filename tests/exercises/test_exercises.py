@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nbtools import ROOT, as_cell_text, SOLUTIONS, STUB, answer_cells, answers_of, answers_used, grade_cells, nbg, notebooks, points, read, run_checks
+from nbtools import ROOT, as_cell_text, flat, SOLUTIONS, STUB, answer_cells, answers_of, answers_used, grade_cells, nbg, notebooks, points, read, run_checks
 from wrong_answers import BANK
 
 NOTEBOOKS = {p.parent.name: read(p) for p in notebooks()}
@@ -94,9 +94,9 @@ def test_wrong_answer_loses_exactly_its_points(wrong) -> None:  # type: ignore[n
     results = run_checks(nb, answers, only=wrong.answer)  # each test cell grades one answer (checked below)
     lost = {g for g, r in results.items() if not r["passed"]}
     assert lost == wrong.lose
-    text = "\n".join(results[g]["message"] for g in lost)
+    text = flat("\n".join(results[g]["message"] for g in lost))
     for fragment in wrong.mention:
-        assert fragment in text
+        assert flat(fragment) in text
 
 
 def test_the_bank_covers_every_answer() -> None:

@@ -21,7 +21,7 @@ import nbformat
 import pytest
 
 from nbcourse import BIN, Course, error_text, locked, nbgrader_env
-from nbtools import EXERCISES, ROOT, SOLUTIONS, answers_of, nbg, points, read, grade_cells, with_answers
+from nbtools import EXERCISES, flat, ROOT, SOLUTIONS, answers_of, nbg, points, read, grade_cells, with_answers
 from tampers import NOTEBOOK as TAMPER_NB
 from tampers import PROBE_FILE, TAMPERS, base_submission
 from wrong_answers import BANK
@@ -178,9 +178,9 @@ def test_wrong_answers_lose_exactly_their_points_with_messages_naming_the_flow(c
     assert all(scores[g] == full[g] for g in full if g not in lose)
     graded = grade_cells(course.graded(assignment, student))
     for w in variants:
-        text = "\n".join(error_text(graded[g]) for g in w.lose)
+        text = flat("\n".join(error_text(graded[g]) for g in w.lose))
         for fragment in w.mention:
-            assert fragment in text, f"{w.label}: {fragment!r} not in the messages:\n{text[:3000]}"
+            assert flat(fragment) in text, f"{w.label}: {fragment!r} not in the messages:\n{text[:3000]}"
 
 
 @pytest.mark.parametrize("tamper", TAMPERS, ids=lambda t: t.name)
