@@ -85,6 +85,7 @@ def test_blank_answers_fail_every_check(name: str) -> None:
     assert all(not r["passed"] and "is empty" in r["message"] for r in results.values())
 
 
+@pytest.mark.slow  # test_nbgrader.py runs the same bank through nbgrader; this is the quick loop for editing it
 @pytest.mark.parametrize("wrong", BANK, ids=lambda w: f"{w.answer}: {w.label}")
 def test_wrong_answer_loses_exactly_its_points(wrong) -> None:  # type: ignore[no-untyped-def]
     nb = NOTEBOOKS[wrong.notebook]

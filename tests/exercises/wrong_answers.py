@@ -236,8 +236,24 @@ BANK += [
 
 # -- basics --------------------------------------------------------------------------------
 B = "01-basics"
-_ADDR = {"web_ip": "10.244.2.3", "web_node": "kind-worker2", "web_node_ip": "172.18.0.4",
-         "web_node_pod_cidr": "10.244.2.0/24", "db_ip": "10.244.1.3", "db_node": "kind-worker"}
+def _simulated_answers() -> tuple[dict[str, str], dict[str, str], str]:
+    """The right basics answers, read from the simulator (the bank varies them), and next hops."""
+    from grader.lab.sim import SimulatedLab
+
+    kindnet, calico = SimulatedLab("kindnet"), SimulatedLab("calico-vxlan")
+    kindnet.deploy("shop")
+    calico.deploy("shop")
+    web, db, cweb = kindnet.state.pod("shop/web"), kindnet.state.pod("shop/db"), calico.state.pod("shop/web")
+    assert web is not None and db is not None and cweb is not None
+    node = kindnet.state.node(str(web.node))
+    addr = {"web_ip": str(web.ip), "web_node": str(web.node), "web_node_ip": str(node.ip),
+            "web_node_pod_cidr": str(node.pod_cidr), "db_ip": str(db.ip), "db_node": str(db.node)}
+    block = next(b for b in calico.state.ipam.blocks[str(cweb.node)] if cweb.ip in b)
+    blocks = {"addresses_per_block": "64", "blocks_in_pool": "1024", "web_block": str(block), "web_node": str(cweb.node)}
+    return addr, blocks, str(cweb.ip)
+
+
+_ADDR, _BLOCKS, _CALICO_WEB_IP = _simulated_answers()
 
 
 def _values(base: dict[str, str], **changes: str) -> str:
@@ -246,30 +262,29 @@ def _values(base: dict[str, str], **changes: str) -> str:
 
 
 _HOPS = "next_hop:\n  10.244.2.9: {a}\n  10.244.0.5: {b}\n  10.244.1.200: {c}\npod_ips_per_node: {n}"
-_BLOCKS = {"addresses_per_block": "64", "blocks_in_pool": "1024", "web_block": "192.168.0.128/26", "web_node": "kind-worker2"}
 _CNI = {"kindnet_web_to_api": "allowed", "kindnet_web_to_internet": "allowed", "cilium_web_to_api": "blocked", "cilium_web_to_internet": "allowed"}
 
 BANK += [
     W(B, "shop_addresses", "node name where the node IP goes", _values(_ADDR, web_node_ip="kind-worker2"),
       {"basics_addresses_visible", "basics_addresses_values"}, "`web_node_ip`: 'kind-worker2' is not an IP address"),
-    W(B, "shop_addresses", "web and db swapped", _values(_ADDR, web_ip="10.244.1.3", db_ip="10.244.2.3"),
-      {"basics_addresses_values"}, "`web_ip`: 10.244.1.3 is not right"),
-    W(B, "shop_addresses", "pod IP with a /24 instead of the podCIDR", _values(_ADDR, web_node_pod_cidr="10.244.2.3/24"),
+    W(B, "shop_addresses", "web and db swapped", _values(_ADDR, web_ip=_ADDR["db_ip"], db_ip=_ADDR["web_ip"]),
+      {"basics_addresses_values"}, f"`web_ip`: {_ADDR['db_ip']} is not right"),
+    W(B, "shop_addresses", "pod IP with a /24 instead of the podCIDR", _values(_ADDR, web_node_pod_cidr=_ADDR["web_ip"] + "/24"),
       {"basics_addresses_visible", "basics_addresses_values"}, "has host bits set"),
-    W(B, "shop_addresses", "the node's pod gateway as the node IP", _values(_ADDR, web_node_ip="10.244.2.1"),
-      {"basics_addresses_visible", "basics_addresses_values"}, "`web_node_ip`: 10.244.2.1 is not inside 172.18.0.0/16"),
+    W(B, "shop_addresses", "the node's pod gateway as the node IP", _values(_ADDR, web_node_ip=_ADDR["web_node_pod_cidr"].replace(".0/24", ".1")),
+      {"basics_addresses_visible", "basics_addresses_values"}, "is not inside 172.18.0.0/16"),
     W(B, "routing", "pod gateways instead of node IPs", _HOPS.format(a="10.244.2.1", b="10.244.0.1", c="10.244.1.1", n=253),
       {"basics_routing_visible", "basics_routing_values"}, "is not inside 172.18.0.0/16"),
     W(B, "routing", "control plane mixed up with the first worker", _HOPS.format(a="172.18.0.4", b="172.18.0.3", c="172.18.0.2", n=253),
       {"basics_routing_values"}, "`next_hop.10.244.0.5`: 172.18.0.3 is not right"),
     W(B, "routing", "254 usable addresses (forgot the gateway)", _HOPS.format(a="172.18.0.4", b="172.18.0.2", c="172.18.0.3", n=254),
       {"basics_routing_values"}, "`pod_ips_per_node`: 254 is not right"),
-    W(B, "calico_blocks", "thinks in /24s", _values(_BLOCKS, addresses_per_block="256", blocks_in_pool="256", web_block="192.168.2.0/24"),
-      {"basics_calico_values"}, "`addresses_per_block`: 256 is not right", "`web_block`: 192.168.2.0/24 is not right"),
+    W(B, "calico_blocks", "thinks in /24s", _values(_BLOCKS, addresses_per_block="256", blocks_in_pool="256", web_block="192.168.0.0/24"),
+      {"basics_calico_values"}, "`addresses_per_block`: 256 is not right", "`web_block`: 192.168.0.0/24 is not right"),
     W(B, "calico_blocks", "the node's podCIDR, which Calico ignores", _values(_BLOCKS, web_block="192.168.2.0/24"),
       {"basics_calico_values"}, "`web_block`: 192.168.2.0/24 is not right"),
-    W(B, "calico_blocks", "pod address with the block's prefix", _values(_BLOCKS, web_block="192.168.0.130/26"),
-      {"basics_calico_visible", "basics_calico_values"}, "192.168.0.130/26 has host bits set"),
+    W(B, "calico_blocks", "pod address with the block's prefix", _values(_BLOCKS, web_block=_CALICO_WEB_IP + "/26"),
+      {"basics_calico_visible", "basics_calico_values"}, f"{_CALICO_WEB_IP}/26 has host bits set"),
     W(B, "cni_divergence", "same on both CNIs", _values(_CNI, cilium_web_to_api="allowed"),
       {"basics_cni_values"}, "`cilium_web_to_api`: allowed is not right"),
     W(B, "cni_divergence", "Cilium blocks the internet too", _values(_CNI, cilium_web_to_internet="blocked"),
