@@ -623,6 +623,17 @@ def basics() -> Notebook:
     on, that node's IP, and the podCIDR that node hands addresses out from; and the same pod IP and
     node for `shop/db`.
 
+    Answer in this shape:
+
+    ```yaml
+    web_ip: <IP>
+    web_node: <node name>
+    web_node_ip: <IP>
+    web_node_pod_cidr: <CIDR>
+    db_ip: <IP>
+    db_node: <node name>
+    ```
+
     Points: 1 visible (keys present, addresses on the right networks), 2 hidden (values).
     """)
     nb.answer("shop_addresses", f"""
@@ -644,9 +655,7 @@ def basics() -> Notebook:
             check.expect_value("db_node", type="text")
             """)
     nb.test("basics_addresses_values", 2, "the values match the lab",
-            values, visible="""
-            from grader.checks import lab_value
-            """, hidden="""
+            values, hidden="""
             check.expect_value("web_ip", lab_value("pod_ip", "shop/web"))
             check.expect_value("web_node", lab_value("pod_node", "shop/web"))
             check.expect_value("web_node_ip", lab_value("pod_node_ip", "shop/web"))
@@ -665,7 +674,17 @@ def basics() -> Notebook:
     IPAM never hands out the network address, `.1` — the node's side of the pod routes — or the
     broadcast address).
 
-    Destinations: `{hops[0]}`, `{hops[1]}`, `{hops[2]}`. Points: 1 visible, 2 hidden.
+    Answer in this shape:
+
+    ```yaml
+    next_hop:
+      {hops[0]}: <node IP>
+      {hops[1]}: <node IP>
+      {hops[2]}: <node IP>
+    pod_ips_per_node: <number>
+    ```
+
+    Points: 1 visible, 2 hidden.
     """)
     nb.answer("routing", "\n".join(
         ["next_hop:"] + [f"  {ip}: {next_hop(kindnet, ip)}" for ip in hops]
@@ -676,7 +695,7 @@ def basics() -> Notebook:
                 [f'check.expect_value(["next_hop", "{ip}"], type="ip", within="172.18.0.0/16")' for ip in hops]
                 + ['check.expect_value("pod_ips_per_node", type="int")']))
     nb.test("basics_routing_values", 2, "next hops and the per-node count match the lab",
-            routing, visible="from grader.checks import lab_value", hidden="\n".join(
+            routing, hidden="\n".join(
                 [f'check.expect_value(["next_hop", "{ip}"], lab_value("next_hop", "{ip}"))' for ip in hops]
                 + ['check.expect_value("pod_ips_per_node", lab_value("pod_ips_per_node", "kind-worker"))']))
 
@@ -687,7 +706,8 @@ def basics() -> Notebook:
     blocks**; a node claims a whole block when it needs addresses, and another when that one fills.
     Deploy the shop on the `calico-vxlan` profile and answer: how many addresses one block holds
     (`addresses_per_block`), how many blocks the pool holds (`blocks_in_pool`), which block
-    `shop/web`'s address came from (`web_block`, as a CIDR) and which node claimed it (`web_node`).
+    `shop/web`'s address came from (`web_block`, as a CIDR) and which node claimed it (`web_node`),
+    as `key: value` lines.
 
     Points: 1 visible, 2 hidden.
     """)
@@ -711,7 +731,7 @@ def basics() -> Notebook:
             check.expect_value("web_node", type="text")
             """)
     nb.test("basics_calico_values", 2, "block size, block count and web's block match the lab", blocks,
-            visible="from grader.checks import lab_value", hidden="""
+            hidden="""
             check.expect_value("addresses_per_block", lab_value("addresses_per_block"))
             check.expect_value("blocks_in_pool", lab_value("blocks_in_pod_subnet"))
             check.expect_value("web_block", lab_value("pod_block", "shop/web"))
@@ -748,7 +768,8 @@ def basics() -> Notebook:
     Predict, then check in the lab: on **kindnet** and on **Cilium** (`cilium-tunnel`), is
     `shop/web → shop/api 8080/TCP` allowed or blocked? And `shop/web → api.example.com 443/TCP`?
     Answer with `allowed` or `blocked` for the keys `kindnet_web_to_api`, `kindnet_web_to_internet`,
-    `cilium_web_to_api`, `cilium_web_to_internet`. (Lesson 4 explains the difference.)
+    `cilium_web_to_api`, `cilium_web_to_internet`, one `key: value` line each. (Lesson 4 explains
+    the difference.)
 
     Points: 1 visible, 2 hidden.
     """)
@@ -770,7 +791,7 @@ def basics() -> Notebook:
     keys = ("kindnet_web_to_api", "kindnet_web_to_internet", "cilium_web_to_api", "cilium_web_to_internet")
     nb.test("basics_cni_visible", 1, "four verdicts", cni, visible="\n".join(
         f'check.expect_value("{k}", type="verdict", one_of=["allowed", "blocked"])' for k in keys))
-    nb.test("basics_cni_values", 2, "the verdicts match each CNI", cni, visible="from grader.checks import lab_value", hidden=f"""
+    nb.test("basics_cni_values", 2, "the verdicts match each CNI", cni, hidden=f"""
             check.given({anywhere})
             check.expect_value("kindnet_web_to_api", lab_value("probe_verdict", "shop/web", "shop/api", 8080, profile="kindnet"))
             check.expect_value("kindnet_web_to_internet", lab_value("probe_verdict", "shop/web", "api.example.com", 443, profile="kindnet"))

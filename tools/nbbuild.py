@@ -68,9 +68,10 @@ class Notebook:
         self.points += points
         kind = "Hidden test" if hidden else "Visible test"
         plural = "s" if points != 1 else ""
+        imports = "Check, lab_value" if "lab_value(" in visible + hidden else "Check"
         lines = [
             f"# {kind} — {points:g} point{plural}: {title}",
-            "from grader.checks import Check",
+            f"from grader.checks import {imports}",
             f"check = Check({json.dumps(grade_id)}, {dedent(ctor)})",
         ]
         if visible:
