@@ -16,11 +16,7 @@ import yaml
 from ..errors import LabError, ManifestError, NetlabError
 from ..manifests import Manifest, parse_manifests
 from .outcome import Finding, Outcome, request_digest
-from .spec import FORMATS, SPEC_VERSION, SpecError
-
-
-class AnswerError(Exception):
-    """The learner's answer cannot be graded (bad YAML, invalid manifest, wrong shape)."""
+from .spec import FORMATS, SPEC_VERSION, AnswerError, SpecError
 
 
 def backend_choice() -> str:
@@ -42,14 +38,26 @@ def _empty(name: str) -> AnswerError:
 class Context:
     """Parsed answers and the labs (one per CNI profile) they are applied to, created on demand."""
 
-    def __init__(self, spec: Mapping[str, Any], answers: Mapping[str, str], backend: str) -> None:
+    def __init__(self, spec: Mapping[str, Any], answers: Mapping[str, str], backend: str, *, pictures: bool = True) -> None:
         self.spec = spec
         self.setup = spec["setup"]
         self.answers = dict(answers)
         self.backend = backend
+        self.pictures = pictures
+        """False in the trusted re-check: only pass/fail and the message count there, so no HTML or PNG is drawn."""
         self.manifests: dict[str, list[Manifest]] = {}
         self.values: dict[str, Any] = {}
+        self.nsgs: dict[str, Any] = {}
         self._labs: dict[str, Any] = {}
+        self._cas: dict[str, Any] = {}
+
+    def ca(self, name: str) -> Any:
+        """The certificate authority called ``name`` for this check (minted on first use, here in the verifier)."""
+        if name not in self._cas:
+            from ..tls import mint_ca
+
+            self._cas[name] = mint_ca(name)
+        return self._cas[name]
 
     @property
     def answer_names(self) -> list[str]:
@@ -68,6 +76,8 @@ class Context:
                 if not docs:
                     raise _empty(name)
                 self.manifests[name] = docs
+            elif self.spec["format"] == "nsg":
+                self.nsgs[name] = _parse_nsg(name, text)
             else:
                 try:
                     data = yaml.safe_load(text)
@@ -103,22 +113,34 @@ class Context:
         if profile in self._labs:
             return self._labs[profile]
         try:
-            lab = _fresh_lab(self.backend, profile, self.setup.get("topology"))
+            lab = _fresh_lab(self.backend, profile, self.setup.get("topology"), self.setup.get("load_balancer"))
         except ImportError as exc:
             raise LabError(f"backend {self.backend!r} is not available here: {exc}") from None
         except (ValueError, ManifestError) as exc:
             raise SpecError(f"the check's lab setup is invalid: {exc}") from None
-        for text in self.setup.get("given", []):
-            try:
-                lab.apply(text, namespace=self.setup["namespace"])
-            except ManifestError as exc:
-                raise SpecError(f"given objects are invalid: {exc}") from None
+        from .actions import ACTIONS
+
+        steps = list(self.setup.get("steps", [])) + [{"apply": text} for text in self.setup.get("given", [])]
+        for step in steps:
+            if "apply" in step:
+                try:
+                    lab.apply(step["apply"], namespace=self.setup["namespace"])
+                except ManifestError as exc:
+                    raise SpecError(f"given objects are invalid: {exc}") from None
+                continue
+            run = ACTIONS.get(step.get("action", ""))
+            if run is None:
+                raise SpecError(f"unknown setup action {step.get('action')!r}; known: {', '.join(sorted(ACTIONS))}")
+            run(self, lab, {k: v for k, v in step.items() if k != "action"})
         if self.spec["format"] == "manifests":
             for name in self.answer_names:
                 try:
                     lab.apply(self.answers[name], namespace=self.setup["namespace"])
                 except ManifestError as exc:
                     raise AnswerError(f"`{name}` could not be applied:\n" + "\n".join(f"  {p}" for p in exc.problems)) from None
+        elif self.spec["format"] == "nsg":
+            for name in self.answer_names:
+                lab.attach_nsg(self.nsgs[name], to="subnet")
         self._labs[profile] = lab
         return lab
 
@@ -127,16 +149,38 @@ _LIVE: dict[tuple[str, str], tuple[Any, str | None]] = {}
 """Real clusters (kind) are reused between checks of one verifier process, with what is deployed."""
 
 
-def _fresh_lab(backend: str, profile: str, topology: str | None) -> Any:
+def _parse_nsg(name: str, text: str) -> Any:
+    """An ``nsg`` answer: Azure security rules, validated with field paths (grader.nsg.parse)."""
+    from ..nsg import parse_nsg
+
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        raise AnswerError(f"`{name}` is not valid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
+    if raw is None:
+        raise _empty(name)
+    try:
+        named = isinstance(raw, Mapping) and bool(raw.get("name"))
+        return parse_nsg(raw, name=None if named else name.replace("_", "-"))
+    except ManifestError as exc:
+        raise AnswerError("\n".join([f"`{name}` is not a valid set of NSG rules; fix these fields:", *(f"  {p}" for p in exc.problems)])) from None
+
+
+def _fresh_lab(backend: str, profile: str, topology: str | None, load_balancer: str | None = None) -> Any:
     """The simulated cluster: a new one per check. A real cluster: the same one, reset to the bare
     topology (nbgrader grades one notebook at a time, so checks never overlap on it)."""
     from ..lab import connect
 
     if backend == "sim":
-        lab = connect(profile, backend="sim", quiet=True)
+        lab = connect(profile, backend="sim", quiet=True, load_balancer=load_balancer)
         if topology:
             lab.deploy(topology)
         return lab
+    if load_balancer not in (None, "cloud-provider-kind"):
+        raise LabError(f"this check models load_balancer={load_balancer!r}, which only the simulated cluster has; "
+                       "grade it with NETLAB_BACKEND=sim")
     lab, deployed = _LIVE.get((backend, profile), (None, None))
     if lab is None:
         lab = connect(profile, backend=backend, quiet=True)
@@ -162,8 +206,9 @@ def check_spec(spec: Any) -> None:
             raise SpecError(f"expectation {i}: unknown kind {exp.get('kind') if isinstance(exp, Mapping) else exp!r}; known: {', '.join(sorted(EXPECTATIONS))}")
 
 
-def evaluate(spec: Mapping[str, Any], answers: Mapping[str, str], *, backend: str | None = None) -> Outcome:
-    """Apply the answers in a fresh lab and check every expectation. Never raises for bad input."""
+def evaluate(spec: Mapping[str, Any], answers: Mapping[str, str], *, backend: str | None = None, pictures: bool = True) -> Outcome:
+    """Apply the answers in a fresh lab and check every expectation. Never raises for bad input.
+    ``pictures=False`` skips the HTML and PNG renderings (the trusted re-check only needs the verdict)."""
     from .expectations import EXPECTATIONS, group_tables
 
     digest = request_digest(dict(spec), dict(answers))
@@ -175,10 +220,10 @@ def evaluate(spec: Mapping[str, Any], answers: Mapping[str, str], *, backend: st
 
     try:
         check_spec(spec)
-        ctx = Context(spec, answers, backend or backend_choice())
+        ctx = Context(spec, answers, backend or backend_choice(), pictures=pictures)
         ctx.parse()
         expectations = list(spec["expect"])
-        if not expectations and spec["format"] == "manifests":
+        if not expectations and spec["format"] in ("manifests", "nsg"):
             ctx.lab()  # still apply the answer: a visible failure for answers the cluster would reject
         findings: list[Finding] = []
         for exp in expectations:

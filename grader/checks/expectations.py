@@ -2,8 +2,10 @@
 
 Built in: ``objects`` (what the answer contains), ``probe`` (one flow, with optional answered_by,
 client_ip, http_status), ``matrix`` (every source to every destination on one port) and ``value``
-(an answer value: IP, CIDR, number with tolerance, verdict, text, lists). Register a new kind with
-``@expectation("name")``; the test cell writes ``check.expect("name", ...)``.
+(an answer value: IP, CIDR, number with tolerance, verdict, text, lists); in
+:mod:`grader.checks.expect_web` ``http`` and ``distribution``; in :mod:`grader.checks.expect_config`
+``kind_config`` and ``nsg_rules``. Register a new kind with ``@expectation("name")``; the test cell
+writes ``check.expect("name", ...)``.
 
 Every problem text starts with the flow or the key it is about, then ``why:`` with the engine's
 explanation, so a learner knows what to change.
@@ -111,7 +113,14 @@ def probe(ctx: Any, p: dict[str, Any]) -> Finding:
     lab = ctx.lab(p.get("profile"))
     proto = Protocol.parse(p.get("protocol", "TCP"))
     want = parse_verdict(p.get("verdict", "allowed"))
-    result = lab.probe(p["source"], p["destination"], p.get("port"), proto)
+    destination = p["destination"]
+    if isinstance(destination, Mapping):
+        address = str(_expected_value(ctx, destination, p.get("profile")))
+        destination = f"{address} ({' '.join(map(str, destination.get('args', [])))})" if destination.get("args") else address
+        p = {**p, "destination": destination}
+    else:
+        address = destination
+    result = lab.probe(p["source"], address, p.get("port"), proto)
     flow = f"{p['source']} → {p['destination']} {_port_label(p.get('port'), proto)}"
     prefix = f"[{p['profile']}] " if p.get("profile") else ""
     problems: list[str] = []
@@ -164,8 +173,10 @@ def group_tables(findings: list[Finding]) -> list[Finding]:
     """Probe and value findings carry a row each; one table per kind goes on the first of them."""
     from dataclasses import replace
 
+    from .expect_web import http_table
+
     out = list(findings)
-    for kind, table in (("probe", _probe_table), ("value", _value_table)):
+    for kind, table in (("probe", _probe_table), ("value", _value_table), ("http", http_table)):
         index = [i for i, f in enumerate(out) if f.kind == kind and f.row]
         if index:
             out[index[0]] = replace(out[index[0]], html=table([out[i].row for i in index]))
@@ -229,6 +240,9 @@ def matrix(ctx: Any, p: dict[str, Any]) -> Finding:
     title = p.get("title") or f"{prefix}Reachability on {_port_label(port, proto)}"
     problems = tuple(flow_problem(m.source, m.destination, _port_label(port, proto), m.expected, m.observed, m.reason, prefix) for m in cmp.wrong)
     wrong = {(m.source, m.destination): "✗" for m in cmp.wrong}
+
+    if not ctx.pictures:
+        return Finding("matrix", title, cmp.ok, problems, cmp.right)
 
     def reason(s: str, d: str) -> str:
         found = observed.results.get((s, d))
@@ -366,3 +380,7 @@ def value(ctx: Any, p: dict[str, Any]) -> Finding:
     title = f"value {label}"
     row = {"key": label, "answer": shown, "ok": not problems}
     return Finding("value", title, not problems, tuple(problems), 0 if problems else 1, row=row)
+
+
+# Kinds kept in their own modules register themselves on import.
+from . import expect_config, expect_web  # noqa: E402,F401

@@ -159,3 +159,94 @@ def pod_node_ip(lab: Any, ref: str) -> Any:
 def pod_node_pod_cidr(lab: Any, ref: str) -> Any:
     """The podCIDR of the node ``ref`` runs on."""
     return _node(lab, pod_node(lab, ref)).pod_cidr
+
+
+# -- Services and traffic --------------------------------------------------------------------------
+@query("address")
+def address(lab: Any, what: str) -> str:
+    """The external address of ``service/ns/name`` (LoadBalancer), ``ingress/ns/name`` or
+    ``gateway/ns/name``. A missing object or a pending address is the learner's to fix."""
+    from ..errors import LabError
+    from .spec import AnswerError
+
+    try:
+        found = lab.address(what)
+    except LabError as exc:
+        raise AnswerError(f"{what} is needed by this test: {exc}") from None
+    if found is None:
+        kind = what.split("/")[0]
+        hint = {"service": "is it type LoadBalancer?", "ingress": "does an ingress controller serve its ingressClassName?",
+                "gateway": "does its gatewayClassName exist?"}.get(kind, "")
+        raise AnswerError(f"{what} has no external address yet ({hint} lab.status or kubectl get would show <pending>)")
+    return str(found)
+
+
+@query("probe_client_ip")
+def probe_client_ip(lab: Any, source: str, destination: str, port: int | str | None = None, protocol: str = "TCP") -> Any:
+    """The source address the destination sees for this connection (after every SNAT on the way)."""
+    result = lab.probe(source, destination, port, Protocol.parse(protocol))
+    if result.verdict is not Verdict.ALLOWED or result.client_ip is None:
+        raise SpecError(f"probe_client_ip: {source} → {destination} {port} is {result.verdict.name} in this lab: {result.reason}")
+    return ipaddress.ip_address(result.client_ip)
+
+
+# -- AKS IP planning (grader.planning: Microsoft's formulas) ---------------------------------------
+def _flat(nodes: int, max_pods: int, max_surge: int, scale_up: int) -> Any:
+    from ..planning import flat_plan
+
+    return flat_plan(int(nodes), max_pods=int(max_pods), max_surge=int(max_surge), scale_up=int(scale_up))
+
+
+def _overlay(nodes: int, max_pods: int, max_surge: int, scale_up: int) -> Any:
+    from ..planning import overlay_plan
+
+    return overlay_plan(int(nodes), max_pods=int(max_pods), max_surge=int(max_surge), scale_up=int(scale_up))
+
+
+@query("aks_flat_addresses")
+def aks_flat_addresses(lab: Any, nodes: int, max_pods: int, max_surge: int = 1, scale_up: int = 0) -> int:
+    """Flat model (Azure CNI node subnet): ``(nodes + surge) + (nodes + surge) × maxPods``."""
+    return int(_flat(nodes, max_pods, max_surge, scale_up).addresses)
+
+
+@query("aks_flat_prefix")
+def aks_flat_prefix(lab: Any, nodes: int, max_pods: int, max_surge: int = 1, scale_up: int = 0) -> int:
+    """The prefix length of the smallest node subnet that holds the flat plan (Azure keeps 5 addresses)."""
+    return int(_flat(nodes, max_pods, max_surge, scale_up).prefix)
+
+
+@query("aks_flat_utilisation")
+def aks_flat_utilisation(lab: Any, nodes: int, max_pods: int, max_surge: int = 1, scale_up: int = 0) -> float:
+    """Share of that subnet's usable addresses the flat plan takes (0..1)."""
+    from ..planning import usable
+
+    plan = _flat(nodes, max_pods, max_surge, scale_up)
+    return float(plan.addresses / usable(plan.prefix))
+
+
+@query("aks_flat_max_nodes")
+def aks_flat_max_nodes(lab: Any, prefix: int, max_pods: int) -> int:
+    """How many nodes (with ``max_pods`` pods each) a flat node subnet ``/prefix`` holds."""
+    from ..planning import max_nodes_flat
+
+    return int(max_nodes_flat(int(prefix), int(max_pods)))
+
+
+@query("aks_overlay_node_prefix")
+def aks_overlay_node_prefix(lab: Any, nodes: int, max_pods: int, max_surge: int = 1, scale_up: int = 0) -> int:
+    """Overlay model: the smallest node subnet (it holds only the nodes)."""
+    return int(_overlay(nodes, max_pods, max_surge, scale_up).node_subnet_prefix)
+
+
+@query("aks_overlay_pod_prefix")
+def aks_overlay_pod_prefix(lab: Any, nodes: int, max_pods: int, max_surge: int = 1, scale_up: int = 0) -> int:
+    """Overlay model: the smallest pod CIDR that gives every node its /24."""
+    return int(_overlay(nodes, max_pods, max_surge, scale_up).pod_cidr_prefix)
+
+
+@query("aks_overlay_nodes")
+def aks_overlay_nodes(lab: Any, pod_cidr: str) -> int:
+    """Overlay model: how many nodes a pod CIDR serves (one /24 each, capped by AKS's node limit)."""
+    from ..planning import overlay_nodes_for
+
+    return int(overlay_nodes_for(pod_cidr))

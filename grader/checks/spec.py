@@ -30,13 +30,21 @@ import yaml
 from .outcome import CheckFailed, Outcome
 
 SPEC_VERSION = 1
-FORMATS = ("manifests", "values")
+FORMATS = ("manifests", "values", "nsg")
+"""``manifests``: Kubernetes objects, applied with ``lab.apply``; ``values``: YAML ``key: value``
+lines (IPs, numbers, verdicts, a kind cluster config); ``nsg``: Azure NSG rules (YAML mirroring
+``securityRules``), attached to the lab's node subnet."""
 _ID = re.compile(r"^[A-Za-z0-9_\-]+$")
 _ARROW = re.compile(r"^\s*(\S+)\s*(?:->|→)\s*(\S+)\s*$")
 
 
 class SpecError(ValueError):
     """The test cell itself is wrong (an instructor's mistake, never the learner's)."""
+
+
+class AnswerError(Exception):
+    """The learner's answer cannot be graded (bad YAML, invalid manifest, wrong shape, an object the
+    check needs is missing). Raised by the engine, lab queries and setup actions; the message is the learner's."""
 
 
 def lab_value(query: str, *args: Any, profile: str | None = None) -> dict[str, Any]:
@@ -85,17 +93,19 @@ class Check:
     def __init__(
         self, check_id: str, *, answer: str | None = None, answers: Sequence[str] = (),
         format: str = "manifests", topology: str | None = "shop", profile: str = "kindnet",
-        namespace: str = "default",
+        namespace: str = "default", load_balancer: str | None = None,
     ) -> None:
         if not isinstance(check_id, str) or not _ID.match(check_id):
             raise SpecError(f"check id {check_id!r}: use letters, digits, '_' and '-' (the grade_id of the cell)")
         if format not in FORMATS:
             raise SpecError(f"format {format!r}: expected one of {', '.join(FORMATS)}")
         self.id = check_id
+        setup: dict[str, Any] = {"topology": topology, "profile": profile, "namespace": namespace, "steps": []}
+        if load_balancer is not None:
+            setup["load_balancer"] = load_balancer  # who serves LoadBalancer Services (simulated cluster: "azure")
         self._spec: dict[str, Any] = {
             "version": SPEC_VERSION, "id": check_id, "answers": _names(answer, answers), "format": format,
-            "setup": {"topology": topology, "profile": profile, "namespace": namespace, "given": []},
-            "expect": [],
+            "setup": setup, "expect": [],
         }
         from . import trusted
 
@@ -106,8 +116,33 @@ class Check:
         """Objects applied before the answer (a starting policy, extra pods and namespaces)."""
         text = manifests if isinstance(manifests, str) else yaml.safe_dump_all(
             [manifests] if isinstance(manifests, Mapping) else list(manifests), sort_keys=False)
-        self._spec["setup"]["given"].append(text)
+        self._spec["setup"]["steps"].append({"apply": text})
         return self
+
+    def setup(self, action: str, **params: Any) -> Check:
+        """A registered setup action (:mod:`grader.checks.actions`), run in order with ``given``,
+        before the answer is applied: ``check.setup("set_ready", pod="shop/api-v2", ready=False)``."""
+        if not isinstance(action, str) or not action:
+            raise SpecError(f"setup action {action!r}: expected a name")
+        self._spec["setup"]["steps"].append({"action": action, **params})
+        return self
+
+    def install_ingress_controller(self, name: str = "ingress-nginx") -> Check:
+        """Run an in-cluster ingress controller (``ingress-nginx``: IngressClass ``nginx``)."""
+        return self.setup("install_ingress_controller", name=name)
+
+    def set_ready(self, pod: str, ready: bool = False) -> Check:
+        """Make ``pod`` fail (or pass) its readiness probe."""
+        return self.setup("set_ready", pod=pod, ready=ready)
+
+    def tls_secret(self, name: str, namespace: str, hosts: Sequence[str], *, ca: str = "course CA") -> Check:
+        """A ``kubernetes.io/tls`` Secret with a certificate for ``hosts``, issued by the CA named ``ca``
+        (minted by the verifier for this check; ``expect_http(..., ca=...)`` trusts it)."""
+        return self.setup("tls_secret", name=name, namespace=namespace, hosts=list(hosts), ca=ca)
+
+    def add_external_host(self, name: str, ip: str, ports: Iterable[int] = (80, 443)) -> Check:
+        """A host outside the cluster with a DNS name (simulated cluster only), e.g. for FQDN rules."""
+        return self.setup("add_external_host", name=name, ip=ip, ports=[int(p) for p in ports])
 
     def add_pod(self, ref: str, labels: Mapping[str, str], ports: Iterable[str | int] = ()) -> Check:
         """A pod the prompt may not mention, e.g. a look-alike in another namespace.
@@ -143,11 +178,12 @@ class Check:
         return self.expect("objects", of=kind, count=count, at_least=at_least, namespace=namespace, name=name)
 
     def expect_probe(
-        self, source: str, destination: str, port: int | str | None = None, protocol: str = "TCP", *,
+        self, source: str, destination: str | dict[str, Any], port: int | str | None = None, protocol: str = "TCP", *,
         verdict: str = "allowed", answered_by: str | None = None, client_ip: str | dict[str, Any] | None = None,
         http_status: int | None = None, profile: str | None = None,
     ) -> Check:
-        """One connection attempt and what must happen (``allowed``, ``blocked``, ``refused``, ``dns``...)."""
+        """One connection attempt and what must happen (``allowed``, ``blocked``, ``refused``, ``dns``...).
+        ``destination`` may be a :func:`lab_value`, e.g. ``lab_value("address", "service/shop/web")``."""
         port, protocol = _port(port, protocol)
         params: dict[str, Any] = {"source": source, "destination": destination, "port": port, "protocol": protocol, "verdict": verdict}
         for key, value in (("answered_by", answered_by), ("client_ip", client_ip), ("http_status", http_status), ("profile", profile)):
@@ -190,6 +226,34 @@ class Check:
         if title is not None:
             params["title"] = title
         return self.expect("matrix", **params)
+
+    def expect_http(
+        self, source: str, url: str, *, resolve: str | dict[str, Any] | None = None, host: str | None = None,
+        sni: str | None = None, headers: Mapping[str, str] | None = None, status: int | None = None,
+        answered_by: str | None = None, ca: str | None = None, certificate_for: str | None = None,
+        trusted: bool | None = None, location: str | None = None, verdict: str | None = None,
+    ) -> Check:
+        """One HTTP(S) request (``lab.http``) and what must come back: ``status``, the pod (or proxy)
+        that ``answered_by``, a ``location`` for redirects, and for HTTPS a certificate for
+        ``certificate_for`` that the CA named ``ca`` does (``trusted=True``) or does not trust.
+        ``resolve`` connects to that address (curl's --resolve), e.g. ``lab_value("address", "ingress/shop/shop")``."""
+        params: dict[str, Any] = {"source": source, "url": url}
+        for key, value in (("resolve", resolve), ("host", host), ("sni", sni), ("headers", dict(headers) if headers else None),
+                           ("status", status), ("answered_by", answered_by), ("ca", ca), ("certificate_for", certificate_for),
+                           ("trusted", trusted), ("location", location), ("verdict", verdict)):
+            if value is not None:
+                params[key] = value
+        return self.expect("http", **params)
+
+    def expect_distribution(
+        self, source: str, destination: str, port: int | str | None = None, protocol: str = "TCP", *,
+        answered_by: Sequence[str], requests: int = 40,
+    ) -> Check:
+        """``requests`` connections (or HTTP requests, for a URL) are all answered, by pods of
+        ``answered_by`` only, and every one of them answers at least once (load balancing)."""
+        port, protocol = _port(port, protocol)
+        return self.expect("distribution", source=source, destination=destination, port=port, protocol=protocol,
+                           answered_by=sorted(answered_by), requests=int(requests))
 
     def expect_value(
         self, key: str, equals: Any = None, *, type: str | None = None, tolerance: float | None = None,

@@ -280,6 +280,24 @@ class SimulatedLab(ServicesMixin, Lab):
         """The NSG attached there, including the rules LoadBalancer Services made Azure add (None if none is attached)."""
         return self.network.nsg_rules(to)
 
+    def add_external_host(self, name: str, ip: str, *, ports: Sequence[int] = (80, 443), where: str | None = None,
+                          description: str = "") -> ExternalHost:
+        """Another machine outside the cluster with a DNS name (e.g. ``example.com`` next to
+        ``api.example.com`` for FQDN-rule edge cases); it serves ``ports`` on TCP. ``where`` is
+        ``internet`` unless the address is on the node network (``vnet``). Simulated cluster only."""
+        from ...cni import NODE_NETWORK
+
+        address = ipaddress.ip_address(ip)
+        taken = self.state.owner_of(address)
+        if taken is not None and getattr(taken, "name", None) != name:
+            raise LabError(f"{address} is already used by {getattr(taken, 'name', taken)}")
+        zone = where or ("vnet" if address in NODE_NETWORK else "internet")
+        host = ExternalHost(name, address, zone, description or f"an extra host added to the lab ({zone})",
+                            tuple(ContainerPort(int(p), Protocol.TCP, None) for p in ports))
+        self.state.external_hosts[name] = host
+        self.state.touch()
+        return host
+
     def matrix(
         self, port: int | str, protocol: Protocol | str = Protocol.TCP, *,
         sources: Sequence[str] | None = None, destinations: Sequence[str] | None = None,
