@@ -294,3 +294,49 @@ BANK += [
     W(B, "cni_divergence", "yes/no instead of verdicts", _values(_CNI, kindnet_web_to_api="yes"),
       {"basics_cni_visible", "basics_cni_values"}, "`kindnet_web_to_api`: true is not a verdict (YAML reads unquoted yes/no"),
 ]
+
+
+# -- exercises 2-6 and capstone part B: variations of the solutions --------------------------------
+def _solution(notebook: str, answer: str) -> str:
+    from nbtools import SOLUTIONS, answers_of, read
+
+    return answers_of(read(SOLUTIONS / notebook / f"{notebook}.ipynb"))[answer]
+
+
+def V(notebook: str, answer: str, label: str, changes: list[tuple[str, str]], lose: set[str], *mention: str) -> Wrong:
+    """A wrong answer made from the solution by text replacements (each must apply, so a changed solution
+    is noticed here rather than silently graded as itself)."""
+    text = _solution(notebook, answer)
+    for old, new in changes:
+        assert old in text, f"{notebook}/{answer} ({label}): {old!r} is not in the solution any more"
+        text = text.replace(old, new, 1)
+    return W(notebook, answer, label, text, lose, *mention)
+
+
+SV = "02-services"
+BANK += [
+    # -- api_service ---------------------------------------------------------------------------
+    V(SV, "api_service", "wrong targetPort: the old version's number", [("targetPort: http", "targetPort: 8080")],
+      {"svc_api_backends"}, "shop/api-v2-a never answered", "shop/api-v2-a does not listen on 8080/TCP"),
+    V(SV, "api_service", "publishes pods that are not ready", [("spec:\n", "spec:\n  publishNotReadyAddresses: true\n")],
+      {"svc_api_backends"}, "shop/api-v2-b answered"),
+    V(SV, "api_service", "selects the tier instead of the app", [("    app: api", "    tier: backend")],
+      {"svc_api_backends"}, "shop/api-admin answered", "shop/api-v2-a never answered"),
+    V(SV, "api_service", "also exposes the pods' own port 8080", [("    targetPort: http\n", "    targetPort: http\n  - name: direct\n    port: 8080\n    targetPort: http\n")],
+      {"svc_api_clients"}, "shop/web → api.shop 8080/TCP: expected REFUSED, observed ALLOWED"),
+    V(SV, "api_service", "no namespace: lands in default", [("  namespace: shop\n", "")],
+      {"svc_api_visible", "svc_api_backends", "svc_api_clients"}, "set metadata.namespace: shop",
+      "shop/web → api.shop 80/TCP: expected ALLOWED, observed DNS_FAILED"),
+    # -- web_public ----------------------------------------------------------------------------
+    V(SV, "web_public", "externalTrafficPolicy Cluster: the node's address", [("  externalTrafficPolicy: Local\n", "")],
+      {"lb_client_ip"}, "the server should see client 203.0.113.10, it saw 172.18.0."),
+    V(SV, "web_public", "no loadBalancerSourceRanges", [("  loadBalancerSourceRanges:\n  - 203.0.113.0/24\n  - 10.244.0.0/16\n", "")],
+      {"lb_sources"}, "blocked.example.net → 192.0.2.10 (service/shop/web-public) 80/TCP: expected BLOCKED, observed ALLOWED"),
+    V(SV, "web_public", "forgets that pods need the pod CIDR in the ranges", [("  - 10.244.0.0/16\n", "")],
+      {"lb_sources"}, "untrusted/attacker → 192.0.2.10 (service/shop/web-public) 80/TCP: expected ALLOWED, observed BLOCKED",
+      "is not in loadBalancerSourceRanges"),
+    V(SV, "web_public", "also forwards 443 to the front end", [("    targetPort: http\n", "    targetPort: http\n  - name: https\n    port: 443\n    targetPort: http\n")],
+      {"lb_ports"}, "api.example.com → 192.0.2.10 (service/shop/web-public) 443/TCP: expected BLOCKED, observed ALLOWED"),
+    V(SV, "web_public", "NodePort instead of LoadBalancer", [("  type: LoadBalancer\n", "  type: NodePort\n"), ("  loadBalancerSourceRanges:\n  - 203.0.113.0/24\n  - 10.244.0.0/16\n", "")],
+      {"lb_visible", "lb_client_ip", "lb_sources", "lb_ports"}, "service/shop/web-public has no external address yet (is it type LoadBalancer?"),
+]

@@ -1,0 +1,1 @@
+"""Exercise notebooks as code: one module per notebook, each with a ``build() -> Notebook``."""
