@@ -16,7 +16,7 @@ import yaml
 from ..errors import LabError, ManifestError, NetlabError
 from ..manifests import Manifest, parse_manifests
 from .outcome import Finding, Outcome, request_digest
-from .spec import FORMATS, SPEC_VERSION, AnswerError, SpecError
+from .spec import FORMATS, SPEC_VERSION, AnswerError, NotFound, SpecError
 
 
 def backend_choice() -> str:
@@ -228,7 +228,10 @@ def evaluate(spec: Mapping[str, Any], answers: Mapping[str, str], *, backend: st
         findings: list[Finding] = []
         for exp in expectations:
             params = {k: v for k, v in exp.items() if k != "kind"}
-            findings.append(EXPECTATIONS[exp["kind"]](ctx, params))
+            try:
+                findings.append(EXPECTATIONS[exp["kind"]](ctx, params))
+            except NotFound as exc:
+                findings.append(Finding(exp["kind"], str(exc).split(":")[0], False, (str(exc),)))
     except AnswerError as exc:
         return failed(str(exc), "answer")
     except SpecError as exc:

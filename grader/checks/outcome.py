@@ -96,7 +96,7 @@ class Outcome:
                 return f"This test cell is broken (not your fault, tell your instructor): {self.error}"
             return self.error
         failed = [f for f in self.findings if not f.ok]
-        problems = [p for f in failed for p in f.problems]
+        problems = list(dict.fromkeys(p for f in failed for p in f.problems))  # the same missing object is reported once
         head = f"{len(problems)} thing{'s' if len(problems) != 1 else ''} wrong with {self.answer_label}:"
         lines = [head, *map(str, self.extra.get("notes", []))]
         for p in problems[:MAX_PROBLEMS]:

@@ -167,17 +167,17 @@ def address(lab: Any, what: str) -> str:
     """The external address of ``service/ns/name`` (LoadBalancer), ``ingress/ns/name`` or
     ``gateway/ns/name``. A missing object or a pending address is the learner's to fix."""
     from ..errors import LabError
-    from .spec import AnswerError
+    from .spec import NotFound
 
     try:
         found = lab.address(what)
     except LabError as exc:
-        raise AnswerError(f"{what} is needed by this test: {exc}") from None
+        raise NotFound(f"{what} is needed by this test: {exc}") from None
     if found is None:
         kind = what.split("/")[0]
         hint = {"service": "is it type LoadBalancer?", "ingress": "does an ingress controller serve its ingressClassName?",
                 "gateway": "does its gatewayClassName exist?"}.get(kind, "")
-        raise AnswerError(f"{what} has no external address yet ({hint} lab.status or kubectl get would show <pending>)")
+        raise NotFound(f"{what} has no external address yet ({hint} lab.status or kubectl get would show <pending>)")
     return str(found)
 
 

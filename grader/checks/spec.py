@@ -43,8 +43,13 @@ class SpecError(ValueError):
 
 
 class AnswerError(Exception):
-    """The learner's answer cannot be graded (bad YAML, invalid manifest, wrong shape, an object the
-    check needs is missing). Raised by the engine, lab queries and setup actions; the message is the learner's."""
+    """The learner's answer cannot be graded (bad YAML, invalid manifest, wrong shape). Raised by the
+    engine and setup actions; the message is the learner's, and nothing else of the cell is graded."""
+
+
+class NotFound(AnswerError):
+    """Something one expectation needs is missing (a Service without an external address, an Ingress
+    that does not exist): that expectation fails with this message, the others are still checked."""
 
 
 def lab_value(query: str, *args: Any, profile: str | None = None) -> dict[str, Any]:

@@ -303,14 +303,26 @@ def _solution(notebook: str, answer: str) -> str:
     return answers_of(read(SOLUTIONS / notebook / f"{notebook}.ipynb"))[answer]
 
 
-def V(notebook: str, answer: str, label: str, changes: list[tuple[str, str]], lose: set[str], *mention: str) -> Wrong:
+def V(notebook: str, answer: str, label: str, changes: list[tuple[str, str | None]], lose: set[str], *mention: str) -> Wrong:
     """A wrong answer made from the solution by text replacements (each must apply, so a changed solution
     is noticed here rather than silently graded as itself)."""
     text = _solution(notebook, answer)
     for old, new in changes:
         assert old in text, f"{notebook}/{answer} ({label}): {old!r} is not in the solution any more"
-        text = text.replace(old, new, 1)
+        text = text[:text.index(old)] if new is None else text.replace(old, new, 1)  # None: cut from there to the end
     return W(notebook, answer, label, text, lose, *mention)
+
+
+def _forged_secret() -> str:
+    """A Secret named like the one the tests create, signed by the learner's own CA of the same name."""
+    import yaml
+
+    from grader.tls import mint_ca
+
+    return yaml.safe_dump(mint_ca("shop CA").issue(["shop.example.com"]).secret("shop-tls", "shop"), sort_keys=False)
+
+
+_FORGED_SECRET = _forged_secret()
 
 
 SV = "02-services"
@@ -339,4 +351,53 @@ BANK += [
       {"lb_ports"}, "api.example.com → 192.0.2.10 (service/shop/web-public) 443/TCP: expected BLOCKED, observed ALLOWED"),
     V(SV, "web_public", "NodePort instead of LoadBalancer", [("  type: LoadBalancer\n", "  type: NodePort\n"), ("  loadBalancerSourceRanges:\n  - 203.0.113.0/24\n  - 10.244.0.0/16\n", "")],
       {"lb_visible", "lb_client_ip", "lb_sources", "lb_ports"}, "service/shop/web-public has no external address yet (is it type LoadBalancer?"),
+]
+
+IG = "03-ingress-gateway"
+_NP_FROM = ("    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: ingress-nginx\n"
+            "      podSelector:\n")
+BANK += [
+    # -- shop_ingress ----------------------------------------------------------------------------
+    V(IG, "shop_ingress", "Exact for /api: the paths below it go to the front end",
+      [("      - path: /api\n        pathType: Prefix", "      - path: /api\n        pathType: Exact")],
+      {"ing_prefix"}, "host → http://shop.example.com/api/v1/cart via 172.18.0.5: expected shop/api to answer, but shop/web did"),
+    V(IG, "shop_ingress", "Prefix for /healthz: /healthz/deep goes to the API",
+      [("      - path: /healthz\n        pathType: Exact", "      - path: /healthz\n        pathType: Prefix")],
+      {"ing_exact"}, "host → http://shop.example.com/healthz/deep via 172.18.0.5: expected shop/web to answer, but shop/api did"),
+    V(IG, "shop_ingress", "no host: every host is routed", [("  - host: shop.example.com\n    http:", "  - http:")],
+      {"ing_hosts"}, "host → http://other.example.com/ via 172.18.0.5: expected HTTP 404, got HTTP 200 from shop/web"),
+    V(IG, "shop_ingress", "wrong Service port for the API (the pod's port is not the Service's)",
+      [("            name: api\n            port:\n              number: 8080", "            name: api\n            port:\n              number: 80")],
+      {"ing_prefix", "ing_hosts"}, "host → http://shop.example.com/api via 172.18.0.5: expected HTTP 200, got HTTP 503", "has no port 80"),
+    V(IG, "shop_ingress", "no namespace: lands in default", [("  namespace: shop\n", "")],
+      {"ing_visible", "ing_prefix", "ing_exact", "ing_hosts"}, "set metadata.namespace: shop", "ingress/shop/shop is needed by this test: no Ingress shop/shop"),
+    # -- shop_tls --------------------------------------------------------------------------------
+    V(IG, "shop_tls", "the other Secret: a certificate for the wrong host", [("    secretName: shop-tls", "    secretName: api-tls")],
+      {"tls_visible", "tls_certificate"}, "should trust the certificate, but the server presented CN=Kubernetes Ingress Controller Fake Certificate"),
+    V(IG, "shop_tls", "TLS for the wrong host name", [("  - hosts:\n    - shop.example.com", "  - hosts:\n    - www.shop.example.com")],
+      {"tls_visible", "tls_certificate"}, "host → http://shop.example.com/cart via 172.18.0.5: expected HTTP 308, got HTTP 200 from shop/web"),
+    V(IG, "shop_tls", "brings its own Secret, signed by a CA of the same name", [("apiVersion: networking.k8s.io/v1\nkind: Ingress", _FORGED_SECRET + "---\napiVersion: networking.k8s.io/v1\nkind: Ingress")],
+      {"tls_visible", "tls_certificate"}, "should trust the certificate", "not a CA the client trusts"),
+    V(IG, "shop_tls", "any pod of the ingress-nginx namespace", [(_NP_FROM + "        matchLabels:\n          app.kubernetes.io/name: ingress-nginx\n          app.kubernetes.io/component: controller\n",
+                                                                   "    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: ingress-nginx\n")],
+      {"tls_policy"}, "ingress-nginx/debug → shop/web 80/TCP: expected BLOCKED, observed ALLOWED"),
+    V(IG, "shop_tls", "namespace OR controller labels (two peers)", [(_NP_FROM, _NP_FROM.replace("      podSelector:", "    - podSelector:"))],
+      {"tls_policy"}, "ingress-nginx/debug → shop/web 80/TCP: expected BLOCKED, observed ALLOWED",
+      "shop/ingress-nginx-controller → shop/api 8080/TCP: expected BLOCKED, observed ALLOWED"),
+    V(IG, "shop_tls", "controller labels without the namespace: the controller stays out", [(_NP_FROM, "    - podSelector:\n")],
+      {"tls_visible", "tls_certificate", "tls_policy"}, "expected HTTP 200, got HTTP 504",
+      "ingress-nginx/ingress-nginx-controller → shop/web 80/TCP: expected ALLOWED, observed BLOCKED"),
+    V(IG, "shop_tls", "every port from the controller", [("    ports:\n    - protocol: TCP\n      port: http\n", "")],
+      {"tls_policy"}, "ingress-nginx/ingress-nginx-controller → shop/web 9100/TCP: expected BLOCKED, observed ALLOWED"),
+    # -- shop_gateway ----------------------------------------------------------------------------
+    V(IG, "shop_gateway", "the shop route on the http listener", [("  - name: public\n    sectionName: https", "  - name: public\n    sectionName: http")],
+      {"gw_visible", "gw_paths", "gw_tls", "gw_rest"}, "host → https://shop.example.com/ via 172.18.0.5: expected HTTP 200, got HTTP 404"),
+    V(IG, "shop_gateway", "Exact for /api", [("        type: PathPrefix", "        type: Exact")],
+      {"gw_paths"}, "host → https://shop.example.com/api/v1/cart via 172.18.0.5: expected shop/api to answer, but shop/web did"),
+    V(IG, "shop_gateway", "the api certificate on the https listener", [("      - name: shop-tls", "      - name: api-tls")],
+      {"gw_visible", "gw_tls", "gw_rest"}, "should trust the certificate, but the server presented CN=api.example.com"),
+    V(IG, "shop_gateway", "no redirect route", [("---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: to-https", None)],
+      {"gw_tls"}, "expected HTTP 301, got HTTP 404"),
+    V(IG, "shop_gateway", "a GatewayClass that does not exist", [("  gatewayClassName: cloud-provider-kind", "  gatewayClassName: nginx")],
+      {"gw_visible", "gw_paths", "gw_tls", "gw_rest"}, "gateway/shop/public has no external address yet"),
 ]
