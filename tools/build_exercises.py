@@ -942,9 +942,9 @@ def capstone() -> Notebook:
     return nb
 
 
-from exnb import e02_services, e03_ingress  # noqa: E402
+from exnb import e02_services, e03_ingress, e04_models  # noqa: E402
 
-NOTEBOOKS = (basics, e02_services.build, e03_ingress.build, network_policies, capstone)
+NOTEBOOKS = (basics, e02_services.build, e03_ingress.build, e04_models.build, network_policies, capstone)
 
 
 def build(out: Path) -> list[Path]:

@@ -401,3 +401,40 @@ BANK += [
     V(IG, "shop_gateway", "a GatewayClass that does not exist", [("  gatewayClassName: cloud-provider-kind", "  gatewayClassName: nginx")],
       {"gw_visible", "gw_paths", "gw_tls", "gw_rest"}, "gateway/shop/public has no external address yet"),
 ]
+
+NM = "04-network-models"
+BANK += [
+    # -- kind_config -----------------------------------------------------------------------------
+    V(NM, "kind_config", "kind's default ranges, inside the VPN", [("100.64.0.0/16", "10.244.0.0/16"), ("100.65.0.0/20", "10.96.0.0/16")],
+      {"kc_ranges"}, "`networking.podSubnet`: 10.244.0.0/16 overlaps the peered/on-premises network 10.0.0.0/8 (company VPN)"),
+    V(NM, "kind_config", "a /23 for three nodes", [("100.64.0.0/16", "100.64.0.0/23")],
+      {"kc_ranges"}, "100.64.0.0/23 holds 2 /24 block(s), but each of the 3 nodes gets its own /24"),
+    V(NM, "kind_config", "Services inside the pod range", [("100.65.0.0/20", "100.64.128.0/20")],
+      {"kc_ranges"}, "`networking.serviceSubnet`: 100.64.128.0/20 overlaps podSubnet 100.64.0.0/16"),
+    V(NM, "kind_config", "a range AKS reserves", [("100.65.0.0/20", "172.31.0.0/16")],
+      {"kc_ranges"}, "172.31.0.0/16 overlaps 172.31.0.0/16, a range AKS reserves"),
+    V(NM, "kind_config", "the field names of another tool", [("  podSubnet:", "  podCIDR:")],
+      {"kc_visible", "kc_ranges"}, "unknown field 'podCIDR' in v1alpha4.Networking", "`networking.podSubnet` is missing"),
+    V(NM, "kind_config", "only the control plane", [("- role: worker\n- role: worker\n", "")],
+      {"kc_nodes"}, "`nodes`: 0 node(s) with role worker, expected 2"),
+    # -- ip_plan ---------------------------------------------------------------------------------
+    V(NM, "ip_plan", "forgot the surge node", [("flat_addresses: 3111", "flat_addresses: 3060"), ("flat_utilisation: 0.76", "flat_utilisation: 0.75")],
+      {"plan_flat"}, "`flat_addresses`: 3060 is not right"),
+    V(NM, "ip_plan", "forgot the 5 addresses Azure keeps", [("overlay_node_prefix: 25", "overlay_node_prefix: 26")],
+      {"plan_overlay"}, "`overlay_node_prefix`: 26 is not right"),
+    V(NM, "ip_plan", "sized the overlay pod CIDR like a flat subnet", [("overlay_pod_prefix: 18", "overlay_pod_prefix: 20")],
+      {"plan_overlay"}, "`overlay_pod_prefix`: 20 is not right"),
+    V(NM, "ip_plan", "a percentage and a slash", [("flat_utilisation: 0.76", "flat_utilisation: 76"), ("flat_prefix: 20", "flat_prefix: /20")],
+      {"plan_visible", "plan_flat"}, "`flat_prefix`: '/20' is not a number", "`flat_utilisation`: 76.0 is not right"),
+    # -- client_ips ------------------------------------------------------------------------------
+    V(NM, "client_ips", "no SNAT anywhere: the pod's address", [("  kindnet: 172.18.0.4", "  kindnet: 10.244.2.3")],
+      {"ips_vm"}, "`vm_sees.kindnet`: 10.244.2.3 is not right"),
+    V(NM, "client_ips", "SNAT everywhere, even on the flat profile", [("  calico-bgp: 192.168.0.129", "  calico-bgp: 172.18.0.4")],
+      {"ips_vm"}, "`vm_sees.calico-bgp`: 172.18.0.4 is not right"),
+    V(NM, "client_ips", "the internet sees the node", [("  cilium-tunnel: 192.0.2.1", "  cilium-tunnel: 172.18.0.4")],
+      {"ips_outside"}, "`internet_sees.cilium-tunnel`: 172.18.0.4 is not right"),
+    V(NM, "client_ips", "pods reachable from the VM on every profile", [("  kindnet: blocked", "  kindnet: allowed")],
+      {"ips_outside"}, "`vm_to_pod.kindnet`: allowed is not right"),
+    V(NM, "client_ips", "node names instead of addresses", [("  kindnet: 172.18.0.4", "  kindnet: kind-worker2")],
+      {"ips_visible", "ips_vm"}, "`vm_sees.kindnet`: 'kind-worker2' is not an IP address"),
+]
