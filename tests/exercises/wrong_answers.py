@@ -438,3 +438,44 @@ BANK += [
     V(NM, "client_ips", "node names instead of addresses", [("  kindnet: 172.18.0.4", "  kindnet: kind-worker2")],
       {"ips_visible", "ips_vm"}, "`vm_sees.kindnet`: 'kind-worker2' is not an IP address"),
 ]
+
+EG = "05-egress"
+_DNS_PEER = ("    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: kube-system\n"
+             "      podSelector:\n        matchLabels:\n          k8s-app: kube-dns\n")
+_DNS_DOC = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: allow-dns\n"
+BANK += [
+    # -- shop_egress -----------------------------------------------------------------------------
+    V(EG, "shop_egress", "missing DNS egress", [(_DNS_DOC, "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: allow-nothing\n"),
+                                                (_DNS_PEER, "    - podSelector:\n        matchLabels:\n          k8s-app: nothing\n")],
+      {"eg_visible", "eg_dns"}, "shop/api → api.example.com 443/TCP: expected ALLOWED, observed DNS_FAILED",
+      "shop/web → kube-system/coredns-0 53/UDP: expected ALLOWED, observed BLOCKED"),
+    V(EG, "shop_egress", "namespace OR label for DNS (two peers)", [(_DNS_PEER, _DNS_PEER.replace("      podSelector:", "    - podSelector:"))],
+      {"eg_dns"}, "shop/web → kube-system/dnsmasq 53/UDP: expected BLOCKED, observed ALLOWED"),
+    V(EG, "shop_egress", "the DNS label in any namespace", [(_DNS_PEER, _DNS_PEER.replace("        matchLabels:\n          kubernetes.io/metadata.name: kube-system\n", "        {}\n"))],
+      {"eg_dns"}, "shop/web → untrusted/fake-dns 53/UDP: expected BLOCKED, observed ALLOWED"),
+    V(EG, "shop_egress", "DNS over UDP only", [("    - protocol: UDP\n      port: 53\n    - protocol: TCP\n      port: 53\n", "    - protocol: UDP\n      port: 53\n")],
+      {"eg_dns"}, "shop/web → kube-system/coredns-1 53/TCP: expected ALLOWED, observed BLOCKED"),
+    V(EG, "shop_egress", "the whole internet on 443", [("        cidr: 203.0.113.10/32", "        cidr: 0.0.0.0/0")],
+      {"eg_outside"}, "shop/api → 198.51.100.20 443/TCP: expected BLOCKED, observed ALLOWED"),
+    V(EG, "shop_egress", "forgot that shop pods talk to each other", [("  - to:\n    - podSelector: {}\n", "  - to:\n    - podSelector:\n        matchLabels:\n          app: api\n")],
+      {"eg_inside"}, "shop/api → shop/db 5432/TCP: expected ALLOWED, observed BLOCKED"),
+    V(EG, "shop_egress", "Ingress in the default deny's policyTypes", [("  podSelector: {}\n  policyTypes:\n  - Egress\n---", "  podSelector: {}\n  policyTypes:\n  - Ingress\n  - Egress\n---")],
+      {"eg_inside", "eg_ingress"}, "untrusted/attacker → shop/web 80/TCP: expected ALLOWED, observed BLOCKED",
+      "shop/web → shop/api 8080/TCP: expected ALLOWED, observed BLOCKED"),
+    # -- api_fqdn --------------------------------------------------------------------------------
+    V(EG, "api_fqdn", "the wildcard alone: example.com itself is not below itself", [("    - matchName: example.com\n", "")],
+      {"fq_names"}, "shop/api → example.com 443/TCP: expected ALLOWED, observed BLOCKED"),
+    V(EG, "api_fqdn", "** matches deeper names too", [("    - matchName: example.com\n    - matchPattern: \"*.example.com\"", "    - matchName: example.com\n    - matchPattern: \"**.example.com\"")],
+      {"fq_names"}, "shop/api → eu.pay.example.com 443/TCP: expected BLOCKED, observed ALLOWED"),
+    V(EG, "api_fqdn", "DNS allowed but not through the proxy (no DNS rule)", [("      rules:\n        dns:\n        - matchPattern: \"*\"\n", "")],
+      {"fq_visible", "fq_names"}, "shop/api → api.example.com 443/TCP: expected ALLOWED, observed BLOCKED",
+      "only a DNS rule (toPorts rules.dns) sends lookups through the proxy"),
+    V(EG, "api_fqdn", "names on every port", [("    - matchPattern: \"*.example.com\"\n    toPorts:\n    - ports:\n      - port: \"443\"\n        protocol: TCP\n", "    - matchPattern: \"*.example.com\"\n")],
+      {"fq_names"}, "shop/api → api.example.com 80/TCP: expected BLOCKED, observed ALLOWED"),
+    V(EG, "api_fqdn", "forgot the database", [("  - toEndpoints:\n    - matchLabels:\n        app: db\n    toPorts:\n    - ports:\n      - port: \"5432\"\n        protocol: TCP\n", "")],
+      {"fq_cluster"}, "shop/api → shop/db 5432/TCP: expected ALLOWED, observed BLOCKED"),
+    V(EG, "api_fqdn", "selects every pod of shop", [("  endpointSelector:\n    matchLabels:\n      app: api\n", "  endpointSelector: {}\n")],
+      {"fq_cluster"}, "shop/web → blocked.example.net 443/TCP: expected ALLOWED, observed BLOCKED"),
+    V(EG, "api_fqdn", "an address range instead of names", [("  - toFQDNs:\n    - matchName: example.com\n    - matchPattern: \"*.example.com\"\n", "  - toCIDR:\n    - 203.0.113.0/24\n")],
+      {"fq_names"}, "shop/api → eu.pay.example.com 443/TCP: expected BLOCKED, observed ALLOWED"),
+]
