@@ -942,9 +942,9 @@ def capstone() -> Notebook:
     return nb
 
 
-from exnb import e02_services, e03_ingress, e04_models, e05_egress  # noqa: E402
+from exnb import e02_services, e03_ingress, e04_models, e05_egress, e06_nsg  # noqa: E402
 
-NOTEBOOKS = (basics, e02_services.build, e03_ingress.build, e04_models.build, e05_egress.build, network_policies, capstone)
+NOTEBOOKS = (basics, e02_services.build, e03_ingress.build, e04_models.build, e05_egress.build, e06_nsg.build, network_policies, capstone)
 
 
 def build(out: Path) -> list[Path]:

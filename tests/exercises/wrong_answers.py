@@ -479,3 +479,37 @@ BANK += [
     V(EG, "api_fqdn", "an address range instead of names", [("  - toFQDNs:\n    - matchName: example.com\n    - matchPattern: \"*.example.com\"\n", "  - toCIDR:\n    - 203.0.113.0/24\n")],
       {"fq_names"}, "shop/api → eu.pay.example.com 443/TCP: expected BLOCKED, observed ALLOWED"),
 ]
+
+NS = "06-nsg"
+BANK += [
+    # -- nsg_inbound -----------------------------------------------------------------------------
+    V(NS, "nsg_inbound", "the deny after AKS's allow rule (priority 600 > 500)", [("  priority: 110", "  priority: 600")],
+      {"nsg_in_partner"}, "blocked.example.net → 192.0.2.11 (service/shop/api-admin) 8080/TCP: expected BLOCKED, observed ALLOWED"),
+    V(NS, "nsg_inbound", "the deny before the allow", [("  priority: 100", "  priority: 120")],
+      {"nsg_in_visible", "nsg_in_partner"}, "api.example.com → 192.0.2.11 (service/shop/api-admin) 8080/TCP: expected ALLOWED, observed BLOCKED",
+      "DENY by deny-internet-admin (priority 110)"),
+    V(NS, "nsg_inbound", "denies the internet on every port", [("  sourceAddressPrefix: Internet\n  sourcePortRange: \"*\"\n  destinationAddressPrefix: \"*\"\n  destinationPortRange: \"8080\"",
+                                                                "  sourceAddressPrefix: Internet\n  sourcePortRange: \"*\"\n  destinationAddressPrefix: \"*\"\n  destinationPortRange: \"*\"")],
+      {"nsg_in_rest"}, "blocked.example.net → 192.0.2.10 (service/shop/web-public) 80/TCP: expected ALLOWED, observed BLOCKED"),
+    V(NS, "nsg_inbound", "closes everything else at the end, the virtual network too",
+      [("  destinationPortRange: \"8080\"\n", "  destinationPortRange: \"8080\"\n", ), ("- name: deny-internet-admin", "- name: deny-everything-else\n  priority: 4000\n  direction: Inbound\n  access: Deny\n  protocol: \"*\"\n  sourceAddressPrefix: \"*\"\n  sourcePortRange: \"*\"\n  destinationAddressPrefix: \"*\"\n  destinationPortRange: \"*\"\n- name: deny-internet-admin")],
+      {"nsg_in_rest"}, "vm.internal → node:kind-worker 10250/TCP: expected ALLOWED, observed BLOCKED", "deny-everything-else (priority 4000)"),
+    V(NS, "nsg_inbound", "the partner rule aimed at the virtual network, not the frontend address",
+      [("  sourceAddressPrefix: 203.0.113.0/24\n  sourcePortRange: \"*\"\n  destinationAddressPrefix: \"*\"", "  sourceAddressPrefix: 203.0.113.0/24\n  sourcePortRange: \"*\"\n  destinationAddressPrefix: VirtualNetwork")],
+      {"nsg_in_visible", "nsg_in_partner"}, "api.example.com → 192.0.2.11 (service/shop/api-admin) 8080/TCP: expected ALLOWED, observed BLOCKED"),
+    V(NS, "nsg_inbound", "a priority Azure keeps for itself", [("  priority: 100", "  priority: 50")],
+      {"nsg_in_visible", "nsg_in_partner", "nsg_in_rest"}, "securityRules[0].priority: invalid priority 50: allowed range 100-4096"),
+    # -- nsg_outbound ----------------------------------------------------------------------------
+    V(NS, "nsg_outbound", "the deny before the allow", [("  priority: 200", "  priority: 150"), ("  priority: 100", "  priority: 300")],
+      {"nsg_out_visible", "nsg_out_internet"}, "shop/api → api.example.com 443/TCP: expected ALLOWED, observed BLOCKED", "dropped by Azure NSG nsg-outbound (subnet): deny-internet (priority 150)"),
+    V(NS, "nsg_outbound", "denies every destination, the virtual network too", [("  destinationAddressPrefix: Internet", "  destinationAddressPrefix: \"*\"")],
+      {"nsg_out_visible", "nsg_out_internet", "nsg_out_vnet"}, "shop/web → shop/db 5432/TCP: expected ALLOWED, observed BLOCKED",
+      "shop/api → api.example.com 443/TCP: expected ALLOWED, observed DNS_FAILED"),
+    V(NS, "nsg_outbound", "allows the pod addresses, which the NSG never sees (SNAT)", [("  sourceAddressPrefix: \"*\"\n  sourcePortRange: \"*\"\n  destinationAddressPrefix: 203.0.113.10", "  sourceAddressPrefix: 10.244.0.0/16\n  sourcePortRange: \"*\"\n  destinationAddressPrefix: 203.0.113.10")],
+      {"nsg_out_visible", "nsg_out_internet"}, "shop/api → api.example.com 443/TCP: expected ALLOWED, observed BLOCKED", "dropped by Azure NSG nsg-outbound (subnet): deny-internet (priority 200)"),
+    V(NS, "nsg_outbound", "the deny written as Inbound", [("  priority: 200\n  direction: Outbound", "  priority: 200\n  direction: Inbound")],
+      {"nsg_out_internet"}, "shop/api → blocked.example.net 443/TCP: expected BLOCKED, observed ALLOWED"),
+    V(NS, "nsg_outbound", "the payment API on every port and protocol", [("  protocol: Tcp\n  sourceAddressPrefix: \"*\"\n  sourcePortRange: \"*\"\n  destinationAddressPrefix: 203.0.113.10\n  destinationPortRange: \"443\"",
+                                                                         "  protocol: \"*\"\n  sourceAddressPrefix: \"*\"\n  sourcePortRange: \"*\"\n  destinationAddressPrefix: 203.0.113.10\n  destinationPortRange: \"*\"")],
+      {"nsg_out_internet"}, "shop/api → 203.0.113.10 80/TCP: expected BLOCKED, observed ALLOWED"),
+]
