@@ -774,10 +774,10 @@ def capstone() -> Notebook:
     documents separated by `---`. The tests apply them to a fresh shop and probe the full matrix,
     east-west and egress, including a pod added after your policies.
 
-    Part A (this notebook): east-west and egress. Part B, exposing the shop through an Ingress with
-    TLS, will be added with the Services and Ingress exercises.
+    Part A (task 1): east-west and egress. Part B (task 2): the shop on HTTPS through the ingress
+    controller, and nothing else gets in; the tests check the whole matrix again, end to end.
 
-    **Total: 8 points.**
+    **Total: 13 points.**
     """)
     nb.md(HOW_GRADED)
     nb.md(SHOP_TABLE)
@@ -939,7 +939,194 @@ def capstone() -> Notebook:
             check.expect_probe("shop/cache", "api.example.com", 443, verdict="blocked")
             check.expect_probe("shop/cache", "shop/db", 5432, verdict="blocked")
             """)
+    capstone_part_b(nb)
     return nb
+
+
+def capstone_part_b(nb: Notebook) -> None:
+    from exnb.common import given
+    from exnb.e03_ingress import SERVICES
+
+    nb.md("""
+    ## Task 2 — Part B: HTTPS through the ingress controller, and only through it (5 points)
+
+    In production nobody reaches the front end directly: every request comes through
+    **ingress-nginx**. The tests start from a **reference solution of Part A in which `shop/web` no
+    longer accepts port 80 from every namespace** (everything else exactly as task 1 asks), then
+    install ingress-nginx (IngressClass `nginx`; its controller pod `ingress-nginx/ingress-nginx-controller`
+    has the labels `app.kubernetes.io/name=ingress-nginx` and `app.kubernetes.io/component=controller`),
+    create the Services `web` (80 → the front end's `http` port) and `api` (8080 → the back end's
+    `http` port) and the TLS Secret `shop-tls` (a certificate for `shop.example.com` from the
+    company's "shop CA", as in exercise 3).
+
+    Write, as one answer:
+
+    1. an Ingress `shop` (class `nginx`) for `https://shop.example.com`: `/api` and every path below
+       it → `api`, everything else → `web`, terminating TLS with `shop-tls`;
+    2. the NetworkPolicies that let **only the ingress controller** reach `shop/web` on 80/TCP and
+       `shop/api` on 8080/TCP.
+
+    The whole matrix of Part A must still hold: nothing else reaches the shop's pods directly, from
+    any namespace, and the controller reaches nothing else.
+
+    Points: 1 visible (an Ingress; `https://shop.example.com/` answers with a trusted certificate),
+    4 hidden (routes and TLS; the full matrix — 2 points; requests from outside and inside the cluster).
+    """)
+    nb.code("""
+    from grader.tls import mint_ca
+
+    ca = mint_ca("shop CA")
+    b = grader.connect("kindnet")
+    b.deploy("shop")
+    b.install_ingress_controller("ingress-nginx")
+    b.apply(shop_policies)   # your Part A ...
+    b.delete("networkpolicy/shop/web", missing_ok=True)   # ... without the front end's own rules, as in the tests (adapt if yours differ)
+    b.apply([ca.issue(["shop.example.com"]).secret("shop-tls", "shop"),
+             {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"}, "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}},
+             {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": "shop"}, "spec": {"selector": {"app": "api"}, "ports": [{"name": "http", "port": 8080, "targetPort": "http"}]}}])
+    """)
+    nb.answer("shop_ingress", """
+    apiVersion: networking.k8s.io/v1
+    kind: Ingress
+    metadata:
+      name: shop
+      namespace: shop
+    spec:
+      ingressClassName: nginx
+      tls:
+      - hosts:
+        - shop.example.com
+        secretName: shop-tls
+      rules:
+      - host: shop.example.com
+        http:
+          paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: web
+                port:
+                  number: 80
+          - path: /api
+            pathType: Prefix
+            backend:
+              service:
+                name: api
+                port:
+                  number: 8080
+    ---
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata:
+      name: web-from-ingress
+      namespace: shop
+    spec:
+      podSelector:
+        matchLabels:
+          app: web
+      policyTypes:
+      - Ingress
+      ingress:
+      - from:
+        - namespaceSelector:
+            matchLabels:
+              kubernetes.io/metadata.name: ingress-nginx
+          podSelector:
+            matchLabels:
+              app.kubernetes.io/name: ingress-nginx
+              app.kubernetes.io/component: controller
+        ports:
+        - protocol: TCP
+          port: 80
+    ---
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata:
+      name: api-from-ingress
+      namespace: shop
+    spec:
+      podSelector:
+        matchLabels:
+          app: api
+      policyTypes:
+      - Ingress
+      ingress:
+      - from:
+        - namespaceSelector:
+            matchLabels:
+              kubernetes.io/metadata.name: ingress-nginx
+          podSelector:
+            matchLabels:
+              app.kubernetes.io/name: ingress-nginx
+              app.kubernetes.io/component: controller
+        ports:
+        - protocol: TCP
+          port: 8080
+    """)
+    nb.code("""
+    # Try it (not graded)
+    b.apply(shop_ingress)
+    address = b.address("ingress/shop/shop")
+    for client, url in (("host", "https://shop.example.com/"), ("untrusted/attacker", "https://shop.example.com/api/cart")):
+        r = b.http(client, url, resolve=address, ca=ca)
+        print(client, url, r.http.render(), "| trusted:", r.http.certificate_trusted)
+    for m in b.matrices(namespaces=["shop", "untrusted", "monitoring", "ingress-nginx"]):
+        display(m)
+    """)
+    setup = ("check.install_ingress_controller()\n" + given(*SERVICES)
+             + '\ncheck.tls_secret("shop-tls", "shop", ["shop.example.com"], ca="shop CA")')
+    baseline = given(*PART_A_BASELINE)
+    ctor = 'answer="shop_ingress", topology="shop"'
+    addr = 'lab_value("address", "ingress/shop/shop")'
+    nb.test("cap_b_visible", 1, "an Ingress in shop; HTTPS reaches the front end with a trusted certificate", ctor,
+            visible=setup + f"""
+check.expect_objects("Ingress", count=1, namespace="shop")
+check.expect_http("host", "https://shop.example.com/", resolve={addr}, ca="shop CA", status=200, answered_by="shop/web", trusted=True)""")
+    nb.test("cap_b_routes", 1, "routes and TLS on top of Part A", ctor, visible=setup, hidden=baseline + f"""
+check.expect_http("host", "https://shop.example.com/api/cart", resolve={addr}, ca="shop CA", status=200, answered_by="shop/api", trusted=True)
+check.expect_http("host", "https://shop.example.com/account", resolve={addr}, ca="shop CA", status=200, answered_by="shop/web", trusted=True)
+check.expect_http("host", "http://shop.example.com/", resolve={addr}, status=308, location="https://shop.example.com/")""")
+    nb.test("cap_b_matrix", 2, "the full matrix: only the controller gets in, and only to web:80 and api:8080", ctor, visible=setup,
+            hidden=baseline + """
+check.add_pod("ingress-nginx/debug", {"app": "debug"}, [80])
+check.expect_matrix(80, sources=["*", "ingress-nginx/*"], destinations="shop/*", default="blocked", allow=["ingress-nginx/ingress-nginx-controller -> shop/web"])
+check.expect_matrix(8080, sources=["*", "ingress-nginx/*"], destinations="shop/*", default="blocked", allow=["shop/web -> shop/api", "ingress-nginx/ingress-nginx-controller -> shop/api"])
+check.expect_matrix(5432, sources=["*", "ingress-nginx/*"], destinations="shop/*", default="blocked", allow=["shop/api -> shop/db"])
+check.expect_matrix(9100, sources=["*", "ingress-nginx/*"], destinations="shop/*", default="blocked", allow=["monitoring/prometheus -> shop/*"])""")
+    nb.test("cap_b_clients", 1, "requests from outside and other namespaces arrive through the controller", ctor, visible=setup,
+            hidden=baseline + f"""
+for client in ("untrusted/attacker", "monitoring/prometheus"):
+    check.expect_http(client, "https://shop.example.com/", resolve={addr}, ca="shop CA", status=200, answered_by="shop/web")
+check.expect_http("shop/db", "https://shop.example.com/", resolve={addr}, verdict="blocked")
+check.expect_http("vm.internal", "https://shop.example.com/api/orders", resolve={addr}, ca="shop CA", status=200, answered_by="shop/api")
+check.expect_probe("shop/api", "api.example.com", 443, verdict="allowed")""")
+
+
+PART_A_BASELINE = [
+    {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "default-deny-all", "namespace": "shop"},
+     "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}},
+    {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "allow-dns", "namespace": "shop"},
+     "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                                                                                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+                                                                        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}]}},
+    {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "allow-metrics", "namespace": "shop"},
+     "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"purpose": "monitoring"}},
+                                                                                  "podSelector": {"matchLabels": {"app": "prometheus"}}}],
+                                                                         "ports": [{"protocol": "TCP", "port": 9100}]}]}},
+    {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "web", "namespace": "shop"},
+     "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Ingress", "Egress"],
+              "egress": [{"to": [{"podSelector": {"matchLabels": {"app": "api"}}}], "ports": [{"protocol": "TCP", "port": 8080}]}]}},
+    {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "api", "namespace": "shop"},
+     "spec": {"podSelector": {"matchLabels": {"app": "api"}}, "policyTypes": ["Ingress", "Egress"],
+              "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}], "ports": [{"protocol": "TCP", "port": 8080}]}],
+              "egress": [{"to": [{"podSelector": {"matchLabels": {"app": "db"}}}], "ports": [{"protocol": "TCP", "port": 5432}]},
+                         {"to": [{"ipBlock": {"cidr": "203.0.113.10/32"}}], "ports": [{"protocol": "TCP", "port": 443}]}]}},
+    {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "db", "namespace": "shop"},
+     "spec": {"podSelector": {"matchLabels": {"app": "db"}}, "policyTypes": ["Ingress"],
+              "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "api"}}}], "ports": [{"protocol": "TCP", "port": 5432}]}]}},
+]
+"""Part A's reference solution without the front end's ingress rule (the tests of Part B start from it)."""
 
 
 from exnb import e02_services, e03_ingress, e04_models, e05_egress, e06_nsg  # noqa: E402

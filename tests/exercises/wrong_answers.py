@@ -492,7 +492,7 @@ BANK += [
                                                                 "  sourceAddressPrefix: Internet\n  sourcePortRange: \"*\"\n  destinationAddressPrefix: \"*\"\n  destinationPortRange: \"*\"")],
       {"nsg_in_rest"}, "blocked.example.net → 192.0.2.10 (service/shop/web-public) 80/TCP: expected ALLOWED, observed BLOCKED"),
     V(NS, "nsg_inbound", "closes everything else at the end, the virtual network too",
-      [("  destinationPortRange: \"8080\"\n", "  destinationPortRange: \"8080\"\n", ), ("- name: deny-internet-admin", "- name: deny-everything-else\n  priority: 4000\n  direction: Inbound\n  access: Deny\n  protocol: \"*\"\n  sourceAddressPrefix: \"*\"\n  sourcePortRange: \"*\"\n  destinationAddressPrefix: \"*\"\n  destinationPortRange: \"*\"\n- name: deny-internet-admin")],
+      [("- name: deny-internet-admin", "- name: deny-everything-else\n  priority: 4000\n  direction: Inbound\n  access: Deny\n  protocol: \"*\"\n  sourceAddressPrefix: \"*\"\n  sourcePortRange: \"*\"\n  destinationAddressPrefix: \"*\"\n  destinationPortRange: \"*\"\n- name: deny-internet-admin")],
       {"nsg_in_rest"}, "vm.internal → node:kind-worker 10250/TCP: expected ALLOWED, observed BLOCKED", "deny-everything-else (priority 4000)"),
     V(NS, "nsg_inbound", "the partner rule aimed at the virtual network, not the frontend address",
       [("  sourceAddressPrefix: 203.0.113.0/24\n  sourcePortRange: \"*\"\n  destinationAddressPrefix: \"*\"", "  sourceAddressPrefix: 203.0.113.0/24\n  sourcePortRange: \"*\"\n  destinationAddressPrefix: VirtualNetwork")],
@@ -512,4 +512,27 @@ BANK += [
     V(NS, "nsg_outbound", "the payment API on every port and protocol", [("  protocol: Tcp\n  sourceAddressPrefix: \"*\"\n  sourcePortRange: \"*\"\n  destinationAddressPrefix: 203.0.113.10\n  destinationPortRange: \"443\"",
                                                                          "  protocol: \"*\"\n  sourceAddressPrefix: \"*\"\n  sourcePortRange: \"*\"\n  destinationAddressPrefix: 203.0.113.10\n  destinationPortRange: \"*\"")],
       {"nsg_out_internet"}, "shop/api → 203.0.113.10 80/TCP: expected BLOCKED, observed ALLOWED"),
+]
+
+_CTL_PEER = ("    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: ingress-nginx\n"
+             "      podSelector:\n")
+_API_POLICY = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: api-from-ingress\n"
+BANK += [
+    V(CAP, "shop_ingress", "no TLS section", [("  tls:\n  - hosts:\n    - shop.example.com\n    secretName: shop-tls\n", "")],
+      {"cap_b_visible", "cap_b_routes"}, "should trust the certificate, but the server presented CN=Kubernetes Ingress Controller Fake Certificate",
+      "host → http://shop.example.com/ via 172.18.0.5: expected HTTP 308, got HTTP 200 from shop/web"),
+    V(CAP, "shop_ingress", "controller labels without the namespace", [(_CTL_PEER, "    - podSelector:\n"), (_CTL_PEER, "    - podSelector:\n")],
+      {"cap_b_visible", "cap_b_routes", "cap_b_matrix", "cap_b_clients"}, "expected HTTP 200, got HTTP 504",
+      "ingress-nginx/ingress-nginx-controller → shop/web 80/TCP: expected ALLOWED, observed BLOCKED"),
+    V(CAP, "shop_ingress", "any pod of the ingress-nginx namespace",
+      [(_CTL_PEER + "        matchLabels:\n          app.kubernetes.io/name: ingress-nginx\n          app.kubernetes.io/component: controller\n",
+        "    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: ingress-nginx\n")],
+      {"cap_b_matrix"}, "ingress-nginx/debug → shop/web 80/TCP: expected BLOCKED, observed ALLOWED"),
+    V(CAP, "shop_ingress", "forgot the back end", [(_API_POLICY, None)],
+      {"cap_b_routes", "cap_b_matrix", "cap_b_clients"}, "host → https://shop.example.com/api/cart via 172.18.0.5: expected HTTP 200, got HTTP 504",
+      "ingress-nginx/ingress-nginx-controller → shop/api 8080/TCP: expected ALLOWED, observed BLOCKED"),
+    V(CAP, "shop_ingress", "every port from the controller", [("    ports:\n    - protocol: TCP\n      port: 80\n", "")],
+      {"cap_b_matrix"}, "ingress-nginx/ingress-nginx-controller → shop/web 9100/TCP: expected BLOCKED, observed ALLOWED"),
+    V(CAP, "shop_ingress", "no class: the default IngressClass's proxy is not the controller pod", [("  ingressClassName: nginx\n", "")],
+      {"cap_b_visible", "cap_b_routes", "cap_b_clients"}, "host → https://shop.example.com/ via 172.18.0.6: expected HTTP 200"),
 ]
