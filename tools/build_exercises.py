@@ -984,6 +984,7 @@ def capstone_part_b(nb: Notebook) -> None:
     b.apply([ca.issue(["shop.example.com"]).secret("shop-tls", "shop"),
              {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"}, "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}},
              {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": "shop"}, "spec": {"selector": {"app": "api"}, "ports": [{"name": "http", "port": 8080, "targetPort": "http"}]}}])
+    print(b.objects())
     """)
     nb.answer("shop_ingress", """
     apiVersion: networking.k8s.io/v1
@@ -1071,8 +1072,9 @@ def capstone_part_b(nb: Notebook) -> None:
     for client, url in (("host", "https://shop.example.com/"), ("untrusted/attacker", "https://shop.example.com/api/cart")):
         r = b.http(client, url, resolve=address, ca=ca)
         print(client, url, r.http.render(), "| trusted:", r.http.certificate_trusted)
-    for m in b.matrices(namespaces=["shop", "untrusted", "monitoring", "ingress-nginx"]):
-        display(m)
+    clients = ["ingress-nginx/ingress-nginx-controller", "untrusted/attacker", "monitoring/prometheus", "shop/web", "shop/api"]
+    display(b.matrix(80, sources=clients, destinations=["shop/web"]))
+    display(b.matrix(8080, sources=clients, destinations=["shop/api"]))
     """)
     setup = ("check.install_ingress_controller()\n" + given(*SERVICES)
              + '\ncheck.tls_secret("shop-tls", "shop", ["shop.example.com"], ca="shop CA")')

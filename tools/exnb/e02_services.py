@@ -158,6 +158,7 @@ def build() -> Notebook:
     nb.code("""
     aks = grader.connect("kindnet", load_balancer="azure")
     aks.deploy("shop")
+    print(aks.services())
     """)
     nb.answer("web_public", WEB_PUBLIC)
     nb.code("""

@@ -294,6 +294,7 @@ def build() -> Notebook:
     tls_lab.apply(SERVICES)
     tls_lab.apply([ca.issue(["shop.example.com"]).secret("shop-tls", "shop"), ca.issue(["api.example.com"]).secret("api-tls", "shop")])
     tls_lab.apply({_flow(DENY)})
+    print(tls_lab.objects())
     """)
     nb.answer("shop_tls", TLS)
     nb.code("""
@@ -354,6 +355,7 @@ def build() -> Notebook:
     gw_lab.deploy("shop")
     gw_lab.apply(SERVICES)
     gw_lab.apply([ca.issue(["shop.example.com"]).secret("shop-tls", "shop"), ca.issue(["api.example.com"]).secret("api-tls", "shop")])
+    print(gw_lab.objects())
     """)
     nb.answer("shop_gateway", GATEWAY)
     nb.code("""

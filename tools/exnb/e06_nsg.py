@@ -94,7 +94,7 @@ def build() -> Notebook:
         "aks.apply(SERVICES)",
         'print("web-public:", aks.address("service/shop/web-public"), " api-admin:", aks.address("service/shop/api-admin"))',
         'aks.attach_nsg({"name": "aks-nsg", "securityRules": []})',
-        "print(aks.nsg_rules())   # what Azure processes: the rules AKS added for the two Services, then the defaults",
+        "print(aks.nsg_rules().render())   # what Azure processes: the rules AKS added for the two Services, then the defaults",
     ]))
 
     # -- task 1 ------------------------------------------------------------------------------
