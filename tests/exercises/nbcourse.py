@@ -29,23 +29,43 @@ def nbgrader_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """An exclusive lock shared by pytest-xdist workers (one course, built once, changed by one at a time)."""
+def locked(path: Path, *, shared: bool = False) -> Iterator[None]:
+    """A lock shared by pytest-xdist workers (a course built once, changed by one at a time);
+    ``shared=True`` takes it in shared mode (many holders, none exclusive)."""
     with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        fcntl.flock(fh, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def try_locked(path: Path) -> Iterator[bool]:
+    """The exclusive lock if nobody holds it (yields True), else yields False at once."""
+    with open(path, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 class Course:
-    def __init__(self, root: Path, *, create: bool = True) -> None:
+    def __init__(self, root: Path, *, create: bool = True, assignments: list[str] | None = None) -> None:
         self.root = root
         if create:
             root.mkdir(parents=True, exist_ok=True)
             shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
-            shutil.copytree(ROOT / "solutions", root / "solutions")
+            if assignments is None:
+                shutil.copytree(ROOT / "solutions", root / "solutions")
+            else:
+                for a in assignments:
+                    shutil.copytree(ROOT / "solutions" / a, root / "solutions" / a)
 
     def run(self, *args: str, env: dict[str, str] | None = None, timeout: int = 1800) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run([str(BIN / "nbgrader"), *args], cwd=self.root, env=nbgrader_env(env),

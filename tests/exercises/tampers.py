@@ -156,3 +156,34 @@ def base_submission(exercise_nb: Any, solution_answers: dict[str, str]) -> Any:
         if nbg(cell).get("grade_id") == "default_deny":
             cell.source = answer_source("default_deny", solution_answers["default_deny"])
     return nb
+
+
+@dataclass(frozen=True)
+class KernelTamper:
+    """A submission for another notebook that answers one task wrongly and makes the kernel compute
+    its own verdicts with patched expectation kinds (every HTTP expectation passes, every
+    certificate is trusted): only the cells of the wrong answer may lose, and they must."""
+
+    notebook: str
+    answer: str
+    wrong: Callable[[str], str]
+    lose: frozenset[str]
+
+    def build(self, exercise_nb: Any, solution_answers: dict[str, str]) -> Any:
+        from nbtools import with_answers
+
+        nb = with_answers(exercise_nb, {**solution_answers, self.answer: self.wrong(solution_answers[self.answer])})
+        return _insert_after_setup(nb, (
+            "import grader.checks.client as client, grader.checks.engine as engine, grader.checks.expectations as kinds\n"
+            "import grader.tls.certificates as certificates\n"
+            "from grader.checks.outcome import Finding\n"
+            "kinds.EXPECTATIONS['http'] = lambda ctx, p: Finding('http', 'ok', True, passed_count=1)\n"
+            "certificates.verify = lambda *a, **k: certificates.Verification(True, 'trusted')\n"
+            "client.verify = lambda spec, answers: engine.evaluate(spec, answers)   # verdicts computed here, where they are patched\n"
+        ))
+
+
+KERNEL_PATCH_TLS = KernelTamper(
+    "03-ingress-gateway", "shop_tls", lambda text: text.replace("secretName: shop-tls", "secretName: api-tls"),
+    frozenset({"tls_visible", "tls_certificate"}),
+)

@@ -2,8 +2,10 @@
 whole class of submissions (correct, blank, every wrong answer of the bank, tampering), feedback
 and the grades CSV through the Makefile targets.
 
-One autograde run per assignment grades every student at once (nbgrader grades sequentially; a
-kernel start per notebook dominates). The course lives in a temporary folder.
+Each assignment gets a course of its own (a temporary folder with its own gradebook), graded once
+for the whole run: one ``nbgrader autograde`` grades all its students (nbgrader grades one
+notebook at a time; a kernel start per notebook dominates). pytest-xdist workers share the
+courses and build them in parallel, each taking the next assignment nobody is building yet.
 """
 
 from __future__ import annotations
@@ -20,15 +22,22 @@ from typing import Any
 import nbformat
 import pytest
 
-from nbcourse import BIN, Course, error_text, locked, nbgrader_env
+from nbcourse import BIN, Course, error_text, locked, nbgrader_env, try_locked
 from nbtools import EXERCISES, flat, ROOT, SOLUTIONS, answers_of, nbg, points, read, grade_cells, with_answers
-from tampers import NOTEBOOK as TAMPER_NB
+from tampers import KERNEL_PATCH_TLS, NOTEBOOK as TAMPER_NB
 from tampers import PROBE_FILE, TAMPERS, base_submission
 from wrong_answers import BANK
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader")]
 
 ASSIGNMENTS = sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir())
+WARNINGS_CELL = ("import sys, warnings\n"
+                 "if not sys.warnoptions:\n"
+                 "    warnings.simplefilter('error')   # every later cell runs as under python -W error\n"
+                 "print('warnoptions', sys.warnoptions, 'filter', warnings.filters[0][0])")
+"""The first code cell of the correct submission: from there on any warning in the kernel is an
+error, so a correct answer scores full only if the course raises none (nbgrader would score a
+warning on stderr as a failure). The warnings test also grades one notebook with PYTHONWARNINGS=error."""
 
 
 def _wrong_students() -> dict[str, dict[str, list[Any]]]:
@@ -48,58 +57,106 @@ def _wrong_students() -> dict[str, dict[str, list[Any]]]:
 WRONG = _wrong_students()
 
 
-def _build_class(c: Course) -> None:
+def _build_class(c: Course, a: str, grader_lock: Path) -> None:
+    """Submit the class of assignment ``a`` and autograde it.
+
+    ``alice`` hands in the solutions (plus a cell that prints the kernel's warning options),
+    ``blank`` the student version untouched, ``wrong-NN`` the bank's wrong answers, and for the
+    tamper notebook ``tamper-*`` the cheating submissions. Autograde fingerprints the grader
+    package, which every course shares: a run holds ``grader_lock`` shared, and the one tamper
+    that writes into the package is graded alone, holding it exclusively."""
     c.release()
-    for a in ASSIGNMENTS:
-        solution = read(SOLUTIONS / a / f"{a}.ipynb")
-        exercise = nbformat.read(c.root / "exercises" / a / f"{a}.ipynb", as_version=4)
-        c.submit("alice", a, solution)
-        c.submit("blank", a, exercise)
-        strict = copy.deepcopy(solution)
-        strict.cells.insert(1, nbformat.v4.new_code_cell("import sys\nprint('warnoptions', sys.warnoptions)", id="warnings"))
-        c.submit("strict", a, strict)
-        answers = answers_of(solution)
-        for student, variants in WRONG[a].items():
-            c.submit(student, a, with_answers(exercise, {**answers, **{w.answer: w.yaml for w in variants}}))
-        if a == TAMPER_NB:
-            base = base_submission(exercise, answers)
-            for t in TAMPERS:
+    solution = read(SOLUTIONS / a / f"{a}.ipynb")
+    exercise = nbformat.read(c.root / "exercises" / a / f"{a}.ipynb", as_version=4)
+    alice = copy.deepcopy(solution)
+    alice.cells.insert(1, nbformat.v4.new_code_cell(WARNINGS_CELL, id="warnings"))
+    c.submit("alice", a, alice)
+    c.submit("blank", a, exercise)
+    answers = answers_of(solution)
+    for student, variants in WRONG[a].items():
+        c.submit(student, a, with_answers(exercise, {**answers, **{w.answer: w.yaml for w in variants}}))
+    later = []
+    if a == TAMPER_NB:
+        base = base_submission(exercise, answers)
+        for t in TAMPERS:
+            if t.name == "grader_write":
+                later.append(t.build(base))
+            else:
                 c.submit(f"tamper-{t.name}", a, t.build(base))
-    probe = Path(__import__("grader").__file__).parent / "checks" / PROBE_FILE
-    try:
-        for a in ASSIGNMENTS:
-            c.autograde(a)
-    finally:
-        probe.unlink(missing_ok=True)
+    if a == KERNEL_PATCH_TLS.notebook:
+        c.submit("tamper-kernel-tls", a, KERNEL_PATCH_TLS.build(exercise, answers))
+    with locked(grader_lock, shared=True):
+        c.autograde(a)
+    if later:
+        probe = Path(__import__("grader").__file__).parent / "checks" / PROBE_FILE
+        with locked(grader_lock):
+            try:
+                c.submit("tamper-grader_write", a, later[0])
+                c.autograde(a, "--student", "tamper-grader_write")
+            finally:
+                probe.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")
 def shared_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
-    """One graded class for the whole run, even across pytest-xdist workers (built by the first)."""
+    """One folder for the whole run, even across pytest-xdist workers."""
     base = tmp_path_factory.getbasetemp()
     return base if worker_id == "master" else base.parent
 
 
+def _course_root(shared_dir: Path, a: str) -> Path:
+    return shared_dir / f"nbgrader-class-{a}"
+
+
+def _build_if_needed(shared_dir: Path, a: str) -> None:
+    root = _course_root(shared_dir, a)
+    if not (root / ".graded").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        _build_class(Course(root, assignments=[a]), a, shared_dir / "grader-package.lock")
+        (root / ".graded").touch()
+
+
+BUILD_ORDER = sorted(ASSIGNMENTS, key=lambda a: -(len(WRONG[a]) + (len(TAMPERS) if a == TAMPER_NB else 0)))
+"""Biggest classes first, so the workers finish together."""
+
+
+BUILDERS_PER_WORKER = 2
+"""Classes a worker grades at once: nbgrader spends much of a notebook waiting on its kernel, so
+two builds per CPU keep the machine busy."""
+
+
+def _claim_and_build(shared_dir: Path) -> None:
+    for a in BUILD_ORDER:
+        with try_locked(shared_dir / f"nbgrader-class-{a}.lock") as mine:
+            if mine:
+                _build_if_needed(shared_dir, a)
+
+
 @pytest.fixture(scope="session")
-def course(shared_dir: Path) -> Course:
-    root = shared_dir / "nbgrader-class"
-    with locked(shared_dir / "nbgrader-class.lock"):
-        if not (root / ".graded").exists():
-            shutil.rmtree(root, ignore_errors=True)
-            _build_class(Course(root))
-            (root / ".graded").touch()
-    return Course(root, create=False)
+def courses(shared_dir: Path) -> dict[str, Course]:
+    """Every assignment's graded class. A worker builds (two at a time) each class no other worker
+    is building, then waits for the rest."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(BUILDERS_PER_WORKER) as pool:
+        for done in [pool.submit(_claim_and_build, shared_dir) for _ in range(BUILDERS_PER_WORKER)]:
+            done.result()
+    for a in ASSIGNMENTS:
+        with locked(shared_dir / f"nbgrader-class-{a}.lock"):
+            _build_if_needed(shared_dir, a)  # a no-op unless the worker that claimed it failed
+    return {a: Course(_course_root(shared_dir, a), create=False) for a in ASSIGNMENTS}
 
 
 @pytest.fixture
 def course_lock(shared_dir: Path) -> Any:
-    """Held by tests that run nbgrader on the shared class again."""
-    with locked(shared_dir / "nbgrader-class.lock"):
-        yield
+    """Held by tests that run nbgrader on a shared class again: ``course_lock(a)``."""
+    import contextlib
+
+    return lambda a: locked(shared_dir / f"nbgrader-class-{a}.lock")
 
 
-def test_generated_exercises_match_the_committed_ones(course: Course) -> None:
-    for a in ASSIGNMENTS:
+def test_generated_exercises_match_the_committed_ones(courses: dict[str, Course]) -> None:
+    for a, course in courses.items():
         generated = (course.root / "exercises" / a / f"{a}.ipynb").read_bytes()
         committed = (EXERCISES / a / f"{a}.ipynb").read_bytes()
         assert generated == committed, f"exercises/{a} is out of date: run `make release` and commit it"
@@ -113,7 +170,7 @@ def test_student_versions_carry_no_solutions_or_hidden_tests() -> None:
         for cell in nb.cells:
             if nbg(cell).get("solution"):
                 assert "# YOUR ANSWER HERE (YAML)" in cell.source
-                assert "apiVersion" not in cell.source and "10.244" not in cell.source
+                assert "apiVersion" not in cell.source and "10.244" not in cell.source and "priority" not in cell.source
 
 
 def _validate(path: Path) -> dict[str, Any]:
@@ -149,14 +206,16 @@ def test_blank_exercises_fail_every_test_in_the_validator(assignment: str, tmp_p
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_solutions_score_full_marks(course: Course, assignment: str) -> None:
-    scores = course.scores(assignment, "alice")
+def test_solutions_score_full_marks(courses: dict[str, Course], course_lock: Any, assignment: str) -> None:
+    with course_lock(assignment):  # the warnings test grades alice again
+        scores = courses[assignment].scores(assignment, "alice")
     expected = points(read(SOLUTIONS / assignment / f"{assignment}.ipynb"))
     assert scores == expected
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_blank_exercises_score_zero_without_crashing(course: Course, assignment: str) -> None:
+def test_blank_exercises_score_zero_without_crashing(courses: dict[str, Course], assignment: str) -> None:
+    course = courses[assignment]
     scores = course.scores(assignment, "blank")
     assert scores and all(s == 0 for s in scores.values()), scores
     graded = course.graded(assignment, "blank")
@@ -169,7 +228,8 @@ def _wrong_cases() -> list[Any]:
 
 
 @pytest.mark.parametrize(("assignment", "student"), _wrong_cases())
-def test_wrong_answers_lose_exactly_their_points_with_messages_naming_the_flow(course: Course, assignment: str, student: str) -> None:
+def test_wrong_answers_lose_exactly_their_points_with_messages_naming_the_flow(courses: dict[str, Course], assignment: str, student: str) -> None:
+    course = courses[assignment]
     variants = WRONG[assignment][student]
     lose = set().union(*(w.lose for w in variants))
     scores = course.scores(assignment, student)
@@ -184,32 +244,42 @@ def test_wrong_answers_lose_exactly_their_points_with_messages_naming_the_flow(c
 
 
 @pytest.mark.parametrize("tamper", TAMPERS, ids=lambda t: t.name)
-def test_tampering_earns_nothing(course: Course, tamper: Any) -> None:
-    scores = course.scores(TAMPER_NB, f"tamper-{tamper.name}")
+def test_tampering_earns_nothing(courses: dict[str, Course], tamper: Any) -> None:
+    scores = courses[TAMPER_NB].scores(TAMPER_NB, f"tamper-{tamper.name}")
     full = points(read(SOLUTIONS / TAMPER_NB / f"{TAMPER_NB}.ipynb"))
     assert scores == {g: (full[g] if g in tamper.expect else 0.0) for g in full}
 
 
-def test_tampering_with_the_grading_machinery_is_reported_and_undone(course: Course) -> None:
+def test_tampering_with_the_grading_machinery_is_reported_and_undone(courses: dict[str, Course]) -> None:
     from nbgrader.api import Gradebook
 
+    course = courses[TAMPER_NB]
     graded = course.graded(TAMPER_NB, "tamper-gradebook_write")
     assert all("gradebook database was modified" in error_text(c) for c in grade_cells(graded).values())
     with Gradebook(f"sqlite:///{course.root / '.grading' / 'gradebook.db'}") as gb:
-        sub = gb.find_submission_notebook(TAMPER_NB, TAMPER_NB, "alice")
+        sub = gb.find_submission_notebook(TAMPER_NB, TAMPER_NB, "blank")
         assert all(g.manual_score is None for g in sub.grades)  # the forged manual scores were rolled back
     graded = course.graded(TAMPER_NB, "tamper-grader_write")
     assert all("grader package or nbgrader_config.py changed" in error_text(c) for c in grade_cells(graded).values())
 
 
-def test_kernel_side_forgery_is_caught_by_the_recheck(course: Course) -> None:
-    graded = grade_cells(course.graded(TAMPER_NB, "tamper-forged_outcome"))
+def test_kernel_side_forgery_is_caught_by_the_recheck(courses: dict[str, Course]) -> None:
+    graded = grade_cells(courses[TAMPER_NB].graded(TAMPER_NB, "tamper-forged_outcome"))
     text = error_text(graded["np_api_visible"])
     assert "Checked again outside the notebook's kernel" in text and "`api_from_frontend` is empty" in text
 
 
-def test_failures_render_pictures_not_stderr(course: Course) -> None:
-    graded = grade_cells(course.graded("07-network-policies", "wrong-00"))
+def test_patching_the_tls_check_in_the_kernel_earns_nothing(courses: dict[str, Course]) -> None:
+    """The new kinds are computed outside the kernel too: a kernel that makes every certificate
+    trusted and every HTTP expectation pass still loses the cells its wrong TLS answer loses."""
+    a = KERNEL_PATCH_TLS.notebook
+    scores = courses[a].scores(a, "tamper-kernel-tls")
+    full = points(read(SOLUTIONS / a / f"{a}.ipynb"))
+    assert scores == {g: (0.0 if g in KERNEL_PATCH_TLS.lose else full[g]) for g in full}
+
+
+def test_failures_render_pictures_not_stderr(courses: dict[str, Course]) -> None:
+    graded = grade_cells(courses["07-network-policies"].graded("07-network-policies", "wrong-00"))
     cell = graded["np_default_deny_all_in"]
     kinds = [o.get("output_type") for o in cell.outputs]
     assert "display_data" in kinds and "error" in kinds
@@ -219,32 +289,47 @@ def test_failures_render_pictures_not_stderr(course: Course) -> None:
     assert any("image/png" in o.get("data", {}) for o in cell.outputs)
     traceback = "\n".join(next(o for o in cell.outputs if o["output_type"] == "error")["traceback"])
     assert "check.expect_matrix" not in traceback  # the hidden test source does not leak through the traceback
+    requests = grade_cells(courses["03-ingress-gateway"].graded("03-ingress-gateway", "wrong-00"))["ing_prefix"]
+    table = "".join(o["data"].get("text/html", "") for o in requests.outputs if o.get("output_type") == "display_data")
+    assert "Requests:" in table and "shop.example.com/api/v1/cart" in table and "✗" in table
 
 
-def test_correct_answers_score_full_with_warnings_as_errors(course: Course, course_lock: None) -> None:
-    """Student "strict" submitted the solutions plus a cell showing the kernel's warning options.
-    nbgrader itself trips over a SQLAlchemy warning when it *creates* a submission, so the class
-    run created it; this second run (nbgrader and the kernel under -W error) re-grades it."""
-    for a in ASSIGNMENTS:
-        course.autograde(a, "--student", "strict", env={"PYTHONWARNINGS": "error"})
-        assert course.scores(a, "strict") == points(read(SOLUTIONS / a / f"{a}.ipynb"))
-        outputs = course.graded(a, "strict").cells[1].outputs
-        assert "warnoptions ['error']" in "".join(o.get("text", "") for o in outputs)
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_correct_answers_ran_with_warnings_as_errors(courses: dict[str, Course], course_lock: Any, assignment: str) -> None:
+    """Alice's first cell turned every warning of the kernel into an error, and she still scored full
+    (``test_solutions_score_full_marks``): nothing the course runs warns."""
+    with course_lock(assignment):
+        outputs = courses[assignment].graded(assignment, "alice").cells[1].outputs
+    assert "filter error" in "".join(o.get("text", "") for o in outputs)
 
 
-def test_makefile_feedback_and_grades(course: Course, course_lock: None) -> None:
-    """`make feedback` and `make grades` on the graded course (the Makefile's own targets)."""
-    shutil.copy(ROOT / "Makefile", course.root / "Makefile")
-    venv = str(BIN.parent)
-    for target in ("feedback", "grades"):
-        subprocess.run(["make", "-o", "install", f"VENV={venv}", target], cwd=course.root, env=nbgrader_env(),
-                       capture_output=True, text=True, timeout=900, check=True)
-    page = (course.root / ".grading" / "feedback" / "wrong-00" / "07-network-policies" / "07-network-policies.html").read_text()
+def test_a_correct_notebook_scores_full_with_pythonwarnings_error(courses: dict[str, Course], course_lock: Any) -> None:
+    """The same with nbgrader and the kernel under PYTHONWARNINGS=error, on the notebook with the
+    most libraries behind it (TLS, Ingress, Gateway). nbgrader itself trips over a SQLAlchemy warning
+    when it *creates* a submission, so the class run created it; this run grades it again."""
+    a = "03-ingress-gateway"
+    course = courses[a]
+    with course_lock(a):
+        course.autograde(a, "--student", "alice", env={"PYTHONWARNINGS": "error"})
+        assert course.scores(a, "alice") == points(read(SOLUTIONS / a / f"{a}.ipynb"))
+        outputs = course.graded(a, "alice").cells[1].outputs
+    assert "warnoptions ['error']" in "".join(o.get("text", "") for o in outputs)
+
+
+def test_makefile_feedback_and_grades(courses: dict[str, Course], course_lock: Any) -> None:
+    """`make feedback` and `make grades` on a graded course (the Makefile's own targets)."""
+    course = courses[TAMPER_NB]
+    with course_lock(TAMPER_NB):
+        shutil.copy(ROOT / "Makefile", course.root / "Makefile")
+        venv = str(BIN.parent)
+        for target in ("feedback", "grades"):
+            subprocess.run(["make", "-o", "install", f"VENV={venv}", target], cwd=course.root, env=nbgrader_env(),
+                           capture_output=True, text=True, timeout=900, check=True)
+    page = (course.root / ".grading" / "feedback" / "wrong-00" / TAMPER_NB / f"{TAMPER_NB}.html").read_text()
     assert "expected BLOCKED, observed ALLOWED" in page
     assert "BEGIN HIDDEN TESTS" not in page and "check.expect_matrix" not in page
     with open(course.root / ".grading" / "grades.csv", newline="") as fh:
         rows = {(r["assignment"], r["student_id"]): float(r["score"]) for r in csv.DictReader(fh)}
-    for a in ASSIGNMENTS:
-        assert rows[(a, "alice")] == sum(points(read(SOLUTIONS / a / f"{a}.ipynb")).values())
-        assert rows[(a, "blank")] == 0.0
+    assert rows[(TAMPER_NB, "alice")] == sum(points(read(SOLUTIONS / TAMPER_NB / f"{TAMPER_NB}.ipynb")).values())
+    assert rows[(TAMPER_NB, "blank")] == 0.0
     assert rows[(TAMPER_NB, "tamper-monkeypatch_verify")] == 3.0
