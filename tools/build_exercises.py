@@ -766,7 +766,8 @@ def basics() -> Notebook:
     ```
 
     Predict, then check in the lab: on **kindnet** and on **Cilium** (`cilium-tunnel`), is
-    `shop/web → shop/api 8080/TCP` allowed or blocked? And `shop/web → api.example.com 443/TCP`?
+    `shop/web → shop/api 8080/TCP` allowed or blocked? And `shop/web → 203.0.113.10 443/TCP` (the
+    address of `api.example.com`; probing the address keeps DNS out of this question)?
     Answer with `allowed` or `blocked` for the keys `kindnet_web_to_api`, `kindnet_web_to_internet`,
     `cilium_web_to_api`, `cilium_web_to_internet`, one `key: value` line each. (Lesson 4 explains
     the difference.)
@@ -783,9 +784,9 @@ def basics() -> Notebook:
     """)
     nb.answer("cni_divergence", f"""
     kindnet_web_to_api: {verdict("kindnet", "shop/api", 8080)}
-    kindnet_web_to_internet: {verdict("kindnet", "api.example.com", 443)}
+    kindnet_web_to_internet: {verdict("kindnet", "203.0.113.10", 443)}
     cilium_web_to_api: {verdict("cilium-tunnel", "shop/api", 8080)}
-    cilium_web_to_internet: {verdict("cilium-tunnel", "api.example.com", 443)}
+    cilium_web_to_internet: {verdict("cilium-tunnel", "203.0.113.10", 443)}
     """)
     cni = 'answer="cni_divergence", format="values", topology="shop", profile="kindnet"'
     keys = ("kindnet_web_to_api", "kindnet_web_to_internet", "cilium_web_to_api", "cilium_web_to_internet")
@@ -794,9 +795,9 @@ def basics() -> Notebook:
     nb.test("basics_cni_values", 2, "the verdicts match each CNI", cni, hidden=f"""
             check.given({anywhere})
             check.expect_value("kindnet_web_to_api", lab_value("probe_verdict", "shop/web", "shop/api", 8080, profile="kindnet"))
-            check.expect_value("kindnet_web_to_internet", lab_value("probe_verdict", "shop/web", "api.example.com", 443, profile="kindnet"))
+            check.expect_value("kindnet_web_to_internet", lab_value("probe_verdict", "shop/web", "203.0.113.10", 443, profile="kindnet"))
             check.expect_value("cilium_web_to_api", lab_value("probe_verdict", "shop/web", "shop/api", 8080, profile="cilium-tunnel"))
-            check.expect_value("cilium_web_to_internet", lab_value("probe_verdict", "shop/web", "api.example.com", 443, profile="cilium-tunnel"))
+            check.expect_value("cilium_web_to_internet", lab_value("probe_verdict", "shop/web", "203.0.113.10", 443, profile="cilium-tunnel"))
             """)
     return nb
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from nbformat.v4 import new_code_cell, new_output
 
-from nbtools import answer_source, nbg, grade_cells
+from support.nbtools import answer_source, nbg, grade_cells
 
 NOTEBOOK = "07-network-policies"
 HONEST = {"np_default_deny_visible", "np_default_deny_all_in", "np_default_deny_rest"}
