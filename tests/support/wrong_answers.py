@@ -77,7 +77,8 @@ BANK: list[Wrong] = [
       "untrusted/attacker → shop/web 80/TCP: expected ALLOWED, observed BLOCKED"),
     W(NP, "api_from_frontend", "egress instead of ingress",
       _np("api-allow-frontend", "shop", "  podSelector: {matchLabels: {tier: backend}}\n  policyTypes: [Egress]\n  egress:\n  - to:\n    - podSelector: {matchLabels: {tier: frontend}}\n    ports: [{protocol: TCP, port: 8080}]"),
-      {"np_api_who", "np_api_ports"}, "shop/api → api.example.com 443/TCP: expected ALLOWED, observed BLOCKED"),
+      # api's egress is now isolated without a DNS rule: the name lookup itself fails.
+      {"np_api_who", "np_api_ports"}, "shop/api → api.example.com 443/TCP: expected ALLOWED, observed DNS_FAILED"),
     # -- db_from_backend -------------------------------------------------------------------
     W(NP, "db_from_backend", "the pod, not the tier (app=api)",
       _np("db-allow-backend", "shop", "  podSelector: {matchLabels: {tier: database}}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - podSelector: {matchLabels: {app: api}}\n    ports: [{protocol: TCP, port: 5432}]"),
@@ -154,7 +155,11 @@ BANK: list[Wrong] = [
           ("missing DNS egress", "[Egress]",
            "  - to: [{podSelector: {matchLabels: {app: db}}}]\n    ports: [{protocol: TCP, port: 5432}]\n"
            "  - to: [{ipBlock: {cidr: 203.0.113.10/32}}]\n    ports: [{protocol: TCP, port: 443}]",
-           {"np_egress_dns"}, ("shop/api → kube-system/coredns-0 53/UDP: expected ALLOWED, observed BLOCKED",)),
+           # Without DNS the name api.example.com does not resolve either, so the visible check and
+           # the outside-world check fail with it (DNS_FAILED), as they would on a real cluster.
+           {"np_egress_dns", "np_egress_visible", "np_egress_outside"},
+           ("shop/api → kube-system/coredns-0 53/UDP: expected ALLOWED, observed BLOCKED",
+            "shop/api → api.example.com 443/TCP: expected ALLOWED, observed DNS_FAILED")),
           ("DNS over UDP only", "[Egress]",
            "  - to: [{podSelector: {matchLabels: {app: db}}}]\n    ports: [{protocol: TCP, port: 5432}]\n"
            "  - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}]\n    ports: [{protocol: UDP, port: 53}]\n"
@@ -219,7 +224,7 @@ BANK += [
       {"cap_east_west", "cap_dns", "cap_egress", "cap_new_pod"}, "shop/db → api.example.com 443/TCP: expected BLOCKED, observed ALLOWED",
       "shop/cache → api.example.com 443/TCP: expected BLOCKED, observed ALLOWED"),
     W(CAP, "shop_policies", "forgot DNS", _capstone(dns=""),
-      {"cap_dns", "cap_new_pod"}, "shop/web → kube-system/coredns-1 53/UDP: expected ALLOWED, observed BLOCKED"),
+      {"cap_dns", "cap_new_pod", "cap_egress"}, "shop/web → kube-system/coredns-1 53/UDP: expected ALLOWED, observed BLOCKED"),
     W(CAP, "shop_policies", "front end only open to its own namespace",
       _capstone(web="apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: web}}\n  policyTypes: [Ingress, Egress]\n  ingress:\n  - from: [{podSelector: {}}]\n    ports: [{protocol: TCP, port: 80}]\n  egress:\n  - to: [{podSelector: {matchLabels: {app: api}}}]\n    ports: [{protocol: TCP, port: 8080}]"),
       {"cap_visible", "cap_east_west"}, "untrusted/attacker → shop/web 80/TCP: expected ALLOWED, observed BLOCKED"),
