@@ -95,7 +95,7 @@ class ServiceNetwork:
     def __init__(self, lab: SimulatedLab) -> None:
         self.lab = lab
         self.state = lab.state
-        self.provider: LoadBalancerProvider = get_provider(getattr(lab.profile, "load_balancer", None))
+        self.provider: LoadBalancerProvider = get_provider(getattr(lab, "load_balancer", None))
         self.allocator = Allocator(lab.profile.service_subnet)
         self.balancer = Balancer(seed=0)
         self.dns_balancer = Balancer(seed=1)
