@@ -820,6 +820,14 @@ class ServiceNetwork:
         blocked = self._leg_check(src, node_ep, sport.node_port or 0, sport.protocol, f"{src.label} → {node.name}:{sport.node_port}") if leg else None
         if blocked is not None:
             return blocked.with_hops(hops)
+        if leg:
+            # The client's packet to the node address crosses the network first: route and NSGs.
+            first_leg = getattr(getattr(self.lab, "network", None), "first_leg", None)
+            if first_leg is not None:
+                why, leg_hops = first_leg(src, node_ep, sport.node_port or 0, sport.protocol)
+                hops = [*hops, *leg_hops]
+                if why is not None:
+                    return _fail(Verdict.BLOCKED, why, hops)
         hops = [*hops, Hop("nodeport", f"{node.name} {node.ip}:{sport.node_port}/{sport.protocol} → Service {svc.ref} port {sport.port}")]
         in_cluster = client.kind in (EndpointKind.POD, EndpointKind.NODE)
         pe = port_endpoints(svc, sport, self.pods(), self.slices())
