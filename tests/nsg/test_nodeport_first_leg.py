@@ -55,3 +55,24 @@ def test_the_internet_has_no_route_to_a_nodeport(lab):
     r = lab.probe("api.example.com", "node:kind-worker:30080")
     assert r.verdict is Verdict.BLOCKED and "no route" in r.reason and "private" in r.reason
     assert lab.probe("host", "node:kind-worker:30080").verdict is Verdict.ALLOWED  # on the node network: fine
+
+
+def test_with_an_nsg_the_generated_rule_is_what_drops_sources_outside_load_balancer_source_ranges():
+    """Azure writes loadBalancerSourceRanges into the NSG allow rule it adds for the Service; other
+    sources then fall through to DenyAllInBound (fact aks-lb-source-ranges). Without an NSG in the
+    model, kube-proxy on the node enforces the ranges."""
+    lab = grader.connect("kindnet", backend="sim", load_balancer="azure", quiet=True)
+    lab.deploy("shop")
+    lab.apply(NODEPORT.replace("type: NodePort", "type: LoadBalancer\n  loadBalancerSourceRanges: [203.0.113.0/24]"))
+    frontend = lab.address("service/shop/web")
+    without = lab.probe("blocked.example.net", frontend, 80)
+    assert without.verdict is Verdict.BLOCKED and "kube-proxy on the node drops it" in without.reason
+    lab.attach_nsg({"name": "aks-agentpool-nsg", "securityRules": []})
+    rule = next(r for r in lab.nsg_rules().rules if r.name.startswith("k8s-azure-lb_allow_IPv4_"))
+    assert [p.text for p in rule.source] == ["203.0.113.0/24"]
+    dropped = lab.probe("blocked.example.net", frontend, 80)
+    assert dropped.verdict is Verdict.BLOCKED and "DenyAllInBound" in dropped.reason
+    assert any(h.step == "nsg" and "DENY by default rule DenyAllInBound" in h.detail for h in dropped.hops)
+    allowed = lab.probe("api.example.com", frontend, 80)
+    assert allowed.verdict is Verdict.ALLOWED
+    assert any(h.step == "nsg" and f"ALLOW by {rule.name}" in h.detail for h in allowed.hops)
