@@ -6,7 +6,7 @@ COURSE_START ?= course/00-setup-and-the-lab.ipynb
 # Jupyter refuses to run as root without --allow-root (containers, some cloud VMs).
 JUPYTER_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help lab test test-fast install install-test benchmark conformance lessons release autograde feedback grades clean-grading
+.PHONY: help lab test test-fast install install-test benchmark conformance lessons build-exercises release autograde feedback grades clean-grading
 
 help:
 	@echo "make lab         start JupyterLab on the course (creates .venv, installs)"
@@ -15,6 +15,7 @@ help:
 	@echo "make benchmark   print speed ratios (benchmarks/)"
 	@echo "make lessons     regenerate course/*.ipynb and course/FACTS.md from tools/lessons/"
 	@echo "make release | autograde | feedback | grades   instructor workflow (nbgrader), see README"
+	@echo "make build-exercises   regenerate solutions/ from tools/build_exercises.py"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "); run: make PYTHON=python3.11 ...")'
@@ -37,7 +38,7 @@ lab: install
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(JUPYTER_ARGS) $(COURSE_START)
 
 test: install-test
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2
 
 test-fast: install-test
 	$(BIN)/python -m pytest -q -n 2 -m "not slow and not live and not browser" -p no:cacheprovider
@@ -45,6 +46,7 @@ test-fast: install-test
 benchmark: install-test
 	$(BIN)/python benchmarks/netpol_scale.py
 	$(BIN)/python benchmarks/lessons_runtime.py
+	$(BIN)/python benchmarks/autograde_throughput.py
 
 lessons: install
 	$(BIN)/python tools/build_lessons.py
@@ -53,17 +55,25 @@ conformance: install-test
 	$(BIN)/python -m pytest -m live tests/conformance -v
 
 # --- instructor workflow (thin wrappers around nbgrader; see README "For instructors") ---
+# nbgrader runs `alembic` from PATH when it creates the gradebook, so the venv's bin goes first.
+# ARGS passes extra nbgrader options, e.g. make autograde ARGS="--student alice --force".
+NBGRADER = PATH="$(abspath $(BIN)):$$PATH" $(BIN)/nbgrader
+ARGS ?=
+
+build-exercises: install
+	$(BIN)/python tools/build_exercises.py
+
 release: install
-	$(BIN)/nbgrader generate_assignment "*" --force
+	$(NBGRADER) generate_assignment "*" --force $(ARGS)
 
 autograde: install
-	$(BIN)/nbgrader autograde "*"
+	$(NBGRADER) autograde "*" $(ARGS)
 
 feedback: install
-	$(BIN)/nbgrader generate_feedback "*"
+	$(NBGRADER) generate_feedback "*" $(ARGS)
 
 grades: install
-	$(BIN)/nbgrader export --to .grading/grades.csv
+	$(NBGRADER) export --to .grading/grades.csv $(ARGS)
 	@echo "grades written to .grading/grades.csv"
 
 clean-grading:

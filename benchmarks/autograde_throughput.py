@@ -1,0 +1,90 @@
+"""Autograde throughput: seconds per submitted notebook, against an empty notebook in the same run.
+
+    python benchmarks/autograde_throughput.py [--students N]
+
+Builds a throw-away course from this repository's nbgrader_config.py and solutions/, adds an
+assignment ``00-empty`` whose notebook has no code, submits every assignment for N students (the
+correct answers), and times ``nbgrader autograde <assignment>`` for each. The empty notebook's time
+is nbgrader's own cost (CLI start, sanitising, one kernel start, the gradebook); the difference is
+what running the exercise and its checks costs. Also times the trusted re-check alone (the fresh
+process that re-grades every test cell outside the kernel).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_markdown_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def nbgrader(course: Path, *args: str) -> float:
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    env.pop("NETLAB_BACKEND", None)
+    start = time.perf_counter()
+    proc = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"nbgrader {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+    return elapsed
+
+
+def recheck_seconds(notebook: Path) -> float:
+    from grader.checks.client import bootstrap_argv
+
+    nb = nbformat.read(notebook, as_version=4)
+    cells = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    answers = [c.source for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+    payload = json.dumps({"cells": [{"grade_id": c.metadata.nbgrader.grade_id, "source": c.source} for c in cells],
+                          "ledger": None, "answer_sources": answers})
+    start = time.perf_counter()
+    proc = subprocess.run(bootstrap_argv("recheck"), input=payload, capture_output=True, text=True, check=True)
+    elapsed = time.perf_counter() - start
+    results = json.loads(proc.stdout)
+    assert all(r["passed"] for r in results.values()), results
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--students", type=int, default=4)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="netlab-bench-") as tmp:
+        course = Path(tmp)
+        shutil.copy(ROOT / "nbgrader_config.py", course)
+        shutil.copytree(ROOT / "solutions", course / "solutions")
+        empty = course / "solutions" / "00-empty" / "00-empty.ipynb"
+        empty.parent.mkdir()
+        nbformat.write(new_notebook(cells=[new_markdown_cell("Nothing to run.", id="only")],
+                                    metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}), empty)
+        nbgrader(course, "generate_assignment", "*", "--force")
+        assignments = sorted(p.name for p in (course / "solutions").iterdir() if p.is_dir())
+        for a in assignments:
+            for s in range(args.students):
+                dest = course / ".grading" / "submitted" / f"student{s:02d}" / a
+                dest.mkdir(parents=True)
+                shutil.copy(course / "solutions" / a / f"{a}.ipynb", dest)
+        times = {a: nbgrader(course, "autograde", a) for a in assignments}
+        base = times["00-empty"] / args.students
+        print(f"autograde, {args.students} submissions per assignment (seconds per notebook, CLI start amortised)")
+        print(f"{'assignment':22} {'s/notebook':>10} {'x empty':>8} {'extra s/nb':>10} {'re-check s':>10}")
+        for a in assignments:
+            per = times[a] / args.students
+            extra = per - base
+            rc = recheck_seconds(course / "solutions" / a / f"{a}.ipynb") if a != "00-empty" else 0.0
+            print(f"{a:22} {per:10.2f} {per / base:8.2f} {extra:10.2f} {rc:10.2f}")
+
+
+if __name__ == "__main__":
+    main()

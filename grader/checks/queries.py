@@ -1,0 +1,161 @@
+"""Lab queries: expected values the verifier reads from the lab instead of hard-coding them.
+
+``lab_value("pod_ip", "shop/web")`` in a test cell becomes ``pod_ip(lab, "shop/web")`` here, so an
+addressing question is graded against the addresses the lab actually handed out for the profile.
+Add a query with ``@query("name")``; arguments are JSON values from the test cell.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from typing import Any
+
+from ..model import Node, Pod, Protocol
+from ..reachability import Verdict
+from .spec import SpecError
+
+Query = Callable[..., Any]
+QUERIES: dict[str, Query] = {}
+
+
+def query(name: str) -> Callable[[Query], Query]:
+    def register(fn: Query) -> Query:
+        QUERIES[name] = fn
+        return fn
+
+    return register
+
+
+def _nodes(lab: Any) -> list[Node]:
+    nodes = getattr(lab, "nodes", None)
+    if callable(nodes):
+        return list(nodes())
+    state = getattr(lab, "state", None)
+    if state is not None:
+        return list(state.nodes)
+    return list(lab.profile.nodes())
+
+
+def _node(lab: Any, name: str) -> Node:
+    for n in _nodes(lab):
+        if n.name == name:
+            return n
+    raise SpecError(f"no node {name!r} in profile {lab.profile.name}")
+
+
+def _pod(lab: Any, ref: str) -> Pod:
+    ns = ref.partition("/")[0]
+    for p in lab.pods(ns):
+        if str(p.ref) == ref:
+            return p
+    raise SpecError(f"no pod {ref!r} in the lab")
+
+
+def _state(lab: Any, what: str) -> Any:
+    state = getattr(lab, "state", None)
+    if state is None:
+        raise SpecError(f"{what} needs the simulated cluster's IPAM state (backend {lab.backend})")
+    return state
+
+
+@query("pod_ip")
+def pod_ip(lab: Any, ref: str) -> Any:
+    return _pod(lab, ref).ip
+
+
+@query("pod_node")
+def pod_node(lab: Any, ref: str) -> str:
+    return str(_pod(lab, ref).node)
+
+
+@query("node_ip")
+def node_ip(lab: Any, node: str) -> Any:
+    return _node(lab, node).ip
+
+
+@query("node_pod_cidr")
+def node_pod_cidr(lab: Any, node: str) -> Any:
+    """The podCIDR kube-controller-manager gave the node (``spec.podCIDR``)."""
+    return _node(lab, node).pod_cidr
+
+
+@query("node_blocks")
+def node_blocks(lab: Any, node: str) -> list[Any]:
+    """The address blocks the CNI's IPAM gave this node so far: its podCIDR (kindnet, Cilium) or
+    the /26 blocks it claimed (Calico)."""
+    blocks = _state(lab, "node_blocks").ipam.blocks.get(node)
+    if blocks:
+        return list(blocks)
+    cidr = _node(lab, node).pod_cidr
+    return [cidr] if cidr is not None and lab.profile.cni != "calico" else []
+
+
+@query("next_hop")
+def next_hop(lab: Any, ip: str) -> Any:
+    """The node IP a packet to pod address ``ip`` is routed to: the node owning the block it is in."""
+    address = ipaddress.ip_address(ip)
+    for n in _nodes(lab):
+        for block in node_blocks(lab, n.name):
+            if address in block:
+                return n.ip
+    raise SpecError(f"{ip} is in no node's pod block in profile {lab.profile.name}")
+
+
+@query("pod_subnet")
+def pod_subnet(lab: Any) -> Any:
+    return lab.profile.pod_subnet
+
+
+@query("addresses_per_block")
+def addresses_per_block(lab: Any) -> int:
+    return 2 ** (lab.profile.pod_subnet.max_prefixlen - lab.profile.node_block_prefix)
+
+
+@query("blocks_in_pod_subnet")
+def blocks_in_pod_subnet(lab: Any) -> int:
+    return 2 ** (lab.profile.node_block_prefix - lab.profile.pod_subnet.prefixlen)
+
+
+@query("pod_ips_per_node")
+def pod_ips_per_node(lab: Any, node: str) -> int:
+    """How many pod addresses the node's IPAM can hand out, counted by allocating from a fresh IPAM."""
+    from ..cni.ipam import Ipam
+
+    if lab.profile.cni == "calico":
+        raise SpecError("Calico nodes claim more blocks as they fill up: pod_ips_per_node has no fixed answer")
+    ipam = Ipam(lab.profile, tuple(_nodes(lab)))
+    count = 0
+    while True:
+        try:
+            ipam.allocate(node)
+        except RuntimeError:
+            return count
+        count += 1
+
+
+@query("probe_verdict")
+def probe_verdict(lab: Any, source: str, destination: str, port: int | str | None = None, protocol: str = "TCP") -> Verdict:
+    return lab.probe(source, destination, port, Protocol.parse(protocol)).verdict
+
+
+@query("pod_block")
+def pod_block(lab: Any, ref: str) -> Any:
+    """The IPAM block (or podCIDR) that ``ref``'s address was allocated from."""
+    pod = _pod(lab, ref)
+    for block in node_blocks(lab, str(pod.node)):
+        if pod.ip in block:
+            return block
+    raise SpecError(f"{ref} ({pod.ip}) is in none of node {pod.node}'s blocks")
+
+
+@query("pod_node_ip")
+def pod_node_ip(lab: Any, ref: str) -> Any:
+    """The IP of the node ``ref`` runs on."""
+    return _node(lab, pod_node(lab, ref)).ip
+
+
+@query("pod_node_pod_cidr")
+def pod_node_pod_cidr(lab: Any, ref: str) -> Any:
+    """The podCIDR of the node ``ref`` runs on."""
+    return _node(lab, pod_node(lab, ref)).pod_cidr

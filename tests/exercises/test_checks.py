@@ -1,0 +1,294 @@
+"""grader.checks: the spec a test cell builds, the verdicts the verifier computes, the messages a
+learner reads, the worker protocol, the ledger and the trusted re-check. Fast: no nbgrader."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.checks import Check, CheckFailed, Outcome, SpecError, lab_value
+from grader.checks.engine import evaluate
+from grader.checks.outcome import request_digest
+from grader.checks.trusted import literal_answers, load_ledger, recheck
+
+DENY = """
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny-ingress, namespace: shop}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+"""
+
+
+dd = DENY
+"""``verify()`` reads answers by name from its caller's globals, as a test cell reads the answer cell's variable."""
+
+
+def shop(answer: str = "dd", **kw: object) -> Check:
+    return Check("t", answer=answer, topology="shop", **kw)  # type: ignore[arg-type]
+
+
+# -- spec ----------------------------------------------------------------------------------
+def test_spec_is_plain_json_and_records_expectations_in_order() -> None:
+    c = shop().expect_probe("a/b", "c/d", "53/UDP", verdict="blocked").expect_matrix(80, allow=["x/a -> y/b"], block=["y/* -> y/c"])
+    spec = json.loads(json.dumps(c.spec()))
+    assert spec["answers"] == ["dd"]
+    assert spec["expect"][0] == {"kind": "probe", "source": "a/b", "destination": "c/d", "port": 53, "protocol": "UDP", "verdict": "blocked"}
+    assert spec["expect"][1]["rules"] == [["x/a", "y/b", "allowed"], ["y/*", "y/c", "blocked"]]
+
+
+@pytest.mark.parametrize("bad", [lambda: Check("bad id!", answer="x"), lambda: Check("t", answer="not a name"),
+                                 lambda: Check("t", answer="x", format="json"), lambda: shop().expect_matrix(80, allow=["nonsense"])])
+def test_instructor_mistakes_in_a_spec_raise_spec_errors(bad) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SpecError):
+        bad()
+
+
+def test_expect_probes_parses_flow_strings() -> None:
+    c = shop().expect_probes("blocked", ["shop/web -> shop/db 5432", "shop/api -> kube-system/coredns-0 53/UDP"])
+    assert [(e["destination"], e["port"], e["protocol"]) for e in c.spec()["expect"]] == [("shop/db", 5432, "TCP"), ("kube-system/coredns-0", 53, "UDP")]
+
+
+# -- verdicts and messages -----------------------------------------------------------------
+def test_a_correct_answer_passes_every_kind_of_expectation() -> None:
+    c = (shop().expect_objects("NetworkPolicy", count=1, namespace="shop")
+         .expect_probe("untrusted/attacker", "shop/web", 80, verdict="blocked")
+         .expect_matrix(5432, destinations="shop/*", default="blocked")
+         .expect_matrix(80, sources="shop/*", destinations="untrusted/*", default="allowed"))
+    out = c.run({"dd": DENY})
+    assert out.passed and not out.error
+    assert [f.kind for f in out.findings] == ["objects", "probe", "matrix", "matrix"]
+    assert sum(f.passed_count for f in out.findings) == 1 + 1 + 4 + 3  # 5 sources → db minus loopback; 3 shop pods → attacker
+
+
+def test_a_wrong_flow_is_named_with_expected_observed_and_the_engines_reason() -> None:
+    out = shop().expect_probe("shop/web", "shop/db", 5432, verdict="blocked").run({"dd": DENY.replace("{}, policyTypes", "{matchLabels: {app: web}}, policyTypes")})
+    assert not out.passed
+    text = out.message()
+    assert "shop/web → shop/db 5432/TCP: expected BLOCKED, observed ALLOWED" in text
+    assert "ingress to shop/db: allowed, not isolated" in text
+
+
+def test_a_blocked_flow_explains_only_the_side_that_blocked_it() -> None:
+    out = shop().expect_probe("untrusted/attacker", "shop/web", 80, verdict="allowed").run({"dd": DENY})
+    text = out.message()
+    assert "ingress to shop/web: BLOCKED, isolated by shop/default-deny-ingress" in text
+    assert "egress from untrusted/attacker" not in text
+
+
+def test_matrix_failures_draw_the_grid_and_a_png_marking_wrong_cells() -> None:
+    out = shop().expect_matrix(80, destinations="shop/web", default="allowed").run({"dd": DENY})
+    (finding,) = out.findings
+    assert not finding.ok and finding.png
+    assert "<table" in finding.html and "✗" in finding.html and "untrusted/attacker" in finding.html
+    assert len(finding.problems) == 4  # every other pod → shop/web, loopback ignored
+
+
+def test_messages_list_at_most_fifteen_flows_then_summarise() -> None:
+    c = shop()
+    for port in (80, 8080, 5432, 9100):
+        c.expect_matrix(port, destinations="shop/*", default="allowed")
+    text = c.run({"dd": DENY}).message()
+    assert text.startswith("24 things wrong with `dd`:")  # 4 sources x (web:80, api:8080, db:5432, 3 pods:9100)
+    assert text.count("\n• ") == 15 and "… and 9 more" in text
+
+
+def test_objects_names_the_namespace_mistake() -> None:
+    out = shop().expect_objects("NetworkPolicy", count=1, namespace="shop").run({"dd": DENY.replace(", namespace: shop", "")})
+    assert "found 0; the answer contains: networkpolicy/default/default-deny-ingress" in out.message()
+    assert "set metadata.namespace: shop" in out.message()
+    flows = shop().expect_probe("untrusted/attacker", "shop/web", 80, verdict="blocked").run({"dd": DENY.replace("namespace: shop", "namespace: default")})
+    assert flows.message().splitlines()[1] == ("note: networkpolicy/default/default-deny-ingress is in namespace 'default', where no pod "
+                                               "of the lab runs: is metadata.namespace missing or misspelt?")
+
+
+@pytest.mark.parametrize(("answer", "fragment"), [
+    ("\n# YOUR ANSWER HERE (YAML)\n", "`dd` is empty"),
+    ("kind: [", "not valid YAML"),
+    (DENY.replace("[Ingress]", "[Ingres]"), "networkpolicy/default-deny-ingress spec.policyTypes[0]: unsupported value 'Ingres'"),
+    (DENY.replace("namespace: shop", "namespace: nowhere"), 'namespaces "nowhere" not found'),
+    ("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: x}\n", "widget/x: kind 'Widget' (example.com/v1) is not supported by the lab"),
+])
+def test_bad_answers_fail_with_the_field_path_and_grade_nothing(answer: str, fragment: str) -> None:
+    out = shop().expect_probe("shop/web", "shop/api", 8080).run({"dd": answer})
+    assert not out.passed and out.error_kind == "answer" and not out.findings
+    assert fragment in out.message()
+
+
+def test_hidden_cells_without_expectations_still_apply_the_answer() -> None:
+    assert shop().run({"dd": DENY}).passed
+    assert shop().run({"dd": DENY}).hidden
+    bad = shop().run({"dd": DENY.replace("namespace: shop", "namespace: nowhere")})
+    assert not bad.passed and "could not be applied" in bad.message()
+
+
+def test_a_broken_spec_is_reported_as_the_instructors_problem() -> None:
+    out = shop().expect("no-such-kind").run({"dd": DENY})
+    assert out.error_kind == "spec" and "not your fault" in out.message()
+    out = shop().expect_matrix(80, destinations="nowhere/*").run({"dd": DENY})
+    assert out.error_kind == "spec" and "matches no pod" in out.message()
+
+
+# -- values --------------------------------------------------------------------------------
+def values(**kw: object) -> Check:
+    return Check("v", answer="v", format="values", topology="shop", **kw)  # type: ignore[arg-type]
+
+
+def test_values_against_the_labs_own_addressing() -> None:
+    from grader.lab.sim import SimulatedLab
+
+    lab = SimulatedLab("kindnet")
+    lab.deploy("shop")
+    web = lab.state.pod("shop/web")
+    assert web is not None
+    node = lab.state.node(str(web.node))
+    answer = f"ip: {web.ip}\nnode_ip: {node.ip}\ncidr: {node.pod_cidr}\nhops:\n  10.244.0.5: 172.18.0.2\ncount: 253\n"
+    c = (values().expect_value("ip", lab_value("pod_ip", "shop/web")).expect_value("node_ip", lab_value("pod_node_ip", "shop/web"))
+         .expect_value("cidr", lab_value("pod_node_pod_cidr", "shop/web")).expect_value(["hops", "10.244.0.5"], lab_value("next_hop", "10.244.0.5"))
+         .expect_value("count", lab_value("pod_ips_per_node", "kind-worker")))
+    assert c.run({"v": answer}).passed
+    wrong = c.run({"v": answer.replace("count: 253", "count: 254")})
+    assert wrong.message() == "1 thing wrong with `v`:\n• `count`: 254 is not right"
+
+
+@pytest.mark.parametrize(("kw", "answer", "ok", "fragment"), [
+    ({"type": "cidr"}, "10.244.1.7/24", False, "has host bits set: the network address of that range is 10.244.1.0/24"),
+    ({"type": "ip", "within": "172.18.0.0/16"}, "10.0.0.1", False, "10.0.0.1 is not inside 172.18.0.0/16"),
+    ({"equals": 110, "tolerance": 5}, "107", True, ""),
+    ({"equals": 110, "tolerance": 1}, "107", False, "107 is not right"),
+    ({"type": "verdict"}, "Blocked", True, ""),
+    ({"type": "verdict"}, "no", False, "false is not a verdict (YAML reads unquoted yes/no/on/off as true/false)"),
+    ({"equals": "kind-worker"}, "KIND-WORKER ", True, ""),
+    ({"type": "cidr-list", "equals": ["10.0.0.0/8", "192.168.0.0/16"]}, "[192.168.0.0/16, 10.0.0.0/8]", True, ""),
+])
+def test_value_conversions(kw: dict, answer: str, ok: bool, fragment: str) -> None:
+    out = values().expect_value("k", **kw).run({"v": f"k: {answer}"})
+    assert out.passed is ok
+    assert fragment in out.message()
+
+
+def test_a_missing_key_lists_the_keys_found() -> None:
+    out = values().expect_value("web_ip", type="ip").run({"v": "webip: 10.0.0.1"})
+    assert "`web_ip` is missing from your answer (keys found: webip)" in out.message()
+
+
+def test_calico_blocks_and_the_cilium_divergence_come_from_the_lab() -> None:
+    calico = Check("c", answer="v", format="values", topology="shop", profile="calico-vxlan")
+    calico.expect_value("n", lab_value("addresses_per_block")).expect_value("blocks", lab_value("blocks_in_pod_subnet"))
+    assert calico.run({"v": "n: 64\nblocks: 1024"}).passed
+    anywhere = ("{apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: any, namespace: shop}, "
+                "spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: 0.0.0.0/0}}]}]}}")
+    c = values().given(anywhere)
+    c.expect_value("kindnet", lab_value("probe_verdict", "shop/web", "shop/api", 8080, profile="kindnet"))
+    c.expect_value("cilium", lab_value("probe_verdict", "shop/web", "shop/api", 8080, profile="cilium-tunnel"))
+    assert c.run({"v": "kindnet: allowed\ncilium: blocked"}).passed
+
+
+# -- outcome, worker, stderr ---------------------------------------------------------------
+def test_outcome_round_trips_through_json_with_its_digest() -> None:
+    out = shop().expect_matrix(80, destinations="shop/web", default="allowed").run({"dd": DENY})
+    again = Outcome.from_json(json.loads(json.dumps(out.to_json())))
+    assert again == out
+    assert out.digest == request_digest(shop().expect_matrix(80, destinations="shop/web", default="allowed").spec(), {"dd": DENY})
+
+
+def test_check_failed_renders_the_message_without_frames() -> None:
+    lines = CheckFailed("first line\nsecond")._render_traceback_()
+    assert lines == ["\x1b[0;31mCheckFailed\x1b[0m: first line", "second"]
+
+
+def test_verify_asks_a_separate_process_and_raises_naming_the_flow(capfd: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    from grader.checks import client
+
+    shop().expect_probe("untrusted/attacker", "shop/web", 80, verdict="blocked").verify()
+    worker = client._worker
+    assert worker is not None and worker.proc.pid != os.getpid()
+    with pytest.raises(CheckFailed, match="untrusted/attacker → shop/web 80/TCP: expected ALLOWED, observed BLOCKED"):
+        shop().expect_probe("untrusted/attacker", "shop/web", 80, verdict="allowed").verify()
+    assert client._worker is worker  # one worker per kernel
+    with pytest.raises(CheckFailed, match="`nothing_here` is not defined: run the answer cell"):
+        Check("t", answer="nothing_here").verify()
+    assert capfd.readouterr().err == ""  # nbgrader would score any stderr as 0
+
+
+def test_verify_cli_check_mode(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(shop().expect_probe("untrusted/attacker", "shop/web", 80, verdict="blocked").spec()))
+    (tmp_path / "good.yaml").write_text(DENY)
+    (tmp_path / "bad.yaml").write_text("")
+    run = [sys.executable, "-m", "grader.verify", "check", str(spec)]
+    good = subprocess.run([*run, f"dd={tmp_path / 'good.yaml'}"], capture_output=True, text=True, check=False)
+    bad = subprocess.run([*run, f"dd={tmp_path / 'bad.yaml'}"], capture_output=True, text=True, check=False)
+    assert (good.returncode, bad.returncode) == (0, 1)
+    assert "✓ 1 expectation met" in good.stdout and "`dd` is empty" in bad.stdout
+
+
+def test_verify_serve_answers_garbage_without_dying() -> None:
+    from grader.checks.client import bootstrap_argv
+
+    request = json.dumps({"op": "check", "spec": shop().spec(), "answers": {"dd": DENY}})
+    proc = subprocess.run(bootstrap_argv("serve"), input=f"not json\n{request}\n", capture_output=True, text=True, timeout=60, check=True)
+    first, second = proc.stdout.splitlines()
+    assert "bad request" in json.loads(first)["fatal"]
+    assert json.loads(second)["passed"] is True
+
+
+# -- ledger and trusted re-check -----------------------------------------------------------
+def test_ledger_keeps_the_last_well_formed_record_per_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.checks.trusted import record
+
+    path = tmp_path / "ledger.jsonl"
+    monkeypatch.setenv("NETLAB_LEDGER", str(path))
+    record("a", {"x": "one"})
+    with path.open("a") as fh:
+        fh.write("garbage\n" + json.dumps({"check": "a", "answers": "nope"}) + "\n" + json.dumps({"check": "b", "answers": {"x": 3}}) + "\n")
+    record("a", {"x": "two"})
+    assert load_ledger(str(path)) == {"a": {"x": "two"}, "b": {}}
+
+
+def test_literal_answers_read_text_without_running_code() -> None:
+    sources = ['x = """\nkind: A\n"""', 'y = "a" "b" + f"c"', "z = open('/etc/passwd').read()", 'x = """kind: B"""', "w = 1; w2 = 'ok'"]
+    assert literal_answers(sources) == {"x": "kind: B", "y": "abc", "w2": "ok"}
+
+
+CELL = '''from grader.checks import Check
+check = Check("cell1", answer="dd", topology="shop")
+check.expect_probe("untrusted/attacker", "shop/web", 80, verdict="blocked")
+check.verify()
+'''
+
+
+def test_recheck_grades_test_cells_with_ledger_or_literal_answers() -> None:
+    cells = [{"grade_id": "cell1", "source": CELL}, {"grade_id": "plain", "source": "assert 1 + 1 == 2"},
+             {"grade_id": "broken", "source": "from grader.checks import Check\nraise RuntimeError('boom')"}]
+    assert recheck(cells, {"cell1": {"dd": DENY}}) == {
+        "cell1": {"passed": True, "message": "", "checks": ["cell1"]},
+        "broken": {"passed": False, "message": "RuntimeError: boom", "checks": []},
+    }
+    assert recheck(cells[:1], {"cell1": {"dd": ""}}, {"dd": DENY})["cell1"]["passed"] is False  # the ledger wins
+    assert recheck(cells[:1], {}, {"dd": DENY})["cell1"]["passed"] is True  # nothing recorded: the answer cell's text
+    missing = recheck(cells[:1], {}, {})["cell1"]
+    assert not missing["passed"] and "no answer `dd` could be read" in missing["message"]
+
+
+def test_recheck_is_not_fooled_by_patches_in_the_calling_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A learner's patches live in the kernel; the re-check imports a clean grader in its own process."""
+    from grader.checks.client import bootstrap_argv
+
+    payload = json.dumps({"cells": [{"grade_id": "cell1", "source": CELL.replace('"blocked"', '"allowed"')}],
+                          "ledger": None, "answer_sources": [f'dd = """{DENY}"""']})
+    monkeypatch.setattr(Check, "verify", lambda self: None)
+    monkeypatch.setenv("PYTHONPATH", "/nonexistent")
+    proc = subprocess.run(bootstrap_argv("recheck"), input=payload, capture_output=True, text=True, timeout=60, check=True)
+    result = json.loads(proc.stdout)["cell1"]
+    assert result["passed"] is False and "expected ALLOWED, observed BLOCKED" in result["message"]
+
+
+def test_evaluate_never_raises_on_garbage() -> None:
+    assert evaluate({"version": 99}, {}).error_kind == "spec"
+    assert evaluate(shop().spec(), {}).error_kind == "answer"
