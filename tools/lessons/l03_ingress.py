@@ -194,7 +194,9 @@ LESSON = Lesson(3, "ingress-and-gateway", "Ingress and Gateway API", "03-ingress
               .replace("\\nspec:", f"\\nspec:\\n  ingressClassName: {nginx_class}", 1))
     nginx_entry = lab.address("ingress/shop/shop-nginx")
     print(lab.status("ingress/shop/shop-nginx"))
-    pods_table(lab, ["ingress-nginx"])
+    controller = next(str(p.ref) for p in lab.pods("ingress-nginx")
+                      if p.labels.get("app.kubernetes.io/component") == "controller")
+    pods_table(lab, ["ingress-nginx"]).loc[[controller]]
     """),
     code("""
     r = lab.http("host", "https://shop.example.com/clientip", resolve=nginx_entry, ca=ca)
@@ -264,7 +266,7 @@ LESSON = Lesson(3, "ingress-and-gateway", "Ingress and Gateway API", "03-ingress
         ports:
         - port: 80
     '''
-    WHO = ["ingress-nginx/ingress-nginx-controller", "shop/api", "untrusted/attacker"]
+    WHO = [controller, "shop/api", "untrusted/attacker"]
     before = app_matrix(lab, {"shop/web": 80}, sources=WHO)
     print(*lab.apply(FROM_THE_CONTROLLER))
     after = app_matrix(lab, {"shop/web": 80}, sources=WHO)
