@@ -230,6 +230,17 @@ LESSON = Lesson(6, "network-security-groups", "Network security groups", "06-nsg
     lab.apply(ranges("203.0.113.0/24", str(lab.profile.pod_subnet)))
     print(lab.probe("shop/api", frontend, 80).summary())
     """),
+    md("""
+    The whole edge at a glance: each client against the shop's public address and against a
+    node's kubelet, through the NSG of section 1, the generated rule and the source ranges.
+    """),
+    code("""
+    from grader.course import app_matrix
+
+    EDGE = {frontend: 80, "node:kind-worker": 10250}
+    CLIENTS_OUTSIDE = ["api.example.com", "blocked.example.net", "host", "vm.internal", "shop/api"]
+    app_matrix(lab, EDGE, sources=CLIENTS_OUTSIDE).plot("through the NSG: the shop's frontend and a node's kubelet")
+    """),
 
     md("""
     ## NSGs for nodes, network policies for pods
@@ -241,7 +252,9 @@ LESSON = Lesson(6, "network-security-groups", "Network security groups", "06-nsg
     | sees pod traffic | only when it crosses a node, and only unencapsulated | always, at the pod |
     | written by | the platform team, and the cloud provider for LoadBalancer Services | the application team |
     | good for | the cluster's edge, node ports, management access | east-west traffic between workloads |
+    """),
 
+    md("""
     ## On AKS
 
     - AKS creates an NSG for the node pools' subnet in its managed resource group; if you bring
