@@ -230,16 +230,17 @@ LESSON = Lesson(2, "services-and-load-balancing", "Services and load balancing",
     '''
 
     def through_each_node():
+        # one request per node: connect to that node's address on port 30080 (resolve=, like curl --resolve)
         rows = {}
         for node in lab_nodes(lab):
-            r = lab.http("host", f"http://{node.ip}:30080/clientip")
-            rows[f"{node.name} ({node.ip})"] = {"verdict": r.verdict.name, "answered by": r.answered_by or "",
-                                                "web saw the client as": r.client_ip or ""}
+            r = lab.http("host", "http://shop.example.com:30080/clientip", resolve=f"node:{node.name}")
+            rows[node.name] = {"verdict": r.verdict.name, "answered by": r.answered_by or "",
+                               "web saw the client as": r.client_ip or ""}
         return pd.DataFrame(rows).T
 
     lab.apply(web_service("NodePort"))
     web_node = next(p.node for p in lab.pods("shop") if p.name == "web")
-    print("shop/web runs on", web_node)
+    print(f"shop/web runs on {web_node}; node addresses:", ", ".join(f"{n.name} {n.ip}" for n in lab_nodes(lab)))
     through_each_node()
     """),
     md("""
