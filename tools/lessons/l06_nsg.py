@@ -61,7 +61,8 @@ LESSON = Lesson(6, "network-security-groups", "Network security groups", "06-nsg
     need no rule.
 
     An NSG is associated with a **subnet** (all nodes of a node pool) or a node's **NIC**.
-    Here is one for the node subnet, with a single rule of our own:
+    Here is one on the node subnet, with two rules of our own. In this model it plays the NSG
+    that AKS manages for the nodes, the one LoadBalancer Services add their rules to (section 3):
     """),
     code("""
     ADMIN_ONLY_SSH = {
@@ -257,9 +258,10 @@ LESSON = Lesson(6, "network-security-groups", "Network security groups", "06-nsg
     md("""
     ## On AKS
 
-    - AKS creates an NSG for the node pools' subnet in its managed resource group; if you bring
-      your own subnet with your own NSG, AKS does not change it, so it must allow what the
-      cluster needs (node to node, node to pods, pods to pods).
+    - AKS creates and manages an NSG for the nodes, and LoadBalancer Services keep their rules
+      in it. An NSG you associate with a subnet you bring is yours: AKS does not change it, so it
+      must allow what the cluster needs (node to node, node to pods, pods to pods) and the
+      traffic of your load balancers.
     - LoadBalancer Services add and remove their allow rules (from priority 500 up) on their own;
       `loadBalancerSourceRanges` becomes their source, and kube-proxy enforces it too, so pods
       that call the public address need the pod CIDR in the ranges.
