@@ -215,6 +215,16 @@ def app_matrix(
     return ReachabilityMatrix(None, Protocol.parse(protocol), srcs, dsts, results)
 
 
+def results_grid(results: Mapping[str, ProbeResult], column: str, *, port: int | str | None = None) -> ReachabilityMatrix:
+    """A one-column grid of named results (``{"https via ingress-nginx": r, ...}``), to draw with
+    ``.plot()`` or ``compare_matrices``: for checks a pod-to-pod matrix cannot express, such as HTTP
+    requests through a proxy next to direct probes. Rows keep the order given."""
+    rows = tuple(results)
+    first = next(iter(results.values()), None)
+    protocol = first.probe.protocol if first is not None else Protocol.TCP
+    return ReachabilityMatrix(port, protocol, rows, (column,), {(row, column): r for row, r in results.items()})
+
+
 def explain_all(results: Iterable[ProbeResult]) -> None:
     """Print the explanation of several probes, separated by blank lines."""
     print("\n\n".join(r.explain() for r in results))
@@ -286,5 +296,5 @@ def cite(*fact_ids: str) -> None:
 
 __all__ = [
     "Check", "DoctorReport", "Status", "app_matrix", "cite", "doctor", "doctor_report", "explain_all", "lab_nodes",
-    "nodes_table", "path_table", "pod_range", "pods_table", "profiles_table", "wire_table",
+    "nodes_table", "path_table", "pod_range", "pods_table", "profiles_table", "results_grid", "wire_table",
 ]

@@ -179,3 +179,16 @@ def test_wire_table_is_a_model_of_the_simulated_cluster_only(shop):
 
     with pytest.raises(LabError, match="model of the simulated cluster"):
         wire_table(NotSimulated(), "shop/web", "shop/db", 5432)
+
+
+def test_results_grid_puts_named_results_in_one_column_in_order(shop):
+    from grader.course import results_grid
+    from grader.render import compare_matrices
+
+    results = {"attacker, directly": shop.probe("untrusted/attacker", "shop/db", 5432),
+               "a port nobody serves": shop.probe("shop/api", "shop/db", 80)}
+    grid = results_grid(results, "shop/db", port=5432)
+    assert grid.sources == ("attacker, directly", "a port nobody serves") and grid.destinations == ("shop/db",)
+    assert grid.verdict("attacker, directly", "shop/db") is grader.Verdict.ALLOWED
+    assert grid.verdict("a port nobody serves", "shop/db") is grader.Verdict.REFUSED
+    assert compare_matrices({"a": grid, "b": grid}).figure.axes[0].get_title() == "a"
