@@ -42,29 +42,29 @@ LESSON = Lesson(4, "network-models", "Network models: overlay and flat", "04-net
 
     The nodes have addresses on the **node subnet** (kind's Docker network here, a subnet of
     the virtual network on AKS). Pods get theirs from the **pod CIDR**, cut into one block per
-    node. Other machines on the node subnet, like the VM `vm.internal`, know how to reach the
-    nodes. Whether they can reach the pods depends on whether anyone told them where the pod
-    blocks are.
+    node. Machines on the node subnet, like your own machine (`host`, the gateway of kind's
+    network), know how to reach the nodes. Whether they can reach the pods depends on whether
+    anyone told them where the pod blocks are.
     """),
     code("""
     nodes_table(lab)
     """),
     predict("""
-    `vm.internal` sits on the same network as the nodes. Can it open a connection straight to
+    Your machine sits on the same network as the nodes. Can it open a connection straight to
     the database pod's address, `shop/db` on 5432? And to the node that runs it?
     """),
     code("""
     db_node = next(p.node for p in lab.pods("shop") if p.name == "db")
     explain_all([
-        lab.probe("vm.internal", "shop/db", 5432),
-        lab.probe("vm.internal", f"node:{db_node}", 10250),
+        lab.probe("host", "shop/db", 5432),
+        lab.probe("host", f"node:{db_node}", 10250),
     ])
     """),
     md("""
-    On an overlay profile the VM has no route to the pod CIDR: pod addresses exist only inside
-    the cluster, and the way in is a Service (NodePort, LoadBalancer) or an ingress, as in
-    lessons 2 and 3. On `calico-bgp` the VM learned the pod blocks by BGP, so the pod is
-    directly reachable: that is the flat model.
+    Your machine has no route to the pod CIDR: pod addresses exist only inside the cluster, and
+    the way in is a Service (NodePort, LoadBalancer) or an ingress, as in lessons 2 and 3. That
+    holds even on the flat `calico-bgp` profile, because your machine does not take part in
+    Calico's BGP; section 4 shows a VM that does, and what changes for it.
     """),
 
     md("""
