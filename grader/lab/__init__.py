@@ -21,18 +21,30 @@ def _kind_usable() -> tuple[bool, str]:
     return environment.usable()  # type: ignore[no-any-return]
 
 
-def connect(profile: str | CniProfile | None = None, backend: str = "auto", *, quiet: bool = False) -> Lab:
+def connect(profile: str | CniProfile | None = None, backend: str = "auto", *, quiet: bool = False,
+            load_balancer: str | None = None) -> Lab:
     """A lab for ``profile`` (default ``kindnet``) on the chosen backend.
 
     ``backend="auto"`` uses kind when Docker and kind are usable and the simulated cluster
-    otherwise; ``NETLAB_BACKEND=sim|kind`` overrides it. One line on stdout says which and why
-    (stdout, never stderr: nbgrader scores any stderr as a failure).
+    otherwise; ``NETLAB_BACKEND=sim|kind`` decides instead of that detection. An explicit
+    ``backend="sim"`` or ``"kind"`` is kept whatever the variable says: lessons ask for the
+    simulated cluster on purpose when they compare five profiles side by side, or use a model
+    only it has. One line on stdout says which and why (stdout, never stderr: nbgrader scores
+    any stderr as a failure).
+
+    ``load_balancer`` chooses who serves ``type: LoadBalancer`` Services on the simulated
+    cluster: ``"cloud-provider-kind"`` (the default, as on kind) or ``"azure"`` (a model of
+    Azure's pass-through Standard Load Balancer, whose NSG rules the NSG model adds).
     """
     prof = get_profile(profile)
-    choice = os.environ.get("NETLAB_BACKEND", "").strip().lower() or backend
+    forced = os.environ.get("NETLAB_BACKEND", "").strip().lower()
+    choice = forced if backend == "auto" and forced else backend
     if choice not in BACKENDS:
         raise LabError(f"unknown backend {choice!r}: expected one of {', '.join(BACKENDS)} (from NETLAB_BACKEND or backend=)")
-    why = "NETLAB_BACKEND" if os.environ.get("NETLAB_BACKEND") else "requested"
+    why = "NETLAB_BACKEND" if backend == "auto" and forced else "requested"
+    if load_balancer not in (None, "cloud-provider-kind") and choice != "sim":
+        raise LabError(f"load_balancer={load_balancer!r} is a model of the simulated cluster; kind serves LoadBalancer "
+                       "Services with cloud-provider-kind: connect(..., backend='sim', load_balancer=...)")
     if choice == "auto":
         usable, reason = _kind_usable()
         choice = "kind" if usable else "sim"
@@ -42,10 +54,11 @@ def connect(profile: str | CniProfile | None = None, backend: str = "auto", *, q
 
         lab: Lab = KindLab(prof)
     else:
-        lab = SimulatedLab(prof)
+        lab = SimulatedLab(prof, load_balancer=load_balancer)
     if not quiet:
         where = "a real kind cluster" if choice == "kind" else "the simulated cluster"
-        print(f"netlab: profile {prof.name} on {where} ({why})")
+        lb = f", LoadBalancer Services by {load_balancer}" if load_balancer not in (None, "cloud-provider-kind") else ""
+        print(f"netlab: profile {prof.name} on {where} ({why}{lb})")
     return lab
 
 

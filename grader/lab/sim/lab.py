@@ -29,8 +29,10 @@ EXPLAIN_LIMIT = 2500
 class SimulatedLab(ServicesMixin, Lab):
     backend = "sim"
 
-    def __init__(self, profile: str | CniProfile | None = None) -> None:
+    def __init__(self, profile: str | CniProfile | None = None, *, load_balancer: str | None = None) -> None:
         self.profile = get_profile(profile)
+        self.load_balancer = load_balancer
+        """Who serves LoadBalancer Services: ``cloud-provider-kind`` (default) or ``azure`` (grader.services.providers)."""
         self.state = ClusterState(self.profile)
         self._topology_keys: set[ObjectKey] = set()
         self._topology: Topology | None = None
