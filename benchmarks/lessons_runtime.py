@@ -52,10 +52,10 @@ def main() -> int:
         times = [run(load()) for _ in range(args.repeat)]
         rows.append((label, statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)))
     base = rows[0][1]
-    print(f"{'notebook':<28} {'wall s':>7} {'in cells s':>10} {'x baseline':>10}")
+    print(f"{'notebook':<32} {'wall s':>7} {'in cells s':>10} {'x baseline':>10}")
     worst = 0.0
     for label, wall, cells in rows:
-        print(f"{label:<28} {wall:7.1f} {cells:10.1f} {wall / base:10.1f}")
+        print(f"{label:<32} {wall:7.1f} {cells:10.1f} {wall / base:10.1f}")
         if label != rows[0][0]:
             worst = max(worst, wall)
     verdict = "ok" if worst < TARGET_SECONDS else "OVER TARGET"

@@ -215,9 +215,69 @@ def app_matrix(
     return ReachabilityMatrix(None, Protocol.parse(protocol), srcs, dsts, results)
 
 
+def results_grid(results: Mapping[str, ProbeResult], column: str, *, port: int | str | None = None) -> ReachabilityMatrix:
+    """A one-column grid of named results (``{"https via ingress-nginx": r, ...}``), to draw with
+    ``.plot()`` or ``compare_matrices``: for checks a pod-to-pod matrix cannot express, such as HTTP
+    requests through a proxy next to direct probes. Rows keep the order given."""
+    rows = tuple(results)
+    first = next(iter(results.values()), None)
+    protocol = first.probe.protocol if first is not None else Protocol.TCP
+    return ReachabilityMatrix(port, protocol, rows, (column,), {(row, column): r for row, r in results.items()})
+
+
 def explain_all(results: Iterable[ProbeResult]) -> None:
     """Print the explanation of several probes, separated by blank lines."""
     print("\n\n".join(r.explain() for r in results))
+
+
+# -- where packets go ------------------------------------------------------------------------------
+
+
+def path_table(result: ProbeResult) -> Any:
+    """The hops of one probe, in order, as a DataFrame (``step``, ``what happens``): the flow trace
+    ``explain()`` prints, as a table. Works for any backend (kind reports fewer hops)."""
+    import pandas as pd
+
+    rows = [{"step": h.step, "what happens": h.detail} for h in result.hops]
+    frame = pd.DataFrame(rows, columns=["step", "what happens"])
+    frame.index = pd.RangeIndex(1, len(rows) + 1, name=result.summary())
+    return frame
+
+
+def wire_table(lab: Lab, source: str, destination: str, port: int, protocol: Protocol | str = Protocol.TCP) -> Any:
+    """Every packet of one flow that crosses a node's interface on the node network: what a packet
+    capture there (or an Azure NSG) sees. Encapsulated packets show what they carry.
+
+    A model of the simulated cluster (it knows each packet without capturing it); ``source`` and
+    ``destination`` are pods, nodes or external hosts, not Service names. On kind, capture for real:
+    ``docker run --rm --net container:kind-worker nicolaka/netshoot tcpdump -ni eth0``."""
+    import pandas as pd
+
+    from .errors import LabError
+    from .lab import SimulatedLab
+
+    if not isinstance(lab, SimulatedLab):
+        raise LabError("wire_table is a model of the simulated cluster: pass grader.connect(profile, backend='sim'); "
+                       "on kind, capture with tcpdump in a node's network namespace")
+    proto = Protocol.parse(protocol)
+    src, dst = lab._source(source), lab._source(destination)
+    path = lab.network.trace(src, dst, port, proto)
+    profile = lab.profile
+    rows = []
+    for c in path.crossings:
+        pkt = c.packet
+        tunnel = profile.encapsulated and pkt.protocol is Protocol.UDP and pkt.dst_port == profile.tunnel_port and proto is not Protocol.UDP
+        carries = f"{proto} {src.ip} → {dst.ip}:{port} (inside VXLAN)" if tunnel else ""
+        rows.append({
+            "interface": f"{c.node} eth0", "direction": "out" if c.direction == "Outbound" else "in",
+            "protocol": str(pkt.protocol), "source": f"{pkt.src}:{pkt.src_port}", "destination": f"{pkt.dst}:{pkt.dst_port}",
+            "carries": carries,
+        })
+    frame = pd.DataFrame(rows, columns=["interface", "direction", "protocol", "source", "destination", "carries"])
+    frame.index = pd.RangeIndex(1, len(rows) + 1, name=f"{source} → {destination} {port}/{proto} on {profile.name}")
+    if not path.routable:
+        frame.attrs["no route"] = path.reason
+    return frame
 
 
 
@@ -236,5 +296,5 @@ def cite(*fact_ids: str) -> None:
 
 __all__ = [
     "Check", "DoctorReport", "Status", "app_matrix", "cite", "doctor", "doctor_report", "explain_all", "lab_nodes",
-    "nodes_table", "pod_range", "pods_table", "profiles_table",
+    "nodes_table", "path_table", "pod_range", "pods_table", "profiles_table", "results_grid", "wire_table",
 ]

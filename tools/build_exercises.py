@@ -728,8 +728,8 @@ def basics() -> Notebook:
     ```
 
     Predict, then check in the lab: on **kindnet** and on **Cilium** (`cilium-tunnel`), is
-    `shop/web → shop/api 8080/TCP` allowed or blocked? And `shop/web → 203.0.113.10 443/TCP` (the address
-    of `api.example.com`: by address, so that DNS plays no part)?
+    `shop/web → shop/api 8080/TCP` allowed or blocked? And `shop/web → 203.0.113.10 443/TCP` (the
+    address of `api.example.com`; probing the address keeps DNS out of this question)?
     Answer with `allowed` or `blocked` for the keys `kindnet_web_to_api`, `kindnet_web_to_internet`,
     `cilium_web_to_api`, `cilium_web_to_internet`, one `key: value` line each. (Lesson 4 explains
     the difference.)

@@ -27,9 +27,9 @@ if str(HERE) not in sys.path:
 import nbformat  # noqa: E402
 import yaml  # noqa: E402
 from lessons import Cell, Lesson, md  # noqa: E402
-from lessons import l00_setup, l01_basics, l07_policies  # noqa: E402
+from lessons import l00_setup, l01_basics, l02_services, l03_ingress, l04_network_models, l05_egress, l06_nsg, l07_policies, l08_capstone  # noqa: E402
 
-LESSONS: list[Lesson] = [l00_setup.LESSON, l01_basics.LESSON, l07_policies.LESSON]
+LESSONS: list[Lesson] = [l00_setup.LESSON, l01_basics.LESSON, l02_services.LESSON, l03_ingress.LESSON, l04_network_models.LESSON, l05_egress.LESSON, l06_nsg.LESSON, l07_policies.LESSON, l08_capstone.LESSON]
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 CITE = re.compile(r"\bcite\(([^)]*)\)")

@@ -31,7 +31,7 @@ from typing import Any
 from ..cni import CniProfile, get_profile
 from ..errors import FieldProblem, LabError, ManifestError
 from ..lab.base import Lab, PortSpec
-from ..manifests import CLUSTER_SCOPED, PARSERS, Manifest, ManifestSource, ObjectKey, kind_from_alias, parse_manifests
+from ..manifests import PARSERS, Manifest, ManifestSource, ObjectKey, parse_manifests
 from ..model import ContainerPort, Labels, Namespace, Pod, PodRef, Protocol
 from ..reachability import Comparison, Hop, Probe, ProbeResult, Reachability, ReachabilityMatrix, Verdict
 from ..topology import Topology, load_topology
@@ -110,13 +110,6 @@ def _api_version_of(kind: str) -> str:
             return api
     raise LabError(f"the lab does not know which apiVersion serves kind {kind}")
 
-
-def _parse_key(text: str) -> ObjectKey:
-    parts = text.split("/")
-    kind = kind_from_alias(parts[0])
-    if len(parts) == 2:
-        return ObjectKey(kind, "" if kind in CLUSTER_SCOPED else "default", parts[1])
-    return ObjectKey(kind, parts[1], parts[2])
 
 
 def _pod_state(p: Any) -> tuple[bool, str]:
@@ -450,17 +443,6 @@ class LiveLab(LiveServicesMixin, Lab):
                 if not missing_ok:
                     raise LabError(f"{key} not found") from None
         return deleted
-
-    def _keys_of(self, what: object) -> list[ObjectKey]:
-        if isinstance(what, ObjectKey):
-            return [what]
-        if isinstance(what, str) and "\n" not in what and ":" not in what and what.count("/") in (1, 2):
-            return [_parse_key(what)]
-        if isinstance(what, Iterable) and not isinstance(what, (str, bytes, Mapping)):
-            items = list(what)
-            if all(isinstance(i, ObjectKey) or (isinstance(i, str) and "\n" not in i and ":" not in i) for i in items):
-                return [i if isinstance(i, ObjectKey) else _parse_key(i) for i in items]
-        return [m.key for m in parse_manifests(what)]  # type: ignore[arg-type]
 
     def label(self, target: str, labels: Mapping[str, str | None]) -> None:
         if OWNER_LABEL in labels:

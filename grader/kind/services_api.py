@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 from ..dns import Lookup
 from ..errors import LabError
 from ..ingress import CONTROLLERS
-from ..manifests import ObjectKey, kind_from_alias
+from ..lab.base import object_key
+from ..manifests import ObjectKey
 from ..model import PodRef, Protocol
 from ..reachability import Hop, Probe, ProbeResult, Verdict
 from ..services import Distribution, EndpointsInfo
@@ -83,19 +84,6 @@ def service_ref(text: str) -> tuple[str, str]:
     return "default", text
 
 
-def status_key(what: str) -> ObjectKey:
-    parts = what.split("/")
-    if len(parts) < 2:
-        raise LabError(f"{what!r}: expected kind/namespace/name (or kind/name in default)")
-    try:
-        kind = kind_from_alias(parts[0])
-    except ValueError as exc:
-        raise LabError(str(exc)) from None
-    if kind in ("GatewayClass", "IngressClass"):
-        return ObjectKey(kind, "", parts[-1])
-    if len(parts) == 2:
-        return ObjectKey(kind, "default", parts[1])
-    return ObjectKey(kind, parts[1], parts[2])
 
 
 def parse_distribution(output: str) -> list[tuple[int, str, str, str]]:
@@ -567,7 +555,7 @@ class LiveServicesMixin:
     def address(self, what: str) -> str | None:
         """External address of ``service/``, ``ingress/`` or ``gateway/<ns>/<name>`` as its controller
         published it (None while pending, as kubectl shows ``<pending>``)."""
-        key = status_key(what)
+        key = object_key(what)
         ref = f"{key.namespace}/{key.name}"
         if key.kind == "Service":
             return views.lb_address(self._plain(self._read(f"Service {ref}", self.core.read_namespaced_service, key.name, key.namespace)).get("status"))
@@ -589,7 +577,7 @@ class LiveServicesMixin:
 
     def status(self, what: str) -> Any:
         """The conditions the controllers wrote: ``httproute/``, ``gateway/``, ``gatewayclass/``, ``ingress/``."""
-        key = status_key(what)
+        key = object_key(what)
         if key.kind == "HTTPRoute":
             return views.route_status(self._gateway_object("httproutes", key))
         if key.kind == "Gateway":
@@ -677,4 +665,4 @@ class LiveServicesMixin:
         return [self._connections[k] for k in sorted(getattr(self, "_connections", {}))]
 
 
-__all__ = ["LiveServicesMixin", "namespace_hint", "parse_distribution", "service_ref", "status_key"]
+__all__ = ["LiveServicesMixin", "namespace_hint", "parse_distribution", "service_ref"]

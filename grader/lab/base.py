@@ -23,13 +23,21 @@ from typing import Any, ClassVar
 from ..cni import CniProfile
 from ..dns import Lookup
 from ..errors import LabError
-from ..manifests import ManifestSource, ObjectKey
+from ..manifests import ManifestSource, ObjectKey, parse_manifests
 from ..model import Namespace, Pod, Protocol
 from ..reachability import Comparison, Probe, ProbeResult, Reachability, ReachabilityMatrix
 from ..services import Distribution, EndpointsInfo
 from ..topology import Topology
 
 PortSpec = int | str | None
+
+
+def object_key(text: str) -> ObjectKey:
+    """``kind/namespace/name`` (or ``kind/name`` in default) as a key; LabError when it is not one."""
+    try:
+        return ObjectKey.parse(text)
+    except ValueError as exc:
+        raise LabError(str(exc)) from None
 
 _NO_NSG = ("network security groups are an Azure model and kind has no NSG: use the simulated cluster "
            "(connect(backend='sim')) for NSG lessons; on kind the analogues are node-level filtering and a "
@@ -187,6 +195,24 @@ class Lab(ABC):
             sources=expected.sources, destinations=expected.destinations,
         )
         return expected.compare(observed)
+
+    def _keys_of(self, what: object) -> list[ObjectKey]:
+        """What ``delete`` was given, as keys: an ObjectKey, a ``kind/ns/name`` string, a list of
+        those, or manifests (YAML text, a path, mappings)."""
+        def looks_like_key(item: object) -> bool:
+            return isinstance(item, ObjectKey) or (isinstance(item, str) and "\n" not in item and ":" not in item and item.count("/") in (1, 2))
+
+        def key(item: ObjectKey | str) -> ObjectKey:
+            return item if isinstance(item, ObjectKey) else object_key(item)
+
+        if looks_like_key(what):
+            return [key(what)]  # type: ignore[arg-type]
+        if isinstance(what, Iterable) and not isinstance(what, (str, bytes, Mapping)):
+            items = list(what)
+            if items and all(looks_like_key(i) for i in items):
+                return [key(i) for i in items]
+            what = items
+        return [m.key for m in parse_manifests(what)]  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} backend={self.backend} profile={self.profile.name}>"

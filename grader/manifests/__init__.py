@@ -62,6 +62,20 @@ class ObjectKey:
     def __str__(self) -> str:
         return f"{self.kind.lower()}/{self.namespace + '/' if self.namespace else ''}{self.name}"
 
+    @classmethod
+    def parse(cls, text: str, default_namespace: str = "default") -> ObjectKey:
+        """``kind/name`` or ``kind/namespace/name`` as kubectl spells them (``netpol/shop/db``,
+        ``ingressclass/nginx``). Raises ValueError for anything else."""
+        parts = text.split("/")
+        if len(parts) not in (2, 3) or not all(parts):
+            raise ValueError(f"{text!r}: expected kind/namespace/name (or kind/name in {default_namespace})")
+        kind = kind_from_alias(parts[0])
+        if kind in CLUSTER_SCOPED:
+            return cls(kind, "", parts[-1])
+        if len(parts) == 2:
+            return cls(kind, default_namespace, parts[1])
+        return cls(kind, parts[1], parts[2])
+
 
 @dataclass(frozen=True, slots=True)
 class Manifest:

@@ -239,10 +239,24 @@ class NetworkPolicyEngine:
                     continue
                 peer_text = _peer_match_text(self, rule, policy.namespace, other, "from" if direction is Direction.INGRESS else "to")
                 if peer_text is None:
+                    notes.extend(self._ipblock_notes(rule, policy, direction, i, other))
                     continue
                 port_text = "any port" if port_hit is True else f"port {port_hit.render()}"  # type: ignore[union-attr]
                 matches.append(RuleMatch(policy.ref, direction, i, peer_text, port_text))
         return DirectionVerdict(direction, str(subject.ref), names, tuple(matches), "", tuple(dict.fromkeys(notes)))
+
+    def _ipblock_notes(self, rule: Rule, policy: NetworkPolicy, direction: Direction, index: int, other: Endpoint) -> list[str]:
+        """The CNI divergence worth naming: an ipBlock that contains the peer's address but cannot
+        select it, because this CNI (Cilium) never matches pods or nodes with ipBlock."""
+        if self.ipblock_matches_cluster or other.kind is EndpointKind.EXTERNAL:
+            return []
+        key = "ingress" if direction is Direction.INGRESS else "egress"
+        what = "pod" if other.kind is EndpointKind.POD else "node"
+        return [
+            f"{policy.ref} {key}[{index}] has ipBlock {peer.ip_block.cidr}, which contains {other.ip}, but this CNI never matches "
+            f"{what} addresses with ipBlock (Cilium): select pods with namespaceSelector/podSelector"
+            for peer in rule.peers if peer.ip_block is not None and peer.ip_block.contains(other.ip)
+        ]
 
     def evaluate(self, flow: Flow) -> PolicyVerdict:
         egress = self._direction(flow, Direction.EGRESS) if flow.source.kind is EndpointKind.POD else None

@@ -6,8 +6,9 @@ failure, and a lesson must stay clean). A :class:`Picture` displays itself in Ju
 ``_repr_png_``.
 """
 
+from .bars import draw_distribution
 from .grids import compare_matrices
 from .picture import Picture
 from .topology import draw_topology
 
-__all__ = ["Picture", "compare_matrices", "draw_topology"]
+__all__ = ["Picture", "compare_matrices", "draw_distribution", "draw_topology"]

@@ -107,6 +107,34 @@ def _lab_parts(lab: Any, system: bool) -> tuple[list[Pod], list[Pod], list[Node]
     return pods, hidden, nodes, profile, externals
 
 
+def _with_flow_pods(lab: Any, pods: list[Pod], flows: Sequence[ProbeResult]) -> list[Pod]:
+    """``pods`` plus the pods that flows start or end at, looked up in their namespace."""
+    drawn = {str(p.ref) for p in pods}
+    extra: list[Pod] = []
+    for r in flows:
+        for name in (r.probe.source, r.probe.destination):
+            if "/" not in name or name.startswith(("node:", "http://", "https://")) or name in drawn:
+                continue
+            namespace = name.split("/", 1)[0]
+            found = next((p for p in lab.pods(namespace) if str(p.ref) == name), None)
+            if found is not None:
+                extra.append(found)
+                drawn.add(name)
+    return sorted([*pods, *extra], key=lambda p: p.ref) if extra else pods
+
+
+def _host_where(host: ExternalHost) -> str:
+    if host.description.startswith("cloud-provider-kind Envoy"):
+        return "cloud-provider-kind Envoy"
+    return {"host": "your machine", "vnet": "VM on the node network", "internet": "on the internet"}.get(host.where, host.where)
+
+
+def _fit(text: str, width: float, per_char: float) -> str:
+    """``text`` shortened with an ellipsis to fit ``width`` inches at ``per_char`` inches a character."""
+    room = max(4, int(width / per_char))
+    return text if len(text) <= room else text[: room - 1] + "…"
+
+
 def _flows(flows: ReachabilityMatrix | ProbeResult | Iterable[ProbeResult] | None) -> list[ProbeResult]:
     if flows is None:
         return []
@@ -154,6 +182,10 @@ def draw_topology(
         ext = list(externals)
     wanted = set(show) if show is not None else set(Verdict)
     drawn_flows = [r for r in _flows(flows) if not r.loopback and r.probe.source != r.probe.destination and r.verdict in wanted]
+    if nodes:
+        # A flow's end is drawn even when lab.pods() leaves it out (an ingress controller, CoreDNS).
+        pods = _with_flow_pods(source, pods, drawn_flows)
+        hidden = [p for p in hidden if p not in pods]
 
     show_labels = (not nodes) if labels is None else labels
     pod_h = _POD_H + (0.22 if show_labels else 0.0)
@@ -206,10 +238,9 @@ def draw_topology(
             facecolor="white", edgecolor="#37474f", linewidth=1.2, linestyle="dashed" if internet else "solid",
         )
         ax.add_patch(patch)
-        where = {"host": "your machine", "vnet": "VM on the node network", "internet": "on the internet"}.get(host.where, host.where)
-        ax.text(hx + 0.1, hy + _POD_H - 0.19, host.name, fontsize=9, fontweight="bold", va="center")
+        ax.text(hx + 0.1, hy + _POD_H - 0.19, _fit(host.name, hw - 0.15, 0.075), fontsize=9, fontweight="bold", va="center")
         ax.text(hx + 0.1, hy + _POD_H / 2 - 0.02, str(host.ip), fontsize=8, va="center", family="monospace")
-        ax.text(hx + 0.1, hy + 0.17, where, fontsize=7, va="center", color="#424242")
+        ax.text(hx + 0.1, hy + 0.17, _fit(_host_where(host), hw - 0.15, 0.048), fontsize=7, va="center", color="#424242")
         boxes[host.name] = _Box(patch, hx + hw / 2, hy + _POD_H / 2, 0)
 
     for i, (name, col_pods, node) in enumerate(columns):
@@ -242,7 +273,7 @@ def draw_topology(
             )
             ax.add_patch(patch)
             lines = [
-                (str(pod.ref), {"fontsize": 9, "fontweight": "bold"}),
+                (_fit(str(pod.ref), pw - 0.2, 0.075), {"fontsize": 9, "fontweight": "bold"}),
                 (str(pod.ip) if pod.ip is not None else "no IP until deployed", {"fontsize": 8, "family": "monospace"}),
             ]
             if show_labels:
@@ -268,9 +299,14 @@ def draw_topology(
         for j, host in enumerate(stacked):
             host_box(host, ext_x, top - _HEAD_H - (j + 1) * (_POD_H + _POD_GAP) + _POD_GAP, _COL_W)
     if on_network:
-        hw = (_COL_W - 0.2 * (len(on_network) - 1)) / len(on_network)
+        # A row under the node network, ending at the right edge; boxes keep a readable width and
+        # extend leftwards under the nodes when there are more than two.
+        hw = 1.4
+        right = ext_x + _COL_W
+        if len(on_network) * (hw + 0.2) > right - _COL_GAP:
+            hw = (right - _COL_GAP) / len(on_network) - 0.2
         for j, host in enumerate(on_network):
-            hx = ext_x + j * (hw + 0.2)
+            hx = right - (len(on_network) - j) * (hw + 0.2) + 0.2
             host_box(host, hx, 0.3, hw)
             ax.add_line(Line2D([hx + hw / 2] * 2, [0.3 + _POD_H, bar_y], color="#37474f", linewidth=1.5))
 

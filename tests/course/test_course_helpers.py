@@ -135,3 +135,60 @@ def test_cite_prints_each_fact_with_date_and_source(capsys):
     assert "(as of 2025-04-23; source: https://" in lines[0]
     with pytest.raises(KeyError, match="no fact 'nope'"):
         cite("nope")
+
+
+def test_path_table_lists_the_hops_of_a_probe_in_order(shop):
+    from grader.course import path_table
+
+    r = shop.probe("shop/web", "shop/db", 5432)
+    table = path_table(r)
+    assert list(table.columns) == ["step", "what happens"]
+    assert list(table["step"]) == [h.step for h in r.hops] and list(table.index) == list(range(1, len(r.hops) + 1))
+    assert table.index.name == r.summary()
+
+
+@pytest.mark.parametrize(("profile", "protocol", "port"), [("kindnet", "TCP", 5432), ("calico-vxlan", "UDP", 4789), ("cilium-tunnel", "UDP", 8472)])
+def test_wire_table_shows_what_crosses_the_node_network(profile, protocol, port):
+    from grader.course import wire_table
+
+    lab = grader.connect(profile, backend="sim", quiet=True)
+    lab.deploy("shop")
+    web, db = lab.state.pod("shop/web"), lab.state.pod("shop/db")
+    table = wire_table(lab, "shop/web", "shop/db", 5432)
+    assert list(table["interface"]) == [f"{web.node} eth0", f"{db.node} eth0"] and list(table["direction"]) == ["out", "in"]
+    assert set(table["protocol"]) == {protocol} and all(d.endswith(f":{port}") for d in table["destination"])
+    if protocol == "TCP":  # routed: the pods' own addresses on the wire
+        assert table.iloc[0]["source"].startswith(f"{web.ip}:") and table.iloc[0]["carries"] == ""
+    else:  # encapsulated: node addresses outside, the pod packet inside
+        nodes = {n.name: n for n in lab.profile.nodes()}
+        assert table.iloc[0]["source"].startswith(f"{nodes[web.node].ip}:")
+        assert table.iloc[0]["carries"] == f"TCP {web.ip} → {db.ip}:5432 (inside VXLAN)"
+
+
+def test_wire_table_is_a_model_of_the_simulated_cluster_only(shop):
+    from grader.course import wire_table
+    from grader.errors import LabError
+
+    flat = grader.connect("calico-bgp", backend="sim", quiet=True)
+    flat.deploy("shop")
+    out = wire_table(flat, "shop/web", "api.example.com", 443)
+    assert out.attrs["no route"].startswith("the gateway masquerades only the node network")
+
+    class NotSimulated:
+        backend = "kind"
+
+    with pytest.raises(LabError, match="model of the simulated cluster"):
+        wire_table(NotSimulated(), "shop/web", "shop/db", 5432)
+
+
+def test_results_grid_puts_named_results_in_one_column_in_order(shop):
+    from grader.course import results_grid
+    from grader.render import compare_matrices
+
+    results = {"attacker, directly": shop.probe("untrusted/attacker", "shop/db", 5432),
+               "a port nobody serves": shop.probe("shop/api", "shop/db", 80)}
+    grid = results_grid(results, "shop/db", port=5432)
+    assert grid.sources == ("attacker, directly", "a port nobody serves") and grid.destinations == ("shop/db",)
+    assert grid.verdict("attacker, directly", "shop/db") is grader.Verdict.ALLOWED
+    assert grid.verdict("a port nobody serves", "shop/db") is grader.Verdict.REFUSED
+    assert compare_matrices({"a": grid, "b": grid}).figure.axes[0].get_title() == "a"

@@ -125,19 +125,22 @@ def run_all_cells(page, sync_api) -> None:
     """Run menu -> Run All Cells, once the kernel is idle.
 
     On a busy machine JupyterLab may open the notebook before it has the kernel specs and ask
-    "Select Kernel"; that dialog is accepted (Python 3, the notebook's own kernel) and noted. A
-    click that lands while the session is still settling runs nothing, so Run All is repeated
-    (at most four times) until some cell starts."""
+    "Select Kernel"; that dialog is accepted (Python 3, the notebook's own kernel) and noted, again if
+    it outlives the click. A click that lands while the session is still settling runs nothing, so
+    Run All is repeated (at most six rounds) until some cell starts."""
     started = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
                        .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"""
-    for _ in range(4):
+    for _ in range(6):
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-Dialog")
         dialog = page.locator(".jp-Dialog")
         if dialog.count():
             DIALOGS.append(" | ".join(dialog.first.inner_text().split("\n"))[:200])
             page.screenshot(path=str(OUTPUT / f"{LESSON}-dialog.png"))
             dialog.first.locator(".jp-Dialog-button.jp-mod-accept").first.click()
-            page.wait_for_selector(".jp-Dialog", state="detached")
+            try:
+                page.wait_for_selector(".jp-Dialog", state="detached", timeout=10_000)
+            except sync_api.TimeoutError:
+                pass  # the click landed while the dialog was still settling (or a new one opened): next round
             continue
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
@@ -146,7 +149,7 @@ def run_all_cells(page, sync_api) -> None:
             return
         except sync_api.TimeoutError:
             continue
-    pytest.fail(f"Run All Cells did not start any cell (four attempts; dialogs: {DIALOGS})")
+    pytest.fail(f"Run All Cells did not start any cell (six attempts; dialogs: {DIALOGS})")
 
 
 def test_lesson_runs_in_jupyterlab_in_a_real_browser(browser_tools, jupyterlab):

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from nbtools import ROOT, as_cell_text, flat, SOLUTIONS, STUB, answer_cells, answers_of, answers_used, grade_cells, nbg, notebooks, points, read, run_checks
-from wrong_answers import BANK
+from support.nbtools import ROOT, as_cell_text, flat, SOLUTIONS, STUB, answer_cells, answers_of, answers_used, grade_cells, nbg, notebooks, points, read, run_checks
+from support.wrong_answers import BANK
 
 NOTEBOOKS = {p.parent.name: read(p) for p in notebooks()}
 

@@ -22,11 +22,11 @@ from typing import Any
 import nbformat
 import pytest
 
-from nbcourse import BIN, Course, error_text, locked, nbgrader_env, try_locked
-from nbtools import EXERCISES, flat, ROOT, SOLUTIONS, answers_of, nbg, points, read, grade_cells, with_answers
-from tampers import KERNEL_PATCH_TLS, NOTEBOOK as TAMPER_NB
-from tampers import PROBE_FILE, TAMPERS, base_submission
-from wrong_answers import BANK
+from support.nbcourse import BIN, Course, error_text, locked, nbgrader_env, try_locked
+from support.nbtools import EXERCISES, flat, ROOT, SOLUTIONS, answers_of, nbg, points, read, grade_cells, with_answers
+from support.tampers import KERNEL_PATCH_TLS, NOTEBOOK as TAMPER_NB
+from support.tampers import PROBE_FILE, TAMPERS, base_submission
+from support.wrong_answers import BANK
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader")]
 

@@ -7,7 +7,8 @@ import subprocess
 import pytest
 
 from grader.errors import LabError
-from grader.kind.services_api import DIST_TCP_SCRIPT, namespace_hint, parse_distribution, service_ref, status_key
+from grader.kind.services_api import DIST_TCP_SCRIPT, namespace_hint, parse_distribution, service_ref
+from grader.lab.base import object_key as status_key
 from grader.manifests import ObjectKey
 
 

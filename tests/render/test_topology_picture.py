@@ -167,3 +167,23 @@ def test_picture_saves_a_png(shop, tmp_path):
     path = tmp_path / "shop.png"
     draw_topology(shop).save(str(path))
     assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_pods_of_drawn_flows_appear_even_outside_lab_pods(shop):
+    """An ingress controller is not among lab.pods() (a system component), but a flow from it is drawn
+    with its pod; hosts on the node network keep readable boxes however many there are."""
+    shop.install_ingress_controller("ingress-nginx")  # also adds cloud-provider-kind's Envoy for its LoadBalancer Service
+    controller = "ingress-nginx/ingress-nginx-controller"
+    assert controller not in [str(p.ref) for p in shop.pods()]
+    flow = shop.probe(controller, "shop/web", 80)
+    pic = draw_topology(shop, flows=[flow])
+    shown = texts(pic)
+    assert any(t.startswith("ingress-nginx/ingress-") and t.endswith("…") for t in shown)  # drawn, name shortened to fit
+    assert set(flow_arrows(pic)) == {f"flow {flow.summary()}"}
+    assert "cloud-provider-kind Envoy" in shown  # the LB proxy container is not called a VM
+    assert "ingress-nginx/ingress-nginx-controller" not in texts(draw_topology(shop))  # without the flow: not drawn
+    host_boxes = [p for p in pic.figure.axes[0].patches if hasattr(p, "get_y") and round(p.get_y(), 2) == 0.3]
+    assert len(host_boxes) == 3 and min(p.get_width() for p in host_boxes) >= 1.4
+    xs = sorted((p.get_x(), p.get_x() + p.get_width()) for p in host_boxes)
+    assert all(a[1] < b[0] for a, b in zip(xs, xs[1:]))  # no overlap
+    render_strictly(pic)

@@ -2,15 +2,6 @@
 
 from . import Lesson, code, md, predict
 
-# TODO(services): when the Services feature lands in the simulated cluster (branch
-# services-ingress), replace the conceptual part of section 4 with live cells: create a ClusterIP
-# Service for shop/api, probe it by VIP and by name, and show that the answer comes from a pod
-# (answered_by, the DNAT hop in explain()). On kind, add a cell that lists the Service's rules on
-# a node (iptables-save / nft list ruleset through the kind backend). Keep the facts cited here.
-#
-# TODO(network-models): when flow traces land (branch network-models), show the hops of the
-# cross-node probe in section 3 (routed on kindnet, VXLAN on calico-vxlan / cilium-tunnel).
-
 LESSON = Lesson(1, "networking-basics", "Kubernetes networking basics", "01-basics", [
     md("""
     # Lesson 1 — Kubernetes networking basics
@@ -32,7 +23,7 @@ LESSON = Lesson(1, "networking-basics", "Kubernetes networking basics", "01-basi
     import ipaddress
 
     import grader
-    from grader.course import cite, explain_all, nodes_table, pods_table
+    from grader.course import cite, explain_all, nodes_table, pods_table, wire_table
     from grader.render import draw_topology
 
     PROFILE = "kindnet"   # try "calico-vxlan" or "cilium-tunnel" and run the notebook again
@@ -164,6 +155,21 @@ LESSON = Lesson(1, "networking-basics", "Kubernetes networking basics", "01-basi
     The server sees the pod IP: no NAT between pods, as the network model requires. (Traffic
     that *leaves* the cluster is often rewritten to the node's address; that is lesson 4.)
 
+    What travels between the two nodes depends on the CNI. The next cell asks three simulated
+    clusters what the node network sees of the same flow, `shop/web` to `shop/db` (they run on
+    different nodes there):
+    """),
+    code("""
+    for name in ("kindnet", "calico-vxlan", "cilium-tunnel"):
+        sim = grader.connect(name, backend="sim", quiet=True)
+        sim.deploy("shop")
+        leaving = wire_table(sim, "shop/web", "shop/db", 5432).iloc[0]   # the packet leaving web's node
+        print(f"{name:<14} {leaving['protocol']} {leaving['source']:<21} → {leaving['destination']:<18} {leaving['carries']}")
+    """),
+    md("""
+    kindnet routes the pod packet as it is. Calico (VXLAN) and Cilium (tunnel mode) wrap it in a
+    UDP packet between the two nodes, on ports 4789 and 8472: the pod addresses travel inside.
+
     The picture below draws that flow and the shop's own: the front end calls the back end, the
     back end calls the database, Prometheus scrapes the front end.
     """),
@@ -232,8 +238,61 @@ LESSON = Lesson(1, "networking-basics", "Kubernetes networking basics", "01-basi
     """),
     md("""
     The three ranges must not overlap, or a packet could not tell a pod from a Service from a
-    node. Lesson 2 creates real Services in this lab and follows one request through the
-    translation.
+    node.
+
+    Now a real Service. This one gives the back end a stable address on port 80, forwarded to
+    the pods labelled `app=api` on their port named `http` (8080):
+    """),
+    code("""
+    lab.apply('''
+    apiVersion: v1
+    kind: Service
+    metadata:
+      name: api
+      namespace: shop
+    spec:
+      selector: {app: api}
+      ports:
+      - {name: http, port: 80, targetPort: http}
+    ''')
+    print(lab.services("shop"))
+    vip = next(s.cluster_ip for s in lab.services("shop") if s.name == "api")
+    """),
+    predict("""
+    `shop/web` connects to the virtual IP on port 80. Who answers, on which port, and which
+    client address does the back end see?
+    """),
+    code("""
+    print(lab.probe("shop/web", vip, 80).explain())
+    """),
+    md("""
+    The `service` hop is kube-proxy's rule on web's own node: *virtual IP:80* becomes
+    *the api pod's IP:8080* (DNAT) before the packet leaves. From there it is ordinary pod-to-pod
+    traffic, and the back end sees web's own address.
+    """),
+    predict("""
+    If the virtual IP is not a machine, what happens when your machine (`host`) connects to it?
+    And when `shop/web` tries port 8080 on it, a port the Service does not define?
+    """),
+    code("""
+    explain_all([
+        lab.probe("host", vip, 80),
+        lab.probe("shop/web", vip, 8080),
+    ])
+    """),
+    md("""
+    Outside the cluster nobody has a route to the service network: only the nodes' rules know
+    the virtual IP. On a port the Service does not define, there is no rule to translate the
+    packet: kube-proxy's nftables mode (kindnet here) rejects it at once, while iptables mode (the
+    Calico profiles) has no rule at all and the packet is lost. Lesson 2 builds on this:
+    names, load balancing over several pods, and Services reachable from outside.
+
+    **On kind, read the rules themselves** (in a terminal): kube-proxy runs as a DaemonSet on
+    the host network, so its pod shows the node's tables:
+    `kubectl -n kube-system exec ds/kube-proxy -- nft list table ip kube-proxy` (kindnet, nftables
+    mode) or `kubectl -n kube-system exec ds/kube-proxy -- iptables-save -t nat | grep shop/api`
+    (Calico and `cilium-tunnel`, iptables mode). `cilium-native` has no kube-proxy:
+    `kubectl -n kube-system exec ds/cilium -- cilium-dbg service list`.
     """),
 
     md("""

@@ -2,11 +2,6 @@
 
 from . import Lesson, code, md, predict
 
-# TODO(network-models): once the simulator explains CNI divergences in explain() (issue 4), add a
-# cell in section 6 that prints the Cilium probe's explanation. When Services land, add the second
-# documented NPM -> Cilium difference: NodePort/LoadBalancer traffic against a deny-all ingress
-# policy (fact aks-npm-to-cilium-differences).
-
 LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies", [
     md("""
     # Lesson 7 — Network policies
@@ -22,8 +17,8 @@ LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies"
       front end, and the database only from the tier that uses it;
     - let another namespace in with `namespaceSelector`, and tell AND from OR in a list of peers;
     - restrict ports by number, by name and by range (`endPort`);
-    - predict where the same YAML gives a different result on another CNI (`ipBlock` on Cilium),
-      and write it so that it works everywhere;
+    - predict where the same YAML gives a different result on another CNI (`ipBlock` on Cilium,
+      NodePort traffic, connections already open), and write it so that it works everywhere;
     - map it to AKS: its three policy engines, the retirement of Azure NPM, and what changes when
       you move to Cilium.
     """),
@@ -375,9 +370,19 @@ LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies"
     compare_matrices({cni: db_matrix(cni, ANY_ADDRESS) for cni in CNIS}, title="ipBlock 0.0.0.0/0 -> shop/db 5432")
     """),
     md("""
-    On Cilium the VM still gets in but no pod does. The portable way to say "every pod" is a
-    selector: `namespaceSelector: {}` selects all pods of all namespaces. Add it as a second peer
-    (OR), next to the `ipBlock` that covers the outside world:
+    On Cilium the VM still gets in but no pod does. The explanation of one blocked probe names
+    the reason:
+    """),
+    code("""
+    cilium = grader.connect("cilium-tunnel", backend="sim", quiet=True)
+    cilium.deploy("shop")
+    cilium.apply([DEFAULT_DENY, ANY_ADDRESS])
+    print(cilium.probe("shop/api", "shop/db", 5432).explain().split("path:")[0])
+    """),
+    md("""
+    The portable way to say "every pod" is a selector: `namespaceSelector: {}` selects all pods
+    of all namespaces. Add it as a second peer (OR), next to the `ipBlock` that covers the
+    outside world:
     """),
     code("""
     PORTABLE = ANY_ADDRESS.replace(
@@ -390,6 +395,93 @@ LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies"
     md("""
     Same answer on every CNI now. Another known difference is pod-to-itself (loopback) traffic,
     which CNIs treat differently; the course's checks ignore it, as upstream's tests do.
+
+    ### Traffic through a NodePort or a load balancer
+
+    Microsoft's guide for moving AKS clusters from Azure NPM to Cilium lists one more surprise:
+    traffic that arrives through a NodePort or LoadBalancer Service (lesson 2) at a namespace
+    with a default deny. The pod's ingress policy judges that traffic *after* kube-proxy
+    translated it, and implementations disagree on what it then sees. The next cell exposes the
+    front end on nodePort 30080 and asks three simulated clusters, with only the default deny in
+    `shop`.
+    """),
+    predict("""
+    Your machine connects to nodePort 30080, once through the node that runs `shop/web` and once
+    through another node. Which connections does the default deny stop on kindnet, on Calico and
+    on Cilium with kube-proxy replacement (the way AKS runs it)?
+    """),
+    code("""
+    from grader.cni.divergences import AZURE_NPM, DIVERGENCES, external_service_ingress
+
+    NODE_PORT = '''
+    apiVersion: v1
+    kind: Service
+    metadata:
+      name: web
+      namespace: shop
+    spec:
+      type: NodePort
+      selector: {app: web}
+      ports:
+      - {name: http, port: 80, targetPort: http, nodePort: 30080}
+    '''
+    rows = {}
+    for cni in ("kindnet", "calico-vxlan", "cilium-native"):
+        sim = grader.connect(cni, backend="sim", quiet=True)
+        sim.deploy("shop")
+        sim.apply([DEFAULT_DENY, NODE_PORT])
+        web_node = next(p.node for p in sim.pods("shop") if p.name == "web")
+        other = next(n.name for n in sim.profile.nodes() if n.name not in (web_node, "kind-control-plane"))
+        rows[cni] = {"through web's node": sim.probe("host", f"node:{web_node}:30080").verdict.name,
+                     "through another node": sim.probe("host", f"node:{other}:30080").verdict.name}
+    npm = external_service_ingress(AZURE_NPM, backend_on_receiving_node=False)
+    rows["Azure NPM (documented; AKS only)"] = dict.fromkeys(rows["kindnet"], "BLOCKED" if npm.policy_applies else "ALLOWED")
+    pd.DataFrame(rows).T
+    """),
+    code("""
+    for cni, behaviour in next(d for d in DIVERGENCES if d.id == "nodeport-vs-deny-all").behaviour:
+        print(f"{cni:<10} {behaviour}")
+    """),
+    md("""
+    - kindnet and Calico: kube-proxy replaces the client address with the receiving node's, and
+      traffic from a pod's own node is always allowed. So the connection passes when it arrives
+      on web's node and is blocked when it is forwarded from another one.
+    - Cilium enforces the policy on this traffic too: the default deny blocks both.
+    - Azure NPM let NodePort and LoadBalancer traffic through a default deny. Clusters moved from
+      NPM to Cilium must add a rule for it (for example an `ipBlock` of the clients' addresses,
+      with `externalTrafficPolicy: Local` so the pod sees them).
+    """),
+
+    md("""
+    ### Connections that are already open
+
+    A policy is usually applied to a running application, with connections already open: a
+    back end keeps a pool of database connections for hours. What does a new deny do to them?
+    Kubernetes leaves it to the implementation, and they differ.
+    """),
+    predict("""
+    `shop/api` holds an open connection to `shop/db` on 5432. Then a default deny lands in
+    `shop`. On kindnet, Calico and Cilium: does the next message on the open connection get
+    through? And a new connection?
+    """),
+    code("""
+    rows = {}
+    for cni in ("kindnet", "calico-vxlan", "cilium-tunnel"):
+        sim = grader.connect(cni, backend="sim", quiet=True)
+        sim.deploy("shop")
+        pool = sim.open_connection("shop/api", "shop/db", 5432)
+        sim.apply(DEFAULT_DENY)
+        rows[cni] = {"open connection, next message": sim.send(pool).verdict.name,
+                     "new connection": sim.probe("shop/api", "shop/db", 5432).verdict.name}
+        sim.close_connection(pool)
+    pd.DataFrame(rows).T
+    """),
+    md("""
+    kindnet and Calico decide when a connection is set up, and let packets of established
+    connections through; Cilium looks policy up for every packet and cuts the open connection at
+    once. So on kindnet or Calico, a policy you just applied can look ineffective until clients
+    reconnect: test with *new* connections (probes always are), and restart clients when a deny
+    must take effect now.
     """),
 
     md("""
@@ -405,7 +497,7 @@ LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies"
     - The rules themselves are plain Kubernetes: everything in this lesson applies unchanged.
     """),
     code("""
-    cite("aks-network-policy-engines", "azure-npm-retirement", "aks-cilium-ipblock",
+    cite("aks-network-policy-engines", "azure-npm-retirement", "aks-cilium-ipblock", "aks-npm-to-cilium-differences",
          "kind-min-version-netpol", "kindnet-new-connections-only")
     """),
     md("""

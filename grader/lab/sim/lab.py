@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from ...cni import CniProfile, get_profile
 from ...errors import FieldProblem, LabError, ManifestError
-from ...manifests import CLUSTER_SCOPED, Manifest, ManifestSource, ObjectKey, kind_from_alias, parse_manifests
+from ...manifests import Manifest, ManifestSource, ObjectKey, parse_manifests
 from ...model import ContainerPort, Endpoint, ExternalHost, Namespace, Pod, PodRef, Protocol
 from ...netpol import NetworkPolicyEngine, policy_matrix
 from ...nsg import NetworkSecurityGroup
@@ -104,17 +104,6 @@ class SimulatedLab(ServicesMixin, Lab):
                 deleted.append(key)
                 self.service_network.on_delete(key, stored)
         return deleted
-
-    def _keys_of(self, what: object) -> list[ObjectKey]:
-        if isinstance(what, ObjectKey):
-            return [what]
-        if isinstance(what, str) and "\n" not in what and ":" not in what and what.count("/") in (1, 2):
-            return [_parse_key(what)]
-        if isinstance(what, Iterable) and not isinstance(what, (str, bytes, Mapping)):
-            items = list(what)
-            if all(isinstance(i, (ObjectKey, str)) and (isinstance(i, ObjectKey) or ("\n" not in i and ":" not in i)) for i in items):
-                return [i if isinstance(i, ObjectKey) else _parse_key(i) for i in items]
-        return [m.key for m in parse_manifests(what)]  # type: ignore[arg-type]
 
     def label(self, target: str, labels: Mapping[str, str | None]) -> None:
         if target.startswith("namespace/"):
@@ -362,10 +351,3 @@ def _refusal_text(name: str, served: tuple[ContainerPort, ...], port: int, proto
     listing = ", ".join(c.render() for c in served) or "nothing"
     return f"{name} does not listen on {port}/{protocol} (it serves {listing})"
 
-
-def _parse_key(text: str) -> ObjectKey:
-    parts = text.split("/")
-    kind = kind_from_alias(parts[0])
-    if len(parts) == 2:
-        return ObjectKey(kind, "" if kind in CLUSTER_SCOPED else "default", parts[1])
-    return ObjectKey(kind, parts[1], parts[2])

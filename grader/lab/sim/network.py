@@ -319,6 +319,24 @@ class SimNetwork:
                       (Hop("dns", f"{src.label} → kube-dns 53/UDP: dropped"),))
 
     # -- delivery ---------------------------------------------------------------------------------
+    def first_leg(self, src: Endpoint, node: Endpoint, port: int, protocol: Protocol) -> tuple[str | None, tuple[Hop, ...]]:
+        """A client's own connection to a node's address (a nodePort, before kube-proxy's DNAT): the
+        route to that address and the NSGs the packet crosses on the way. Returns why it is dropped
+        (None when it arrives) and the hops worth showing (NSG decisions; the route when it fails).
+
+        The Services code calls this for ``node:<name>:<nodePort>``: the internet has no route to a
+        node's private address, and an NSG on the node subnet or NIC filters the nodePort like any
+        other port (learn.microsoft.com "How network security groups filter network traffic")."""
+        path = self.trace(src, node, port, protocol)
+        if not path.routable:
+            return f"no route: {path.reason}", tuple(Hop(s.step, s.detail) for s in path.hops)
+        decisions, dropped = self.nsg_check(path)
+        hops = tuple(Hop("nsg", d.render()) for d in decisions)
+        if dropped is not None:
+            return (f"dropped by Azure NSG {dropped.nsg} ({dropped.scope}): {dropped.rule.name} "
+                    f"(priority {dropped.rule.priority})", hops)
+        return None, hops
+
     def deliver(self, probe: Probe, src: Endpoint, dst: Endpoint, port: int, protocol: Protocol, hops: tuple[Hop, ...],
                 *, established: ProbeResult | None = None, via: str | None = None) -> ProbeResult:
         """``via``: the node where kube-proxy DNATed a NodePort/LoadBalancer connection (Services code);

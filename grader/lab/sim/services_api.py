@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...dns import Lookup
 from ...errors import LabError
+from ..base import object_key
 from ...gateway import (
     GatewayStatus,
     ListenerStatus,
@@ -25,7 +26,7 @@ from ...gateway import (
 from ...gateway.attachment import Condition
 from ...ingress import class_of
 from ...ingress.controllers import Placement
-from ...manifests import ObjectKey, kind_from_alias
+from ...manifests import ObjectKey
 from ...model import Protocol
 from ...model.ingress import Ingress
 from ...reachability import ProbeResult, Verdict
@@ -163,7 +164,7 @@ class ServicesMixin:
     def address(self, what: str) -> str | None:
         """The external address of ``service/ns/name`` (LoadBalancer), ``ingress/ns/name`` or
         ``gateway/ns/name``; None while pending (as kubectl shows ``<pending>``)."""
-        key = self._status_key(what)
+        key = object_key(what)
         net = self.service_network
         if key.kind == "Service":
             svc = net.service(key.namespace, key.name)
@@ -180,7 +181,7 @@ class ServicesMixin:
     def status(self, what: str) -> Any:
         """Status with conditions, explaining what is not working: ``httproute/ns/name``,
         ``gateway/ns/name``, ``gatewayclass/name``, ``ingress/ns/name``."""
-        key = self._status_key(what)
+        key = object_key(what)
         ref = f"{key.namespace}/{key.name}"
         if key.kind == "HTTPRoute":
             return self.route_status(ref)
@@ -194,20 +195,6 @@ class ServicesMixin:
                 raise LabError(f"no GatewayClass {key.name}")
             return class_status(m.obj)
         raise LabError(f"no status for kind {key.kind}: ask for httproute/, gateway/, gatewayclass/ or ingress/")
-
-    def _status_key(self, what: str) -> ObjectKey:
-        parts = what.split("/")
-        if len(parts) < 2:
-            raise LabError(f"{what!r}: expected kind/namespace/name (or kind/name in default)")
-        try:
-            kind = kind_from_alias(parts[0])
-        except ValueError as exc:
-            raise LabError(str(exc)) from None
-        if kind in ("GatewayClass", "IngressClass"):
-            return ObjectKey(kind, "", parts[-1])
-        if len(parts) == 2:
-            return ObjectKey(kind, "default", parts[1])
-        return ObjectKey(kind, parts[1], parts[2])
 
     def ingress_status(self, ref: str) -> IngressStatus:
         net = self.service_network

@@ -820,6 +820,14 @@ class ServiceNetwork:
         blocked = self._leg_check(src, node_ep, sport.node_port or 0, sport.protocol, f"{src.label} → {node.name}:{sport.node_port}") if leg else None
         if blocked is not None:
             return blocked.with_hops(hops)
+        if leg:
+            # The client's packet to the node address crosses the network first: route and NSGs.
+            first_leg = getattr(getattr(self.lab, "network", None), "first_leg", None)
+            if first_leg is not None:
+                why, leg_hops = first_leg(src, node_ep, sport.node_port or 0, sport.protocol)
+                hops = [*hops, *leg_hops]
+                if why is not None:
+                    return _fail(Verdict.BLOCKED, why, hops)
         hops = [*hops, Hop("nodeport", f"{node.name} {node.ip}:{sport.node_port}/{sport.protocol} → Service {svc.ref} port {sport.port}")]
         in_cluster = client.kind in (EndpointKind.POD, EndpointKind.NODE)
         pe = port_endpoints(svc, sport, self.pods(), self.slices())
@@ -890,13 +898,17 @@ class ServiceNetwork:
         if src.kind in (EndpointKind.POD, EndpointKind.NODE) and src.node:
             denied = source_allowed(svc, src.ip)
             if denied:
-                return _fail(Verdict.BLOCKED, f"{denied} (kube-proxy enforces the ranges on the node too: add the pod CIDR if pods must use the address)")
+                return _fail(Verdict.BLOCKED, denied.replace("the load balancer drops it", f"kube-proxy on {src.node} drops it")
+                             + " (kube-proxy enforces the ranges on the node too: add the pod CIDR if pods must use the address)")
             node = self.state.node(src.node)
             hops = [Hop("load-balancer", f"{lb_ip}:{sport.port}: kube-proxy on {node.name} handles the load-balancer address itself (ipMode: VIP)")]
             return self._arrive_at_node(src, src, node, svc, sport, hops, leg=False)
         denied = source_allowed(svc, src.ip)
-        if denied:
-            return _fail(Verdict.BLOCKED, denied, [Hop("load-balancer", f"{lb_ip}:{sport.port}: dropped (loadBalancerSourceRanges)")])
+        admit = getattr(getattr(self.lab, "network", None), "admit_from_load_balancer", None)
+        if denied and not (admit is not None and getattr(self.lab.network, "nsg_attached", lambda: False)()):
+            # No NSG in the model: kube-proxy on the node enforces the ranges (fact aks-lb-source-ranges).
+            return _fail(Verdict.BLOCKED, denied.replace("the load balancer drops it", "kube-proxy on the node drops it"),
+                         [Hop("load-balancer", f"{lb_ip}:{sport.port}: dropped (loadBalancerSourceRanges)")])
         healthy, note = healthy_lb_nodes(svc, pe.backends, workers)
         if not pe.ready:
             return _fail(Verdict.REFUSED, via_node(svc, pe.backends, workers[0], client_in_cluster=False).refused)
@@ -905,13 +917,16 @@ class ServiceNetwork:
         node = self.state.node(self.balancer.choice(healthy))
         hops = [Hop("load-balancer", f"{lb_ip}:{sport.port} ({provider.name}, pass-through) → {node.name} ({note})")]
         # Azure NSGs on the node see the client address and the frontend IP (network-models' NSG model, when present).
-        admit = getattr(getattr(self.lab, "network", None), "admit_from_load_balancer", None)
+        # Azure writes loadBalancerSourceRanges into the allow rule it adds, so with an NSG attached the
+        # NSG is what drops other sources (and kube-proxy would too).
         if admit is not None:
             decisions = list(admit(src.ip, lb_ip, sport.port, sport.protocol, node.name))
             hops += [Hop("nsg", d.render()) for d in decisions]
             dropped = next((d for d in decisions if not d.allowed), None)
             if dropped is not None:
                 return _fail(Verdict.BLOCKED, f"dropped by an Azure NSG on {node.name}: {dropped.render()}", hops)
+        if denied:
+            return _fail(Verdict.BLOCKED, denied.replace("the load balancer drops it", f"kube-proxy on {node.name} drops it"), hops)
         return self._arrive_at_node(src, src, node, svc, sport, hops, leg=False)
 
 

@@ -77,6 +77,7 @@ BANK: list[Wrong] = [
       "untrusted/attacker → shop/web 80/TCP: expected ALLOWED, observed BLOCKED"),
     W(NP, "api_from_frontend", "egress instead of ingress",
       _np("api-allow-frontend", "shop", "  podSelector: {matchLabels: {tier: backend}}\n  policyTypes: [Egress]\n  egress:\n  - to:\n    - podSelector: {matchLabels: {tier: frontend}}\n    ports: [{protocol: TCP, port: 8080}]"),
+      # api's egress is now isolated without a DNS rule: the name lookup itself fails.
       {"np_api_who", "np_api_ports"}, "shop/api → api.example.com 443/TCP: expected ALLOWED, observed DNS_FAILED"),
     # -- db_from_backend -------------------------------------------------------------------
     W(NP, "db_from_backend", "the pod, not the tier (app=api)",
@@ -298,7 +299,7 @@ BANK += [
 
 # -- exercises 2-6 and capstone part B: variations of the solutions --------------------------------
 def _solution(notebook: str, answer: str) -> str:
-    from nbtools import SOLUTIONS, answers_of, read
+    from support.nbtools import SOLUTIONS, answers_of, read
 
     return answers_of(read(SOLUTIONS / notebook / f"{notebook}.ipynb"))[answer]
 

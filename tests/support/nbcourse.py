@@ -14,7 +14,7 @@ from typing import Any
 
 import nbformat
 
-from nbtools import ROOT
+from support.nbtools import ROOT
 
 BIN = Path(sys.executable).parent
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from nbformat.v4 import new_code_cell, new_output
 
-from nbtools import answer_source, nbg, grade_cells
+from support.nbtools import answer_source, nbg, grade_cells
 
 NOTEBOOK = "07-network-policies"
 HONEST = {"np_default_deny_visible", "np_default_deny_all_in", "np_default_deny_rest"}
@@ -170,7 +170,7 @@ class KernelTamper:
     lose: frozenset[str]
 
     def build(self, exercise_nb: Any, solution_answers: dict[str, str]) -> Any:
-        from nbtools import with_answers
+        from support.nbtools import with_answers
 
         nb = with_answers(exercise_nb, {**solution_answers, self.answer: self.wrong(solution_answers[self.answer])})
         return _insert_after_setup(nb, (
