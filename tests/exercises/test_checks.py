@@ -292,3 +292,163 @@ def test_recheck_is_not_fooled_by_patches_in_the_calling_process(monkeypatch: py
 def test_evaluate_never_raises_on_garbage() -> None:
     assert evaluate({"version": 99}, {}).error_kind == "spec"
     assert evaluate(shop().spec(), {}).error_kind == "answer"
+
+
+# -- setup actions, the nsg format, Services/HTTP/TLS kinds, kind configs, planning values --------
+WEB_SVC = "{apiVersion: v1, kind: Service, metadata: {name: web, namespace: shop}, spec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: http}]}}"
+LB = ("apiVersion: v1\nkind: Service\nmetadata: {name: pub, namespace: shop}\n"
+      "spec: {type: LoadBalancer, externalTrafficPolicy: Local, selector: {app: web}, ports: [{port: 80, targetPort: http}]}\n")
+
+
+def test_setup_steps_run_in_order_and_unknown_actions_are_the_instructors_problem() -> None:
+    c = Check("t", answer="svc", topology="shop").add_pod("shop/web-2", {"app": "web"}, ["80/TCP/http"]).set_ready("shop/web-2")
+    c.expect_distribution("shop/api", "web.shop", 80, answered_by=["shop/web"], requests=20)
+    assert c.run({"svc": WEB_SVC}).passed  # the pod added by the setup is not ready: it never answers
+    broken = Check("t", answer="svc").setup("no_such_action").run({"svc": WEB_SVC})
+    assert broken.error_kind == "spec" and "unknown setup action 'no_such_action'" in broken.message()
+    nopod = Check("t", answer="svc").set_ready("shop/ghost").run({"svc": WEB_SVC})
+    assert nopod.error_kind == "spec" and "set_ready shop/ghost" in nopod.message()
+
+
+def test_distribution_names_the_pods_that_answer_or_not_and_why_connections_failed() -> None:
+    c = Check("t", answer="svc", topology="shop").add_pod("shop/web-2", {"app": "web"}, ["8080/TCP/http"])
+    c.expect_distribution("shop/api", "web.shop", 80, answered_by=["shop/web", "shop/web-2"], requests=30)
+    assert c.run({"svc": WEB_SVC}).passed  # by port name: 80 on one pod, 8080 on the other
+    by_number = c.run({"svc": WEB_SVC.replace("targetPort: http", "targetPort: 80")})
+    text = by_number.message()
+    assert "shop/api → web.shop 80/TCP: shop/web-2 never answered in 30 connections" in text
+    assert "connections got no answer" in text and "shop/web-2 does not listen on 80/TCP" in text
+
+
+def test_an_address_from_the_lab_as_destination_and_the_client_ip_on_azure() -> None:
+    c = Check("t", answer="lb", topology="shop", load_balancer="azure")
+    c.expect_probe("api.example.com", lab_value("address", "service/shop/pub"), 80, verdict="allowed", client_ip="203.0.113.10")
+    assert c.run({"lb": LB}).passed
+    cluster = c.run({"lb": LB.replace("Local", "Cluster")}).message()
+    assert "api.example.com → 192.0.2.10 (service/shop/pub) 80/TCP: the server should see client 203.0.113.10, it saw 172.18.0." in cluster
+    c.expect_objects("Service", count=1, namespace="shop")
+    nodeport = c.run({"lb": LB.replace("LoadBalancer", "NodePort").replace("externalTrafficPolicy: Local, ", "")})
+    assert not nodeport.passed and not nodeport.error  # the missing address fails one expectation, the others are still checked
+    assert [f.ok for f in nodeport.findings] == [False, True]
+    assert "service/shop/pub has no external address yet (is it type LoadBalancer?" in nodeport.message()
+
+
+def test_a_model_only_the_simulated_cluster_has_is_refused_on_kind() -> None:
+    c = Check("t", answer="lb", topology="shop", load_balancer="azure").expect_probe("api.example.com", "shop/web", 80)
+    out = evaluate(c.spec(), {"lb": LB}, backend="kind")
+    assert out.error_kind == "lab" and "only the simulated cluster has" in out.message()
+
+
+INGRESS = """apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: shop, namespace: shop}
+spec:
+  ingressClassName: nginx
+  tls: [{hosts: [shop.example.com], secretName: shop-tls}]
+  rules:
+  - host: shop.example.com
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
+"""
+
+
+def tls_check() -> Check:
+    c = Check("t", answer="ing", topology="shop").install_ingress_controller().given(WEB_SVC)
+    c.tls_secret("shop-tls", "shop", ["shop.example.com"], ca="shop CA").tls_secret("other-tls", "shop", ["www.example.com"], ca="shop CA")
+    addr = lab_value("address", "ingress/shop/shop")
+    c.expect_http("host", "https://shop.example.com/", resolve=addr, ca="shop CA", status=200, answered_by="shop/web", trusted=True)
+    c.expect_http("host", "http://shop.example.com/x", resolve=addr, status=308, location="https://shop.example.com/x")
+    return c
+
+
+def test_http_checks_status_backend_redirect_and_a_certificate_only_the_verifier_can_issue() -> None:
+    from grader.tls import mint_ca
+
+    out = tls_check().run({"ing": INGRESS})
+    assert out.passed, out.message()
+    assert out.findings[0].html and "Requests: 2 of 2 as expected" in out.findings[0].html
+    wrong_host = tls_check().run({"ing": INGRESS.replace("secretName: shop-tls", "secretName: other-tls")}).message()
+    assert "host → https://shop.example.com/ via 172.18.0.5: a client trusting shop CA should trust the certificate" in wrong_host
+    forged = mint_ca("shop CA").issue(["shop.example.com"]).secret("shop-tls", "shop")  # same name, another key
+    import yaml
+
+    own = tls_check().run({"ing": yaml.safe_dump(forged) + "---\n" + INGRESS}).message()
+    assert "not a CA the client trusts" in own
+    no_tls = tls_check().run({"ing": INGRESS.replace("  tls: [{hosts: [shop.example.com], secretName: shop-tls}]\n", "")}).message()
+    assert "expected HTTP 308, got HTTP 200 from shop/web" in no_tls
+
+
+NSG_RULES = """securityRules:
+- {name: deny-https-out, priority: 200, direction: Outbound, access: Deny, protocol: Tcp, sourceAddressPrefix: "*",
+   sourcePortRange: "*", destinationAddressPrefix: Internet, destinationPortRange: "443"}
+"""
+
+
+def test_nsg_answers_are_attached_to_the_node_subnet_and_validated_with_field_paths() -> None:
+    c = Check("t", answer="rules", format="nsg", topology="shop").expect("nsg_rules", direction="Outbound", at_least=1)
+    c.expect_probe("shop/web", "203.0.113.10", 443, verdict="blocked").expect_probe("shop/web", "203.0.113.10", 80, verdict="allowed")
+    assert c.run({"rules": NSG_RULES}).passed
+    inbound = c.run({"rules": NSG_RULES.replace("Outbound", "Inbound")}).message()
+    assert "`rules`: expected at least 1 Outbound rule(s), found 0 (it has deny-https-out (Inbound))" in inbound
+    assert "shop/web → 203.0.113.10 443/TCP: expected BLOCKED, observed ALLOWED" in inbound
+    bad = c.run({"rules": NSG_RULES.replace("priority: 200", "priority: 99")})
+    assert bad.error_kind == "answer" and "nsg/rules securityRules[0].priority: invalid priority 99" in bad.message()
+    assert "is empty" in c.run({"rules": "# YOUR ANSWER HERE (YAML)"}).message()
+    assert "not valid YAML" in c.run({"rules": "securityRules: [\n"}).message()
+
+
+KIND = """kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+networking: {podSubnet: 100.64.0.0/16, serviceSubnet: 100.65.0.0/20}
+nodes: [{role: control-plane}, {role: worker}, {role: worker}]
+"""
+
+
+@pytest.mark.parametrize(("change", "fragment"), [
+    (("100.64.0.0/16", "10.244.0.0/16"), "`networking.podSubnet`: 10.244.0.0/16 overlaps the peered/on-premises network 10.0.0.0/8 (VPN)"),
+    (("100.65.0.0/20", "172.18.0.0/16"), "`networking.serviceSubnet`: 172.18.0.0/16 overlaps the kind network 172.18.0.0/16"),
+    (("100.64.0.0/16", "100.64.0.0/25"), "100.64.0.0/25 holds 0 /24 block(s)"),
+    (("100.65.0.0/20", "100.80.0.0/12"), "`networking.serviceSubnet`: 100.80.0.0/12 is a /12; the task asks for a /16 to a /24"),
+    (("podSubnet", "podCidr"), "unknown field 'podCidr' in v1alpha4.Networking"),
+    (("{role: worker}, {role: worker}", "{role: worker}"), "`nodes`: 1 node(s) with role worker, expected 2"),
+])
+def test_kind_configs_are_checked_like_kind_and_the_planning_guidance_then_run(change: tuple[str, str], fragment: str) -> None:
+    c = Check("t", answer="kc", format="values", topology=None)
+    c.expect("kind_config", nodes={"control-plane": 1, "worker": 2}, avoid={"VPN": "10.0.0.0/8"}, service_prefix=[16, 24])
+    ok = c.run({"kc": KIND})
+    assert ok.passed and ok.findings[0].passed_count == 4  # valid, nodes, ranges, and the lab run on them
+    text = c.run({"kc": KIND.replace(*change)}).message()
+    assert fragment in text
+
+
+def test_kind_config_aspects_are_named() -> None:
+    out = Check("t", answer="kc", format="values", topology=None).expect("kind_config", aspects=["valid", "speed"]).run({"kc": KIND})
+    assert out.error_kind == "spec" and "unknown aspects ['speed']" in out.message()
+
+
+def test_planning_values_reproduce_microsofts_worked_example() -> None:
+    c = Check("t", answer="p", format="values", topology=None)
+    c.expect_value("addresses", lab_value("aks_flat_addresses", 50, 30, 1)).expect_value("prefix", lab_value("aks_flat_prefix", 50, 30, 1))
+    c.expect_value("nodes", lab_value("aks_overlay_nodes", "10.244.0.0/16")).expect_value("per24", lab_value("aks_flat_max_nodes", 24, 30))
+    c.expect_value("share", lab_value("aks_flat_utilisation", 50, 30, 1), type="number", tolerance=0.01)
+    assert c.run({"p": "addresses: 1581\nprefix: 21\nnodes: 256\nper24: 8\nshare: 0.78"}).passed  # 1581 of 2043 usable
+    assert "`share`: 0.9 is not right" in c.run({"p": "addresses: 1581\nprefix: 21\nnodes: 256\nper24: 8\nshare: 0.9"}).message()
+
+
+def test_extra_external_hosts_resolve_for_fqdn_rules_on_the_simulated_cluster() -> None:
+    from grader.errors import LabError
+    from grader.lab.sim import SimulatedLab
+
+    c = Check("t", answer="p", topology="shop", profile="cilium-tunnel").add_external_host("example.com", "203.0.113.20")
+    c.expect_probe("shop/web", "example.com", 443, verdict="allowed").expect_probe("shop/web", "example.com", 22, verdict="refused")
+    assert c.run({"p": DENY}).passed
+    lab = SimulatedLab("kindnet")
+    with pytest.raises(LabError, match="already used by api.example.com"):
+        lab.add_external_host("other.example.com", "203.0.113.10")
+
+
+def test_the_trusted_recheck_draws_no_pictures() -> None:
+    spec = shop().expect_matrix(80, destinations="shop/web", default="allowed").spec()
+    drawn, plain = evaluate(spec, {"dd": DENY}), evaluate(spec, {"dd": DENY}, pictures=False)
+    assert drawn.findings[0].png and drawn.findings[0].html
+    assert not plain.findings[0].png and not plain.findings[0].html
+    assert plain.message() == drawn.message()
