@@ -25,7 +25,13 @@ from ..dns import Lookup
 from ..errors import LabError
 from ..manifests import ManifestSource, ObjectKey, parse_manifests
 from ..model import ExternalHost, Namespace, Pod, Protocol
-from ..reachability import Comparison, Probe, ProbeResult, Reachability, ReachabilityMatrix
+from ..reachability import (
+    Comparison,
+    Probe,
+    ProbeResult,
+    Reachability,
+    ReachabilityMatrix,
+)
 from ..services import Distribution, EndpointsInfo
 from ..topology import Topology
 

@@ -71,30 +71,11 @@ def fail_if_asked(state):
             die(err, code)
 
 
-KUBEADM_COREFILE = """.:53 {
-    errors
-    health {
-       lameduck 5s
-    }
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }
-    prometheus :9153
-    forward . /etc/resolv.conf {
-       max_concurrent 1000
-    }
-    cache 30 {
-       disable success cluster.local
-       disable denial cluster.local
-    }
-    loop
-    reload
-    loadbalance
-}
-"""
+try:
+    from support.corefiles import KUBEADM_COREFILE
+except ImportError:  # run as a stand-alone executable: tests/ is not on sys.path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from support.corefiles import KUBEADM_COREFILE
 
 
 def _networks(state):
@@ -121,7 +102,7 @@ def attach(state, network, container, ip=None):
         if not net["user_subnet"]:
             die("docker: Error response from daemon: user specified IP address is supported only when connecting to networks with user configured subnets.")
         if ip in net["endpoints"].values():
-            die(f"docker: Error response from daemon: Address already in use.")
+            die("docker: Error response from daemon: Address already in use.")
         net["endpoints"][container] = ip
         return ip
     taken = set(net["endpoints"].values()) | {net["gateway"]} | set(state.get("kind_reserved", []) if network == "kind" else [])
@@ -330,9 +311,9 @@ def docker(state):
         if name in nets:
             die(f"Error response from daemon: network with name {name} already exists")
         subnet = ipaddress.ip_network(flag("--subnet"))
-        for other, net in nets.items():
+        for net in nets.values():
             if ipaddress.ip_network(net["subnet"]).overlaps(subnet):
-                die(f"Error response from daemon: invalid pool request: Pool overlaps with other one on this address space")
+                die("Error response from daemon: invalid pool request: Pool overlaps with other one on this address space")
         labels = dict(a.split("=", 1) for i, a in enumerate(ARGS) if i and ARGS[i - 1] == "--label")
         nets[name] = {"subnet": str(subnet), "gateway": flag("--gateway") or str(subnet[1]), "user_subnet": True, "labels": labels, "endpoints": {}}
         save(state)
@@ -472,7 +453,7 @@ def kubectl(state, stdin):
         print(f"{rest[4]} restarted")
         return
     if rest[:3] == ["-n", "kube-system", "rollout"]:
-        print(f'deployment "coredns" successfully rolled out')
+        print('deployment "coredns" successfully rolled out')
         return
     if rest[:2] == ["get", "tigerastatus"]:
         polls = state["tigera_polls"] = state.get("tigera_polls", 0) + 1
