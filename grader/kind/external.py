@@ -403,7 +403,12 @@ class ExternalHosts:
         return self._layout
 
     def hosts(self) -> tuple[ExternalHost, ...]:
+        """The hosts with their addresses (read once, then kept until :meth:`forget`)."""
         return (self._layout or self.layout()).hosts()
+
+    def forget(self) -> None:
+        """Read the addresses again next time (they move when Docker's network or a container is re-created)."""
+        self._layout = None
 
     # -- shared part: containers and networks -----------------------------------------------------
     def ensure(self) -> Layout:

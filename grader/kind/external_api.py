@@ -192,6 +192,7 @@ class ExternalHostsMixin:
 
     def _forget_external(self) -> None:
         self._hosts_cache = None
+        self.cluster.external.forget()
         self._routes_checked = float("-inf")
 
 
