@@ -100,7 +100,9 @@ SERVE = (
 )
 """What each external host runs (bash): netexec on 80 (HTTP) and 443 (HTTPS), UDP off, as the
 simulated hosts serve 80 and 443/TCP only. When either exits the container stops, and the next
-``ensure`` starts and reconfigures it."""
+``ensure`` starts and reconfigures it. The servers get no extra capability: netexec has a
+``/shell`` endpoint, so with NET_ADMIN any pod could rewrite the VM's routes; the short-lived
+helper holds NET_ADMIN instead."""
 
 
 def container_name(host: str) -> str:
@@ -266,7 +268,8 @@ def helper_argv(container: str, script: str, *, image: str, docker: str = "docke
 
 
 def _no_default_route() -> str:
-    return "while ip -4 route del default 2>/dev/null; do :; done"
+    """No way out to the real world, in either family (the kind network has IPv6 too)."""
+    return "while ip -4 route del default 2>/dev/null; do :; done; while ip -6 route del default 2>/dev/null; do :; done"
 
 
 def vm_script(network: DockerNetwork, vm: ipaddress.IPv4Address, routes: Iterable[Route]) -> str:

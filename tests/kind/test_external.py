@@ -133,7 +133,8 @@ def test_scripts_configure_addresses_routes_and_the_edge_snat() -> None:
     assert 'ip -4 -o addr show dev "$dev" | grep -q " 172.18.0.100/16 " || ip addr add 172.18.0.100/16 dev "$dev"' in vm
     assert any('[ "$a" = "172.18.0.100/16" ] || ip addr del "$a"' in line for line in vm)
     assert vm.index(next(line for line in vm if "ip addr del" in line)) < vm.index(next(line for line in vm if "ip addr add" in line))
-    assert "while ip -4 route del default 2>/dev/null; do :; done" in vm and vm[-1] == "ip route replace 203.0.113.0/24 via 172.18.0.5"
+    assert "while ip -4 route del default 2>/dev/null; do :; done; while ip -6 route del default 2>/dev/null; do :; done" in vm
+    assert vm[-1] == "ip route replace 203.0.113.0/24 via 172.18.0.5"
     api = next(h for h in internet_hosts() if h.name == "api.example.com")
     edge = internet_script(api, net).splitlines()
     assert "ip route replace 192.0.2.1/32 via 172.18.0.1" in edge

@@ -37,7 +37,7 @@ class ClientIp(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         body = (f"{self.client_address[0]}:{self.client_address[1]}" if self.path == "/clientip" else VM_NAME).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
