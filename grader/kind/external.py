@@ -384,15 +384,19 @@ class ExternalHosts:
                                "the Docker network `kind` does not exist yet: kind creates it with the first cluster (`netlab up`)")
         return parse_network(json.loads(done.stdout or "[]"))
 
-    def states(self) -> dict[str, str]:
-        """Container name -> state (``running``, ``exited``...) of every external host container."""
-        done = self._docker("ps", "--all", "--filter", f"label={HOST_LABEL}", "--format", "{{.Names}}\t{{.State}}", timeout=30)
+    def inventory(self) -> dict[str, tuple[str, str]]:
+        """Container name -> (state, image) of every external host container."""
+        done = self._docker("ps", "--all", "--filter", f"label={HOST_LABEL}", "--format", "{{.Names}}\t{{.State}}\t{{.Image}}", timeout=30)
         out = {}
         for line in done.stdout.splitlines():
-            name, _, state = line.partition("\t")
+            name, state, image = ([*line.split("\t"), "", ""])[:3]
             if name.strip():
-                out[name.strip()] = state.strip()
+                out[name.strip()] = (state.strip(), image.strip())
         return out
+
+    def states(self) -> dict[str, str]:
+        """Container name -> state (``running``, ``exited``...) of every external host container."""
+        return {name: state for name, (state, _) in self.inventory().items()}
 
     def networks(self) -> set[str]:
         done = self._docker("network", "ls", "--filter", f"label={HOST_LABEL}", "--format", "{{.Name}}", timeout=30)
@@ -416,7 +420,7 @@ class ExternalHosts:
     # -- shared part: containers and networks -----------------------------------------------------
     def ensure(self) -> Layout:
         """Create what is missing, start what stopped, configure what lost its configuration."""
-        states = self.states()
+        states = self.inventory()
         networks = self.networks()
         changed = False
         for host in internet_hosts():
@@ -440,9 +444,13 @@ class ExternalHosts:
             self._configure(host.container, internet_script(host, net))
         return layout
 
-    def _ensure_container(self, host: str, states: Mapping[str, str], network: str, *, ip: ipaddress.IPv4Address | None = None) -> bool:
+    def _ensure_container(self, host: str, states: Mapping[str, tuple[str, str]], network: str, *,
+                          ip: ipaddress.IPv4Address | None = None) -> bool:
         name = container_name(host)
-        state = states.get(name, "")
+        state, image = states.get(name, ("", ""))
+        if state and image != self.image:  # the pinned agnhost changed (facts.yaml): a new container
+            self._docker("rm", "--force", name, timeout=120)
+            state = ""
         if state == "running":
             return False
         if state:

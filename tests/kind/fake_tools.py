@@ -277,14 +277,16 @@ def docker(state):
     nets = _networks(state)
     if ARGS[:1] == ["ps"]:
         wanted = flag("--filter", "")
+        with_image = "{{.Image}}" in flag("--format", "")
         for cname, st in sorted(containers.items()):
             labels = (info.get(cname) or {}).get("labels", {})
+            line = f"{cname}\t{st}" + (f"\t{(info.get(cname) or {}).get('image', '')}" if with_image else "")
             if wanted.startswith("name=") and cname == wanted.removeprefix("name=^").removesuffix("$"):
-                print(f"{cname}\t{st}")
+                print(line)
             elif wanted.startswith("label=") and wanted.removeprefix("label=").split("=")[0] in labels:
                 key, _, value = wanted.removeprefix("label=").partition("=")
                 if not value or labels[key] == value:
-                    print(f"{cname}\t{st}")
+                    print(line)
         return
     if ARGS[:2] == ["network", "inspect"]:
         name = ARGS[2]
@@ -354,7 +356,8 @@ def docker(state):
             attach(state, network, name, flag("--ip"))
         labels = dict(a.split("=", 1) for i, a in enumerate(ARGS) if i and ARGS[i - 1] == "--label")
         containers[name] = "running"
-        info[name] = {"labels": labels, "argv": list(ARGS), "tmpfs": {}, "caps": flag("--cap-add")}
+        image = ARGS[ARGS.index("--entrypoint") + 2] if "--entrypoint" in ARGS else ARGS[-1]
+        info[name] = {"labels": labels, "argv": list(ARGS), "tmpfs": {}, "caps": flag("--cap-add"), "image": image}
         save(state)
         print("4d1f0c9a")
         return

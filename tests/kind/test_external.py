@@ -242,6 +242,17 @@ def test_a_restarted_container_is_reconfigured_and_the_routes_follow_a_moved_hos
         assert fakes.state["routes"][node]["203.0.113.0/24"] == "via 172.18.0.50"
 
 
+def test_a_new_pinned_image_replaces_the_containers(fakes) -> None:
+    cluster = KindCluster("kindnet")
+    cluster.ensure()
+    newer = ExternalHosts(image="registry.k8s.io/e2e-test-images/agnhost:9.99")
+    fakes.clear_log()
+    newer.ensure()
+    assert sorted(c[3] for c in _calls(fakes, "rm", "--force")) == sorted(EXTERNAL_CONTAINERS)
+    assert {fakes.state["container_info"][c]["image"] for c in EXTERNAL_CONTAINERS} == {"registry.k8s.io/e2e-test-images/agnhost:9.99"}
+    assert sorted(h["container"] for h in fakes.state["helper_runs"][3:]) == sorted(EXTERNAL_CONTAINERS)  # configured afresh
+
+
 def test_vm_moves_off_an_address_another_container_took(fakes) -> None:
     cluster = KindCluster("kindnet")
     cluster.ensure()
