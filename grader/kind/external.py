@@ -16,9 +16,10 @@ The simulated cluster has four machines outside the cluster (``grader/lab/sim/st
     and Docker accepts ``--ip`` only "when connecting to networks with user configured subnets"
     (moby ``validateNetworkingConfig``; moby#45806), so the container joins with an address
     Docker picks and a helper replaces it with ``.100`` inside the container (the next free one
-    of ``.100``-``.199`` when another container already holds it). Docker hands out the lowest
-    free address of a bridge network, so ``.100`` is only reached with ~100 containers attached;
-    ``ensure`` checks it again each time. For ``calico-bgp`` the VM gets a route to each node's
+    of ``.100``-``.199`` when another container already holds it). libnetwork's default IPAM gives
+    a container the first free address of a local network (serial allocation is only asked for by
+    swarm), so Docker itself reaches ``.100`` only with ~100 containers attached; ``ensure``
+    checks again each time and moves the VM (and its DNS name) if it must. For ``calico-bgp`` the VM gets a route to each node's
     Calico block via that node (``ip route ... proto bgp``): the routes a BGP peer of the cluster
     learns, since the pool has ``natOutgoing: Disabled`` and BGP on (Calico "Configure BGP
     peering"). Its default route is removed: it reaches the node network, the lab's internet and

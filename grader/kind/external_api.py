@@ -51,12 +51,15 @@ class ExternalHostsMixin:
     _hosts_cache: list[ExternalHost] | None = None
     _routes_checked: float = float("-inf")
     _routes_lock = threading.Lock()
+    _hosts_lock = threading.Lock()
+    """Class-wide locks: matrix() probes from many threads; one reads the table or syncs the routes."""
 
     # -- the table -----------------------------------------------------------------------------
     def external_hosts(self) -> list[ExternalHost]:
-        if self._hosts_cache is None:
-            self._hosts_cache = list(self.cluster.external.hosts())
-        return list(self._hosts_cache)
+        with self._hosts_lock:
+            if self._hosts_cache is None:
+                self._hosts_cache = list(self.cluster.external.hosts())
+            return list(self._hosts_cache)
 
     def _external(self) -> dict[str, ExternalHost]:
         return {h.name: h for h in self.external_hosts()}
