@@ -10,9 +10,13 @@
    and the kubeconfig written to ``.netlab/`` (never ``~/.kube/config``);
 4. finishes the set-up unless the marker ConfigMap ``kube-system/netlab-cluster`` says it is done
    (so an interrupted ``netlab up`` resumes): CNI, nodes Ready, agnhost pre-loaded,
-   cloud-provider-kind running; then writes the marker.
+   cloud-provider-kind running, the lab's external hosts; then writes the marker;
+5. on every run, also when reused, makes sure the external hosts (``grader.kind.external``) run
+   and are configured, and that the nodes and CoreDNS know them: containers stop with Docker and
+   node routes go with a node restart, so they are checked each time (a few ``docker`` calls).
 
-Clusters are kept between sessions (``keep`` by default); ``delete()`` is the explicit tear-down.
+Clusters are kept between sessions (``keep`` by default); ``delete()`` is the explicit tear-down
+(the external hosts go with the last course cluster).
 """
 
 from __future__ import annotations
@@ -29,12 +33,15 @@ from ..errors import LabError
 from ..facts import fact
 from ._run import CommandError
 from .configs import PROFILE_LABEL, cluster_name, kubeconfig_path, load_config, state_dir
+from .external import ExternalHosts, Layout, calico_routes
 from .installers import Kubectl, ensure_cloud_provider_kind, install_calico, install_cilium, preload_image
 from .kindcli import Kind, Version
 from .progress import Progress
 from .workloads import agnhost_image
 
 MARKER = ("kube-system", "netlab-cluster")
+EXTERNAL_STEP = "start the lab's external hosts (vm.internal, api.example.com, blocked.example.net)"
+CALICO_AFFINITIES = "blockaffinities.crd.projectcalico.org"
 
 
 class SetupError(LabError):
@@ -112,6 +119,8 @@ class KindCluster:
         self.context = f"kind-{self.name}"
         self.kubectl = Kubectl(self.kubeconfig, binary=kubectl, context=self.context)
         self.show_progress = progress
+        self.external = ExternalHosts(docker)
+        """vm.internal, api.example.com, blocked.example.net (shared by every course cluster)."""
 
     # -- names -------------------------------------------------------------------------------
     @property
@@ -183,15 +192,21 @@ class KindCluster:
                 self._check_profile(self.nodes())
                 if self.marker() is not None:
                     progress.write(f"netlab: reusing kind cluster {self.name} (kubeconfig {self.kubeconfig})")
+                    self._step(progress, EXTERNAL_STEP, lambda: self.ensure_external_hosts())
                     return self.status(exists=True)
                 progress.write(f"netlab: kind cluster {self.name} exists; finishing its set-up")
             for title, action in steps:
-                try:
-                    with progress.step(title):
-                        action(version)
-                except CommandError as exc:
-                    raise SetupError(f"{self.name}: {title} failed\n{exc}\n{self.logs_hint}") from None
+                self._step(progress, title, lambda action=action: action(version))
         return self.status(exists=True)
+
+    def _step(self, progress: Progress, title: str, action: Any) -> None:
+        try:
+            with progress.step(title):
+                action()
+        except SetupError:
+            raise
+        except (CommandError, LabError) as exc:
+            raise SetupError(f"{self.name}: {title} failed\n{exc}\n{self.logs_hint}") from None
 
     def _steps(self, reused: bool) -> list[tuple[str, Any]]:
         steps: list[tuple[str, Any]] = []
@@ -207,6 +222,7 @@ class KindCluster:
             "wait", "--for=condition=Ready", "nodes", "--all", "--timeout=300s", timeout=330)))
         steps.append(("pre-load the probe image (agnhost)", lambda v: preload_image(self.kind, self.name, agnhost_image(), docker=self.docker)))
         steps.append(("start cloud-provider-kind (LoadBalancer, Ingress, Gateway)", lambda v: ensure_cloud_provider_kind(self.docker)))
+        steps.append((EXTERNAL_STEP, lambda v: self.ensure_external_hosts()))
         steps.append(("record the profile", lambda v: self.kubectl.apply_text(yaml.safe_dump(marker_manifest(self.profile, str(v))))))
         return steps
 
@@ -219,10 +235,42 @@ class KindCluster:
         if self.kubeconfig.is_file():
             self.kubeconfig.chmod(0o600)
 
+    # -- external hosts (grader.kind.external) -------------------------------------------------
+    def ensure_external_hosts(self) -> Layout:
+        """The external hosts run and are configured; this cluster's nodes route to the lab's
+        internet and its CoreDNS answers the lab's names; for calico-bgp, vm.internal has routes
+        to the cluster's Calico blocks. Idempotent."""
+        layout = self.external.ensure()
+        nodes = self.nodes()
+        self.external.attach([n.name for n in nodes], self.kubectl, layout)
+        if self.profile.pod_routes_advertised:
+            self.sync_pod_routes(nodes)
+        return layout
+
+    def sync_pod_routes(self, nodes: tuple[NodeState, ...] | None = None) -> bool:
+        """vm.internal's routes to the Calico blocks of this cluster's nodes (calico-bgp)."""
+        nodes = nodes if nodes is not None else self.nodes()
+        affinities = self.kubectl.get_json(CALICO_AFFINITIES)
+        return self.external.sync_pod_routes(calico_routes(affinities, {n.name: n.internal_ip for n in nodes}))
+
+    def remove_external_hosts(self) -> None:
+        """Take this cluster off the external hosts: node routes and CoreDNS back as kind made them
+        (the hosts themselves stay for the other clusters; ``delete`` of the last cluster removes them)."""
+        self.external.detach([n.name for n in self.nodes()], self.kubectl, calico_bgp=self.profile.pod_routes_advertised)
+
     def delete(self) -> None:
-        """Tear the cluster down (idempotent) and forget its kubeconfig."""
+        """Tear the cluster down (idempotent) and forget its kubeconfig. The external hosts are
+        removed with the last course cluster; before that, only vm.internal's routes into this
+        cluster (calico-bgp) go."""
+        if self.profile.pod_routes_advertised and self.exists():
+            try:
+                self.external.sync_pod_routes(())
+            except CommandError:
+                pass  # no VM (or no Docker): nothing routes into this cluster
         self.kind.delete(self.name, kubeconfig=self.kubeconfig)
         Path(self.kubeconfig).unlink(missing_ok=True)
+        if not course_clusters(self.kind):
+            self.external.remove()
 
     def export_logs(self, directory: str | Path | None = None) -> Path:
         return self.kind.export_logs(self.name, directory)

@@ -36,6 +36,7 @@ from ..model import ContainerPort, Labels, Namespace, Pod, PodRef, Protocol
 from ..reachability import Comparison, Hop, Probe, ProbeResult, Reachability, ReachabilityMatrix, Verdict
 from ..topology import Topology, load_topology
 from .apierrors import api_error_problems
+from .external_api import ExternalHostsMixin
 from .hostnet import l4_probe
 from .ingress_nginx import SYSTEM_ANNOTATION
 from .probing import connect_command, converge, host_port, parse_exec_status, verdict_from_connect
@@ -810,8 +811,9 @@ class LiveLab(LiveServicesMixin, Lab):
         return self._canary
 
 
-class KindLab(LiveLab):
-    """A course-owned kind cluster for ``profile``: created on first use, reused afterwards."""
+class KindLab(ExternalHostsMixin, LiveLab):
+    """A course-owned kind cluster for ``profile``: created on first use, reused afterwards, with
+    the lab's external hosts next to it (``grader.kind.external``, ``grader.kind.external_api``)."""
 
     backend = "kind"
     owns_cluster = True
@@ -826,6 +828,15 @@ class KindLab(LiveLab):
             self.cluster.profile, kubeconfig=str(self.cluster.kubeconfig), context=self.cluster.context, owns_default=True,
             node_map=self.cluster.node_name, control_plane=self.cluster.control_plane,
         )
+
+    def deploy(self, topology: str | Topology | Mapping[str, object] = "shop") -> Topology:
+        topo = super().deploy(topology)
+        self._routes_checked = float("-inf")  # new pods may sit in new Calico blocks (calico-bgp)
+        return topo
+
+    def reset(self, *, keep_topology: bool = False) -> None:
+        super().reset(keep_topology=keep_topology)
+        self._forget_external()
 
     def teardown(self) -> None:
         """Delete the cluster (clusters are kept between sessions otherwise)."""

@@ -24,8 +24,14 @@ from ..cni import CniProfile
 from ..dns import Lookup
 from ..errors import LabError
 from ..manifests import ManifestSource, ObjectKey, parse_manifests
-from ..model import Namespace, Pod, Protocol
-from ..reachability import Comparison, Probe, ProbeResult, Reachability, ReachabilityMatrix
+from ..model import ExternalHost, Namespace, Pod, Protocol
+from ..reachability import (
+    Comparison,
+    Probe,
+    ProbeResult,
+    Reachability,
+    ReachabilityMatrix,
+)
 from ..services import Distribution, EndpointsInfo
 from ..topology import Topology
 
@@ -80,6 +86,12 @@ class Lab(ABC):
 
     @abstractmethod
     def objects(self, kind: str | None = None) -> list[ObjectKey]: ...
+
+    def external_hosts(self) -> list[ExternalHost]:
+        """Machines outside the cluster that probes can start from or go to (``host``, ``vm.internal``,
+        ``api.example.com``, ``blocked.example.net``), with the addresses they have on this backend.
+        Empty where the lab knows none (a cluster you brought)."""
+        return []
 
     # -- traffic ---------------------------------------------------------------------------
     @abstractmethod

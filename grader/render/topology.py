@@ -101,9 +101,13 @@ def _lab_parts(lab: Any, system: bool) -> tuple[list[Pod], list[Pod], list[Node]
         nodes = list(profile.nodes())
     else:
         nodes = []
-    state = getattr(lab, "state", None)
-    hosts = getattr(state, "external_hosts", None) if state is not None else None
-    externals = sorted(hosts.values(), key=lambda h: (h.where != "host", h.where != "vnet", h.name)) if hosts else []
+    listed = getattr(lab, "external_hosts", None)
+    if callable(listed):
+        hosts = list(listed())
+    else:  # a lab-like object without the method: its state's table, if any
+        table = getattr(getattr(lab, "state", None), "external_hosts", None)
+        hosts = list(table.values()) if table else []
+    externals = sorted(hosts, key=lambda h: (h.where != "host", h.where != "vnet", h.name))
     return pods, hidden, nodes, profile, externals
 
 

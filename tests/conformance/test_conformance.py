@@ -36,7 +36,8 @@ DISAGREEMENTS: list[str] = []
 _KIND_LABS: dict[str, Lab] = {}
 CONVERGE_S = 60.0
 ADDRESS_WAIT_S = 120.0
-_PLACEHOLDER = re.compile(r"\{(address|node):([^}]+)\}|\{nodes-cidr\}")
+_PLACEHOLDER = re.compile(r"\{(address|node|node-of|external|pod):([^}\s][^}]*)\}|\{nodes-cidr\}")
+"""``{kind:argument}`` without a space after the colon (``{pod: a}`` is a YAML flow mapping, not a placeholder)."""
 
 PROFILE_NAMES = [p for p in PROFILES if p in os.environ.get("NETLAB_CONFORMANCE_PROFILES", "kindnet,calico-vxlan,cilium-tunnel").split(",")]
 
@@ -45,6 +46,14 @@ def expected_verdict(cell: Any, profile: CniProfile) -> Verdict:
     if isinstance(cell, dict):
         return Verdict(cell[profile.name] if profile.name in cell else cell[profile.cni])
     return Verdict(cell)
+
+
+def expected_http(expect: dict[str, Any], profile: CniProfile) -> dict[str, Any]:
+    """An http expectation, or a mapping profile name / cni -> expectation (or just a verdict)."""
+    if "verdict" in expect:
+        return expect
+    chosen = expect[profile.name] if profile.name in expect else expect[profile.cni]
+    return chosen if isinstance(chosen, dict) else {"verdict": chosen}
 
 
 # -- what differs per backend by nature -------------------------------------------------------------
@@ -59,6 +68,24 @@ def nodes(lab: Lab) -> list[tuple[str, str]]:
         ip = next((a.address for a in n.status.addresses or [] if a.type == "InternalIP"), "")
         out.append((role, ip))
     return out
+
+
+def node_address(lab: Lab, name: str) -> str:
+    """The address of the node a pod runs on (``name`` as the lab reports it)."""
+    if isinstance(lab, SimulatedLab):
+        return str(lab.state.node(name).ip)
+    for n in lab.core.list_node().items:  # type: ignore[attr-defined]
+        if n.metadata.name == name:
+            return next(a.address for a in n.status.addresses or [] if a.type == "InternalIP")
+    raise LabError(f"no node {name}")
+
+
+def pod_of(lab: Lab, ref: str) -> Any:
+    namespace = ref.split("/", 1)[0]
+    found = next((p for p in lab.pods(namespace) if str(p.ref) == ref), None)
+    if found is None or found.ip is None:
+        raise LabError(f"no pod {ref} with an address")
+    return found
 
 
 def address_of(lab: Lab, what: str) -> str:
@@ -79,6 +106,12 @@ def resolve(lab: Lab, text: str) -> str:
             return str(ipaddress.ip_network(f"{cp}/16", strict=False))
         if m.group(1) == "address":
             return address_of(lab, m.group(2))
+        if m.group(1) == "external":
+            return next(str(h.ip) for h in lab.external_hosts() if h.name == m.group(2))
+        if m.group(1) == "pod":
+            return str(pod_of(lab, m.group(2)).ip)
+        if m.group(1) == "node-of":
+            return node_address(lab, str(pod_of(lab, m.group(2)).node))
         if m.group(2) == "any":
             return m.group(0)  # matched against every node address in check()
         return next(ip for role, ip in nodes(lab) if role == m.group(2))
@@ -103,7 +136,7 @@ def observe(lab: Lab, scenario: dict[str, Any]) -> list[tuple[str, ProbeResult, 
         url = resolve(lab, req["url"])
         kwargs = {k: resolve(lab, req[k]) for k in ("resolve", "host") if k in req}
         label = f"{req['source']} → {req['url']}" + (f" (resolve {req['resolve']})" if "resolve" in req else "")
-        out.append((label, lab.http(req["source"], url, **kwargs), req["expect"]))
+        out.append((label, lab.http(req["source"], url, **kwargs), expected_http(req["expect"], prof)))
     return out
 
 
@@ -197,5 +230,7 @@ def test_every_scenario_is_well_formed() -> None:
                 expected_verdict(probe[4], prof)
         for req in s.get("http") or []:
             assert set(req) <= {"source", "url", "resolve", "host", "expect"} and req["url"].startswith("http")
-            assert set(req["expect"]) <= {"verdict", "status", "answered_by", "client_ip"}
-            Verdict(req["expect"]["verdict"])
+            for prof in PROFILES.values():
+                want = expected_http(req["expect"], prof)
+                assert set(want) <= {"verdict", "status", "answered_by", "client_ip"}
+                Verdict(want["verdict"])

@@ -10,8 +10,17 @@ images, objects) in $FAKE_STATE, answering with the real tools' output formats a
 * kind: ``kind version`` -> ``kind vX go1.24.5 linux/amd64``; ``get clusters`` with none -> empty
   stdout + ``No kind clusters found.`` on stderr, exit 0; errors -> ``ERROR: ...`` on stderr, exit 1;
   create progress on stderr; ``--wait`` timeout is a warning with exit 0; ``export logs`` prints the dir.
-* docker: ``docker info`` fails with the daemon message when the engine is down.
-* kubectl: NotFound errors as ``Error from server (NotFound): ...``, exit 1.
+* docker: ``docker info`` fails with the daemon message when the engine is down. Networks and
+  containers are modelled as Docker has them: ``kind create cluster`` makes the ``kind`` network
+  the way kind does (IPv4 subnet chosen by Docker, so ``--ip`` there fails with Docker's message),
+  addresses are the lowest free ones, ``docker network create --subnet`` refuses overlapping pools,
+  a container's tmpfs is empty again after ``docker start``. ``docker exec`` and the one-shot
+  ``docker run --rm --network container:<c>`` helpers interpret ``ip route`` lines (replace, del,
+  flush proto, show proto) on a per-container route table; other exec'd commands answer what
+  ``state["exec_replies"][container]`` says.
+* kubectl: NotFound errors as ``Error from server (NotFound): ...``, exit 1. Each cluster has
+  kubeadm's ``coredns`` ConfigMap (patched with ``kubectl patch --type merge``) and, for tests
+  that set them, Calico ``blockaffinities``.
 """
 
 import contextlib
@@ -62,6 +71,90 @@ def fail_if_asked(state):
             die(err, code)
 
 
+try:
+    from support.corefiles import KUBEADM_COREFILE
+except ImportError:  # run as a stand-alone executable: tests/ is not on sys.path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from support.corefiles import KUBEADM_COREFILE
+
+
+def _networks(state):
+    return state.setdefault("networks", {})
+
+
+def ensure_kind_network(state):
+    nets = _networks(state)
+    if "kind" not in nets:
+        subnet = state.get("kind_subnet", "172.18.0.0/16")
+        import ipaddress
+
+        gateway = str(ipaddress.ip_network(subnet)[1])
+        nets["kind"] = {"subnet": subnet, "gateway": gateway, "user_subnet": False, "labels": {}, "endpoints": {}}
+    return nets["kind"]
+
+
+def attach(state, network, container, ip=None):
+    """Give ``container`` an address on ``network`` (the lowest free one, as Docker's IPAM does)."""
+    import ipaddress
+
+    net = _networks(state)[network]
+    if ip is not None:
+        if not net["user_subnet"]:
+            die("docker: Error response from daemon: user specified IP address is supported only when connecting to networks with user configured subnets.")
+        if ip in net["endpoints"].values():
+            die("docker: Error response from daemon: Address already in use.")
+        net["endpoints"][container] = ip
+        return ip
+    taken = set(net["endpoints"].values()) | {net["gateway"]} | set(state.get("kind_reserved", []) if network == "kind" else [])
+    for host in ipaddress.ip_network(net["subnet"]).hosts():
+        if str(host) not in taken:
+            net["endpoints"][container] = str(host)
+            return str(host)
+    die("docker: Error response from daemon: no available IPv4 addresses on this network's address pools")
+
+
+def detach_everywhere(state, container):
+    for net in _networks(state).values():
+        net["endpoints"].pop(container, None)
+
+
+def ip_route(routes, line):
+    """Apply one ``ip route`` / ``ip -4 route`` line to ``routes`` ({destination: "via X [proto N]"})."""
+    words = [w for w in line.split() if w != "-4"]
+    if words[:2] != ["ip", "route"]:
+        return None
+    verb = words[2] if len(words) > 2 else "show"
+    if verb == "replace":
+        rest = words[4:]
+        routes[words[3]] = " ".join(rest)
+    elif verb == "del":
+        if words[3] not in routes:
+            return "RTNETLINK answers: No such process"
+        routes.pop(words[3])
+    elif verb == "flush" and words[3:5] == ["proto", words[4]]:
+        for dest in [d for d, v in routes.items() if v.endswith(f"proto {words[4]}")]:
+            routes.pop(dest)
+    elif verb == "show":
+        proto = words[4] if words[3:4] == ["proto"] else None
+        lines = [f"{d} {v.replace(f' proto {proto}', '')} dev eth0" for d, v in sorted(routes.items()) if proto is None or v.endswith(f"proto {proto}")]
+        return "\n".join(lines) + ("\n" if lines else "")
+    return ""
+
+
+def run_script(state, container, script):
+    """The ``ip route`` lines of a script, on ``container``'s route table; other lines are recorded."""
+    routes = state.setdefault("routes", {}).setdefault(container, {})
+    out = []
+    for raw in script.splitlines():
+        line = raw.split(" 2>/dev/null")[0].strip()
+        if line.startswith("ip ") and " route " in f" {line} ":
+            result = ip_route(routes, line)
+            if result:
+                out.append(result)
+    state.setdefault("scripts", {}).setdefault(container, []).append(script)
+    return "".join(out)
+
+
 def kubeconfig_yaml(name):
     return (
         "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: AAAA\n"
@@ -110,7 +203,10 @@ def kind(state):
                 workers += 1
                 nodes.append(f"{name}-worker" + ("" if workers == 1 else str(workers)))
         labels = (config.get("nodes") or [{}])[0].get("labels") or {}
-        clusters[name] = {"nodes": nodes, "labels": labels, "config": config, "image": flag("--image")}
+        ensure_kind_network(state)
+        ips = [attach(state, "kind", node) for node in nodes]
+        clusters[name] = {"nodes": nodes, "ips": ips, "labels": labels, "config": config, "image": flag("--image"),
+                          "corefile": KUBEADM_COREFILE}
         Path(flag("--kubeconfig")).write_text(kubeconfig_yaml(name))
         sys.stderr.write(f'Creating cluster "{name}" ...\n ✓ Ensuring node image ({flag("--image")}) 🖼\n ✓ Preparing nodes 📦 📦 📦\n')
         if flag("--wait"):
@@ -123,6 +219,9 @@ def kind(state):
         return
     if ARGS[:2] == ["delete", "cluster"]:
         sys.stderr.write(f'Deleting cluster "{name}" ...\n')
+        for node in (clusters.get(name) or {}).get("nodes", []):
+            detach_everywhere(state, node)
+            (state.get("routes") or {}).pop(node, None)
         clusters.pop(name, None)
         (state.get("markers") or {}).pop(name, None)
         save(state)
@@ -174,22 +273,145 @@ def docker(state):
         Path(flag("-o")).write_bytes(b"tar")
         return
     containers = state.setdefault("containers", {})
+    info = state.setdefault("container_info", {})
+    nets = _networks(state)
     if ARGS[:1] == ["ps"]:
-        wanted = flag("--filter", "").removeprefix("name=^").removesuffix("$")
+        wanted = flag("--filter", "")
+        with_image = "{{.Image}}" in flag("--format", "")
         for cname, st in sorted(containers.items()):
-            if cname == wanted:
-                print(f"{cname}\t{st}")
+            labels = (info.get(cname) or {}).get("labels", {})
+            line = f"{cname}\t{st}" + (f"\t{(info.get(cname) or {}).get('image', '')}" if with_image else "")
+            if wanted.startswith("name=") and cname == wanted.removeprefix("name=^").removesuffix("$"):
+                print(line)
+            elif wanted.startswith("label=") and wanted.removeprefix("label=").split("=")[0] in labels:
+                key, _, value = wanted.removeprefix("label=").partition("=")
+                if not value or labels[key] == value:
+                    print(line)
+        return
+    if ARGS[:2] == ["network", "inspect"]:
+        name = ARGS[2]
+        if name not in nets:
+            die(f"Error response from daemon: network {name} not found")
+        net = nets[name]
+        config = [{"Subnet": "fc00:f853:ccd:e793::/64", "Gateway": "fc00:f853:ccd:e793::1"}] if name == "kind" else []
+        config.append({"Subnet": net["subnet"], "Gateway": net["gateway"]})
+        ctrs = {f"id-{c}": {"Name": c, "EndpointID": "e", "MacAddress": "02:42:ac:12:00:02", "IPv4Address": f"{ip}/{net['subnet'].split('/')[1]}", "IPv6Address": ""}
+                for c, ip in sorted(net["endpoints"].items())}
+        print(json.dumps([{"Name": name, "Driver": "bridge", "IPAM": {"Driver": "default", "Options": {}, "Config": config},
+                           "Containers": ctrs, "Labels": net["labels"]}], indent=1))
+        return
+    if ARGS[:2] == ["network", "ls"]:
+        key = flag("--filter", "").removeprefix("label=").split("=")[0]
+        for name, net in sorted(nets.items()):
+            if not key or key in net["labels"]:
+                print(name)
+        return
+    if ARGS[:2] == ["network", "create"]:
+        import ipaddress
+
+        name = ARGS[-1]
+        if name in nets:
+            die(f"Error response from daemon: network with name {name} already exists")
+        subnet = ipaddress.ip_network(flag("--subnet"))
+        for net in nets.values():
+            if ipaddress.ip_network(net["subnet"]).overlaps(subnet):
+                die("Error response from daemon: invalid pool request: Pool overlaps with other one on this address space")
+        labels = dict(a.split("=", 1) for i, a in enumerate(ARGS) if i and ARGS[i - 1] == "--label")
+        nets[name] = {"subnet": str(subnet), "gateway": flag("--gateway") or str(subnet[1]), "user_subnet": True, "labels": labels, "endpoints": {}}
+        save(state)
+        print("3f1e")
+        return
+    if ARGS[:2] == ["network", "connect"]:
+        network, cname = ARGS[2], ARGS[3]
+        if cname not in containers:
+            die(f"Error response from daemon: No such container: {cname}")
+        attach(state, network, cname, flag("--ip"))
+        save(state)
+        return
+    if ARGS[:2] == ["network", "rm"]:
+        for name in ARGS[2:]:
+            if nets.get(name, {}).get("endpoints"):
+                die(f"Error response from daemon: error while removing network: network {name} has active endpoints")
+            nets.pop(name, None)
+            print(name)
+        save(state)
         return
     if ARGS[:1] == ["run"]:
-        containers[flag("--name")] = "running"
+        if "--rm" in ARGS:  # a one-shot helper in another container's network namespace
+            target = flag("--network", "").removeprefix("container:")
+            if containers.get(target) != "running":
+                die(f"docker: Error response from daemon: cannot join network of a non running container: {target}")
+            script = ARGS[ARGS.index("-c") + 1]
+            state.setdefault("helper_runs", []).append({"container": target, "image": ARGS[ARGS.index("-c") - 1], "caps": flag("--cap-add")})
+            sys.stdout.write(run_script(state, target, script))
+            save(state)
+            return
+        name = flag("--name")
+        if name in containers:
+            die(f'docker: Error response from daemon: Conflict. The container name "/{name}" is already in use.')
+        network = flag("--network")
+        if network and network not in nets and network != "bridge":
+            die(f"docker: Error response from daemon: network {network} not found.")
+        if network in nets:
+            attach(state, network, name, flag("--ip"))
+        labels = dict(a.split("=", 1) for i, a in enumerate(ARGS) if i and ARGS[i - 1] == "--label")
+        containers[name] = "running"
+        image = ARGS[ARGS.index("--entrypoint") + 2] if "--entrypoint" in ARGS else ARGS[-1]
+        info[name] = {"labels": labels, "argv": list(ARGS), "tmpfs": {}, "caps": flag("--cap-add"), "image": image}
         save(state)
         print("4d1f0c9a")
         return
     if ARGS[:1] == ["start"]:
         containers[ARGS[1]] = "running"
+        if ARGS[1] in info:
+            info[ARGS[1]]["tmpfs"] = {}  # a tmpfs starts empty, and so does a new network namespace
+        (state.get("routes") or {}).pop(ARGS[1], None)
         save(state)
         print(ARGS[1])
         return
+    if ARGS[:1] == ["rm"]:
+        for name in [a for a in ARGS[1:] if not a.startswith("-")]:
+            containers.pop(name, None)
+            info.pop(name, None)
+            detach_everywhere(state, name)
+            print(name)
+        save(state)
+        return
+    if ARGS[:1] == ["exec"]:
+        cname, command = ARGS[1], ARGS[2:]
+        node_of = {n: c for c, cl in (state.get("clusters") or {}).items() for n in cl["nodes"]}
+        if cname not in containers and cname not in node_of:
+            die(f"Error response from daemon: No such container: {cname}")
+        if cname in containers and containers[cname] != "running":
+            die(f"Error response from daemon: container {cname} is not running")
+        tmpfs = (info.get(cname) or {}).get("tmpfs", {})
+        if command[:1] == ["cat"] and command[1].startswith("/run/netlab/"):
+            if command[1] not in tmpfs:
+                die(f"cat: can't open '{command[1]}': No such file or directory")
+            print(tmpfs[command[1]], end="")
+            return
+        if command[:2] == ["/bin/sh", "-c"] and "> /run/netlab/" in command[2]:
+            path = command[2].rsplit("> ", 1)[1].strip()
+            tmpfs[path] = command[-1] + "\n"
+            save(state)
+            return
+        if command[:2] == ["/bin/sh", "-c"]:
+            sys.stdout.write(run_script(state, cname, command[2]))
+            save(state)
+            return
+        if command[:2] == ["ip", "-4"]:
+            routes = state.setdefault("routes", {}).setdefault(cname, {})
+            sys.stdout.write(ip_route(routes, " ".join(command)) or "")
+            return
+        state.setdefault("execs", []).append([cname, *command])
+        save(state)
+        reply = (state.get("exec_replies") or {}).get(cname)
+        if reply is None:
+            die(f"fake docker: no reply set for exec in {cname}: {command}")
+        code, out, err = reply
+        sys.stdout.write(out)
+        sys.stderr.write(err)
+        sys.exit(code)
     die(f"unknown docker command {ARGS}")
 
 
@@ -204,7 +426,7 @@ def kubectl(state, stdin):
     if rest[:2] == ["get", "nodes"]:
         items = [{"metadata": {"name": n, "labels": cluster["labels"]},
                   "status": {"conditions": [{"type": "Ready", "status": "True" if state.get("nodes_ready", True) else "False"}],
-                             "addresses": [{"type": "InternalIP", "address": f"172.18.0.{i + 2}"}]}}
+                             "addresses": [{"type": "InternalIP", "address": cluster.get("ips", [f"172.18.0.{j + 2}" for j in range(len(cluster["nodes"]))])[i]}]}}
                  for i, n in enumerate(cluster["nodes"])]
         print(json.dumps({"kind": "List", "items": items}))
         return
@@ -212,6 +434,29 @@ def kubectl(state, stdin):
         if name not in markers:
             die('Error from server (NotFound): configmaps "netlab-cluster" not found')
         print(json.dumps({"kind": "ConfigMap", "data": markers[name]}))
+        return
+    if rest[:3] == ["get", "configmap", "coredns"]:
+        print(json.dumps({"kind": "ConfigMap", "metadata": {"name": "coredns", "namespace": "kube-system"},
+                          "data": {"Corefile": cluster.get("corefile", KUBEADM_COREFILE)}}))
+        return
+    if rest[:2] == ["get", "blockaffinities.crd.projectcalico.org"]:
+        if "blockaffinities" not in cluster:
+            die('error: the server doesn\'t have a resource type "blockaffinities"')
+        print(json.dumps({"kind": "List", "items": cluster["blockaffinities"]}))
+        return
+    if rest[:3] == ["-n", "kube-system", "patch"] and rest[3:5] == ["configmap", "coredns"]:
+        assert flag("--type") == "merge"
+        cluster["corefile"] = json.loads(flag("-p"))["data"]["Corefile"]
+        save(state)
+        print("configmap/coredns patched")
+        return
+    if rest[:4] == ["-n", "kube-system", "rollout", "restart"]:
+        cluster["coredns_restarts"] = cluster.get("coredns_restarts", 0) + 1
+        save(state)
+        print(f"{rest[4]} restarted")
+        return
+    if rest[:3] == ["-n", "kube-system", "rollout"]:
+        print('deployment "coredns" successfully rolled out')
         return
     if rest[:2] == ["get", "tigerastatus"]:
         polls = state["tigera_polls"] = state.get("tigera_polls", 0) + 1
@@ -236,6 +481,8 @@ def kubectl(state, stdin):
         if source != "-" and source in created:
             die(f'Error from server (AlreadyExists): error when creating "{source}": customresourcedefinitions.apiextensions.k8s.io "ippools.crd.projectcalico.org" already exists')
         created.append(source if source != "-" else stdin)
+        if "crd_projectcalico_org" in source:
+            cluster.setdefault("blockaffinities", [])  # the CRDs exist; Calico IPAM fills them in as pods start
         save(state)
         print("created")
         return

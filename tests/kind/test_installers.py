@@ -168,6 +168,7 @@ def test_cloud_provider_kind_container(fakes) -> None:
     assert argv[argv.index("--network") + 1] == "kind"
     assert "/var/run/docker.sock:/var/run/docker.sock" in argv
     assert argv[-1] == f"registry.k8s.io/cloud-provider-kind/cloud-controller-manager:{fact('cloud-provider-kind-version').value}"
+    fakes.set(networks={"kind": {"subnet": "172.18.0.0/16", "gateway": "172.18.0.1", "user_subnet": False, "labels": {}, "endpoints": {}}})
     assert ensure_cloud_provider_kind() == "created"
     assert ensure_cloud_provider_kind() == "running"
     fakes.set(containers={CPK_CONTAINER: "exited"})

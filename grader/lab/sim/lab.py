@@ -143,6 +143,9 @@ class SimulatedLab(ServicesMixin, Lab):
     def namespaces(self) -> list[Namespace]:
         return [self.state.namespaces[n] for n in sorted(self.state.namespaces)]
 
+    def external_hosts(self) -> list[ExternalHost]:
+        return list(self.state.external_hosts.values())
+
     def objects(self, kind: str | None = None) -> list[ObjectKey]:
         # What the course created; the cluster's own objects (kube-dns, IngressClasses...) are left
         # out like system pods are (``lab.services()`` still lists system Services).

@@ -1,0 +1,190 @@
+"""KindLab and the external hosts, offline: the fake docker/kubectl for the containers and the
+fake API server for the cluster (``support.fake_apiserver``).
+
+The fake ``kind`` network is given the subnet 127.0.0.0/8 here, so ``host`` is 127.0.0.1 and
+``vm.internal`` 127.0.0.100: probes *from this machine* to the VM then really connect, to a
+netexec stand-in listening on 127.0.0.100. Pods cannot exec here: their exec is recorded and
+answered the way agnhost would (``Recorded._exec``); ``docker exec`` into the VM is answered by
+the fake docker (``exec_replies``).
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.fake_apiserver import FakeCluster
+
+from grader.kind.cluster import KindCluster
+from grader.kind.external import VM_NAME
+from grader.kind.lab import KindLab
+from grader.kind.webprobe import CERTS_MARK, HEADERS_MARK, JSON_MARK
+from grader.reachability import Verdict
+from grader.render.topology import _lab_parts
+
+OWNED = {"app.kubernetes.io/managed-by": "netlab"}
+
+
+class ClientIp(http.server.BaseHTTPRequestHandler):
+    """netexec stand-in: ``/clientip`` answers the peer as ``ip:port``, ``/hostname`` the VM's name."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        body = (f"{self.client_address[0]}:{self.client_address[1]}" if self.path == "/clientip" else VM_NAME).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class Recorded(KindLab):
+    """A KindLab whose pod execs are recorded and answered like agnhost connect's success."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.execs: list[tuple[str, list[str]]] = []
+
+    def _exec(self, namespace: str, pod: str, container: str, command: list[str], timeout: float = 20.0) -> tuple[int | None, str, str, str]:
+        self.execs.append((f"{namespace}/{pod}", command))
+        return 0, "", "", ""
+
+
+def curl_reply(body: str, remote_ip: str, code: int = 200) -> str:
+    """What curl prints with the lab's --write-out (grader.kind.webprobe.WRITE_OUT)."""
+    return f'{body}{JSON_MARK}{{"exitcode": 0, "errormsg": null, "http_code": {code}, "remote_ip": "{remote_ip}"}}{HEADERS_MARK}{{}}{CERTS_MARK}'
+
+
+@pytest.fixture
+def world(fakes, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    fakes.set(kind_subnet="127.0.0.0/8", kind_reserved=[f"127.0.0.{i}" for i in range(2, 200)])  # containers from .200 on: .1 and .100 stay free
+    cluster = KindCluster("kindnet", progress=False)
+    cluster.ensure()
+    server = http.server.ThreadingHTTPServer(("127.0.0.100", 0), ClientIp)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    with FakeCluster(tmp_path / "pods") as api:
+        api.add(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": OWNED}},
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}},
+            {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "netlab-kindnet-worker"},
+             "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.3"}]}},
+        )
+        api.pod("shop", "web", {"app": "web"}, "10.244.1.5", ports=[{"containerPort": 80, "name": "http", "protocol": "TCP"}])
+        api.pod("shop", "api", {"app": "api"}, "10.244.2.7", ports=[{"containerPort": 8080, "name": "http", "protocol": "TCP"}])
+        api.pod("netlab-probes", "probe-netlab-kindnet-worker", {"app": "netlab-node-probe"}, "127.0.0.3", node="netlab-kindnet-worker")
+        cluster.kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")  # the Lab's API client talks to the fake API server
+        cluster.context = "fake"
+        lab = Recorded(cluster=cluster, create=False)
+        lab.quiet = True
+        yield {"lab": lab, "cluster": cluster, "fakes": fakes, "port": server.server_address[1]}
+    server.shutdown()
+
+
+def test_external_hosts_have_their_addresses_on_this_machine(world) -> None:
+    lab = world["lab"]
+    hosts = {h.name: (str(h.ip), h.where) for h in lab.external_hosts()}
+    assert hosts == {"host": ("127.0.0.1", "host"), "vm.internal": ("127.0.0.100", "vnet"),
+                     "api.example.com": ("203.0.113.10", "internet"), "blocked.example.net": ("198.51.100.20", "internet")}
+    _, _, _, _, drawn = _lab_parts(lab, False)  # pictures draw the same hosts
+    assert [h.name for h in drawn] == ["host", "vm.internal", "api.example.com", "blocked.example.net"]
+
+
+def test_from_this_machine_the_vm_really_answers_and_reports_the_source(world) -> None:
+    lab, port = world["lab"], world["port"]
+    probe = lab.probe("host", VM_NAME, port)
+    assert probe.verdict is Verdict.ALLOWED and probe.answered_by == "vm.internal (127.0.0.100)"
+    assert probe.probe.destination == VM_NAME  # the result names what was asked, not the address used
+    seen = lab.http("host", f"http://{VM_NAME}:{port}/clientip")
+    assert seen.verdict is Verdict.ALLOWED and seen.client_ip == "127.0.0.1"  # host = the kind network's gateway
+    assert seen.answered_by == "vm.internal (127.0.0.100)" and seen.http.status == 200
+    assert lab.probe("host", "vm.internal", 1).verdict is Verdict.REFUSED  # nothing listens there
+
+
+def test_pods_resolve_the_lab_names_themselves(world) -> None:
+    lab = world["lab"]
+    result = lab.probe("shop/web", "api.example.com", 443)
+    assert result.verdict is Verdict.ALLOWED and result.answered_by == "api.example.com (203.0.113.10)"
+    command = lab.execs[-1][1]
+    assert "api.example.com:443" in command  # the name, resolved in the pod through CoreDNS (NetworkPolicy sees the lookup)
+    lab.probe("shop/web", "host", 80)
+    assert lab.execs[-1][1][:3] == ["/agnhost", "connect", "127.0.0.1:80"]  # `host` is a lab name, never a DNS name
+    assert lab.probe("node:kind-worker", "blocked.example.net", 443).answered_by == "blocked.example.net (198.51.100.20)"
+    assert lab.execs[-1] == ("netlab-probes/probe-netlab-kindnet-worker", ["/agnhost", "connect", "198.51.100.20:443", "--timeout=1s", "--protocol=tcp"])  # outside the cluster, the lab hands out the address (as the simulation does)
+
+
+def test_probes_from_the_vm_run_in_its_container(world) -> None:
+    lab, fakes = world["lab"], world["fakes"]
+    fakes.set(exec_replies={"netlab-vm-internal": [0, "", ""]})
+    ok = lab.probe(VM_NAME, "shop/web", 80)
+    assert fakes.state["execs"][-1] == ["netlab-vm-internal", "/agnhost", "connect", "10.244.1.5:80", "--timeout=1s", "--protocol=tcp"]
+    assert ok.verdict is Verdict.ALLOWED and ok.answered_by == "shop/web"
+    fakes.set(exec_replies={"netlab-vm-internal": [1, "", "OTHER: dial tcp 10.244.1.5:80: connect: network is unreachable\n"]})
+    no_route = lab.probe(VM_NAME, "shop/web", 80)
+    assert no_route.verdict is Verdict.BLOCKED and "unreachable" in no_route.reason
+    lab.probe(VM_NAME, "api.example.com", 443)
+    assert fakes.state["execs"][-1][3] == "203.0.113.10:443"
+    state = fakes.state
+    state["containers"]["netlab-vm-internal"] = "exited"
+    fakes.set(**state)
+    down = lab.probe(VM_NAME, "shop/web", 80)
+    assert down.verdict is Verdict.PROBE_FAILED and "is not running" in down.reason  # never BLOCKED for a broken probe
+
+
+def test_http_from_the_vm_uses_curl_in_its_container(world) -> None:
+    lab, fakes = world["lab"], world["fakes"]
+    fakes.set(exec_replies={"netlab-vm-internal": [0, curl_reply("192.0.2.1:40512", "203.0.113.10"), ""]})
+    result = lab.http(VM_NAME, "http://api.example.com/clientip")
+    argv = fakes.state["execs"][-1]
+    assert argv[:2] == ["netlab-vm-internal", "curl"]
+    assert argv[argv.index("--connect-to") + 1] == "api.example.com:80:203.0.113.10:80" and argv[-1] == "http://api.example.com:80/clientip"
+    assert result.verdict is Verdict.ALLOWED and result.client_ip == "192.0.2.1"
+    assert result.answered_by == "api.example.com (203.0.113.10)"
+
+
+def test_the_internet_hosts_only_answer(world) -> None:
+    lab = world["lab"]
+    result = lab.probe("api.example.com", "shop/web", 80)
+    assert result.verdict is Verdict.PROBE_FAILED and "only answers" in result.reason and "backend='sim'" in result.reason
+    assert lab.http("blocked.example.net", "http://vm.internal/").verdict is Verdict.PROBE_FAILED
+
+
+def test_pod_probes_do_not_need_docker(world) -> None:
+    lab, fakes = world["lab"], world["fakes"]
+    lab._forget_external()
+    fakes.remove("docker")
+    assert lab.probe("shop/web", "shop/api", 8080).verdict is Verdict.ALLOWED
+    assert lab.probe("shop/web", "10.96.0.10", 53).verdict is Verdict.ALLOWED  # an address the lab does not own: still no Docker
+    gone = lab.probe("host", VM_NAME, 80)
+    assert gone.verdict is Verdict.PROBE_FAILED and "external hosts are not available" in gone.reason
+
+
+def test_calico_bgp_routes_are_synced_before_the_vm_is_involved(fakes, tmp_path: Path, no_sleep) -> None:
+    cluster = KindCluster("calico-bgp", progress=False)
+    cluster.ensure()
+    state = fakes.state
+    node, ip = state["clusters"]["netlab-calico-bgp"]["nodes"][1], state["clusters"]["netlab-calico-bgp"]["ips"][1]
+    state["clusters"]["netlab-calico-bgp"]["blockaffinities"] = [
+        {"spec": {"cidr": "192.168.45.0/26", "node": node, "state": "confirmed", "deleted": "false"}}]
+    state["exec_replies"] = {"netlab-vm-internal": [0, "", ""]}
+    fakes.set(**state)
+    with FakeCluster(tmp_path / "pods") as api:
+        api.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": OWNED}})
+        api.pod("shop", "db", {"app": "db"}, "192.168.45.3", ports=[{"containerPort": 5432, "name": "pg", "protocol": "TCP"}])
+        cluster.kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")
+        cluster.context = "fake"
+        lab = Recorded(cluster=cluster, create=False)
+        runs = len(fakes.state["helper_runs"])
+        assert lab.probe(VM_NAME, "shop/db", 5432).verdict is Verdict.ALLOWED
+        assert fakes.state["routes"]["netlab-vm-internal"]["192.168.45.0/26"] == f"via {ip} proto 186"
+        assert len(fakes.state["helper_runs"]) == runs + 1
+        lab.probe("shop/db", VM_NAME, 443)  # within a few seconds: no new check
+        lab.probe("shop/db", "shop/db", 5432)  # the VM is not involved: no check either
+        assert len(fakes.state["helper_runs"]) == runs + 1
