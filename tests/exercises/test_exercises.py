@@ -18,6 +18,7 @@ from support.wrong_answers import BANK
 NOTEBOOKS = {p.parent.name: read(p) for p in notebooks()}
 
 
+@pytest.mark.slow  # builds every notebook again
 def test_solutions_are_what_the_builder_writes(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(ROOT / "tools" / "build_exercises.py"), "--out", str(tmp_path)], check=True, capture_output=True)
     built = sorted(p.relative_to(tmp_path) for p in tmp_path.glob("*/*.ipynb"))

@@ -12,6 +12,9 @@ from grader.kind.cluster import KindCluster, SetupError, course_clusters, parse_
 from grader.kind.installers import CPK_CONTAINER, calico_manifest_urls
 from grader.kind.workloads import agnhost_image
 
+# Multi-step scenarios through fake executables: in make test, not in make test-fast.
+pytestmark = pytest.mark.slow
+
 
 EXTERNAL_NAMES = ("netlab-vm-internal", "netlab-api-example-com", "netlab-blocked-example-net", "netlab-net-", "container:netlab-")
 

@@ -25,7 +25,10 @@ from grader.kind import connections as conn
 from grader.model import Protocol
 from grader.reachability import Verdict
 
-pytestmark = pytest.mark.skipif(shutil.which("setsid") is None, reason="needs setsid (util-linux or busybox) to run the scripts for real")
+pytestmark = [
+    pytest.mark.slow,  # real scripts with timeouts: in make test, not in make test-fast
+    pytest.mark.skipif(shutil.which("setsid") is None, reason="needs setsid (util-linux or busybox) to run the scripts for real"),
+]
 
 
 

@@ -33,6 +33,9 @@ from grader.kind.external import (
 from grader.kind.workloads import agnhost_image
 from grader.lab.sim.state import default_external_hosts
 
+# Multi-step scenarios through fake executables: in make test, not in make test-fast.
+pytestmark = pytest.mark.slow
+
 # `docker network inspect kind` on a machine with two kind clusters' worth of containers (kind
 # creates the network with an IPv6 ULA subnet only; Docker picked the IPv4 one).
 KIND_NETWORK = [{

@@ -26,6 +26,9 @@ from grader.kind.webprobe import CERTS_MARK, HEADERS_MARK, JSON_MARK
 from grader.reachability import Verdict
 from grader.render.topology import _lab_parts
 
+# Multi-step scenarios through fake executables: in make test, not in make test-fast.
+pytestmark = pytest.mark.slow
+
 OWNED = {"app.kubernetes.io/managed-by": "netlab"}
 
 

@@ -21,6 +21,9 @@ from grader.kind import webprobe
 from grader.reachability import Verdict
 from grader.tls import mint_ca
 
+# Multi-step scenarios through fake executables: in make test, not in make test-fast.
+pytestmark = pytest.mark.slow
+
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"

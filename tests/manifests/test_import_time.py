@@ -17,6 +17,7 @@ def run(code: str) -> str:
 
 
 @pytest.mark.skipif(importlib.util.find_spec("rfc3987_syntax") is None, reason="rfc3987_syntax is not installed here: nothing to avoid")
+@pytest.mark.slow  # a fresh interpreter imports the whole package
 def test_import_grader_does_not_build_the_rfc3987_grammar():
     assert run("import sys, grader; print('rfc3987_syntax' in sys.modules)") == "False"
     # The module is hidden only while grader imports jsonschema: a later import works as usual.
