@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from ..model import Direction, Endpoint, EndpointKind, Flow, Namespace, Pod, Protocol
 from ..netpol import NetworkPolicyEngine
-from ..netpol.engine import DirectionVerdict, explain_flow
+from ..netpol.engine import DirectionVerdict, FlowVerdict
 from .fqdn import DnsCache, FqdnSelector
 from .model import (
     CLUSTER_LABEL,
@@ -274,19 +274,10 @@ class CombinedDirection:
         return True, tuple(selectors)
 
 
-@dataclass(frozen=True, slots=True)
-class CombinedVerdict:
-    flow: Flow
-    egress: CombinedDirection | None
-    ingress: CombinedDirection | None
-    loopback: bool = False
+class CombinedVerdict(FlowVerdict[CombinedDirection]):
+    """A decision of NetworkPolicy and Cilium policies together."""
 
-    @property
-    def allowed(self) -> bool:
-        return all(d is None or d.allowed for d in (self.egress, self.ingress))
-
-    def explain(self) -> str:
-        return explain_flow(self.flow, self.egress, self.ingress, self.loopback)
+    __slots__ = ()
 
 
 def evaluate(np_engine: NetworkPolicyEngine, cnp_engine: CiliumPolicyEngine | None, flow: Flow,

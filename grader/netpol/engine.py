@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 from typing import Protocol as TypingProtocol
 
 from ..model import (
@@ -95,12 +96,29 @@ class DirectionVerdict:
         return text
 
 
+class _DirectionVerdict(TypingProtocol):
+    @property
+    def allowed(self) -> bool: ...
+
+    def explain(self, peer_label: str, port_label: str) -> str: ...
+
+
+D = TypeVar("D", bound=_DirectionVerdict)
+
+
 @dataclass(frozen=True, slots=True)
-class PolicyVerdict:
+class FlowVerdict(Generic[D]):
+    """One flow's decision: egress at the source pod AND ingress at the destination pod.
+
+    ``D`` is the per-direction verdict: ``DirectionVerdict`` for NetworkPolicy alone
+    (``PolicyVerdict``), ``cilium.CombinedDirection`` where Cilium policies join in.
+    """
+
     flow: Flow
-    egress: DirectionVerdict | None
-    """None when the source is not a pod (NetworkPolicy only governs pods)."""
-    ingress: DirectionVerdict | None
+    egress: D | None
+    """None when the source is not a pod (network policy only governs pods)."""
+    ingress: D | None
+    """None when the destination is not a pod."""
     loopback: bool = False
 
     @property
@@ -108,26 +126,24 @@ class PolicyVerdict:
         return all(d is None or d.allowed for d in (self.egress, self.ingress))
 
     def explain(self) -> str:
-        return explain_flow(self.flow, self.egress, self.ingress, self.loopback)
+        """Both halves, one line each."""
+        port_label = f"{self.flow.port}/{self.flow.protocol}"
+        lines = []
+        if self.egress is not None:
+            lines.append(self.egress.explain(self.flow.destination.label, port_label))
+        if self.ingress is not None:
+            lines.append(self.ingress.explain(self.flow.source.label, port_label))
+        if not lines:
+            lines.append("no pod on either side: network policy does not apply")
+        if self.loopback:
+            lines.append("note: pod-to-itself (loopback); CNIs differ here, upstream tests ignore it")
+        return "\n".join(lines)
 
 
-class _ExplainsDirection(TypingProtocol):
-    def explain(self, peer_label: str, port_label: str) -> str: ...
+class PolicyVerdict(FlowVerdict[DirectionVerdict]):
+    """A NetworkPolicy-only decision."""
 
-
-def explain_flow(flow: Flow, egress: _ExplainsDirection | None, ingress: _ExplainsDirection | None, loopback: bool) -> str:
-    """Both halves of a decision (egress at the source, ingress at the destination), one line each."""
-    port_label = f"{flow.port}/{flow.protocol}"
-    lines = []
-    if egress is not None:
-        lines.append(egress.explain(flow.destination.label, port_label))
-    if ingress is not None:
-        lines.append(ingress.explain(flow.source.label, port_label))
-    if not lines:
-        lines.append("no pod on either side: network policy does not apply")
-    if loopback:
-        lines.append("note: pod-to-itself (loopback); CNIs differ here, upstream tests ignore it")
-    return "\n".join(lines)
+    __slots__ = ()
 
 
 def port_matches(port: PolicyPort, number: int, protocol: Protocol, destination: Pod | None) -> bool:
