@@ -150,8 +150,6 @@ def courses(shared_dir: Path) -> dict[str, Course]:
 @pytest.fixture
 def course_lock(shared_dir: Path) -> Any:
     """Held by tests that run nbgrader on a shared class again: ``course_lock(a)``."""
-    import contextlib
-
     return lambda a: locked(shared_dir / f"nbgrader-class-{a}.lock")
 
 

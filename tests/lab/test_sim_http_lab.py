@@ -16,21 +16,7 @@ from grader.errors import ManifestError
 from grader.reachability import Verdict
 from grader.tls import mint_ca
 
-SERVICES = """
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: shop}
-spec:
-  selector: {app: web}
-  ports: [{name: http, port: 80, targetPort: http}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: api, namespace: shop}
-spec:
-  selector: {app: api}
-  ports: [{name: http, port: 8080, targetPort: http}]
-"""
+from support.shop import SHOP_SERVICES
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +28,7 @@ def ca():
 def lab():
     lab = grader.connect("kindnet", backend="sim", quiet=True)
     lab.deploy("shop")
-    lab.apply(SERVICES)
+    lab.apply(SHOP_SERVICES)
     return lab
 
 

@@ -16,21 +16,9 @@ import grader
 from grader.reachability import Verdict
 from grader.tls import mint_ca
 
-SITE = """
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: shop}
-spec:
-  selector: {app: web}
-  ports: [{name: http, port: 80, targetPort: http}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: api, namespace: shop}
-spec:
-  selector: {app: api}
-  ports: [{name: http, port: 8080, targetPort: http}]
----
+from support.shop import SHOP_SERVICES
+
+SITE = SHOP_SERVICES + """---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {name: shop, namespace: shop}
@@ -123,7 +111,7 @@ def test_policy_that_forgets_the_ingress_controller_breaks_the_site_and_says_why
 def test_gateway_on_cloud_provider_kind_needs_the_node_address_allowed(ca, profile, fixed):
     lab = grader.connect(profile, backend="sim", quiet=True)
     lab.deploy("shop")
-    lab.apply([ca.issue(["shop.example.com"]).secret("shop-tls", "shop"), SITE.split("---\napiVersion: networking.k8s.io/v1")[0], """
+    lab.apply([ca.issue(["shop.example.com"]).secret("shop-tls", "shop"), SHOP_SERVICES, """
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: public, namespace: shop}

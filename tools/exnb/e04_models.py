@@ -62,7 +62,7 @@ def build() -> Notebook:
     """)
 
     # -- task 1 ------------------------------------------------------------------------------
-    nb.md(f"""
+    nb.md("""
     ## Task 1 — Your own address ranges for kind (4 points)
 
     kind's defaults (pods `10.244.0.0/16`, Services `10.96.0.0/16`) collide with your company VPN,
