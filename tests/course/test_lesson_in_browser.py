@@ -1,5 +1,6 @@
-"""A lesson in a real browser: JupyterLab on a free port, headless Chromium through Playwright, Run
-All Cells, then the rendered notebook must show the reachability pictures and no error output.
+"""Notebooks in a real browser: JupyterLab on a free port, headless Chromium through Playwright, Run
+All Cells. A lesson must show its reachability pictures and no error output; an exercise with a
+wrong answer must show the learner the wrong flow, the reason and the matrix, and stop there.
 
 Uses Debian's ``/usr/bin/chromium`` (Playwright's own browser download is not available here);
 skips with the reason when Chromium or Playwright is missing. A screenshot of the notebook and of
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -71,10 +73,10 @@ def browser_tools():
 
 @pytest.fixture
 def jupyterlab(browser_tools, tmp_path):
-    """JupyterLab serving a copy of the lesson (the committed notebook is never touched)."""
+    """JupyterLab serving ``tmp_path/lab``, where each test puts copies of the notebooks it opens (the
+    committed notebooks are never touched)."""
     work = tmp_path / "lab"
-    (work / "course").mkdir(parents=True)
-    shutil.copy(ROOT / "course" / f"{LESSON}.ipynb", work / "course")
+    work.mkdir()
     port, token = free_port(), secrets.token_hex(16)
     env = {
         **os.environ,
@@ -110,7 +112,7 @@ def jupyterlab(browser_tools, tmp_path):
             if time.monotonic() > deadline:
                 pytest.fail("JupyterLab did not answer within 60 s")
             time.sleep(0.3)
-        yield base, token, tmp_path
+        yield base, token, tmp_path, work
     finally:
         proc.terminate()
         try:
@@ -121,7 +123,7 @@ def jupyterlab(browser_tools, tmp_path):
         log.close()
 
 
-def run_all_cells(page, sync_api) -> None:
+def run_all_cells(page, sync_api, name: str) -> None:
     """Run menu -> Run All Cells, once the kernel is idle.
 
     On a busy machine JupyterLab may open the notebook before it has the kernel specs and ask
@@ -135,7 +137,7 @@ def run_all_cells(page, sync_api) -> None:
         dialog = page.locator(".jp-Dialog")
         if dialog.count():
             DIALOGS.append(" | ".join(dialog.first.inner_text().split("\n"))[:200])
-            page.screenshot(path=str(OUTPUT / f"{LESSON}-dialog.png"))
+            page.screenshot(path=str(OUTPUT / f"{name}-dialog.png"))
             dialog.first.locator(".jp-Dialog-button.jp-mod-accept").first.click()
             try:
                 page.wait_for_selector(".jp-Dialog", state="detached", timeout=10_000)
@@ -152,38 +154,48 @@ def run_all_cells(page, sync_api) -> None:
     pytest.fail(f"Run All Cells did not start any cell (six attempts; dialogs: {DIALOGS})")
 
 
+def wait_until_cells_ran(page, sync_api, count: int, name: str, tmp_path: Path) -> None:
+    """Until ``count`` code cells show an execution count and the kernel is idle again."""
+    try:
+        page.wait_for_function(
+            """n => {
+                const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
+                const done = prompts.filter(p => /\\[\\d+\\]/.test(p.textContent)).length;
+                const idle = document.querySelector(".jp-Notebook-ExecutionIndicator[data-status='idle']");
+                return done === n && idle !== null;
+            }""",
+            arg=count, timeout=90_000,
+        )
+    except sync_api.TimeoutError:
+        page.screenshot(path=str(OUTPUT / f"{name}-timeout.png"))
+        prompts = page.evaluate("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent)")
+        status = page.evaluate("() => document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status")
+        log = (tmp_path / "jupyterlab.log").read_text()[-2000:]
+        pytest.fail(f"{count} cells did not run within 90 s: prompts {prompts}, kernel {status}, dialogs {DIALOGS}; screenshot in {OUTPUT}\n{log}")
+
+
+def open_notebook(browser, base: str, token: str, path: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    page.goto(f"{base}/lab/tree/{path}?token={token}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
+    return page
+
+
 def test_lesson_runs_in_jupyterlab_in_a_real_browser(browser_tools, jupyterlab):
     chromium, sync_api = browser_tools
-    base, token, tmp_path = jupyterlab
+    base, token, tmp_path, work = jupyterlab
+    (work / "course").mkdir()
+    shutil.copy(ROOT / "course" / f"{LESSON}.ipynb", work / "course")
     code_cells = sum(c.cell_type == "code" for c in nbformat.read(ROOT / "course" / f"{LESSON}.ipynb", as_version=4).cells)
     OUTPUT.mkdir(parents=True, exist_ok=True)
 
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(60_000)
-            page.goto(f"{base}/lab/tree/course/{LESSON}.ipynb?token={token}")
-            page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
-            run_all_cells(page, sync_api)
-
-            # Done when every code cell shows an execution count and the kernel is idle again.
-            try:
-                page.wait_for_function(
-                    """n => {
-                        const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
-                        const done = prompts.filter(p => /\\[\\d+\\]/.test(p.textContent)).length;
-                        const idle = document.querySelector(".jp-Notebook-ExecutionIndicator[data-status='idle']");
-                        return done === n && idle !== null;
-                    }""",
-                    arg=code_cells, timeout=90_000,
-                )
-            except sync_api.TimeoutError:
-                page.screenshot(path=str(OUTPUT / f"{LESSON}-timeout.png"))
-                prompts = page.evaluate("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent)")
-                status = page.evaluate("() => document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status")
-                log = (tmp_path / "jupyterlab.log").read_text()[-2000:]
-                pytest.fail(f"cells did not all run within 90 s: prompts {prompts}, kernel {status}, dialogs {DIALOGS}; screenshot in {OUTPUT}\n{log}")
+            page = open_notebook(browser, base, token, f"course/{LESSON}.ipynb")
+            run_all_cells(page, sync_api, LESSON)
+            wait_until_cells_ran(page, sync_api, code_cells, LESSON, tmp_path)
 
             errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
             error_text = [errors.nth(i).inner_text()[:500] for i in range(errors.count())]
@@ -206,3 +218,59 @@ def test_lesson_runs_in_jupyterlab_in_a_real_browser(browser_tools, jupyterlab):
     assert not error_text, f"error or stderr output in the browser: {error_text}"
     assert grids == 1, "the coloured reachability table of lesson 0 is rendered"
     assert image_count >= 6 and loaded == image_count, f"{loaded} of {image_count} pictures rendered (screenshot: {shot})"
+
+
+EXERCISE = "07-network-policies"
+WRONG_DEFAULT_DENY = """default_deny = \"\"\"
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny-ingress, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  policyTypes: [Ingress]
+\"\"\""""
+"""Task 1 of exercise 7, too narrow: only the API is isolated, the web page stays open."""
+
+
+def test_a_wrong_answer_shows_the_flow_and_the_reason_in_a_real_browser(browser_tools, jupyterlab):
+    """What a learner sees: the try-it cell draws the matrix, the visible test names the wrong flow
+    and why, with no Python traceback, and Run All stops at that cell (JupyterLab's default)."""
+    chromium, sync_api = browser_tools
+    base, token, tmp_path, work = jupyterlab
+    folder = work / "exercises" / EXERCISE
+    shutil.copytree(ROOT / "exercises" / EXERCISE, folder)
+    notebook = folder / f"{EXERCISE}.ipynb"
+    nb = nbformat.read(notebook, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    grade_ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in code]
+    answer, visible = grade_ids.index("default_deny"), grade_ids.index("np_default_deny_visible")
+    code[answer].source = WRONG_DEFAULT_DENY
+    nbformat.write(nb, notebook)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            page = open_notebook(browser, base, token, f"exercises/{EXERCISE}/{EXERCISE}.ipynb")
+            run_all_cells(page, sync_api, EXERCISE)
+            wait_until_cells_ran(page, sync_api, visible + 1, EXERCISE, tmp_path)
+            page.wait_for_timeout(1000)  # a later cell would have started by now if Run All went on
+
+            cells = page.locator(".jp-CodeCell")
+            prompts = [cells.nth(i).locator(".jp-InputArea-prompt").inner_text() for i in range(cells.count())]
+            failed = cells.nth(visible)
+            failure = failed.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            failure_text = failure.first.inner_text() if failure.count() else ""
+            matrix_cells = cells.nth(visible - 1).locator(".jp-OutputArea-output table td").count()
+            failed.scroll_into_view_if_needed()
+            shot = OUTPUT / f"{EXERCISE}-wrong-answer.png"
+            page.screenshot(path=str(shot))
+            shutil.copy(shot, tmp_path / shot.name)
+        finally:
+            browser.close()
+
+    assert "untrusted/attacker → shop/web 80/TCP: expected BLOCKED, observed ALLOWED" in failure_text, failure_text
+    assert "why: egress from untrusted/attacker" in failure_text and "ingress to shop/web: allowed, not isolated" in failure_text
+    assert "Traceback" not in failure_text and "site-packages" not in failure_text, failure_text
+    assert matrix_cells > 0, "the try-it cell above the test shows the reachability matrix"
+    assert not [p for p in prompts[visible + 1:] if re.search(r"\[(\*|\d+)\]", p)], f"Run All went past the failing test: {prompts}"
