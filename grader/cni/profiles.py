@@ -11,6 +11,9 @@ Every datapath property below cites where it comes from; the research notes
   encapsulation; an ip-masq agent masquerades everything that is not local and not bound for a
   pod CIDR (kind ``images/kindnetd`` README and ``masq.go``; kubernetes-sigs/kindnet
   ``pkg/masq``). NetworkPolicy by kube-network-policies, on the first packet of new connections.
+  Its queue fails open (``FailOpen: true``, fact ``kindnet-new-connections-only``): while kindnetd
+  is down, traffic passes unchecked. The simulated cluster's agents never go down, so that state
+  is not modelled; the lessons state it.
 * Calico 3.32 (operator): IP pool with ``encapsulation: VXLAN`` or ``None`` + BGP; ``natOutgoing``
   masquerades pool traffic bound outside every pool (docs.tigera.io reference/resources/ippool,
   networking/configuring/vxlan-ipip). Felix's VXLAN port defaults to 4789 (FelixConfiguration

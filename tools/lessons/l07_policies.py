@@ -481,7 +481,9 @@ LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies"
     connections through; Cilium looks policy up for every packet and cuts the open connection at
     once. So on kindnet or Calico, a policy you just applied can look ineffective until clients
     reconnect: test with *new* connections (probes always are), and restart clients when a deny
-    must take effect now.
+    must take effect now. One more kindnet trait: its policy agent *fails open*, so while
+    kindnetd is not running on a node, nothing is enforced there (the simulated cluster's agents
+    never stop, so you will not see this here).
     """),
 
     md("""
