@@ -10,7 +10,11 @@
   is put back); all grade cells of that notebook then score 0;
 * re-checks every test cell in a fresh process (:mod:`grader.checks.trusted`) and appends an error
   output to any test cell whose kernel run looked fine but whose re-check failed, which makes
-  nbgrader score it 0.
+  nbgrader score it 0;
+* starts the kernel again when it dies before running anything (``kernel_start_retries``). The
+  usual cause is jupyter_client's port race (jupyter/jupyter_client#487: a port picked for a new
+  kernel is taken by another process before the kernel binds it), which graders running several
+  ``nbgrader autograde`` at once hit. Without the retry nbgrader drops that submission.
 
 ``nbgrader validate`` (the learner's Validate button) does not use this: it only runs the kernel,
 which is fine for feedback and never decides a grade.
@@ -24,6 +28,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +74,28 @@ class VerifiedExecute(Execute):
     """nbgrader's Execute, plus the trusted re-check and tamper detection."""
 
     recheck_timeout = Integer(900, help="Seconds allowed for re-checking all test cells of one notebook outside the kernel.").tag(config=True)
+    kernel_start_retries = Integer(2, help="Times to start the kernel again when it dies before the first cell runs.").tag(config=True)
+
+    def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int) -> tuple[NotebookNode, Any]:
+        self._cells_started = True
+        return super().preprocess_cell(cell, resources, index)
+
+    def _execute_with_kernel_retries(self, nb: NotebookNode, resources: Any, km: Any) -> tuple[NotebookNode, Any]:
+        """nbgrader's Execute; a kernel that dies before any cell ran is started again (nothing of
+        the submission has run, so running it from the top is the same run)."""
+        attempt = 0
+        while True:
+            self._cells_started = False
+            try:
+                return super().preprocess(nb, resources, km=km)
+            except Exception as exc:
+                if self._cells_started or km is not None or attempt >= self.kernel_start_retries:
+                    raise
+                attempt += 1
+                self.log.warning("The kernel for %s did not start (%s: %s); starting it again (%d of %d)",
+                                 resources.get("nbgrader", {}).get("notebook", "?"), type(exc).__name__, exc,
+                                 attempt, self.kernel_start_retries)
+                time.sleep(0.5 * attempt)
 
     def _watched(self, resources: dict[str, Any]) -> list[Path]:
         import grader
@@ -95,7 +122,7 @@ class VerifiedExecute(Execute):
         os.environ[LEDGER_ENV] = ledger
         os.environ.setdefault("NETLAB_BACKEND", "sim")
         try:
-            nb, resources = super().preprocess(nb, resources, km=km)
+            nb, resources = self._execute_with_kernel_retries(nb, resources, km)
         finally:
             for key, value in saved.items():
                 if value is None:

@@ -8,7 +8,7 @@ import time
 
 import nbformat
 import pytest
-from support.lesson_helpers import ROOT, lesson_names
+from support.lesson_helpers import ROOT, lesson_names, run_all, running_kernel
 from nbclient import NotebookClient
 
 pytestmark = pytest.mark.slow
@@ -29,7 +29,7 @@ def execute(name: str, monkeypatch: pytest.MonkeyPatch, profile: str | None = No
         resources={"metadata": {"path": str(ROOT / "course")}},
     )
     start = time.perf_counter()
-    client.execute()
+    run_all(client)
     return nb, time.perf_counter() - start
 
 
@@ -91,7 +91,7 @@ def test_rerunning_a_lesson_in_the_same_kernel_gives_the_same_outputs(name, monk
                 out.append((key, o.get("text", "") + plain + str(data.get("text/html", "")) + str(data.get("image/png", ""))))
         return [text for _, text in out]
 
-    with client.setup_kernel():
+    with running_kernel(client):
         for i, cell in enumerate(nb.cells):
             client.execute_cell(cell, i)
         first = texts()

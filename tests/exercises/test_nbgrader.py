@@ -22,6 +22,7 @@ from typing import Any
 import nbformat
 import pytest
 
+from support.lesson_helpers import KERNEL_STARTS
 from support.nbcourse import BIN, Course, error_text, locked, nbgrader_env, try_locked
 from support.nbtools import EXERCISES, flat, ROOT, SOLUTIONS, answers_of, nbg, points, read, grade_cells, with_answers
 from support.tampers import KERNEL_PATCH_TLS, NOTEBOOK as TAMPER_NB
@@ -108,12 +109,40 @@ def _course_root(shared_dir: Path, a: str) -> Path:
     return shared_dir / f"nbgrader-class-{a}"
 
 
+def _failure_file(shared_dir: Path, a: str) -> Path:
+    return shared_dir / f"nbgrader-class-{a}.failed"
+
+
 def _build_if_needed(shared_dir: Path, a: str) -> None:
+    """Grade the class once; a class that fails to grade is recorded, not built again, and fails
+    only the tests that read it (see ``GradedClasses``)."""
     root = _course_root(shared_dir, a)
-    if not (root / ".graded").exists():
-        shutil.rmtree(root, ignore_errors=True)
+    if (root / ".graded").exists() or _failure_file(shared_dir, a).exists():
+        return
+    shutil.rmtree(root, ignore_errors=True)
+    try:
         _build_class(Course(root, assignments=[a]), a, shared_dir / "grader-package.lock")
-        (root / ".graded").touch()
+    except Exception as exc:  # noqa: BLE001 -- reported by every test that reads this class
+        _failure_file(shared_dir, a).write_text(f"{type(exc).__name__}: {exc}")
+        return
+    (root / ".graded").touch()
+
+
+class GradedClasses(dict):
+    """Assignment -> its graded Course; reading a class that failed to grade fails that test with
+    the reason (one broken class must not turn every test of the module into an error)."""
+
+    def __init__(self, shared_dir: Path) -> None:
+        super().__init__({a: Course(_course_root(shared_dir, a), create=False) for a in ASSIGNMENTS})
+        self.failures = {a: _failure_file(shared_dir, a).read_text() for a in ASSIGNMENTS if _failure_file(shared_dir, a).exists()}
+
+    def __getitem__(self, a: str) -> Course:
+        if a in self.failures:
+            pytest.fail(f"the class of {a} could not be graded:\n{self.failures[a]}", pytrace=False)
+        return super().__getitem__(a)
+
+    def items(self) -> Any:
+        return [(a, self[a]) for a in self]
 
 
 BUILD_ORDER = sorted(ASSIGNMENTS, key=lambda a: -(len(WRONG[a]) + (len(TAMPERS) if a == TAMPER_NB else 0)))
@@ -133,7 +162,7 @@ def _claim_and_build(shared_dir: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def courses(shared_dir: Path) -> dict[str, Course]:
+def courses(shared_dir: Path) -> GradedClasses:
     """Every assignment's graded class. A worker builds (two at a time) each class no other worker
     is building, then waits for the rest."""
     from concurrent.futures import ThreadPoolExecutor
@@ -143,8 +172,8 @@ def courses(shared_dir: Path) -> dict[str, Course]:
             done.result()
     for a in ASSIGNMENTS:
         with locked(shared_dir / f"nbgrader-class-{a}.lock"):
-            _build_if_needed(shared_dir, a)  # a no-op unless the worker that claimed it failed
-    return {a: Course(_course_root(shared_dir, a), create=False) for a in ASSIGNMENTS}
+            _build_if_needed(shared_dir, a)  # waits for the worker building it; a no-op then
+    return GradedClasses(shared_dir)
 
 
 @pytest.fixture
@@ -179,8 +208,12 @@ def _validate(path: Path) -> dict[str, Any]:
         "from nbgrader.validator import Validator\n"
         "print(json.dumps(Validator(config=Config()).validate(sys.argv[1])))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=600,
-                          env=nbgrader_env(), cwd=path.parent, check=True)
+    for attempt in range(1, KERNEL_STARTS + 1):  # nbgrader's Validator does not start a dead kernel again
+        proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=600,
+                              env=nbgrader_env(), cwd=path.parent, check=False)
+        if proc.returncode == 0 or attempt == KERNEL_STARTS or "Kernel died before replying to kernel_info" not in proc.stderr:
+            break
+    assert proc.returncode == 0, proc.stderr[-4000:]
     import json
 
     return json.loads(proc.stdout.strip().splitlines()[-1])
