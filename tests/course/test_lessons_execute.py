@@ -8,7 +8,8 @@ import time
 
 import nbformat
 import pytest
-from support.lesson_helpers import ROOT, lesson_names, run_all, running_kernel
+from support.kernels import execute_cells, run_all, running_kernel
+from support.lesson_helpers import ROOT, lesson_names
 from nbclient import NotebookClient
 
 pytestmark = pytest.mark.slow
@@ -92,9 +93,7 @@ def test_rerunning_a_lesson_in_the_same_kernel_gives_the_same_outputs(name, monk
         return [text for _, text in out]
 
     with running_kernel(client):
-        for i, cell in enumerate(nb.cells):
-            client.execute_cell(cell, i)
+        execute_cells(client)
         first = texts()
-        for i, cell in enumerate(nb.cells):
-            client.execute_cell(cell, i)
+        execute_cells(client)
         assert texts() == first

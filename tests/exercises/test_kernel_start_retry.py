@@ -8,7 +8,6 @@ for its first N starts (counted in a file), then becomes ipykernel.
 
 from __future__ import annotations
 
-import copy
 import json
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ from support.nbtools import SOLUTIONS, points, read
 pytestmark = pytest.mark.slow
 
 A = "01-basics"
+SOLUTION = SOLUTIONS / A / f"{A}.ipynb"
 
 LAUNCHER = """\
 import os, sys
@@ -56,7 +56,7 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Course:
 
 
 def _submit_solutions(course: Course, student: str) -> None:
-    course.submit(student, A, copy.deepcopy(read(SOLUTIONS / A / f"{A}.ipynb")))
+    course.submit(student, A, read(SOLUTION))
 
 
 def test_a_kernel_that_dies_before_answering_is_started_again(course: Course, tmp_path: Path) -> None:
@@ -65,7 +65,7 @@ def test_a_kernel_that_dies_before_answering_is_started_again(course: Course, tm
     proc = course.autograde(A, "--student", "alice", env=env)
     assert deaths.read_text() == "2", "the kernelspec on JUPYTER_PATH was not the one nbgrader started"
     assert "did not start" in proc.stderr and "starting it again (2 of 2)" in proc.stderr
-    assert course.scores(A, "alice") == points(read(SOLUTIONS / A / f"{A}.ipynb"))
+    assert course.scores(A, "alice") == points(read(SOLUTION))
 
 
 def test_a_kernel_that_keeps_dying_fails_that_submission_with_nbgrader_s_error(course: Course, tmp_path: Path) -> None:
@@ -79,5 +79,5 @@ def test_a_kernel_that_keeps_dying_fails_that_submission_with_nbgrader_s_error(c
     assert "There was an error processing assignment '01-basics' for student 'bob'" in message
     assert not (course.root / ".grading" / "autograded" / "bob" / A).exists()
     course.run("autograde", A, "--student", "bob")  # no --force: the failed submission is still new
-    assert course.scores(A, "bob") == points(read(SOLUTIONS / A / f"{A}.ipynb"))
+    assert course.scores(A, "bob") == points(read(SOLUTION))
 

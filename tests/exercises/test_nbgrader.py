@@ -22,7 +22,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from support.lesson_helpers import KERNEL_STARTS
+from support.kernels import KERNEL_STARTS, died_at_start
 from support.nbcourse import BIN, Course, error_text, locked, nbgrader_env, try_locked
 from support.nbtools import EXERCISES, flat, ROOT, SOLUTIONS, answers_of, nbg, points, read, grade_cells, with_answers
 from support.tampers import KERNEL_PATCH_TLS, NOTEBOOK as TAMPER_NB
@@ -211,7 +211,7 @@ def _validate(path: Path) -> dict[str, Any]:
     for attempt in range(1, KERNEL_STARTS + 1):  # nbgrader's Validator does not start a dead kernel again
         proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=600,
                               env=nbgrader_env(), cwd=path.parent, check=False)
-        if proc.returncode == 0 or attempt == KERNEL_STARTS or "Kernel died before replying to kernel_info" not in proc.stderr:
+        if proc.returncode == 0 or attempt == KERNEL_STARTS or not died_at_start(proc.stderr):
             break
     assert proc.returncode == 0, proc.stderr[-4000:]
     import json
