@@ -52,16 +52,31 @@ from nbgrader.preprocessors import (  # noqa: E402
 
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
 
-# Grades are decided outside the learner's kernel: VerifiedExecute runs the notebook like nbgrader's
-# Execute, then re-checks every test cell in a fresh process and catches a kernel that rewrote the
-# grader, this file or the gradebook (grader/checks/trusted.py explains the design). The kernel is
-# the python of the environment running nbgrader (jupyter_client maps the "python3" kernelspec to
-# sys.executable), where `pip install -e .` put the grader package.
+# Scores come from the trusted re-check only, and student code runs in a sandbox while it is
+# graded (grader/checks/nbgrader_ext.py explains both; README "How a score is decided"):
+# NormalizeSubmission maps pasted, duplicated or deleted cells onto the released notebook before
+# nbgrader's own sanitising, and VerifiedExecute runs the kernel in bubblewrap, re-checks every test
+# cell in a fresh process outside it and replaces those cells' outputs with the re-check's verdict.
+# Without bubblewrap grading refuses to start; --VerifiedExecute.sandbox=none grades without it
+# (trusted submissions only). --VerifiedExecute.reveal_hidden=True shows the hidden tests' pictures
+# in feedback (after the deadline). The kernel is the python of the environment running nbgrader
+# (jupyter_client maps the "python3" kernelspec to sys.executable), where `pip install -e .` put
+# the grader package.
 try:
-    from grader.checks.nbgrader_ext import VerifiedExecute
+    from grader.checks.nbgrader_ext import NormalizeSubmission, VerifiedExecute
 except ImportError as exc:  # grader not installed where nbgrader runs: no test can pass anyway
     print(f"nbgrader_config.py: grader is not importable ({exc}); install the course with `make install`")
 else:
+    from nbgrader.preprocessors import ClearOutput, DeduplicateIds, OverwriteCells, OverwriteKernelspec  # noqa: E402
+
+    c.Autograde.sanitize_preprocessors = [
+        NormalizeSubmission,
+        ClearOutput,
+        DeduplicateIds,
+        OverwriteKernelspec,
+        OverwriteCells,
+        CheckCellMetadata,
+    ]
     c.Autograde.autograde_preprocessors = [
         VerifiedExecute,
         IgnorePattern,  # disabled (IgnorePattern.enabled is False); kept so the list matches nbgrader's

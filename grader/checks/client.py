@@ -18,15 +18,25 @@ from typing import IO, Any
 from .outcome import CheckFailed, Outcome, display_bundles, request_digest
 
 
-def bootstrap_argv(mode: str) -> list[str]:
+def bootstrap_argv(mode: str, *, pycache: str | None = None) -> list[str]:
     """Run ``grader.verify`` isolated from the caller: ``-I`` ignores PYTHON* variables, the user's
     site-packages and the working directory (where a submission could plant a ``grader/`` folder);
-    the folder this ``grader`` was imported from is put back explicitly."""
+    the folder this ``grader`` was imported from is put back explicitly.
+
+    ``pycache`` (the trusted re-check): also ``-S``, so no ``.pth`` file of the environment runs
+    (the environment's package folders are added as plain paths), and bytecode is read and written
+    only under that folder, never from a ``__pycache__`` a submission could have forged."""
     import grader
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(grader.__file__)))
-    code = f"import sys; sys.path.insert(0, {root!r}); from grader.verify import main; main()"
-    return [sys.executable, "-I", "-c", code, mode]
+    if pycache is None:
+        code = f"import sys; sys.path.insert(0, {root!r}); from grader.verify import main; main()"
+        return [sys.executable, "-I", "-c", code, mode]
+    import sysconfig
+
+    packages = list(dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib")))
+    code = f"import sys; sys.path[:0] = [{root!r}]; sys.path += {packages!r}; from grader.verify import main; main()"
+    return [sys.executable, "-I", "-S", "-X", f"pycache_prefix={pycache}", "-c", code, mode]
 
 
 class _Worker:

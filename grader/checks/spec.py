@@ -316,15 +316,22 @@ def answer_text(name: str, value: Any) -> str:
     raise CheckFailed(f"`{name}` should be YAML text between triple quotes, but it is a {type(value).__name__}")
 
 
-def _verify_in_worker(check: Check, namespace: Mapping[str, Any]) -> Outcome:
+def _verify_in_worker(check: Check, namespace: Mapping[str, Any]) -> Outcome | None:
     __tracebackhide__ = True
-    from . import client
+    from . import client, trusted
 
     answers = {}
     for name in check._spec["answers"]:
         if name not in namespace:
             raise CheckFailed(f"`{name}` is not defined: run the answer cell above this test first (Run > Run All Above Selected Cell)")
         answers[name] = answer_text(name, namespace[name])
+    if trusted.grading_in_kernel():
+        # nbgrader autograde: the kernel only records which answers it ran; the verdict, the
+        # message and the pictures of this cell come from the trusted re-check outside the
+        # kernel, which replaces this cell's outputs (grader.checks.nbgrader_ext).
+        trusted.record(check.id, answers)
+        print(f"{', '.join(f'`{n}`' for n in answers)} recorded; this cell is graded outside the notebook")
+        return None
     outcome = client.verify(check.spec(), answers)
     client.show(outcome)
     if not outcome.passed:

@@ -27,6 +27,7 @@ import ast
 import json
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .outcome import CheckFailed, Outcome
@@ -43,6 +44,11 @@ def record(check_id: str, answers: Mapping[str, str]) -> None:
         return
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps({"check": check_id, "answers": dict(answers)}) + "\n")
+
+
+def grading_in_kernel() -> bool:
+    """True in a kernel that nbgrader autograde runs (with a ledger): checks only record answers there."""
+    return bool(os.environ.get(LEDGER_ENV)) and os.environ.get("NBGRADER_EXECUTION") == "autograde"
 
 
 def load_ledger(path: str | None) -> dict[str, dict[str, str]]:
@@ -99,12 +105,40 @@ def literal_answers(sources: Iterable[str]) -> dict[str, str]:
 
 
 # -- trusted mode --------------------------------------------------------------------------
+HIDDEN_BEGIN, HIDDEN_END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
+MAX_MESSAGE_CHARS = 6000
+"""A failure message in a graded notebook is cut here: an answer can make messages long (every
+wrong flow, every field problem), and a graded notebook and its feedback page must stay small."""
+
+
+def visible_source(source: str) -> str:
+    """A test cell's source as learners see it: nbgrader's ClearHiddenTests drops the lines from
+    ``BEGIN HIDDEN TESTS`` to ``END HIDDEN TESTS`` (markers included)."""
+    out, hidden = [], False
+    for line in source.splitlines(keepends=True):
+        if HIDDEN_BEGIN in line:
+            hidden = True
+        elif HIDDEN_END in line:
+            hidden = False
+        elif not hidden:
+            out.append(line)
+    return "".join(out)
+
+
+def cap(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit("\n", 1)[0] + f"\n… (message cut at {limit} characters)"
+
+
 class _Cell:
-    def __init__(self, ledger: Mapping[str, dict[str, str]], fallback: Mapping[str, str]) -> None:
+    def __init__(self, ledger: Mapping[str, dict[str, str]], fallback: Mapping[str, str], pictures: bool) -> None:
         self.ledger = ledger
         self.fallback = fallback
+        self.pictures = pictures
         self.created: list[str] = []
         self.outcomes: list[Outcome] = []
+        self.used: dict[str, dict[str, str]] = {}
 
 
 _state: _Cell | None = None
@@ -129,42 +163,127 @@ def verify_here(check: Any) -> None:
     answers = _state.ledger.get(check.id)
     if answers is None:
         answers = {n: _state.fallback[n] for n in names if n in _state.fallback}
+    _state.used[check.id] = {n: answers[n] for n in names if n in answers}
     missing = [n for n in names if n not in answers]
     if missing:
         outcome = Outcome(check.id, False, (), f"no answer {', '.join(f'`{n}`' for n in missing)} could be read: the test did not run to "
                           "its end in the notebook, and the answer cell does not assign plain text between triple quotes",
                           "answer", tuple(names))
     else:
-        outcome = evaluate(check.spec(), answers, pictures=False)  # only the verdict and the message count here
+        outcome = evaluate(check.spec(), answers, pictures=_state.pictures)
     _state.outcomes.append(outcome)
     if not outcome.passed:
         raise CheckFailed(outcome.message())
 
 
-def recheck(cells: Iterable[Mapping[str, str]], ledger: Mapping[str, dict[str, str]],
-            fallback: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
-    """Execute each test cell's source in trusted mode. Cells that neither import ``grader.checks``
-    nor build a :class:`Check` are not ours to judge and are left out of the result; a cell that
-    imports it but fails before building one fails (closed, not open)."""
+@dataclass(frozen=True)
+class CellResult:
+    """What one test cell's source computed in trusted mode."""
+
+    passed: bool
+    message: str
+    checks: tuple[str, ...]
+    outcomes: tuple[Outcome, ...]
+    used: Mapping[str, Mapping[str, str]]
+    """The answers each check of the cell was graded with, by check id."""
+
+    def still_valid(self, ledger: Mapping[str, Mapping[str, str]]) -> bool:
+        """Whether grading again with ``ledger`` would grade the same answers (so give the same result)."""
+        return all(ledger.get(check, used) == used for check, used in self.used.items()) and \
+            not any(check in ledger for check in self.checks if check not in self.used)
+
+
+def run_cell(grade_id: str, source: str, ledger: Mapping[str, dict[str, str]], fallback: Mapping[str, str],
+             *, pictures: bool = False) -> CellResult:
+    """Execute one test cell's source with :class:`grader.checks.Check` in trusted mode. A cell that
+    builds no check fails (closed, not open): every grade cell of a course notebook is a check."""
     global _state
-    results: dict[str, dict[str, Any]] = {}
-    for cell in cells:
-        grade_id, source = str(cell["grade_id"]), str(cell["source"])
-        _state = _Cell(ledger, fallback or {})
-        error = ""
-        try:
-            code = compile(source, f"<test cell {grade_id}>", "exec")
-            exec(code, {"__name__": "__graded_cell__"})  # noqa: S102 - instructor code restored from the gradebook
-        except CheckFailed as exc:
-            error = exc.message
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of the cell is a failure
-            error = f"{type(exc).__name__}: {exc}"
-        finally:
-            state, _state = _state, None
-        if not state.created and "grader.checks" not in source:
-            continue
-        if not state.created and not error:
-            error = "the test cell built no check"
-        passed = not error and bool(state.outcomes) and all(o.passed for o in state.outcomes)
-        results[grade_id] = {"passed": passed, "message": error, "checks": state.created}
-    return results
+    _state = _Cell(ledger, fallback, pictures)
+    error = ""
+    try:
+        code = compile(source, f"<test cell {grade_id}>", "exec")
+        exec(code, {"__name__": "__graded_cell__"})  # noqa: S102 - instructor code restored from the gradebook
+    except CheckFailed as exc:
+        error = exc.message
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of the cell is a failure
+        error = f"{type(exc).__name__}: {exc}"
+    finally:
+        state, _state = _state, None
+    if not state.created and not error:
+        error = "this test cell built no check, so it cannot be graded outside the notebook; tell your instructor"
+    passed = not error and bool(state.outcomes) and all(o.passed for o in state.outcomes)
+    return CellResult(passed, cap(error), tuple(state.created), tuple(state.outcomes), dict(state.used))
+
+
+def _outputs(result: CellResult, pictures: tuple[Outcome, ...]) -> list[dict[str, Any]]:
+    """The cell's outputs in the graded notebook: pictures, then the summary (pass) or the error (fail).
+    Never an ``execute_result``: nbgrader would read it as partial credit."""
+    from .outcome import display_bundles
+
+    out: list[dict[str, Any]] = []
+    for outcome in pictures:
+        for bundle in display_bundles(outcome):
+            out.append({"output_type": "display_data", "data": bundle, "metadata": {}})
+    if result.passed:
+        text = "\n".join(o.summary() for o in result.outcomes)
+        out.append({"output_type": "stream", "name": "stdout", "text": f"{text}\n(graded outside the notebook)\n"})
+    else:
+        lines = result.message.splitlines() or ["failed"]
+        out.append({"output_type": "error", "ename": "CheckFailed", "evalue": lines[0],
+                    "traceback": [f"\x1b[0;31mCheckFailed\x1b[0m: {lines[0]}", *lines[1:]]})
+    return out
+
+
+@dataclass(frozen=True)
+class Graded:
+    grade_id: str
+    source: str
+    result: CellResult
+    pictures: tuple[Outcome, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        r = self.result
+        return {"passed": r.passed, "message": r.message, "checks": list(r.checks), "outputs": _outputs(r, self.pictures)}
+
+
+def _grade(grade_id: str, source: str, ledger: Mapping[str, dict[str, str]], fallback: Mapping[str, str], reveal: bool) -> Graded:
+    result = run_cell(grade_id, source, ledger, fallback, pictures=reveal)
+    pictures: tuple[Outcome, ...] = ()
+    if reveal:
+        pictures = result.outcomes
+    elif not result.passed:
+        pictures = run_cell(grade_id, visible_source(source), ledger, fallback, pictures=True).outcomes
+    return Graded(grade_id, source, result, pictures)
+
+
+def speculate(cells: Iterable[Mapping[str, str]], fallback: Mapping[str, str], *, reveal: bool = False) -> list[Graded]:
+    """Grade every cell with the answers read from the answer cells, before the kernel has run
+    (the trusted side does this while the kernel runs); :func:`settle` keeps what still holds."""
+    return [_grade(str(c["grade_id"]), str(c["source"]), {}, fallback, reveal) for c in cells]
+
+
+def settle(speculated: Iterable[Graded], ledger: Mapping[str, dict[str, str]], fallback: Mapping[str, str],
+           *, reveal: bool = False) -> dict[str, dict[str, Any]]:
+    """Final results: a cell whose checks the kernel ran with other answers than the answer cells'
+    text (computed answers) is graded again with the kernel's answers."""
+    out = {}
+    for g in speculated:
+        if not g.result.still_valid(ledger):
+            g = _grade(g.grade_id, g.source, ledger, fallback, reveal)
+        out[g.grade_id] = g.to_json()
+    return out
+
+
+def recheck(cells: Iterable[Mapping[str, str]], ledger: Mapping[str, dict[str, str]],
+            fallback: Mapping[str, str] | None = None, *, reveal: bool = False) -> dict[str, dict[str, Any]]:
+    """Grade each test cell from its source (as nbgrader restored it, hidden tests included).
+
+    Returns ``{grade_id: {"passed", "message", "checks", "outputs"}}``; ``outputs`` are what the
+    graded notebook shows in that cell, and what nbgrader scores. Answers: those the kernel's check
+    recorded in the ledger, else the answer cell's literal text. Pictures: for a failure, those of
+    the visible part of the cell only (computed again from the source without its hidden tests), so
+    feedback names the wrong flows without revealing the hidden expectations or the pods they add;
+    ``reveal=True`` (after the deadline) shows every picture instead. A passing cell shows its summary."""
+    cells = list(cells)
+    fallback = fallback or {}
+    return settle(speculate(cells, fallback, reveal=reveal), ledger, fallback, reveal=reveal)

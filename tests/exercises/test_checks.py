@@ -263,17 +263,88 @@ check.verify()
 '''
 
 
+def _summary(result: dict) -> dict:
+    return {k: v for k, v in result.items() if k != "outputs"}
+
+
 def test_recheck_grades_test_cells_with_ledger_or_literal_answers() -> None:
     cells = [{"grade_id": "cell1", "source": CELL}, {"grade_id": "plain", "source": "assert 1 + 1 == 2"},
              {"grade_id": "broken", "source": "from grader.checks import Check\nraise RuntimeError('boom')"}]
-    assert recheck(cells, {"cell1": {"dd": DENY}}) == {
+    results = recheck(cells, {"cell1": {"dd": DENY}})
+    assert {g: _summary(r) for g, r in results.items()} == {
         "cell1": {"passed": True, "message": "", "checks": ["cell1"]},
+        # a grade cell that builds no check fails closed: nothing outside the kernel could grade it
+        "plain": {"passed": False, "message": "this test cell built no check, so it cannot be graded outside the notebook; tell your instructor", "checks": []},
         "broken": {"passed": False, "message": "RuntimeError: boom", "checks": []},
     }
     assert recheck(cells[:1], {"cell1": {"dd": ""}}, {"dd": DENY})["cell1"]["passed"] is False  # the ledger wins
     assert recheck(cells[:1], {}, {"dd": DENY})["cell1"]["passed"] is True  # nothing recorded: the answer cell's text
     missing = recheck(cells[:1], {}, {})["cell1"]
     assert not missing["passed"] and "no answer `dd` could be read" in missing["message"]
+
+
+def test_recheck_outputs_are_what_nbgrader_scores() -> None:
+    """A pass is a stdout summary, a failure an error output; never an execute_result (partial credit)."""
+    from nbformat import NotebookNode
+    from nbgrader.utils import determine_grade
+
+    def score(outputs: list) -> float:
+        cell = NotebookNode(cell_type="code", source="", outputs=[NotebookNode(o) for o in outputs],
+                            metadata=NotebookNode(nbgrader=NotebookNode(grade=True, solution=False, points=2, grade_id="c")))
+        return determine_grade(cell)[0]
+
+    passed = recheck([{"grade_id": "cell1", "source": CELL}], {}, {"dd": DENY})["cell1"]["outputs"]
+    failed = recheck([{"grade_id": "cell1", "source": CELL}], {}, {"dd": ""})["cell1"]["outputs"]
+    assert [o["output_type"] for o in passed] == ["stream"] and score(passed) == 2
+    assert failed[-1]["output_type"] == "error" and score(failed) == 0
+    assert "`dd` is empty" in failed[-1]["evalue"]
+
+
+HIDDEN_CELL = CELL.replace("check.verify()", """### BEGIN HIDDEN TESTS
+check.add_pod("untrusted/spy", {"app": "spy"})
+check.expect_matrix(80, sources="untrusted/*", destinations="shop/web", default="blocked")
+### END HIDDEN TESTS
+check.verify()""")
+
+
+def test_visible_source_drops_the_hidden_region_like_nbgrader() -> None:
+    from grader.checks.trusted import visible_source
+
+    assert visible_source(HIDDEN_CELL) == CELL
+    assert "BEGIN HIDDEN" not in visible_source(HIDDEN_CELL)
+
+
+def test_failure_feedback_shows_only_the_visible_pictures_unless_revealed() -> None:
+    """A failing hidden test names its wrong flows, but its pictures (the expected matrix, the pods
+    the hidden test adds) appear only with reveal=True."""
+    allow_all = DENY.replace("policyTypes: [Ingress]}", "policyTypes: [Ingress], ingress: [{}]}")
+    hidden = recheck([{"grade_id": "cell1", "source": HIDDEN_CELL}], {}, {"dd": allow_all})["cell1"]
+    pictures = "".join(json.dumps(o) for o in hidden["outputs"] if o["output_type"] == "display_data")
+    assert not hidden["passed"] and "untrusted/attacker" in hidden["message"]
+    assert "untrusted/spy" not in pictures and "untrusted/attacker" in pictures  # the visible probe's table only
+    revealed = recheck([{"grade_id": "cell1", "source": HIDDEN_CELL}], {}, {"dd": allow_all}, reveal=True)["cell1"]
+    assert "untrusted/spy" in "".join(json.dumps(o) for o in revealed["outputs"] if o["output_type"] == "display_data")
+    assert revealed["passed"] is False and revealed["message"] == hidden["message"]
+
+
+def test_speculative_grades_are_kept_only_while_the_kernel_ran_the_same_answers() -> None:
+    from grader.checks.trusted import settle, speculate
+
+    cells = [{"grade_id": "cell1", "source": CELL}]
+    early = speculate(cells, {"dd": DENY})
+    assert early[0].result.passed and early[0].result.still_valid({}) and early[0].result.still_valid({"cell1": {"dd": DENY}})
+    assert not early[0].result.still_valid({"cell1": {"dd": "computed: differently"}})
+    assert settle(early, {"cell1": {"dd": DENY}}, {"dd": DENY})["cell1"]["passed"] is True
+    assert settle(early, {"cell1": {"dd": ""}}, {"dd": DENY})["cell1"]["passed"] is False  # graded again
+
+
+def test_long_messages_are_capped() -> None:
+    from grader.checks.trusted import MAX_MESSAGE_CHARS, cap
+
+    text = "\n".join(f"line {i} " + "x" * 100 for i in range(1000))
+    out = cap(text)
+    assert len(out) <= MAX_MESSAGE_CHARS + 60 and out.endswith(f"(message cut at {MAX_MESSAGE_CHARS} characters)")
+    assert cap("short") == "short"
 
 
 def test_recheck_is_not_fooled_by_patches_in_the_calling_process(monkeypatch: pytest.MonkeyPatch) -> None:
