@@ -5,12 +5,11 @@ Modes:
 ``serve``
     JSON lines on stdin/stdout: ``{"op": "check", "spec": ..., "answers": {...}}`` → an
     :class:`grader.checks.Outcome` as JSON. Started once per kernel by test cells
-    (:mod:`grader.checks.client`). Each request gets a fresh lab. When ``NETLAB_LEDGER`` is set
-    (during ``nbgrader autograde``), the answers of every request are appended to that ledger.
+    (:mod:`grader.checks.client`). Each request gets a fresh lab.
 ``recheck``
     One JSON document on stdin: ``{"cells": [{"grade_id", "source"}...], "ledger": PATH,
-    "answer_sources": [source of each answer cell]}`` →
-    ``{grade_id: {"passed", "message", "checks"}}``. Run by nbgrader (trusted side) after the kernel
+    "answer_sources": [source of each answer cell], "reveal": bool}`` →
+    ``{grade_id: {"passed", "message", "checks", "outputs"}}``. Run by nbgrader (trusted side) after the kernel
     finished, see :mod:`grader.checks.trusted`.
 ``check SPEC.json [NAME=FILE ...]``
     For instructors: evaluate a check spec (as ``Check.spec()`` writes it) against answer files and
@@ -41,7 +40,6 @@ def _protocol_stream() -> TextIO:
 def _serve(out: TextIO) -> int:
     from .checks.engine import evaluate
     from .checks.outcome import Outcome, request_digest
-    from .checks.trusted import record
 
     for line in sys.stdin:
         if not line.strip():
@@ -53,7 +51,6 @@ def _serve(out: TextIO) -> int:
             out.write(json.dumps({"fatal": f"bad request: {exc}"}) + "\n")
             continue
         try:
-            record(str(spec.get("id", "?")), answers)
             outcome = evaluate(spec, answers)
         except Exception as exc:  # noqa: BLE001 - a verifier bug must come back as a failed check, not a hang
             outcome = Outcome(str(spec.get("id", "?")), False, (), f"internal error in the verifier: {type(exc).__name__}: {exc}",
@@ -63,12 +60,18 @@ def _serve(out: TextIO) -> int:
 
 
 def _recheck(out: TextIO) -> int:
-    from .checks.trusted import literal_answers, load_ledger, recheck
+    """Line 1: the cells, the answer cells' sources, ``reveal``; graded at once with the answer
+    cells' text (while the kernel runs). Line 2 (or end of input): ``{"ledger": PATH}``, read after
+    the kernel finished; cells whose checks ran with other answers are graded again."""
+    from .checks.trusted import literal_answers, load_ledger, settle, speculate
 
-    request: dict[str, Any] = json.loads(sys.stdin.read())
+    request: dict[str, Any] = json.loads(sys.stdin.readline())
+    reveal = bool(request.get("reveal"))
     fallback = literal_answers(request.get("answer_sources", []))
-    results = recheck(request["cells"], load_ledger(request.get("ledger")), fallback)
-    out.write(json.dumps(results) + "\n")
+    speculated = speculate(request["cells"], fallback, reveal=reveal)
+    rest = sys.stdin.read().strip()
+    ledger_path = json.loads(rest).get("ledger") if rest else request.get("ledger")
+    out.write(json.dumps(settle(speculated, load_ledger(ledger_path), fallback, reveal=reveal)) + "\n")
     return 0
 
 
