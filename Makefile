@@ -66,11 +66,16 @@ build-exercises: install
 release: install
 	$(NBGRADER) generate_assignment "*" --force $(ARGS)
 
+# A submission nbgrader cannot grade does not stop the others (make feedback writes it a page
+# saying why); a broken grading environment (exit 75, "GRADING STOPPED") stops everything.
 autograde: install
-	$(NBGRADER) autograde "*" $(ARGS)
+	@$(NBGRADER) autograde "*" $(ARGS); rc=$$?; \
+	if [ $$rc -eq 75 ]; then echo "make autograde: grading stopped (see GRADING STOPPED above); nothing after it was graded" >&2; exit 75; fi; \
+	if [ $$rc -ne 0 ]; then echo "make autograde: some submissions could not be graded (errors above); the others were. \`make feedback\` writes each of them a page saying why." >&2; fi
 
 feedback: install
 	$(NBGRADER) generate_feedback "*" $(ARGS)
+	$(BIN)/python -m grader.checks.feedback_gaps .
 
 grades: install
 	$(NBGRADER) export --to .grading/grades.csv $(ARGS)

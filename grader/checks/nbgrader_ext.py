@@ -60,22 +60,31 @@ NOTE_MARK = "netlab_grading_note"
 
 class GradingStopped(SystemExit):
     """Grading cannot go on without risking wrong grades for everyone after this point. A
-    ``SystemExit``, so that nbgrader's per-submission ``except Exception`` does not swallow it."""
+    ``SystemExit``, so that nbgrader's per-submission ``except Exception`` does not swallow it;
+    nbgrader then exits with :data:`STOPPED_EXIT` (the Makefile tells it from a failed submission)."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(f"GRADING STOPPED: {message}")
+        super().__init__(STOPPED_EXIT)
+        self.message = f"GRADING STOPPED: {message}"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+STOPPED_EXIT = 75
+"""nbgrader's exit code when grading stopped (EX_TEMPFAIL: fix the environment, then run it again)."""
 
 
 def fingerprint(paths: list[Path]) -> str:
-    """SHA-256 over every file under ``paths`` (files or folders), names included; bytecode caches
-    too (the re-check never reads them, but a change there means something wrote into the package)."""
+    """SHA-256 over every file under ``paths`` (files or folders), names included, except bytecode
+    caches: any Python that imports the package rewrites those, and the re-check never reads them
+    (it keeps its bytecode in a folder of its own)."""
     h = hashlib.sha256()
     for base in paths:
-        files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file())
+        files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
         for f in files:
-            if f.is_file():
-                h.update(str(f).encode())
-                h.update(f.read_bytes())
+            h.update(str(f).encode())
+            h.update(f.read_bytes())
     return h.hexdigest()
 
 
@@ -298,6 +307,18 @@ class VerifiedExecute(Execute):
     # -- the whole run ---------------------------------------------------------------------------
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None) -> tuple[NotebookNode, Any]:
         resources = resources if resources is not None else {}
+        try:
+            return self._grade(nb, resources, km)
+        except GradingStopped as stop:
+            self.log.critical("%s", stop.message)
+            # nothing of this submission was graded: remove its folder so that the next plain
+            # `nbgrader autograde` (without --force) grades it instead of skipping it
+            workdir = resources.get("metadata", {}).get("path")
+            if workdir and os.path.isdir(workdir):
+                shutil.rmtree(workdir, ignore_errors=True)
+            raise
+
+    def _grade(self, nb: NotebookNode, resources: Any, km: Any) -> tuple[NotebookNode, Any]:
         who = _who(resources)
         if self.sandbox == "bwrap":
             from .sandbox import SandboxUnavailable, probe

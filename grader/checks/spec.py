@@ -6,9 +6,8 @@ A test cell builds a :class:`Check` and calls :meth:`Check.verify`::
     check = Check("np_default_deny_visible", answer="default_deny", topology="shop", namespace="shop")
     check.expect_objects("NetworkPolicy", count=1, namespace="shop")
     check.expect_probe("untrusted/attacker", "shop/web", 80, verdict="blocked")
-    ### BEGIN HIDDEN TESTS
+    # a hidden test: in a notebook, the next line sits between nbgrader's hidden-test delimiters
     check.expect_matrix(80, destinations="shop/*", default="blocked")
-    ### END HIDDEN TESTS
     check.verify()
 
 The builder only records data (a JSON-safe *spec*). The verdict is computed elsewhere: in a fresh

@@ -2,23 +2,26 @@
 
 Why: learner code runs in the same kernel as the test cells, so anything the kernel computes or
 displays can be faked (patch ``grader``, replace ``sys.modules``, rewrite cells with an IPython
-input transformer, hide tracebacks). A signature would not help either: the kernel runs as the
-same user as any signer and can read its key. What the kernel cannot fake is a computation it
-never takes part in. So during ``nbgrader autograde``:
+input transformer, display a value nbgrader reads as the score). A signature would not help
+either: the kernel could read any key. What the kernel cannot fake is a computation it never
+takes part in. So during ``nbgrader autograde``:
 
-1. :class:`grader.checks.nbgrader_ext.VerifiedExecute` gives the kernel a fresh *ledger* path
-   (``NETLAB_LEDGER``). Each check the kernel runs appends its answer texts there, keyed by check id.
-2. After the kernel finishes, a fresh process (``python -I -m grader.verify recheck``) executes the
-   source of every test cell *as restored by nbgrader from its database* (so the hidden tests are
-   the instructor's), with :class:`grader.checks.Check` in trusted mode: answers come from the
-   ledger, the verdict is computed right there, in a process the kernel never touched.
-3. A test cell scores only if the kernel run *and* the re-check pass.
+1. :class:`grader.checks.nbgrader_ext.VerifiedExecute` gives the (sandboxed) kernel a fresh
+   *ledger* path (``NETLAB_LEDGER``). Each check the kernel runs appends its answer texts there,
+   keyed by check id, and computes nothing else.
+2. A fresh process (``python -I -S -m grader.verify recheck``) executes the source of every test
+   cell *as restored by nbgrader from its database* (so the hidden tests are the instructor's),
+   with :class:`grader.checks.Check` in trusted mode: the verdict is computed right there, in a
+   process the kernel never touched. It starts grading with the answer cells' literal text while
+   the kernel runs (:func:`speculate`) and grades again only the cells whose checks the kernel
+   ran with other answers (:func:`settle`).
+3. Its outputs replace the test cells' outputs; nbgrader scores those alone.
 
 The ledger holds only answer texts. A kernel can write anything into it, but that only chooses
 which answer gets graded, never the verdict: the worst a forged ledger can do is submit a correct
 answer, which is what the learner was asked to do. When the kernel recorded nothing for a check
-(it was patched, or its cells were rewritten), the answer is read from the answer cell itself: a
-string literal assigned to the answer's name, found without running any learner code.
+(it died, was patched, or its cells were rewritten), the answer is read from the answer cell
+itself: a string literal assigned to the answer's name, found without running any learner code.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ import pytest
 from support.kernels import KERNEL_STARTS, died_at_start
 from support.nbcourse import BIN, Course, error_text, locked, nbgrader_env, try_locked
 from support.nbtools import EXERCISES, flat, ROOT, SOLUTIONS, answers_of, nbg, points, read, grade_cells, with_answers
-from support.tampers import KERNEL_PATCH_TLS, NOTEBOOK as TAMPER_NB
-from support.tampers import PROBE_FILE, TAMPERS, base_submission
+from support.tampers import ACCIDENTS, HOME_PLANTS, KERNEL_PATCH_TLS, LATE_MARKER, NOTEBOOK as TAMPER_NB
+from support.tampers import PROBE_FILE, TAMPERS, UNSANDBOXED_CONTROL, VICTIM, base_submission
 from support.wrong_answers import BANK
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader")]
@@ -58,14 +58,13 @@ def _wrong_students() -> dict[str, dict[str, list[Any]]]:
 WRONG = _wrong_students()
 
 
-def _build_class(c: Course, a: str, grader_lock: Path) -> None:
+def _build_class(c: Course, a: str) -> None:
     """Submit the class of assignment ``a`` and autograde it.
 
     ``alice`` hands in the solutions (plus a cell that prints the kernel's warning options),
     ``blank`` the student version untouched, ``wrong-NN`` the bank's wrong answers, and for the
-    tamper notebook ``tamper-*`` the cheating submissions. Autograde fingerprints the grader
-    package, which every course shares: a run holds ``grader_lock`` shared, and the one tamper
-    that writes into the package is graded alone, holding it exclusively."""
+    tamper notebook ``tamper-*`` the cheating submissions, ``accident-*`` correct notebooks handled
+    carelessly, and ``zz-victim`` (graded last) the solutions."""
     c.release()
     solution = read(SOLUTIONS / a / f"{a}.ipynb")
     exercise = nbformat.read(c.root / "exercises" / a / f"{a}.ipynb", as_version=4)
@@ -76,26 +75,16 @@ def _build_class(c: Course, a: str, grader_lock: Path) -> None:
     answers = answers_of(solution)
     for student, variants in WRONG[a].items():
         c.submit(student, a, with_answers(exercise, {**answers, **{w.answer: w.yaml for w in variants}}))
-    later = []
     if a == TAMPER_NB:
         base = base_submission(exercise, answers)
         for t in TAMPERS:
-            if t.name == "grader_write":
-                later.append(t.build(base))
-            else:
-                c.submit(f"tamper-{t.name}", a, t.build(base))
+            c.submit(f"tamper-{t.name}", a, t.build(base))
+        for accident in ACCIDENTS:
+            c.submit(f"accident-{accident.name}", a, accident.build(solution))
+        c.submit(VICTIM, a, solution)
     if a == KERNEL_PATCH_TLS.notebook:
         c.submit("tamper-kernel-tls", a, KERNEL_PATCH_TLS.build(exercise, answers))
-    with locked(grader_lock, shared=True):
-        c.autograde(a)
-    if later:
-        probe = Path(__import__("grader").__file__).parent / "checks" / PROBE_FILE
-        with locked(grader_lock):
-            try:
-                c.submit("tamper-grader_write", a, later[0])
-                c.autograde(a, "--student", "tamper-grader_write")
-            finally:
-                probe.unlink(missing_ok=True)
+    c.autograde(a)
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +110,7 @@ def _build_if_needed(shared_dir: Path, a: str) -> None:
         return
     shutil.rmtree(root, ignore_errors=True)
     try:
-        _build_class(Course(root, assignments=[a]), a, shared_dir / "grader-package.lock")
+        _build_class(Course(root, assignments=[a]), a)
     except Exception as exc:  # noqa: BLE001 -- reported by every test that reads this class
         _failure_file(shared_dir, a).write_text(f"{type(exc).__name__}: {exc}")
         return
@@ -145,7 +134,7 @@ class GradedClasses(dict):
         return [(a, self[a]) for a in self]
 
 
-BUILD_ORDER = sorted(ASSIGNMENTS, key=lambda a: -(len(WRONG[a]) + (len(TAMPERS) if a == TAMPER_NB else 0)))
+BUILD_ORDER = sorted(ASSIGNMENTS, key=lambda a: -(len(WRONG[a]) + (len(TAMPERS) + len(ACCIDENTS) if a == TAMPER_NB else 0)))
 """Biggest classes first, so the workers finish together."""
 
 
@@ -281,23 +270,97 @@ def test_tampering_earns_nothing(courses: dict[str, Course], tamper: Any) -> Non
     assert scores == {g: (full[g] if g in tamper.expect else 0.0) for g in full}
 
 
-def test_tampering_with_the_grading_machinery_is_reported_and_undone(courses: dict[str, Course]) -> None:
+def test_the_classmate_graded_after_every_tamper_keeps_full_marks(courses: dict[str, Course]) -> None:
+    scores = courses[TAMPER_NB].scores(TAMPER_NB, VICTIM)
+    assert scores == points(read(SOLUTIONS / TAMPER_NB / f"{TAMPER_NB}.ipynb"))
+
+
+def _printed(course: Course, student: str) -> str:
+    cell = course.graded(TAMPER_NB, student).cells[1]  # the tamper's own cell, right after the setup cell
+    return "".join(o.get("text", "") + o.get("evalue", "") for o in cell.outputs)
+
+
+def test_the_sandbox_hides_the_answer_key_and_the_other_submissions(courses: dict[str, Course]) -> None:
+    course = courses[TAMPER_NB]
+    assert "found 0" in _printed(course, "tamper-steal_answers")
+    assert "rewrote" not in _printed(course, "tamper-rewrite_classmate")
+    submitted = read(course.root / ".grading" / "submitted" / VICTIM / TAMPER_NB / f"{TAMPER_NB}.ipynb")
+    assert answers_of(submitted) == answers_of(read(SOLUTIONS / TAMPER_NB / f"{TAMPER_NB}.ipynb"))
+
+
+def test_the_grading_machinery_is_out_of_reach(courses: dict[str, Course]) -> None:
+    """The gradebook does not exist inside the sandbox, the package and its bytecode are read-only,
+    the home directory is a throw-away one, and a process left behind dies with the kernel."""
+    import importlib.util
+    import site
+    import time
+
     from nbgrader.api import Gradebook
 
+    import grader.checks.trusted as trusted
+
     course = courses[TAMPER_NB]
-    graded = course.graded(TAMPER_NB, "tamper-gradebook_write")
-    assert all("gradebook database was modified" in error_text(c) for c in grade_cells(graded).values())
+    late = course.root / ".grading" / "autograded" / "tamper-late_writer" / TAMPER_NB
+    time.sleep(max(0.0, (late / f"{TAMPER_NB}.ipynb").stat().st_mtime + 6 - time.time()))  # the writer sleeps 4 s
+    assert not (late / LATE_MARKER).exists()
     with Gradebook(f"sqlite:///{course.root / '.grading' / 'gradebook.db'}") as gb:
-        sub = gb.find_submission_notebook(TAMPER_NB, TAMPER_NB, "blank")
-        assert all(g.manual_score is None for g in sub.grades)  # the forged manual scores were rolled back
-    graded = course.graded(TAMPER_NB, "tamper-grader_write")
-    assert all("grader package or nbgrader_config.py changed" in error_text(c) for c in grade_cells(graded).values())
+        for student in ("blank", "tamper-gradebook_write", "tamper-late_writer", VICTIM):
+            assert all(g.manual_score is None for g in gb.find_submission_notebook(TAMPER_NB, TAMPER_NB, student).grades)
+    assert not (Path(trusted.__file__).parent / PROBE_FILE).exists()
+    printed = _printed(course, "tamper-forge_bytecode")
+    assert "could not forge" in printed and "could not plant .pth" in printed and "forged" not in printed.replace("could not forge", "")
+    assert not any((Path(d) / "zz_netlab_tamper.pth").exists() for d in site.getsitepackages())
+    pyc = Path(importlib.util.cache_from_source(trusted.__file__))
+    assert not pyc.exists() or "recheck(*a, **k)" not in pyc.read_bytes().decode("latin-1")
+    assert "planted in /tmp/home" in _printed(course, "tamper-plant_home_config")
+    assert not any((Path.home() / rel).exists() for rel in HOME_PLANTS)
 
 
-def test_kernel_side_forgery_is_caught_by_the_recheck(courses: dict[str, Course]) -> None:
-    graded = grade_cells(courses[TAMPER_NB].graded(TAMPER_NB, "tamper-forged_outcome"))
-    text = error_text(graded["np_api_visible"])
-    assert "Checked again outside the notebook's kernel" in text and "`api_from_frontend` is empty" in text
+@pytest.mark.parametrize("accident", ACCIDENTS, ids=lambda a: a.name)
+def test_accidents_keep_every_point_they_did_not_lose(courses: dict[str, Course], accident: Any) -> None:
+    course = courses[TAMPER_NB]
+    student = f"accident-{accident.name}"
+    full = points(read(SOLUTIONS / TAMPER_NB / f"{TAMPER_NB}.ipynb"))
+    assert course.scores(TAMPER_NB, student) == {g: (0.0 if g in accident.lose else full[g]) for g in full}
+    first = course.graded(TAMPER_NB, student).cells[0]
+    if accident.note:
+        assert first.cell_type == "markdown" and "Notes from grading" in first.source and accident.note in first.source
+    else:
+        assert "Notes from grading" not in first.source
+
+
+def test_a_kernel_that_dies_part_way_says_so_in_the_cells_it_never_ran(courses: dict[str, Course]) -> None:
+    graded = grade_cells(courses[TAMPER_NB].graded(TAMPER_NB, "accident-kernel_dies"))
+    text = "".join(o.get("text", "") for o in graded["np_egress_inside"].outputs)
+    assert "kernel stopped while running cell" in text and "still graded" in text
+
+
+def test_without_the_sandbox_the_same_attacks_work(tmp_path: Path) -> None:
+    """The control: graded with --VerifiedExecute.sandbox=none, the thief finds the answer key and
+    scores full, and the classmate it rewrote loses points. So the sandbox is what stops them.
+    A submission that is not a notebook at all still gets a feedback page saying why."""
+    a = TAMPER_NB
+    c = Course(tmp_path / "control", assignments=[a])
+    c.release()
+    exercise = nbformat.read(c.root / "exercises" / a / f"{a}.ipynb", as_version=4)
+    solution = read(SOLUTIONS / a / f"{a}.ipynb")
+    base = base_submission(exercise, answers_of(solution))
+    for t in TAMPERS:
+        if t.name in UNSANDBOXED_CONTROL:
+            c.submit(f"tamper-{t.name}", a, t.build(base))
+    c.submit(VICTIM, a, solution)
+    broken = c.submit("broken-json", a, exercise)
+    broken.write_text(broken.read_text()[:-200])
+    proc = c.run("autograde", a, "--force", "--VerifiedExecute.sandbox=none", check=False)
+    assert proc.returncode != 0 and "broken-json" in proc.stdout + proc.stderr
+    full = points(solution)
+    assert c.scores(a, "tamper-steal_answers") == full
+    assert sum(c.scores(a, VICTIM).values()) < sum(full.values())
+    shutil.copy(ROOT / "Makefile", c.root / "Makefile")
+    subprocess.run(["make", "-o", "install", f"VENV={BIN.parent}", "feedback"], cwd=c.root, env=nbgrader_env(),
+                   capture_output=True, text=True, timeout=900, check=True)
+    page = (c.root / ".grading" / "feedback" / "broken-json" / a / f"{a}.html").read_text()
+    assert "could not be graded" in page and "not a readable notebook" in page
 
 
 def test_patching_the_tls_check_in_the_kernel_earns_nothing(courses: dict[str, Course]) -> None:
@@ -310,15 +373,19 @@ def test_patching_the_tls_check_in_the_kernel_earns_nothing(courses: dict[str, C
 
 
 def test_failures_render_pictures_not_stderr(courses: dict[str, Course]) -> None:
-    graded = grade_cells(courses["07-network-policies"].graded("07-network-policies", "wrong-00"))
-    cell = graded["np_default_deny_all_in"]
+    """A failing visible test shows its pictures and the message; a failing hidden test shows the
+    wrong flows with their reasons but no picture of the hidden expectations."""
+    graded = grade_cells(courses["07-network-policies"].graded("07-network-policies", "wrong-03"))
+    cell = graded["np_default_deny_visible"]
     kinds = [o.get("output_type") for o in cell.outputs]
-    assert "display_data" in kinds and "error" in kinds
+    assert "display_data" in kinds and kinds[-1] == "error"
     assert not any(o.get("output_type") == "stream" and o.get("name") == "stderr" for o in cell.outputs)
     html = next(o["data"]["text/html"] for o in cell.outputs if o.get("output_type") == "display_data" and "✗" in o["data"].get("text/html", ""))
     assert "<table" in html and "untrusted/attacker" in html
-    assert any("image/png" in o.get("data", {}) for o in cell.outputs)
-    traceback = "\n".join(next(o for o in cell.outputs if o["output_type"] == "error")["traceback"])
+    hidden = grade_cells(courses["07-network-policies"].graded("07-network-policies", "wrong-00"))["np_default_deny_all_in"]
+    assert [o.get("output_type") for o in hidden.outputs] == ["error"]
+    assert "expected BLOCKED, observed ALLOWED" in error_text(hidden)
+    traceback = "\n".join(next(o for o in hidden.outputs if o["output_type"] == "error")["traceback"])
     assert "check.expect_matrix" not in traceback  # the hidden test source does not leak through the traceback
     requests = grade_cells(courses["03-ingress-gateway"].graded("03-ingress-gateway", "wrong-00"))["ing_prefix"]
     table = "".join(o["data"].get("text/html", "") for o in requests.outputs if o.get("output_type") == "display_data")
@@ -364,3 +431,4 @@ def test_makefile_feedback_and_grades(courses: dict[str, Course], course_lock: A
     assert rows[(TAMPER_NB, "alice")] == sum(points(read(SOLUTIONS / TAMPER_NB / f"{TAMPER_NB}.ipynb")).values())
     assert rows[(TAMPER_NB, "blank")] == 0.0
     assert rows[(TAMPER_NB, "tamper-monkeypatch_verify")] == 3.0
+    assert rows[(TAMPER_NB, VICTIM)] == rows[(TAMPER_NB, "alice")]
