@@ -258,9 +258,8 @@ def build(root: Path, out: Path) -> None:
     """Check, then write the hand-out of the repository at ``root`` to ``out`` (replacing a previous one)."""
     if out.exists() and any(out.iterdir()) and not is_previous_handout(out):
         raise Refusal(f"{out} exists and is not a hand-out this script built; remove it or choose another --out")
-    problems = list(stale_exercises(root))
     files = handout_files(root)
-    problems += list(leaks(files, secrets(root)))
+    problems = [*leaks(files, secrets(root)), *stale_exercises(root)]
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise Refusal(problems[0] + more)
