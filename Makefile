@@ -82,4 +82,4 @@ clean-grading:
 
 # The learners' copy of the course: this repository holds the answer key (solutions/, tools/, tests/).
 handout: | $(BIN)/python
-	$(BIN)/python tools/make_handout.py
+	$(BIN)/python tools/make_handout.py $(ARGS)

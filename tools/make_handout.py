@@ -2,6 +2,7 @@
 
     python tools/make_handout.py              # writes dist/handout/ (what `make handout` runs)
     python tools/make_handout.py --out DIR    # writes DIR instead
+    python tools/make_handout.py --update     # one more commit on the hand-out already at --out
 
 The full repository holds every answer and hidden test (``solutions/``, ``tools/``, the test banks),
 so learners get this instead. What goes in is an explicit allow-list (``COPIED`` and ``TEMPLATES``
@@ -16,6 +17,9 @@ The build refuses (exit status 1, one line saying why, nothing written) when
 
 The output is a git repository with one commit whose author, date and message depend only on the
 inputs, so building twice gives the same commit, ready to push for ``git clone`` or nbgitpuller.
+Once learners have it, rebuild with ``--update`` (``make handout ARGS=--update``): the changes
+become one more commit on top of the hand-out at ``--out`` (a clone of the published one), which
+``git pull`` and nbgitpuller merge; a new one-commit repository would share no history with theirs.
 """
 
 from __future__ import annotations
@@ -237,25 +241,42 @@ def source_commit(root: Path) -> tuple[str, str]:
     return commit + (" with uncommitted changes" if changed.stdout.strip() else ""), date
 
 
-def write_repository(files: dict[str, bytes], out: Path, commit: str, date: str) -> None:
+def write_repository(files: dict[str, bytes], out: Path, commit: str, date: str, previous: Path | None) -> bool:
+    """Write ``files`` to the empty folder ``out`` and commit them: as the only commit of a new
+    repository, or on top of the repository of the ``previous`` hand-out. False if that already
+    held exactly these files (then nothing is committed)."""
     for name, content in files.items():
         path = out / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
         path.chmod(0o644)
-    git(out, "init", "-q", "--template=", "--initial-branch=main")
+    if previous is None:
+        git(out, "init", "-q", "--template=", "--initial-branch=main")
+    else:
+        shutil.copytree(previous / ".git", out / ".git", symlinks=True)
     git(out, "add", "--all")
+    if previous is not None and not git(out, "status", "--porcelain"):
+        return False
     stamp = {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date, **COMMIT_IDENTITY}
-    message = f"Kubernetes networking course: the learners' hand-out\n\nBuilt by tools/make_handout.py from commit {commit}."
+    title = "the learners' hand-out" if previous is None else "update of the learners' hand-out"
+    message = f"Kubernetes networking course: {title}\n\nBuilt by tools/make_handout.py from commit {commit}."
     git(out, "-c", "commit.gpgsign=false", "commit", "-q", "--no-verify", "-m", message, env=stamp)
+    return True
 
 
 def is_previous_handout(out: Path) -> bool:
     return (out / ".git").is_dir() and (out / "exercises").is_dir() and (out / "grader").is_dir()
 
 
-def build(root: Path, out: Path) -> None:
-    """Check, then write the hand-out of the repository at ``root`` to ``out`` (replacing a previous one)."""
+def build(root: Path, out: Path, update: bool = False) -> bool:
+    """Check, then write the hand-out of the repository at ``root`` to ``out``: a new one-commit
+    repository replacing whatever hand-out was there, or with ``update`` one more commit on top of
+    the hand-out at ``out`` (what learners already cloned, so that their ``git pull`` or nbgitpuller
+    link merges it). False if an update found nothing to change."""
+    if update and not is_previous_handout(out):
+        raise Refusal(f"--update needs the published hand-out at {out} (git clone <hand-out-url> {out})")
+    if update and git(out, "status", "--porcelain"):
+        raise Refusal(f"{out} has uncommitted changes; commit or discard them before --update")
     if out.exists() and any(out.iterdir()) and not is_previous_handout(out):
         raise Refusal(f"{out} exists and is not a hand-out this script built; remove it or choose another --out")
     files = handout_files(root)
@@ -268,28 +289,40 @@ def build(root: Path, out: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        write_repository(files, staging, commit, date)
+        changed = write_repository(files, staging, commit, date, out if update else None)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    if not changed:
+        shutil.rmtree(staging)
+        return False
     shutil.rmtree(out, ignore_errors=True)
     staging.rename(out)
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"where to write it (default: {DEFAULT_OUT.relative_to(ROOT)})")
     parser.add_argument("--source", type=Path, default=ROOT, help="the course repository (default: this one)")
+    parser.add_argument("--update", action="store_true",
+                        help="add a commit to the hand-out repository at --out instead of replacing it (for a course already handed out)")
     args = parser.parse_args(argv)
     out = args.out.resolve()
     try:
-        build(args.source.resolve(), out)
+        changed = build(args.source.resolve(), out, update=args.update)
     except Refusal as why:
         print(f"make_handout: refusing to build the hand-out: {why}", file=sys.stderr)
         return 1
-    count = len(git(out, "ls-files").splitlines())
-    print(f"hand-out written to {out} ({count} files, one commit {git(out, 'rev-parse', '--short', 'HEAD')}): "
-          f"push it and give learners that repository, never this one")
+    head = git(out, "rev-parse", "--short", "HEAD")
+    if not changed:
+        print(f"hand-out at {out} is up to date (commit {head}): nothing to push")
+    elif args.update:
+        print(f"hand-out at {out} updated (commit {head}): push it (git push) and learners' pulls merge it")
+    else:
+        count = len(git(out, "ls-files").splitlines())
+        print(f"hand-out written to {out} ({count} files, one commit {head}): "
+              f"push it and give learners that repository, never this one")
     return 0
 
 

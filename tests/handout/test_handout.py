@@ -95,18 +95,25 @@ def handout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built(tmp_path_factory.mktemp("handout") / "handout")
 
 
-@pytest.fixture
-def source_copy(tmp_path: Path) -> Path:
-    """A throw-away course repository holding what the hand-out is built from (for breaking it)."""
-    copy = tmp_path / "course-repo"
+@pytest.fixture(scope="module")
+def source_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A course repository holding what the hand-out is built from, and building into a hand-out."""
+    repo = tmp_path_factory.mktemp("source") / "course-repo"
     for rel in tracked(ROOT, *COPIED_AS_IS, "solutions", "tools/handout", "pyproject.toml"):
-        (copy / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(ROOT / rel, copy / rel)
-    git(copy.parent, "init", "-q", str(copy))
-    git(copy, "add", "--all")
-    git(copy, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false",
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / rel, repo / rel)
+    git(repo.parent, "init", "-q", str(repo))
+    git(repo, "add", "--all")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false",
         "commit", "-q", "--no-verify", "-m", "course")
-    return copy
+    built(repo.parent / "handout-of-the-copy", repo)
+    return repo
+
+
+@pytest.fixture
+def source_copy(source_template: Path, tmp_path: Path) -> Path:
+    """A throw-away copy of ``source_template``, to break or change."""
+    return shutil.copytree(source_template, tmp_path / "course-repo", symlinks=True)
 
 
 # --- what is in it ------------------------------------------------------------------------------
@@ -224,6 +231,56 @@ def test_building_twice_gives_the_same_commit_and_files(handout: Path, tmp_path:
     assert git(again, "rev-list", "--count", "HEAD") == "1"
 
 
+def _nbgitpuller_update(clone: Path) -> None:
+    """What an nbgitpuller link does to a learner's existing copy (nbgitpuller/pull.py, GitPuller.update):
+    fetch, commit the learner's changes as WIP, merge the branch preferring the learner's side."""
+    git(clone, "fetch", "-q")
+    git(clone, "commit", "-qam", "WIP", "--allow-empty")
+    git(clone, "merge", "-q", "-Xours", "origin/main")
+
+
+@pytest.mark.slow  # clones, pushes and merges through real git, and builds three hand-outs
+def test_an_update_is_one_more_commit_that_learners_copies_merge(source_copy: Path, tmp_path: Path) -> None:
+    subprocess.run(["git", "clone", "-q", "--bare", str(built(tmp_path / "first", source_copy)), str(tmp_path / "published.git")], check=True)
+    first = git(tmp_path / "published.git", "rev-parse", "main")
+    learner = tmp_path / "learner"
+    subprocess.run(["git", "clone", "-q", str(tmp_path / "published.git"), str(learner)], check=True)
+    git(learner, "config", "user.email", "nbgitpuller@example.com")
+    git(learner, "config", "user.name", "nbgitpuller")
+    exercise = learner / "exercises" / "07-network-policies" / "07-network-policies.ipynb"
+    nb = read(exercise)
+    answer_cells(nb)["default_deny"].source = answer_source("default_deny", "kind: NetworkPolicy  # my answer")
+    nbformat.write(nb, exercise)
+
+    instructor = tmp_path / "instructor"
+    subprocess.run(["git", "clone", "-q", str(tmp_path / "published.git"), str(instructor)], check=True)
+    with (source_copy / "course" / "README.md").open("a") as fh:
+        fh.write("\nA sentence added after the course started.\n")
+    git(source_copy, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qam", "course: one more sentence")
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--source", str(source_copy), "--out", str(instructor), "--update"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and "updated" in proc.stdout, proc.stderr
+    assert git(instructor, "rev-list", "--count", "HEAD") == "2" and git(instructor, "rev-parse", "HEAD^") == first
+    assert git(instructor, "rev-parse", "HEAD^{tree}") == git(built(tmp_path / "fresh", source_copy), "rev-parse", "HEAD^{tree}")
+    assert git(instructor, "status", "--porcelain", "--ignored") == ""
+    git(instructor, "push", "-q", "origin", "main")
+
+    _nbgitpuller_update(learner)
+    assert "added after the course started" in (learner / "course" / "README.md").read_text()
+    assert "# my answer" in answer_cells(read(exercise))["default_deny"].source
+
+    again = subprocess.run([sys.executable, str(SCRIPT), "--source", str(source_copy), "--out", str(instructor), "--update"],
+                           capture_output=True, text=True, check=False)
+    assert again.returncode == 0 and "up to date" in again.stdout
+    assert git(instructor, "rev-list", "--count", "HEAD") == "2", "an update without changes commits nothing"
+
+
+def test_an_update_needs_the_published_handout(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path / "nothing"), "--update"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1 and "--update needs the published hand-out" in proc.stderr
+
+
 # --- refusals -----------------------------------------------------------------------------------
 def _add_to_first_markdown_cell(path: Path, text: str) -> None:
     nb = read(path)
@@ -279,10 +336,9 @@ def _exercise_never_released(repo: Path) -> str:
 @pytest.mark.parametrize("damage", [_leak_answer_into_a_lesson, _leak_hidden_test_into_an_exercise, _marker_in_the_package,
                                     _prompt_changed_but_not_released, _points_changed_but_not_released, _exercise_never_released],
                          ids=lambda f: f.__name__.strip("_"))
-def test_it_refuses_with_one_line_and_writes_nothing(source_copy: Path, tmp_path: Path, damage) -> None:  # type: ignore[no-untyped-def]
-    built(tmp_path / "before", source_copy)  # the undamaged copy builds
-    reason = damage(source_copy)
-    previous = built(tmp_path / "handout", ROOT)
+def test_it_refuses_with_one_line_and_writes_nothing(handout: Path, source_copy: Path, tmp_path: Path, damage) -> None:  # type: ignore[no-untyped-def]
+    reason = damage(source_copy)  # the undamaged copy builds: see source_template
+    previous = shutil.copytree(handout, tmp_path / "handout", symlinks=True)
     head = git(previous, "rev-parse", "HEAD")
     proc = make_handout(previous, source_copy)
     assert proc.returncode == 1
@@ -311,6 +367,7 @@ def _build_backend_is_installed(pyproject: Path) -> bool:
     return True
 
 
+@pytest.mark.slow  # pip builds a wheel (seconds; longer where it must fetch the build backend)
 def test_the_package_builds_with_its_data_files(handout: Path, tmp_path: Path) -> None:
     project = shutil.copytree(handout, tmp_path / "project")  # building writes build/ and *.egg-info next to it
     # --no-build-isolation when this environment has the build backend pyproject.toml names; otherwise
