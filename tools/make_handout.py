@@ -58,7 +58,7 @@ PYPROJECT_TABLES = (
     "tool.setuptools.package-data",
 )
 """The tables of the repository's pyproject.toml the hand-out keeps (not the pytest settings,
-which point at tests/). Its ``readme`` must be README.md, which the hand-out's is the learner's."""
+which point at tests/). Its ``readme`` must be README.md: in the hand-out, the learner README."""
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 """nbgrader's delimiters (ClearSolutions, ClearHiddenTests): never in anything learners get."""
@@ -150,11 +150,11 @@ def secrets(root: Path) -> Iterator[tuple[str, str]]:
         for cell in cells(path):
             meta, text = nbgrader_meta(cell), source(cell)
             if cell.get("cell_type") == "code" and meta.get("solution"):
-                quoted = re.search(r'"""(.*?)"""', text, re.S)
+                quoted = re.search(r'"""(.*?)"""', text, re.DOTALL)
                 if quoted:
                     answer = "\n".join(line for line in quoted.group(1).split("\n") if "SOLUTION" not in line)
                     yield f"the answer {meta.get('grade_id')!r} of {path.relative_to(root)}", answer
-            for hidden in re.findall(r"BEGIN HIDDEN TESTS[^\n]*\n(.*?)\n[^\n]*END HIDDEN TESTS", text, re.S):
+            for hidden in re.findall(r"BEGIN HIDDEN TESTS[^\n]*\n(.*?)\n[^\n]*END HIDDEN TESTS", text, re.DOTALL):
                 yield f"a hidden test of {meta.get('grade_id')!r} in {path.relative_to(root)}", hidden
 
 
