@@ -6,7 +6,7 @@ COURSE_START ?= course/00-setup-and-the-lab.ipynb
 # Jupyter refuses to run as root without --allow-root (containers, some cloud VMs).
 JUPYTER_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help lab test test-fast install install-test benchmark conformance lessons build-exercises release autograde feedback grades clean-grading
+.PHONY: help lab test test-fast install install-test benchmark conformance lessons build-exercises release autograde feedback grades clean-grading handout
 
 help:
 	@echo "make lab         start JupyterLab on the course (creates .venv, installs)"
@@ -16,6 +16,7 @@ help:
 	@echo "make lessons     regenerate course/*.ipynb and course/FACTS.md from tools/lessons/"
 	@echo "make release | autograde | feedback | grades   instructor workflow (nbgrader), see README"
 	@echo "make build-exercises   regenerate solutions/ from tools/build_exercises.py"
+	@echo "make handout     dist/handout/: what learners get (no answers, no hidden tests), a git repo to push"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "); run: make PYTHON=python3.11 ...")'
@@ -83,3 +84,7 @@ grades: install
 
 clean-grading:
 	rm -rf .grading
+
+# The learners' copy of the course: this repository holds the answer key (solutions/, tools/, tests/).
+handout: | $(BIN)/python
+	$(BIN)/python tools/make_handout.py $(ARGS)
