@@ -293,6 +293,16 @@ class VerifiedExecute(Execute):
                                  _who(resources), type(exc).__name__, exc, attempt, self.kernel_start_retries)
                 time.sleep(0.5 * attempt)
 
+    def _visible(self, cell: NotebookNode) -> str:
+        """The test cell as learners see it: nbgrader's own ClearHiddenTests, as this course configures it."""
+        import copy
+
+        from nbgrader.preprocessors import ClearHiddenTests
+
+        shown = copy.deepcopy(cell)
+        ClearHiddenTests(config=self.config)._remove_hidden_test_region(shown)
+        return str(shown.source)
+
     def _watched(self) -> list[Path]:
         from nbgrader.coursedir import CourseDirectory
 
@@ -338,7 +348,8 @@ class VerifiedExecute(Execute):
         db_path = _sqlite_path(str(resources.get("nbgrader", {}).get("db_url", "")))
         db_before = db_path.read_bytes() if db_path is not None and db_path.is_file() else None
         grade_cells = [c for c in nb.cells if _is_grade_code(c)]
-        payload = {"cells": [{"grade_id": _nbgrader_meta(c)["grade_id"], "source": c.source} for c in grade_cells],
+        payload = {"cells": [{"grade_id": _nbgrader_meta(c)["grade_id"], "source": c.source, "visible_source": self._visible(c)}
+                             for c in grade_cells],
                    "answer_sources": [c.source for c in nb.cells if _is_answer(c)], "reveal": bool(self.reveal_hidden)}
         recheck = _Recheck(payload, VerifiedExecute._pycache)
         try:

@@ -108,24 +108,9 @@ def literal_answers(sources: Iterable[str]) -> dict[str, str]:
 
 
 # -- trusted mode --------------------------------------------------------------------------
-HIDDEN_BEGIN, HIDDEN_END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 MAX_MESSAGE_CHARS = 6000
 """A failure message in a graded notebook is cut here: an answer can make messages long (every
 wrong flow, every field problem), and a graded notebook and its feedback page must stay small."""
-
-
-def visible_source(source: str) -> str:
-    """A test cell's source as learners see it: nbgrader's ClearHiddenTests drops the lines from
-    ``BEGIN HIDDEN TESTS`` to ``END HIDDEN TESTS`` (markers included)."""
-    out, hidden = [], False
-    for line in source.splitlines(keepends=True):
-        if HIDDEN_BEGIN in line:
-            hidden = True
-        elif HIDDEN_END in line:
-            hidden = False
-        elif not hidden:
-            out.append(line)
-    return "".join(out)
 
 
 def cap(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
@@ -239,8 +224,7 @@ def _outputs(result: CellResult, pictures: tuple[Outcome, ...]) -> list[dict[str
 
 @dataclass(frozen=True)
 class Graded:
-    grade_id: str
-    source: str
+    cell: Mapping[str, str]
     result: CellResult
     pictures: tuple[Outcome, ...]
 
@@ -249,20 +233,21 @@ class Graded:
         return {"passed": r.passed, "message": r.message, "checks": list(r.checks), "outputs": _outputs(r, self.pictures)}
 
 
-def _grade(grade_id: str, source: str, ledger: Mapping[str, dict[str, str]], fallback: Mapping[str, str], reveal: bool) -> Graded:
+def _grade(cell: Mapping[str, str], ledger: Mapping[str, dict[str, str]], fallback: Mapping[str, str], reveal: bool) -> Graded:
+    grade_id, source, visible = str(cell["grade_id"]), str(cell["source"]), cell.get("visible_source")
     result = run_cell(grade_id, source, ledger, fallback, pictures=reveal)
     pictures: tuple[Outcome, ...] = ()
     if reveal:
         pictures = result.outcomes
-    elif not result.passed:
-        pictures = run_cell(grade_id, visible_source(source), ledger, fallback, pictures=True).outcomes
-    return Graded(grade_id, source, result, pictures)
+    elif not result.passed and visible:
+        pictures = run_cell(grade_id, str(visible), ledger, fallback, pictures=True).outcomes
+    return Graded(cell, result, pictures)
 
 
 def speculate(cells: Iterable[Mapping[str, str]], fallback: Mapping[str, str], *, reveal: bool = False) -> list[Graded]:
     """Grade every cell with the answers read from the answer cells, before the kernel has run
     (the trusted side does this while the kernel runs); :func:`settle` keeps what still holds."""
-    return [_grade(str(c["grade_id"]), str(c["source"]), {}, fallback, reveal) for c in cells]
+    return [_grade(c, {}, fallback, reveal) for c in cells]
 
 
 def settle(speculated: Iterable[Graded], ledger: Mapping[str, dict[str, str]], fallback: Mapping[str, str],
@@ -272,8 +257,8 @@ def settle(speculated: Iterable[Graded], ledger: Mapping[str, dict[str, str]], f
     out = {}
     for g in speculated:
         if not g.result.still_valid(ledger):
-            g = _grade(g.grade_id, g.source, ledger, fallback, reveal)
-        out[g.grade_id] = g.to_json()
+            g = _grade(g.cell, ledger, fallback, reveal)
+        out[str(g.cell["grade_id"])] = g.to_json()
     return out
 
 
@@ -281,12 +266,15 @@ def recheck(cells: Iterable[Mapping[str, str]], ledger: Mapping[str, dict[str, s
             fallback: Mapping[str, str] | None = None, *, reveal: bool = False) -> dict[str, dict[str, Any]]:
     """Grade each test cell from its source (as nbgrader restored it, hidden tests included).
 
+    Each cell is ``{"grade_id", "source", "visible_source"}``: ``visible_source`` is the cell as
+    learners see it (nbgrader's ClearHiddenTests applied; the trusted side computes it).
+
     Returns ``{grade_id: {"passed", "message", "checks", "outputs"}}``; ``outputs`` are what the
     graded notebook shows in that cell, and what nbgrader scores. Answers: those the kernel's check
     recorded in the ledger, else the answer cell's literal text. Pictures: for a failure, those of
-    the visible part of the cell only (computed again from the source without its hidden tests), so
-    feedback names the wrong flows without revealing the hidden expectations or the pods they add;
-    ``reveal=True`` (after the deadline) shows every picture instead. A passing cell shows its summary."""
+    the visible part of the cell only (computed again from ``visible_source``), so feedback names
+    the wrong flows without revealing the hidden expectations or the pods they add; ``reveal=True``
+    (after the deadline) shows every picture instead. A passing cell shows its summary."""
     cells = list(cells)
     fallback = fallback or {}
     return settle(speculate(cells, fallback, reveal=reveal), ledger, fallback, reveal=reveal)

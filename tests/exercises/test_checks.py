@@ -307,22 +307,30 @@ check.expect_matrix(80, sources="untrusted/*", destinations="shop/web", default=
 check.verify()""")
 
 
-def test_visible_source_drops_the_hidden_region_like_nbgrader() -> None:
-    from grader.checks.trusted import visible_source
+def _visible(source: str) -> str:
+    """What VerifiedExecute passes as ``visible_source``: nbgrader's ClearHiddenTests applied."""
+    from nbformat import NotebookNode
+    from nbgrader.preprocessors import ClearHiddenTests
 
-    assert visible_source(HIDDEN_CELL) == CELL
-    assert "BEGIN HIDDEN" not in visible_source(HIDDEN_CELL)
+    cell = NotebookNode(cell_type="code", source=source, metadata=NotebookNode())
+    ClearHiddenTests()._remove_hidden_test_region(cell)
+    return str(cell.source)
+
+
+def test_visible_source_is_what_nbgrader_hands_out() -> None:
+    assert _visible(HIDDEN_CELL).strip() == CELL.strip()
 
 
 def test_failure_feedback_shows_only_the_visible_pictures_unless_revealed() -> None:
     """A failing hidden test names its wrong flows, but its pictures (the expected matrix, the pods
     the hidden test adds) appear only with reveal=True."""
     allow_all = DENY.replace("policyTypes: [Ingress]}", "policyTypes: [Ingress], ingress: [{}]}")
-    hidden = recheck([{"grade_id": "cell1", "source": HIDDEN_CELL}], {}, {"dd": allow_all})["cell1"]
+    cell = {"grade_id": "cell1", "source": HIDDEN_CELL, "visible_source": _visible(HIDDEN_CELL)}
+    hidden = recheck([cell], {}, {"dd": allow_all})["cell1"]
     pictures = "".join(json.dumps(o) for o in hidden["outputs"] if o["output_type"] == "display_data")
     assert not hidden["passed"] and "untrusted/attacker" in hidden["message"]
     assert "untrusted/spy" not in pictures and "untrusted/attacker" in pictures  # the visible probe's table only
-    revealed = recheck([{"grade_id": "cell1", "source": HIDDEN_CELL}], {}, {"dd": allow_all}, reveal=True)["cell1"]
+    revealed = recheck([cell], {}, {"dd": allow_all}, reveal=True)["cell1"]
     assert "untrusted/spy" in "".join(json.dumps(o) for o in revealed["outputs"] if o["output_type"] == "display_data")
     assert revealed["passed"] is False and revealed["message"] == hidden["message"]
 
