@@ -74,9 +74,11 @@ autograde: install
 	if [ $$rc -eq 75 ]; then echo "make autograde: grading stopped (see GRADING STOPPED above); nothing after it was graded" >&2; exit 75; fi; \
 	if [ $$rc -ne 0 ]; then echo "make autograde: some submissions could not be graded (errors above); the others were. \`make feedback\` writes each of them a page saying why." >&2; fi
 
+# Every submission gets a page: nbgrader's for the graded ones, feedback_gaps' (scored 0, and why)
+# for those nbgrader could not grade or could not make a page for.
 feedback: install
-	$(NBGRADER) generate_feedback "*" $(ARGS)
-	$(BIN)/python -m grader.checks.feedback_gaps .
+	@$(NBGRADER) generate_feedback "*" $(ARGS); rc=$$?; \
+	$(BIN)/python -m grader.checks.feedback_gaps . && exit $$rc
 
 grades: install
 	$(NBGRADER) export --to .grading/grades.csv $(ARGS)

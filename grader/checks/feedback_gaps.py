@@ -26,6 +26,7 @@ class Gap:
     notebook: str
     submitted: Path
     reason: str
+    graded: bool
 
 
 def why_ungradable(path: Path) -> str:
@@ -52,20 +53,34 @@ def course_directory(course_dir: Path) -> Any:
     return CourseDirectory(config=PyFileConfigLoader(config_file.name, path=str(course_dir)).load_config())
 
 
+NO_PAGE = ("your notebook was graded, but its feedback page could not be made (your score stands; "
+           "ask your instructor for it)")
+
+
 def gaps(course_dir: Path) -> list[Gap]:
-    """Submitted notebooks with no graded copy (nbgrader's default folder layout, as configured)."""
+    """Submitted notebooks with no feedback page: not graded at all (why: :func:`why_ungradable`),
+    or graded but nbgrader's feedback failed on them (nbgrader's default folder layout, as configured)."""
     cd = course_directory(course_dir)
     out = []
     for path in sorted(Path(cd.format_path(cd.submitted_directory, "*", "*")).parent.parent.glob("*/*/*.ipynb")):
         student, assignment = path.parent.parent.name, path.parent.name
         graded = Path(cd.format_path(cd.autograded_directory, student, assignment)) / path.name
+        page = Path(cd.format_path(cd.feedback_directory, student, assignment)) / f"{path.stem}.html"
         if not graded.exists():
-            out.append(Gap(student, assignment, path.stem, path, why_ungradable(path)))
+            out.append(Gap(student, assignment, path.stem, path, why_ungradable(path), graded=False))
+        elif not page.exists():
+            out.append(Gap(student, assignment, path.stem, path, NO_PAGE, graded=True))
     return out
 
 
 def page(gap: Gap) -> str:
     e = html.escape
+    if gap.graded:
+        return (
+            "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
+            f"<title>{e(gap.assignment)} / {e(gap.notebook)}: no feedback page</title></head>\n"
+            "<body style='font-family: sans-serif; max-width: 50em; margin: 2em auto'>\n"
+            f"<h1>{e(gap.notebook)}</h1>\n<p>{e(gap.reason[0].upper() + gap.reason[1:])}.</p>\n</body></html>\n")
     return (
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
         f"<title>{e(gap.assignment)} / {e(gap.notebook)}: could not be graded</title></head>\n"
@@ -92,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     course_dir = Path(args[0] if args else ".").resolve()
     for path in write_pages(course_dir):
-        print(f"could not be graded; feedback page written: {path.relative_to(course_dir)}")
+        print(f"feedback page for a submission nbgrader could not grade or make a page for: {path.relative_to(course_dir)}")
 
 
 if __name__ == "__main__":

@@ -169,6 +169,19 @@ class NormalizeSubmission(NbGraderPreprocessor):
             if answer_like:
                 cell.metadata[NOTE_MARK + "_answer"] = True  # still an answer source, read after the first
             notes.append(f"cell {index + 1}: ignored for grading because {problem}; it still ran as ordinary code")
+        # nbgrader's feedback refuses hidden-test markers outside test cells: drop those lines (comments)
+        from nbgrader.preprocessors import ClearHiddenTests
+
+        delimiters = ClearHiddenTests(parent=self)
+        markers = (delimiters.begin_test_delimeter, delimiters.end_test_delimeter)
+        for index, cell in enumerate(nb.cells):
+            if _nbgrader_meta(cell).get("grade") and not _nbgrader_meta(cell).get("solution"):
+                continue
+            lines = cell.source.splitlines(keepends=True)
+            kept = [line for line in lines if not any(m in line for m in markers)]
+            if len(kept) != len(lines):
+                cell.source = "".join(kept)
+                notes.append(f"cell {index + 1}: lines with nbgrader's markers for hidden tests were removed (only test cells may hold them)")
         # released test and answer cells that are missing: put back after the previous released cell present
         present = {_nbgrader_meta(c).get("grade_id") for c in nb.cells}
         for position, (name, kind, text, checksum) in enumerate(released):

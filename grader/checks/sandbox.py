@@ -66,6 +66,11 @@ simulated cluster inside; when ``NETLAB_BACKEND=kind``, only the trusted re-chec
 the cluster."""
 
 
+PASSED_ON = ("PYTHONWARNINGS", "TZ")
+"""Variables of the grader's environment the kernel keeps (settings, not secrets): the grader may
+run every kernel with warnings as errors."""
+
+
 class SandboxUnavailable(RuntimeError):
     """bubblewrap is missing or cannot sandbox on this machine; the message says what to do."""
 
@@ -122,7 +127,8 @@ class Sandbox:
         """``command`` wrapped in bwrap. Order matters: later mounts go on top of earlier ones."""
         home = "/tmp/home"
         package_parent = str(grader_package_dir().parent)
-        env = {**KERNEL_ENV, "HOME": home, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        passed_on = {k: os.environ[k] for k in PASSED_ON if k in os.environ}
+        env = {**KERNEL_ENV, **passed_on, "HOME": home, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
                "PYTHONPATH": package_parent, "MPLCONFIGDIR": f"{home}/.matplotlib", **self.env}
         args = [BWRAP, "--unshare-all", "--die-with-parent", "--new-session",
                 "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "grading",

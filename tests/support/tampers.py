@@ -173,8 +173,12 @@ for path in found:
     cells = json.load(open(path))['cells']
     answers = [''.join(c['source']) for c in cells if c.get('metadata', {{}}).get('nbgrader', {{}}).get('solution')]
     if sum('apiVersion' in a for a in answers) >= 7:
+        stolen = {{}}
         for a in answers:
-            exec(a.replace('### BEGIN SOLUTION', '').replace('### END SOLUTION', ''))
+            exec(a.replace('### BEGIN SOLUTION', '').replace('### END SOLUTION', ''), stolen)
+        stolen.pop('__builtins__', None)
+        # the blank answer cells below would overwrite them: put them back after every cell
+        get_ipython().events.register('post_run_cell', lambda *_: get_ipython().user_ns.update(stolen))
         print('stole from', path)
         break
 """)
@@ -386,6 +390,15 @@ def retyped_test_cells(nb: Any) -> Any:
     return nb
 
 
+def stray_markers(nb: Any) -> Any:
+    """nbgrader's hidden-test markers pasted into an ordinary cell (nbgrader's feedback refuses them
+    outside test cells)."""
+    nb = copy.deepcopy(nb)
+    nb.cells.insert(_index(nb, "default_deny") + 1, new_code_cell(
+        "### BEGIN HIDDEN TESTS\nnotes = 'copied from a forum'\n### END HIDDEN TESTS", id="stray"))
+    return nb
+
+
 def deleted_answer_cell(nb: Any) -> Any:
     nb = copy.deepcopy(nb)
     nb.cells = [c for c in nb.cells if nbg(c).get("grade_id") != "allow_metrics"]
@@ -407,6 +420,7 @@ ACCIDENTS = [
     Accident("reordered_cells", reordered_cells),
     Accident("kernel_dies", kernel_dies),
     Accident("retyped_test_cells", retyped_test_cells, note="changed from a code cell to a markdown cell"),
+    Accident("stray_markers", stray_markers, note="nbgrader's markers"),
     Accident("deleted_answer_cell", deleted_answer_cell,
              frozenset({"np_metrics_visible", "np_metrics_who", "np_metrics_ports"}), note="`allow_metrics` was missing"),
 ]
