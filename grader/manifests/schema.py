@@ -28,6 +28,7 @@ finally:
 
 from ..errors import FieldProblem, field_path
 from ..facts import fact
+from .bounded_yaml import shown
 
 _YAML_BOOL_HINT = " (YAML reads unquoted yes/no/on/off/true/false as booleans: quote the value)"
 
@@ -67,13 +68,13 @@ def _describe(error: jsonschema.ValidationError) -> str:
         if isinstance(expected, list):
             expected = " or ".join(t for t in expected if t != "null")
         hint = _YAML_BOOL_HINT if isinstance(error.instance, bool) and "string" in str(expected) else ""
-        return f"expected {expected}, got {type(error.instance).__name__} {error.instance!r}{hint}"
+        return f"expected {expected}, got {type(error.instance).__name__} {shown(error.instance)}{hint}"
     if error.validator == "required":
         return error.message.replace("is a required property", "is required")
     if error.validator == "enum":
-        return f"unsupported value {error.instance!r}: expected one of {', '.join(map(repr, error.validator_value))}"
+        return f"unsupported value {shown(error.instance)}: expected one of {', '.join(map(repr, error.validator_value))}"
     if error.validator in ("oneOf", "anyOf"):
-        return f"{error.instance!r} is not valid here"
+        return f"{shown(error.instance)} is not valid here"
     return error.message
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from ..errors import FieldProblem, ManifestError, field_path
 from ..model import LabelSelector, Labels, Requirement, SelectorOperator
 from ..model.cluster import IPNetwork
+from .bounded_yaml import shown
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -106,10 +107,10 @@ def parse_labels(raw: Any, path: Sequence[str | int], problems: Problems) -> Lab
     out: dict[str, str] = {}
     for key, value in raw.items():
         for msg in qualified_name_errors(str(key)):
-            problems.add([*path, key], f"invalid label key {key!r}: {msg}")
+            problems.add([*path, key], f"invalid label key {shown(key)}: {msg}")
         text = "" if value is None else str(value)
         for msg in label_value_errors(text):
-            problems.add([*path, key], f"invalid label value {text!r}: {msg}")
+            problems.add([*path, key], f"invalid label value {shown(text)}: {msg}")
         out[str(key)] = text
     return Labels(out)
 
@@ -124,13 +125,13 @@ def parse_selector(raw: Mapping[str, Any] | None, path: Sequence[str | int], pro
         epath = [*path, "matchExpressions", i]
         key = str(expr.get("key", ""))
         for msg in qualified_name_errors(key):
-            problems.add([*epath, "key"], f"invalid key {key!r}: {msg}")
+            problems.add([*epath, "key"], f"invalid key {shown(key)}: {msg}")
         op_text = expr.get("operator")
         values = [str(v) for v in (expr.get("values") or [])]
         try:
             op = SelectorOperator(op_text)
         except ValueError:
-            problems.add([*epath, "operator"], f"{op_text!r} is not a valid selector operator: expected In, NotIn, Exists or DoesNotExist")
+            problems.add([*epath, "operator"], f"{shown(op_text)} is not a valid selector operator: expected In, NotIn, Exists or DoesNotExist")
             continue
         if op in (SelectorOperator.IN, SelectorOperator.NOT_IN) and not values:
             problems.add([*epath, "values"], "must be specified when `operator` is 'In' or 'NotIn'")
@@ -138,7 +139,7 @@ def parse_selector(raw: Mapping[str, Any] | None, path: Sequence[str | int], pro
             problems.add([*epath, "values"], "may not be specified when `operator` is 'Exists' or 'DoesNotExist'")
         for j, v in enumerate(values):
             for msg in label_value_errors(v):
-                problems.add([*epath, "values", j], f"invalid label value {v!r}: {msg}")
+                problems.add([*epath, "values", j], f"invalid label value {shown(v)}: {msg}")
         reqs.append(Requirement(key, op, tuple(sorted(set(values)))))
     return LabelSelector(labels, tuple(sorted(reqs, key=lambda r: (r.key, r.operator, r.values))))
 
@@ -150,7 +151,7 @@ def parse_cidr(text: str, path: Sequence[str | int], problems: Problems) -> IPNe
             raise ValueError("missing prefix length")
         return ipaddress.ip_network(text, strict=False)
     except ValueError:
-        problems.add(path, f"{text!r} must be a valid CIDR value (e.g. 10.9.8.0/24 or 2001:db8::/64)")
+        problems.add(path, f"{shown(text)} must be a valid CIDR value (e.g. 10.9.8.0/24 or 2001:db8::/64)")
         return None
 
 
@@ -162,9 +163,9 @@ def parse_metadata(body: Mapping[str, Any], problems: Problems, *, namespaced: b
         problems.add(["metadata", "name"], "name is required")
     else:
         for msg in dns1123_subdomain_errors(name):
-            problems.add(["metadata", "name"], f"invalid name {name!r}: {msg}")
+            problems.add(["metadata", "name"], f"invalid name {shown(name)}: {msg}")
     namespace = str(meta.get("namespace") or default_namespace) if namespaced else ""
     if namespaced:
         for msg in dns1123_label_errors(namespace):
-            problems.add(["metadata", "namespace"], f"invalid namespace {namespace!r}: {msg}")
+            problems.add(["metadata", "namespace"], f"invalid namespace {shown(namespace)}: {msg}")
     return namespace, name
