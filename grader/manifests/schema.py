@@ -28,9 +28,7 @@ finally:
 
 from ..errors import FieldProblem, field_path
 from ..facts import fact
-from .bounded_yaml import shown
-
-_YAML_BOOL_HINT = " (YAML reads unquoted yes/no/on/off/true/false as booleans: quote the value)"
+from .bounded_yaml import not_a_string, shown
 
 
 def kubernetes_minor() -> str:
@@ -61,14 +59,15 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
-        names = ", ".join(repr(e) for e in extra)
+        names = ", ".join(shown(e) for e in extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
         return f"unknown field {names}; expected one of: {allowed}"
     if error.validator == "type":
         expected = error.validator_value
         if isinstance(expected, list):
             expected = " or ".join(t for t in expected if t != "null")
-        hint = _YAML_BOOL_HINT if isinstance(error.instance, bool) and "string" in str(expected) else ""
-        return f"expected {expected}, got {type(error.instance).__name__} {shown(error.instance)}{hint}"
+        if expected == "string":
+            return not_a_string(error.instance)  # parse_manifests names the unquoted text the learner wrote
+        return f"expected {expected}, got {type(error.instance).__name__} {shown(error.instance)}"
     if error.validator == "required":
         return error.message.replace("is a required property", "is required")
     if error.validator == "enum":
