@@ -450,7 +450,7 @@ def load_yaml_documents(text: str, *, origin: str = "", limits: YamlLimits = LIM
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > limits.max_bytes:
         raise YamlInputError(origin or "input", None, None,
-                             f"the YAML text is {size / 1024:.0f} KiB; an answer may be at most {limits.max_bytes // 1024} KiB")
+                             f"the YAML text is {size / 1024:.1f} KiB; an answer may be at most {limits.max_bytes // 1024} KiB")
     loader = _Loader(text, limits, _label(1, origin))
     out: list[LoadedYaml] = []
     budget = _Budget()
