@@ -11,10 +11,9 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from ..errors import LabError, ManifestError, NetlabError
 from ..manifests import Manifest, parse_manifests
+from ..manifests.bounded_yaml import YamlInputError, load_yaml_value
 from .outcome import Finding, Outcome, request_digest
 from .spec import FORMATS, SPEC_VERSION, AnswerError, NotFound, SpecError
 
@@ -79,12 +78,7 @@ class Context:
             elif self.spec["format"] == "nsg":
                 self.nsgs[name] = _parse_nsg(name, text)
             else:
-                try:
-                    data = yaml.safe_load(text)
-                except yaml.YAMLError as exc:
-                    mark = getattr(exc, "problem_mark", None)
-                    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-                    raise AnswerError(f"`{name}` is not valid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
+                data = _load_answer_yaml(name, text)
                 if data is None:
                     raise _empty(name)
                 if not isinstance(data, Mapping):
@@ -149,16 +143,25 @@ _LIVE: dict[tuple[str, str], tuple[Any, str | None]] = {}
 """Real clusters (kind) are reused between checks of one verifier process, with what is deployed."""
 
 
+def _load_answer_yaml(name: str, text: str) -> Any:
+    """A ``values`` or ``nsg`` answer through the one bounded loader (grader.manifests.bounded_yaml);
+    an answer it refuses fails with where and why, and only this answer's cells lose points."""
+    try:
+        loaded = load_yaml_value(text, keys_as_written=True)
+    except YamlInputError as exc:
+        where = f" {exc.where}" if exc.where else ""
+        reason = exc.reason.replace("not valid YAML: ", "", 1)
+        if reason != exc.reason:
+            raise AnswerError(f"`{name}` is not valid YAML{where}: {reason}") from None
+        raise AnswerError(f"`{name}`{where}: {reason}") from None
+    return None if loaded is None else loaded.value
+
+
 def _parse_nsg(name: str, text: str) -> Any:
     """An ``nsg`` answer: Azure security rules, validated with field paths (grader.nsg.parse)."""
     from ..nsg import parse_nsg
 
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-        raise AnswerError(f"`{name}` is not valid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
+    raw = _load_answer_yaml(name, text)
     if raw is None:
         raise _empty(name)
     try:

@@ -1,4 +1,4 @@
-"""Gateway API (gateway.networking.k8s.io/v1): implementations, attachment and status, request routing."""
+"""Gateway API (gateway.networking.k8s.io/v1, and v1beta1, still served for the same objects): implementations, attachment and status, request routing."""
 
 from .attachment import (
     Condition,

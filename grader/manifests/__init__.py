@@ -17,6 +17,7 @@ from typing import Any
 
 from ..cilium.parse import parse_cilium_clusterwide_network_policy, parse_cilium_network_policy
 from ..errors import FieldProblem, ManifestError
+from .bounded_yaml import capped_problem, shown, with_source
 from .core import parse_namespace, parse_pod
 from .documents import Document, ManifestSource, load_documents
 from .gateway import parse_gateway, parse_gateway_class, parse_http_route, parse_reference_grant
@@ -42,6 +43,13 @@ PARSERS: dict[tuple[str, str], Parser] = {
     ("gateway.networking.k8s.io/v1", "Gateway"): parse_gateway,
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): parse_http_route,
     ("gateway.networking.k8s.io/v1", "ReferenceGrant"): parse_reference_grant,
+    # v1beta1 of GatewayClass, Gateway and HTTPRoute is still served by the Gateway API CRDs the
+    # course pins (fact gateway-api-v1beta1-served: v1.6.1 standard channel, `served: true`,
+    # `storage: false`, no `deprecated` flag) with a schema identical to v1 but for descriptions,
+    # and the Go types are aliases of v1's: the same objects, so the same parsers.
+    ("gateway.networking.k8s.io/v1beta1", "GatewayClass"): parse_gateway_class,
+    ("gateway.networking.k8s.io/v1beta1", "Gateway"): parse_gateway,
+    ("gateway.networking.k8s.io/v1beta1", "HTTPRoute"): parse_http_route,
     ("gateway.networking.k8s.io/v1beta1", "ReferenceGrant"): parse_reference_grant,
     ("cilium.io/v2", "CiliumNetworkPolicy"): parse_cilium_network_policy,
     ("cilium.io/v2", "CiliumClusterwideNetworkPolicy"): parse_cilium_clusterwide_network_policy,
@@ -68,7 +76,7 @@ class ObjectKey:
         ``ingressclass/nginx``). Raises ValueError for anything else."""
         parts = text.split("/")
         if len(parts) not in (2, 3) or not all(parts):
-            raise ValueError(f"{text!r}: expected kind/namespace/name (or kind/name in {default_namespace})")
+            raise ValueError(f"{shown(text)}: expected kind/namespace/name (or kind/name in {default_namespace})")
         kind = kind_from_alias(parts[0])
         if kind in CLUSTER_SCOPED:
             return cls(kind, "", parts[-1])
@@ -94,7 +102,10 @@ def parse_manifests(source: ManifestSource, *, default_namespace: str = "default
         ManifestError: listing every problem of every document (YAML, schema, API-server rules,
             unsupported kinds), so a learner fixes them in one go.
     """
-    docs = load_documents(source)
+    try:
+        docs = load_documents(source)
+    except ManifestError as exc:
+        raise ManifestError([capped_problem(p) for p in exc.problems]) from None
     problems: list[FieldProblem] = []
     out: list[Manifest] = []
     for doc in docs:
@@ -108,12 +119,12 @@ def parse_manifests(source: ManifestSource, *, default_namespace: str = "default
             continue
         found = schema_problems(doc.body, doc.label)
         if found:
-            problems.extend(found)
+            problems.extend(with_source(found, doc.plain_scalars))
             continue
         try:
             obj = parser(doc, default_namespace)
         except ManifestError as exc:
-            problems.extend(exc.problems)
+            problems.extend(with_source(list(exc.problems), doc.plain_scalars))
             continue
         namespace = "" if doc.kind in CLUSTER_SCOPED else getattr(obj, "namespace", default_namespace)
         body = copy.deepcopy(doc.body)
@@ -121,7 +132,7 @@ def parse_manifests(source: ManifestSource, *, default_namespace: str = "default
             body.setdefault("metadata", {})["namespace"] = namespace
         out.append(Manifest(ObjectKey(doc.kind, namespace, doc.name), doc.api_version, body, obj))
     if problems:
-        raise ManifestError(problems)
+        raise ManifestError([capped_problem(p) for p in problems])
     return out
 
 
@@ -140,15 +151,15 @@ def kind_from_alias(text: str) -> str:
     for _, kind in PARSERS:
         if kind.lower() in (lower, lower.removesuffix("s"), lower.removesuffix("es")):
             return kind
-    raise ValueError(f"unknown kind {text!r}; known: {', '.join(sorted({k for _, k in PARSERS}))}")
+    raise ValueError(f"unknown kind {shown(text)}; known: {', '.join(sorted({k for _, k in PARSERS}))}")
 
 
 def _unsupported(doc: Document) -> str:
     same_kind = sorted(api for api, kind in PARSERS if kind == doc.kind)
     if same_kind:
-        return f"apiVersion {doc.api_version!r} is not served for kind {doc.kind}: expected {' or '.join(same_kind)}"
+        return f"apiVersion {shown(doc.api_version)} is not served for kind {doc.kind}: expected {' or '.join(same_kind)}"
     kinds = ", ".join(sorted({kind for _, kind in PARSERS}))
-    return f"kind {doc.kind!r} ({doc.api_version}) is not supported by the lab; supported kinds: {kinds}"
+    return f"kind {shown(doc.kind)} ({shown(doc.api_version)[1:-1]}) is not supported by the lab; supported kinds: {kinds}"
 
 
 __all__ = ["CLUSTER_SCOPED", "SHORT_NAMES", "kind_from_alias", "Document", "Manifest", "ManifestSource", "ObjectKey", "PARSERS", "has_schema", "load_documents", "parse_manifests"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..model import ContainerPort, Namespace, Pod, Protocol
 from .documents import Document
+from .bounded_yaml import shown
 from .validation import Problems, dns1123_label_errors, parse_labels, parse_metadata, port_name_errors, port_number_errors
 
 
@@ -11,7 +12,7 @@ def parse_namespace(doc: Document, default_namespace: str) -> Namespace:
     problems = Problems(doc.label)
     _, name = parse_metadata(doc.body, problems, namespaced=False, default_namespace=default_namespace)
     for msg in dns1123_label_errors(name):
-        problems.add(["metadata", "name"], f"invalid namespace name {name!r}: {msg}")
+        problems.add(["metadata", "name"], f"invalid namespace name {shown(name)}: {msg}")
     labels = parse_labels((doc.body.get("metadata") or {}).get("labels"), ["metadata", "labels"], problems)
     problems.raise_if_any()
     return Namespace(name, labels)
@@ -34,14 +35,14 @@ def parse_pod(doc: Document, default_namespace: str) -> Pod:
             try:
                 protocol = Protocol(p.get("protocol", "TCP"))
             except ValueError:
-                problems.add([*path, "protocol"], f'unsupported value {p.get("protocol")!r}: supported values: "TCP", "UDP", "SCTP"')
+                problems.add([*path, "protocol"], f'unsupported value {shown(p.get("protocol"))}: supported values: "TCP", "UDP", "SCTP"')
                 protocol = Protocol.TCP
             pname = p.get("name")
             if pname is not None:
                 for msg in port_name_errors(str(pname)):
-                    problems.add([*path, "name"], f"invalid port name {pname!r}: {msg}")
+                    problems.add([*path, "name"], f"invalid port name {shown(pname)}: {msg}")
                 if pname in seen_names:
-                    problems.add([*path, "name"], f"duplicate port name {pname!r}")
+                    problems.add([*path, "name"], f"duplicate port name {shown(pname)}")
                 seen_names.add(str(pname))
             ports.append(ContainerPort(int(number or 0), protocol, pname))
     problems.raise_if_any()

@@ -1,19 +1,19 @@
 """YAML in, plain documents out: strings, files, dicts, lists, multi-document streams, ``List`` kinds.
 
-Each :class:`Document` remembers where it came from so every later error can name it.
+Each :class:`Document` remembers where it came from so every later error can name it. YAML text
+is read by :mod:`grader.manifests.bounded_yaml` (bounded, and resolving scalars as kubectl does).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import FieldProblem, ManifestError
+from .bounded_yaml import load_yaml_documents, rendered_paths, shown
 
 ManifestSource = str | os.PathLike[str] | Mapping[str, Any] | Iterable[Any]
 """What every ``apply``-like call accepts: YAML text, a path, one object, or a list of any of these."""
@@ -26,6 +26,9 @@ class Document:
     """1-based position of the document in what was loaded (after ``List`` expansion)."""
     origin: str = ""
     """Where it came from (a file name), for messages."""
+    plain_scalars: Mapping[str, tuple[Any, str]] = field(default_factory=dict, compare=False, repr=False)
+    """Field path -> (value, unquoted source text) of every non-string value YAML read from a plain
+    scalar (``y`` read as true): lets "expected string" messages say what to write instead."""
 
     @property
     def kind(self) -> str:
@@ -37,14 +40,18 @@ class Document:
 
     @property
     def name(self) -> str:
+        """``metadata.name`` as written: an unquoted ``y`` (which YAML reads as true) is named ``y``."""
         meta = self.body.get("metadata")
-        return str(meta.get("name", "")) if isinstance(meta, Mapping) else ""
+        if not isinstance(meta, Mapping):
+            return ""
+        written = self.plain_scalars.get("metadata.name")
+        return written[1] if written is not None else str(meta.get("name", ""))
 
     @property
     def label(self) -> str:
         """``networkpolicy/allow-web``, or ``document 2`` while the kind or name is unknown."""
         if self.kind and self.name:
-            return f"{self.kind.lower()}/{self.name}"
+            return f"{shown(self.kind.lower())[1:-1]}/{shown(self.name)[1:-1]}"
         where = f" of {self.origin}" if self.origin else ""
         return f"document {self.position}{where}"
 
@@ -53,47 +60,32 @@ def _looks_like_path(text: str) -> bool:
     return "\n" not in text and text.strip().endswith((".yaml", ".yml", ".json")) and ":" not in text
 
 
-def _yaml_error(exc: yaml.YAMLError, position: int, origin: str) -> ManifestError:
-    mark = getattr(exc, "problem_mark", None)
-    where = f"line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-    problem = getattr(exc, "problem", None) or str(exc)
-    context = getattr(exc, "context", None)
-    message = f"not valid YAML: {problem}" + (f" ({context})" if context else "")
-    label = f"document {position}" + (f" of {origin}" if origin else "")
-    return ManifestError([FieldProblem(label, where, message)])
+def _parse_yaml_text(text: str, origin: str) -> list[tuple[Any, Mapping[tuple[Any, ...], tuple[Any, str]]]]:
+    """Non-empty documents of ``text`` with their plain-scalar sources (YamlInputError names document, line and column)."""
+    return [(d.value, d.plain_scalars) for d in load_yaml_documents(text, origin=origin) if d.value is not None]
 
 
-def _parse_yaml_text(text: str, origin: str) -> list[Any]:
-    try:
-        return [d for d in yaml.safe_load_all(text) if d is not None]
-    except yaml.YAMLError as exc:
-        # Count how many documents parsed before the bad one, for the label.
-        position = text.count("\n---", 0, _offset(text, exc)) + 1
-        raise _yaml_error(exc, position, origin) from None
+_Raw = tuple[Any, str, Mapping[tuple[Any, ...], tuple[Any, str]]]
 
 
-def _offset(text: str, exc: yaml.YAMLError) -> int:
-    mark = getattr(exc, "problem_mark", None)
-    if mark is None:
-        return len(text)
-    return getattr(mark, "index", len(text))
-
-
-def _raw_objects(source: Any, origin: str = "") -> list[tuple[Any, str]]:
+def _raw_objects(source: Any, origin: str = "") -> list[_Raw]:
     if isinstance(source, Mapping):
-        return [(dict(source), origin)]
+        return [(dict(source), origin, {})]
     if isinstance(source, os.PathLike):
         path = Path(source)
-        return [(d, path.name) for d in _parse_yaml_text(_read(path), path.name)]
+        return [(d, path.name, plain) for d, plain in _parse_yaml_text(_read(path), path.name)]
     if isinstance(source, str):
         if _looks_like_path(source) and Path(source).is_file():
             path = Path(source)
-            return [(d, path.name) for d in _parse_yaml_text(_read(path), path.name)]
-        return [(d, origin) for d in _parse_yaml_text(source, origin)]
+            return [(d, path.name, plain) for d, plain in _parse_yaml_text(_read(path), path.name)]
+        return [(d, origin, plain) for d, plain in _parse_yaml_text(source, origin)]
     if isinstance(source, (bytes, bytearray)):
-        return _raw_objects(bytes(source).decode("utf-8"), origin)
+        try:
+            return _raw_objects(bytes(source).decode("utf-8"), origin)
+        except UnicodeDecodeError as exc:
+            raise ManifestError.single(origin or "input", "", f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     if isinstance(source, Iterable):
-        out: list[tuple[Any, str]] = []
+        out: list[_Raw] = []
         for item in source:
             out.extend(_raw_objects(item, origin))
         return out
@@ -117,12 +109,12 @@ def load_documents(source: ManifestSource) -> list[Document]:
     """
     docs: list[Document] = []
     problems: list[FieldProblem] = []
-    for raw, origin in _raw_objects(source):
+    for raw, origin, plain in _raw_objects(source):
         position = len(docs) + len(problems) + 1
         if not isinstance(raw, Mapping):
             label = f"document {position}" + (f" of {origin}" if origin else "")
             problems.append(
-                FieldProblem(label, "", f"expected a Kubernetes object (a mapping with apiVersion and kind), got {type(raw).__name__}: {str(raw)[:60]!r}")
+                FieldProblem(label, "", f"expected a Kubernetes object (a mapping with apiVersion and kind), got {type(raw).__name__}: {shown(raw)}")
             )
             continue
         if raw.get("kind") == "List" or (str(raw.get("kind", "")).endswith("List") and isinstance(raw.get("items"), list)):
@@ -130,9 +122,9 @@ def load_documents(source: ManifestSource) -> list[Document]:
                 if not isinstance(item, Mapping):
                     problems.append(FieldProblem(f"document {position}", f"items[{i}]", "expected a Kubernetes object"))
                     continue
-                docs.append(Document(dict(item), len(docs) + len(problems) + 1, origin))
+                docs.append(Document(dict(item), len(docs) + len(problems) + 1, origin, rendered_paths(plain, ("items", i))))
             continue
-        docs.append(Document(dict(raw), position, origin))
+        docs.append(Document(dict(raw), position, origin, rendered_paths(plain)))
     if problems:
         raise ManifestError(problems)
     return docs

@@ -41,6 +41,7 @@ from ..model.gateway import (
     SecretRef,
 )
 from .documents import Document
+from .bounded_yaml import shown
 from .validation import Problems, parse_metadata, parse_selector, port_number_errors
 
 GROUP = "gateway.networking.k8s.io"
@@ -59,7 +60,7 @@ def _keys(raw: Any, allowed: Sequence[str], path: list[str | int], problems: Pro
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
-        problems.add(path, f"expected an object, got {type(raw).__name__} {raw!r}")
+        problems.add(path, f"expected an object, got {type(raw).__name__} {shown(raw)}")
         return {}
     extra = sorted(set(raw) - set(allowed))
     if extra:
@@ -94,7 +95,7 @@ def _port(raw: Any, path: list[str | int], problems: Problems) -> int | None:
     if raw is None:
         return None
     if not isinstance(raw, int) or isinstance(raw, bool):
-        problems.add(path, f"expected a port number, got {raw!r}")
+        problems.add(path, f"expected a port number, got {shown(raw)}")
         return None
     for msg in port_number_errors(raw):
         problems.add(path, f"invalid port {raw}: {msg}")
@@ -104,7 +105,7 @@ def _port(raw: Any, path: list[str | int], problems: Problems) -> int | None:
 def _section_name(value: Any, path: list[str | int], problems: Problems) -> str:
     text = str(value or "")
     if not text or len(text) > 253 or not _SECTION_NAME.match(text):
-        problems.add(path, f"invalid name {text!r}: must be a lowercase RFC 1123 subdomain")
+        problems.add(path, f"invalid name {shown(text)}: must be a lowercase RFC 1123 subdomain")
     return text
 
 
@@ -116,7 +117,7 @@ def parse_gateway_class(doc: Document, default_namespace: str) -> GatewayClass:
     if not controller:
         problems.add(["spec", "controllerName"], "controllerName is required")
     elif not _CONTROLLER.match(controller):
-        problems.add(["spec", "controllerName"], f"{controller!r} must be a domain-prefixed path (e.g. example.com/gateway-controller)")
+        problems.add(["spec", "controllerName"], f"{shown(controller)} must be a domain-prefixed path (e.g. example.com/gateway-controller)")
     problems.raise_if_any()
     return GatewayClass(name, controller)
 
@@ -133,11 +134,11 @@ def _listener(raw: Any, i: int, namespace: str, problems: Problems) -> Listener 
     try:
         protocol = ListenerProtocol(proto_text)
     except ValueError:
-        problems.add([*path, "protocol"], f"unsupported value {proto_text!r}: core protocols are HTTP, HTTPS, TLS, TCP, UDP")
+        problems.add([*path, "protocol"], f"unsupported value {shown(proto_text)}: core protocols are HTTP, HTTPS, TLS, TCP, UDP")
     hostname = raw.get("hostname")
     if hostname is not None:
         for msg in hostname_errors(str(hostname)):
-            problems.add([*path, "hostname"], f"invalid value {hostname!r}: {msg}")
+            problems.add([*path, "hostname"], f"invalid value {shown(hostname)}: {msg}")
         if protocol in (ListenerProtocol.TCP, ListenerProtocol.UDP):
             problems.add([*path, "hostname"], "hostname must not be specified for protocols ['TCP', 'UDP']")
     tls = _keys(raw.get("tls"), ("mode", "certificateRefs", "options", "frontendValidation"), [*path, "tls"], problems)
@@ -148,7 +149,7 @@ def _listener(raw: Any, i: int, namespace: str, problems: Problems) -> Listener 
             problems.add([*path, "tls"], "tls must not be specified for protocols ['HTTP', 'TCP', 'UDP']")
         mode = str(tls.get("mode") or "Terminate")
         if mode not in ("Terminate", "Passthrough"):
-            problems.add([*path, "tls", "mode"], f'unsupported value {mode!r}: supported values: "Passthrough", "Terminate"')
+            problems.add([*path, "tls", "mode"], f'unsupported value {shown(mode)}: supported values: "Passthrough", "Terminate"')
         for j, ref in enumerate(_list(tls.get("certificateRefs"), [*path, "tls", "certificateRefs"], problems, 64)):
             rpath: list[str | int] = [*path, "tls", "certificateRefs", j]
             ref = _keys(ref, ("group", "kind", "name", "namespace"), rpath, problems)
@@ -166,7 +167,7 @@ def _listener(raw: Any, i: int, namespace: str, problems: Problems) -> Listener 
     try:
         from_ = FromNamespaces(ns_raw.get("from") or "Same")
     except ValueError:
-        problems.add([*path, "allowedRoutes", "namespaces", "from"], f'unsupported value {ns_raw.get("from")!r}: supported values: "All", "Same", "Selector"')
+        problems.add([*path, "allowedRoutes", "namespaces", "from"], f'unsupported value {shown(ns_raw.get("from"))}: supported values: "All", "Same", "Selector"')
         from_ = FromNamespaces.SAME
     selector = None
     if from_ is FromNamespaces.SELECTOR:
@@ -200,7 +201,7 @@ def parse_gateway(doc: Document, default_namespace: str) -> Gateway:
         if listener is None:
             continue
         if listener.name in names:
-            problems.add(["spec", "listeners", i, "name"], f"Listener name {listener.name!r} must be unique within the Gateway")
+            problems.add(["spec", "listeners", i, "name"], f"Listener name {shown(listener.name)} must be unique within the Gateway")
         names.add(listener.name)
         combo = (listener.port, str(listener.protocol), listener.hostname or "")
         if combo in combos:
@@ -236,7 +237,7 @@ def _header_modifier(raw: Any, path: list[str | int], problems: Problems) -> Hea
             h = _keys(h, ("name", "value"), [*path, key, j], problems)
             hname = str(h.get("name") or "")
             if not _HEADER_NAME.match(hname):
-                problems.add([*path, key, j, "name"], f"invalid header name {hname!r}")
+                problems.add([*path, key, j, "name"], f"invalid header name {shown(hname)}")
             if hname.lower() in seen:
                 problems.add([*path, key], "header name must be unique within the list (case-insensitive)")
             seen.add(hname.lower())
@@ -250,7 +251,7 @@ def _filter(raw: Any, path: list[str | int], problems: Problems) -> RouteFilter 
     raw = _keys(raw, ("type", "requestHeaderModifier", "responseHeaderModifier", "requestMirror", "requestRedirect", "urlRewrite", "extensionRef", "cors"), path, problems)
     ftype = str(raw.get("type") or "")
     if ftype not in FILTER_TYPES:
-        problems.add([*path, "type"], f"unsupported value {ftype!r}: supported values: {', '.join(FILTER_TYPES)}")
+        problems.add([*path, "type"], f"unsupported value {shown(ftype)}: supported values: {', '.join(FILTER_TYPES)}")
         return None
     field_name = ftype[0].lower() + ftype[1:] if ftype != "URLRewrite" else "urlRewrite"
     if ftype == "CORS":
@@ -265,19 +266,19 @@ def _filter(raw: Any, path: list[str | int], problems: Problems) -> RouteFilter 
         rr = _keys(raw[field_name], ("scheme", "hostname", "path", "port", "statusCode"), rpath, problems)
         scheme = rr.get("scheme")
         if scheme is not None and scheme not in ("http", "https"):
-            problems.add([*rpath, "scheme"], f'unsupported value {scheme!r}: supported values: "http", "https"')
+            problems.add([*rpath, "scheme"], f'unsupported value {shown(scheme)}: supported values: "http", "https"')
         hostname = rr.get("hostname")
         if hostname is not None and ("*" in str(hostname) or hostname_errors(str(hostname))):
-            problems.add([*rpath, "hostname"], f"invalid value {hostname!r}: must be a precise hostname (no wildcard)")
+            problems.add([*rpath, "hostname"], f"invalid value {shown(hostname)}: must be a precise hostname (no wildcard)")
         code = rr.get("statusCode", 302)
         if code not in (301, 302, 303, 307, 308):
-            problems.add([*rpath, "statusCode"], f"unsupported value {code!r}: supported values: 301, 302, 303, 307, 308")
+            problems.add([*rpath, "statusCode"], f"unsupported value {shown(code)}: supported values: 301, 302, 303, 307, 308")
         ptype = pvalue = None
         if rr.get("path") is not None:
             p = _keys(rr["path"], ("type", "replaceFullPath", "replacePrefixMatch"), [*rpath, "path"], problems)
             ptype = p.get("type")
             if ptype not in ("ReplaceFullPath", "ReplacePrefixMatch"):
-                problems.add([*rpath, "path", "type"], f'unsupported value {ptype!r}: supported values: "ReplaceFullPath", "ReplacePrefixMatch"')
+                problems.add([*rpath, "path", "type"], f'unsupported value {shown(ptype)}: supported values: "ReplaceFullPath", "ReplacePrefixMatch"')
             pvalue = p.get("replaceFullPath") if ptype == "ReplaceFullPath" else p.get("replacePrefixMatch")
             if pvalue is None:
                 problems.add([*rpath, "path"], f"{ptype} requires the matching field")
@@ -291,7 +292,7 @@ def _match(raw: Any, path: list[str | int], problems: Problems) -> RouteMatch:
     try:
         ptype = PathMatchType(p.get("type") or "PathPrefix")
     except ValueError:
-        problems.add([*path, "path", "type"], f'unsupported value {p.get("type")!r}: supported values: "Exact", "PathPrefix", "RegularExpression"')
+        problems.add([*path, "path", "type"], f'unsupported value {shown(p.get("type"))}: supported values: "Exact", "PathPrefix", "RegularExpression"')
         ptype = PathMatchType.PATH_PREFIX
     value = str(p.get("value") if p.get("value") is not None else "/")
     if ptype in (PathMatchType.EXACT, PathMatchType.PATH_PREFIX):
@@ -314,7 +315,7 @@ def _match(raw: Any, path: list[str | int], problems: Problems) -> RouteMatch:
             h = _keys(h, ("type", "name", "value"), [*path, key, j], problems)
             hname = str(h.get("name") or "")
             if not hname or (key == "headers" and not _HEADER_NAME.match(hname)):
-                problems.add([*path, key, j, "name"], f"invalid name {hname!r}")
+                problems.add([*path, key, j, "name"], f"invalid name {shown(hname)}")
             lowered = hname.lower() if key == "headers" else hname
             if lowered in seen:
                 problems.add([*path, key], f"{key} must have unique names")
@@ -322,7 +323,7 @@ def _match(raw: Any, path: list[str | int], problems: Problems) -> RouteMatch:
             try:
                 htype = HeaderMatchType(h.get("type") or "Exact")
             except ValueError:
-                problems.add([*path, key, j, "type"], f'unsupported value {h.get("type")!r}: supported values: "Exact", "RegularExpression"')
+                problems.add([*path, key, j, "type"], f'unsupported value {shown(h.get("type"))}: supported values: "Exact", "RegularExpression"')
                 htype = HeaderMatchType.EXACT
             if htype is HeaderMatchType.REGULAR_EXPRESSION:
                 try:
@@ -332,7 +333,7 @@ def _match(raw: Any, path: list[str | int], problems: Problems) -> RouteMatch:
             headers.append(cls(hname, str(h.get("value") or ""), htype))
     method = raw.get("method")
     if method is not None and method not in METHODS:
-        problems.add([*path, "method"], f"unsupported value {method!r}: supported values: {', '.join(METHODS)}")
+        problems.add([*path, "method"], f"unsupported value {shown(method)}: supported values: {', '.join(METHODS)}")
     return RouteMatch(
         PathMatch(ptype, value),
         tuple(h for h in headers if isinstance(h, HeaderMatch)),
@@ -352,7 +353,7 @@ def _backend_ref(raw: Any, path: list[str | int], namespace: str, problems: Prob
         problems.add(path, "Must have port for Service reference")
     weight = raw.get("weight", 1)
     if not isinstance(weight, int) or isinstance(weight, bool) or not 0 <= weight <= 1_000_000:
-        problems.add([*path, "weight"], f"must be between 0 and 1000000, got {weight!r}")
+        problems.add([*path, "weight"], f"must be between 0 and 1000000, got {shown(weight)}")
         weight = 1
     filters = tuple(f for j, r in enumerate(_list(raw.get("filters"), [*path, "filters"], problems, 16))
                     if (f := _filter(r, [*path, "filters", j], problems)) is not None)
@@ -368,7 +369,7 @@ def parse_http_route(doc: Document, default_namespace: str) -> HTTPRoute:
     hostnames = []
     for i, h in enumerate(_list(spec.get("hostnames"), ["spec", "hostnames"], problems, 16)):
         for msg in hostname_errors(str(h)):
-            problems.add(["spec", "hostnames", i], f"invalid value {h!r}: {msg}")
+            problems.add(["spec", "hostnames", i], f"invalid value {shown(h)}: {msg}")
         hostnames.append(str(h))
     rules = []
     raw_rules = _list(spec.get("rules"), ["spec", "rules"], problems, 16)

@@ -23,6 +23,7 @@ from ..model.ingress import (
     PathType,
 )
 from .documents import Document
+from .bounded_yaml import shown
 from .validation import Problems, dns1123_label_errors, dns1123_subdomain_errors, parse_metadata, port_name_errors, port_number_errors
 
 INVALID_PATH_SEQUENCES = ("//", "/./", "/../", "%2f", "%2F")
@@ -62,7 +63,7 @@ def _backend(raw: Mapping[str, Any] | None, path: list[str | int], problems: Pro
         problems.add([*path, "service", "name"], "name is required")
     else:
         for msg in dns1123_label_errors(name):
-            problems.add([*path, "service", "name"], f"invalid Service name {name!r}: {msg}")
+            problems.add([*path, "service", "name"], f"invalid Service name {shown(name)}: {msg}")
     port = service.get("port") or {}
     pname, number = port.get("name"), port.get("number")
     value: int | str | None = None
@@ -70,7 +71,7 @@ def _backend(raw: Mapping[str, Any] | None, path: list[str | int], problems: Pro
         problems.add(path, "cannot set both port name & port number")
     elif pname:
         for msg in port_name_errors(str(pname)):
-            problems.add([*path, "service", "port", "name"], f"invalid port name {pname!r}: {msg}")
+            problems.add([*path, "service", "port", "name"], f"invalid port name {shown(pname)}: {msg}")
         value = str(pname)
     elif number:
         for msg in port_number_errors(int(number)):
@@ -89,12 +90,12 @@ def _path(raw: Mapping[str, Any], path: list[str | int], problems: Problems) -> 
     try:
         ptype = PathType(raw_type)
     except ValueError:
-        problems.add([*path, "pathType"], f'unsupported value {raw_type!r}: supported values: "Exact", "ImplementationSpecific", "Prefix"')
+        problems.add([*path, "pathType"], f'unsupported value {shown(raw_type)}: supported values: "Exact", "ImplementationSpecific", "Prefix"')
         return None
     text = str(raw.get("path") or "")
     if ptype in (PathType.EXACT, PathType.PREFIX):
         if not text.startswith("/"):
-            problems.add([*path, "path"], f"{text!r} must be an absolute path")
+            problems.add([*path, "path"], f"{shown(text)} must be an absolute path")
         for seq in INVALID_PATH_SEQUENCES:
             if seq in text:
                 problems.add([*path, "path"], f"must not contain '{seq}'")
@@ -102,7 +103,7 @@ def _path(raw: Mapping[str, Any], path: list[str | int], problems: Problems) -> 
             if text.endswith(suffix):
                 problems.add([*path, "path"], f"cannot end with '{suffix}'")
     elif text and not text.startswith("/"):
-        problems.add([*path, "path"], f"{text!r} must be an absolute path")
+        problems.add([*path, "path"], f"{shown(text)} must be an absolute path")
     backend = _backend(raw.get("backend"), [*path, "backend"], problems)
     return IngressPath(text or "/", ptype, backend)
 
@@ -118,7 +119,7 @@ def parse_ingress(doc: Document, default_namespace: str) -> Ingress:
         host = raw.get("host") or None
         if host is not None:
             for msg in host_errors(str(host)):
-                problems.add(["spec", "rules", i, "host"], f"invalid value {host!r}: {msg}")
+                problems.add(["spec", "rules", i, "host"], f"invalid value {shown(host)}: {msg}")
         paths = []
         http = raw.get("http")
         if http is not None:
@@ -138,17 +139,17 @@ def parse_ingress(doc: Document, default_namespace: str) -> Ingress:
         hosts = []
         for j, host in enumerate(raw.get("hosts") or []):
             for msg in (wildcard_dns_errors(host) if "*" in host else dns1123_subdomain_errors(host)):
-                problems.add(["spec", "tls", i, "hosts", j], f"invalid value {host!r}: {msg}")
+                problems.add(["spec", "tls", i, "hosts", j], f"invalid value {shown(host)}: {msg}")
             hosts.append(str(host))
         secret = raw.get("secretName") or None
         if secret:
             for msg in dns1123_subdomain_errors(secret):
-                problems.add(["spec", "tls", i, "secretName"], f"invalid value {secret!r}: {msg}")
+                problems.add(["spec", "tls", i, "secretName"], f"invalid value {shown(secret)}: {msg}")
         tls.append(IngressTLS(tuple(hosts), secret))
     class_name = spec.get("ingressClassName")
     if class_name is not None:
         for msg in dns1123_subdomain_errors(str(class_name)):
-            problems.add(["spec", "ingressClassName"], f"invalid value {class_name!r}: {msg}")
+            problems.add(["spec", "ingressClassName"], f"invalid value {shown(class_name)}: {msg}")
     annotation = (meta.get("annotations") or {}).get(CLASS_ANNOTATION)
     problems.raise_if_any()
     return Ingress(namespace, name, class_name, annotation, tuple(rules), tuple(tls), default)
@@ -163,10 +164,10 @@ def parse_ingress_class(doc: Document, default_namespace: str) -> IngressClass:
         problems.add(["spec", "controller"], "controller is required")
     elif "/" not in controller or not controller.split("/", 1)[1]:
         # validation.IsDomainPrefixedPath
-        problems.add(["spec", "controller"], f"{controller!r} must be a domain-prefixed path (such as 'example.com/ingress-controller')")
+        problems.add(["spec", "controller"], f"{shown(controller)} must be a domain-prefixed path (such as 'example.com/ingress-controller')")
     else:
         for msg in dns1123_subdomain_errors(controller.split("/", 1)[0]):
-            problems.add(["spec", "controller"], f"invalid domain prefix in {controller!r}: {msg}")
+            problems.add(["spec", "controller"], f"invalid domain prefix in {shown(controller)}: {msg}")
     is_default = str((meta.get("annotations") or {}).get(IS_DEFAULT_CLASS, "")).lower() == "true"
     problems.raise_if_any()
     return IngressClass(name, controller, is_default)

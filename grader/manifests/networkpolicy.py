@@ -12,6 +12,7 @@ from typing import Any
 
 from ..model import Direction, IPBlock, NetworkPolicy, Peer, PolicyPort, Protocol, Rule
 from .documents import Document
+from .bounded_yaml import shown
 from .validation import (
     Problems,
     parse_cidr,
@@ -27,7 +28,7 @@ def _parse_port(raw: Mapping[str, Any], path: list[str | int], problems: Problem
     try:
         protocol = Protocol(protocol_text)
     except ValueError:
-        problems.add([*path, "protocol"], f'unsupported value {protocol_text!r}: supported values: "TCP", "UDP", "SCTP"')
+        problems.add([*path, "protocol"], f'unsupported value {shown(protocol_text)}: supported values: "TCP", "UDP", "SCTP"')
         protocol = Protocol.TCP
     port = raw.get("port")
     end_port = raw.get("endPort")
@@ -45,9 +46,9 @@ def _parse_port(raw: Mapping[str, Any], path: list[str | int], problems: Problem
     elif port is not None:
         port = str(port)
         if end_port is not None:
-            problems.add([*path, "endPort"], f"may not be specified when `port` is non-numeric ({port!r} is a port name)")
+            problems.add([*path, "endPort"], f"may not be specified when `port` is non-numeric ({shown(port)} is a port name)")
         for msg in port_name_errors(port):
-            problems.add([*path, "port"], f"invalid port name {port!r}: {msg}")
+            problems.add([*path, "port"], f"invalid port name {shown(port)}: {msg}")
     elif end_port is not None:
         problems.add([*path, "endPort"], "may not be specified when `port` is not specified")
     return PolicyPort(protocol, port, end_port)
@@ -78,7 +79,7 @@ def _parse_peer(raw: Mapping[str, Any], path: list[str | int], problems: Problem
             if ex is None or cidr is None:
                 continue
             if ex.version != cidr.version or not ex.subnet_of(cidr) or ex.prefixlen <= cidr.prefixlen:  # type: ignore[arg-type]
-                problems.add([*bpath, "except", i], f"{text!r} must be a strict subset of `cidr` ({cidr_text})")
+                problems.add([*bpath, "except", i], f"{shown(text)} must be a strict subset of `cidr` ({cidr_text})")
                 continue
             excepts.append(ex)
         if cidr is None:
@@ -120,7 +121,7 @@ def parse_network_policy(doc: Document, default_namespace: str) -> NetworkPolicy
         try:
             types.add(Direction(t))
         except ValueError:
-            problems.add(["spec", "policyTypes", i], f'unsupported value {t!r}: supported values: "Ingress", "Egress"')
+            problems.add(["spec", "policyTypes", i], f'unsupported value {shown(t)}: supported values: "Ingress", "Egress"')
     if not raw_types:
         # SetDefaults_NetworkPolicySpec: Ingress always, Egress when egress rules exist.
         types = {Direction.INGRESS} | ({Direction.EGRESS} if spec.get("egress") else set())

@@ -28,8 +28,7 @@ finally:
 
 from ..errors import FieldProblem, field_path
 from ..facts import fact
-
-_YAML_BOOL_HINT = " (YAML reads unquoted yes/no/on/off/true/false as booleans: quote the value)"
+from .bounded_yaml import not_a_string, shown
 
 
 def kubernetes_minor() -> str:
@@ -60,20 +59,21 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
-        names = ", ".join(repr(e) for e in extra)
+        names = ", ".join(shown(e) for e in extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
         return f"unknown field {names}; expected one of: {allowed}"
     if error.validator == "type":
         expected = error.validator_value
         if isinstance(expected, list):
             expected = " or ".join(t for t in expected if t != "null")
-        hint = _YAML_BOOL_HINT if isinstance(error.instance, bool) and "string" in str(expected) else ""
-        return f"expected {expected}, got {type(error.instance).__name__} {error.instance!r}{hint}"
+        if expected == "string":
+            return not_a_string(error.instance)  # parse_manifests names the unquoted text the learner wrote
+        return f"expected {expected}, got {type(error.instance).__name__} {shown(error.instance)}"
     if error.validator == "required":
         return error.message.replace("is a required property", "is required")
     if error.validator == "enum":
-        return f"unsupported value {error.instance!r}: expected one of {', '.join(map(repr, error.validator_value))}"
+        return f"unsupported value {shown(error.instance)}: expected one of {', '.join(map(repr, error.validator_value))}"
     if error.validator in ("oneOf", "anyOf"):
-        return f"{error.instance!r} is not valid here"
+        return f"{shown(error.instance)} is not valid here"
     return error.message
 
 

@@ -18,6 +18,7 @@ import base64
 import binascii
 import ipaddress
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,6 +36,7 @@ from ..model.services import (
     TrafficPolicy,
 )
 from .documents import Document
+from .bounded_yaml import shown
 from .validation import (
     Problems,
     dns1123_label_errors,
@@ -56,7 +58,7 @@ def _protocol(raw: Any, path: list[str | int], problems: Problems) -> Protocol:
     try:
         return Protocol(raw if raw is not None else "TCP")
     except ValueError:
-        problems.add(path, f'unsupported value {raw!r}: supported values: "SCTP", "TCP", "UDP"')
+        problems.add(path, f'unsupported value {shown(raw)}: supported values: "SCTP", "TCP", "UDP"')
         return Protocol.TCP
 
 
@@ -76,22 +78,58 @@ def _int_or_name(raw: Any, path: list[str | int], problems: Problems) -> int | s
             problems.add(path, f"invalid port {number}: {msg}")
         return number
     for msg in port_name_errors(text):
-        problems.add(path, f"invalid port name {text!r}: {msg}")
+        problems.add(path, f"invalid port name {shown(text)}: {msg}")
     return text
+
+
+SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-ranges"
+"""Legacy spelling of ``spec.loadBalancerSourceRanges``: comma-separated CIDRs, read by cloud providers
+when the spec field is empty (see grader.services.routing for who reads it)."""
+
+
+def _check_source_ranges_annotation(text: str, stype: ServiceType, problems: Problems) -> None:
+    """``ValidateService`` (kubernetes ``pkg/apis/core/validation/validation.go``): when the spec field
+    is empty, the annotation is only allowed on LoadBalancer Services and each comma-separated,
+    space-trimmed entry must pass ``validation.IsValidCIDR`` (k8s.io/apimachinery
+    ``pkg/util/validation/ip.go``: a CIDR without leading zeros, IPv4-mapped IPv6 or bits set past
+    the prefix, in canonical form). An empty value means "allow all"."""
+    path = ["metadata", f"annotations[{SOURCE_RANGES_ANNOTATION}]"]
+    if stype is not ServiceType.LOAD_BALANCER:
+        problems.add(path, "may only be used when `type` is 'LoadBalancer'")
+    for part in text.strip().split(",") if text.strip() else []:
+        value = part.strip()
+        quoted = f'"{shown(value)[1:-1]}"'
+        if re.fullmatch(r"[0-9.]+/[0-9]+", value) and re.search(r"(^|\.)0[0-9]|/0[0-9]", value):
+            problems.add(path, f"{quoted} must not have leading 0s in IP or prefix length")
+            continue
+        try:
+            net = ipaddress.ip_network(value, strict=False) if "/" in value else None
+        except ValueError:
+            net = None
+        if net is None:
+            problems.add(path, f"{quoted} is not a CIDR: expected a comma-separated list of CIDRs such as 10.0.0.0/24,192.168.2.0/24")
+            continue
+        address, _, length = value.partition("/")
+        if net.version == 6 and ipaddress.ip_address(address).ipv4_mapped is not None:
+            problems.add(path, f"{quoted} must not have an IPv4-mapped IPv6 address")
+        elif ipaddress.ip_address(address) != net.network_address:
+            problems.add(path, f"{quoted} must not have bits set beyond the prefix length (the network is {net})")
+        elif value != str(net):
+            problems.add(path, f"{quoted} must be in canonical form ({str(net)!r})")
 
 
 def parse_service(doc: Document, default_namespace: str) -> Service:
     problems = Problems(doc.label)
     namespace, name = parse_metadata(doc.body, problems, namespaced=True, default_namespace=default_namespace)
     for msg in dns1123_label_errors(name):  # ValidateServiceName: a DNS-1035/1123 label (it becomes a DNS name)
-        problems.add(["metadata", "name"], f"invalid Service name {name!r}: {msg}")
+        problems.add(["metadata", "name"], f"invalid Service name {shown(name)}: {msg}")
     meta = doc.body.get("metadata") or {}
     annotations = Labels({str(k): str(v) for k, v in (meta.get("annotations") or {}).items()})
     spec = doc.body.get("spec") or {}
     try:
         stype = ServiceType(spec.get("type") or "ClusterIP")
     except ValueError:
-        problems.add(["spec", "type"], f'unsupported value {spec.get("type")!r}: supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort"')
+        problems.add(["spec", "type"], f'unsupported value {shown(spec.get("type"))}: supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort"')
         stype = ServiceType.CLUSTER_IP
     raw_ip = spec.get("clusterIP")
     if raw_ip in (None, "") and spec.get("clusterIPs"):
@@ -102,7 +140,7 @@ def parse_service(doc: Document, default_namespace: str) -> Service:
         try:
             requested_ip = ipaddress.ip_address(str(raw_ip))
         except ValueError:
-            problems.add(["spec", "clusterIP"], f"{raw_ip!r} must be a valid IP address (or None for a headless Service)")
+            problems.add(["spec", "clusterIP"], f"{shown(raw_ip)} must be a valid IP address (or None for a headless Service)")
     if stype is ServiceType.LOAD_BALANCER and headless:
         problems.add(["spec", "clusterIPs", 0], "may not be set to 'None' for LoadBalancer services")
     if stype is ServiceType.NODE_PORT and headless:
@@ -116,7 +154,7 @@ def parse_service(doc: Document, default_namespace: str) -> Service:
             problems.add(["spec", "externalName"], "externalName is required for type ExternalName")
         else:
             for msg in dns1123_subdomain_errors(cname):
-                problems.add(["spec", "externalName"], f"invalid value {cname!r}: {msg}")
+                problems.add(["spec", "externalName"], f"invalid value {shown(cname)}: {msg}")
             external_name = cname
     raw_ports = spec.get("ports") or []
     if not raw_ports and not headless and stype is not ServiceType.EXTERNAL_NAME:
@@ -134,13 +172,13 @@ def parse_service(doc: Document, default_namespace: str) -> Service:
         elif pname:
             pname = str(pname)
             for msg in dns1123_label_errors(pname):
-                problems.add([*path, "name"], f"invalid port name {pname!r}: {msg}")
+                problems.add([*path, "name"], f"invalid port name {shown(pname)}: {msg}")
             if pname in names:
-                problems.add([*path, "name"], f"duplicate port name {pname!r}")
+                problems.add([*path, "name"], f"duplicate port name {shown(pname)}")
             names.add(pname)
         number = raw.get("port")
         if not isinstance(number, int) or isinstance(number, bool):
-            problems.add([*path, "port"], f"expected a port number, got {number!r}")
+            problems.add([*path, "port"], f"expected a port number, got {shown(number)}")
             continue
         for msg in port_number_errors(number):
             problems.add([*path, "port"], f"invalid port {number}: {msg}")
@@ -166,7 +204,7 @@ def parse_service(doc: Document, default_namespace: str) -> Service:
     try:
         affinity = SessionAffinity(spec.get("sessionAffinity") or "None")
     except ValueError:
-        problems.add(["spec", "sessionAffinity"], f'unsupported value {spec.get("sessionAffinity")!r}: supported values: "ClientIP", "None"')
+        problems.add(["spec", "sessionAffinity"], f'unsupported value {shown(spec.get("sessionAffinity"))}: supported values: "ClientIP", "None"')
     config = spec.get("sessionAffinityConfig")
     if affinity is SessionAffinity.CLIENT_IP:
         raw_timeout = ((config or {}).get("clientIP") or {}).get("timeoutSeconds")
@@ -188,7 +226,7 @@ def parse_service(doc: Document, default_namespace: str) -> Service:
             try:
                 etp = TrafficPolicy(raw_etp)
             except ValueError:
-                problems.add(["spec", "externalTrafficPolicy"], f'unsupported value {raw_etp!r}: supported values: "Cluster", "Local"')
+                problems.add(["spec", "externalTrafficPolicy"], f'unsupported value {shown(raw_etp)}: supported values: "Cluster", "Local"')
     elif externally:
         etp = TrafficPolicy.CLUSTER
     itp: TrafficPolicy | None = None if stype is ServiceType.EXTERNAL_NAME else TrafficPolicy.CLUSTER
@@ -196,7 +234,7 @@ def parse_service(doc: Document, default_namespace: str) -> Service:
         try:
             itp = TrafficPolicy(spec["internalTrafficPolicy"])
         except ValueError:
-            problems.add(["spec", "internalTrafficPolicy"], f'unsupported value {spec["internalTrafficPolicy"]!r}: supported values: "Cluster", "Local"')
+            problems.add(["spec", "internalTrafficPolicy"], f'unsupported value {shown(spec["internalTrafficPolicy"])}: supported values: "Cluster", "Local"')
     ranges = []
     for i, text in enumerate(spec.get("loadBalancerSourceRanges") or []):
         if stype is not ServiceType.LOAD_BALANCER:
@@ -205,6 +243,8 @@ def parse_service(doc: Document, default_namespace: str) -> Service:
         net = parse_cidr(str(text).strip(), ["spec", "loadBalancerSourceRanges", i], problems)
         if net is not None:
             ranges.append(net)
+    if not spec.get("loadBalancerSourceRanges") and SOURCE_RANGES_ANNOTATION in annotations:
+        _check_source_ranges_annotation(annotations[SOURCE_RANGES_ANNOTATION], stype, problems)
     lb_class = spec.get("loadBalancerClass")
     if lb_class is not None and stype is not ServiceType.LOAD_BALANCER:
         problems.add(["spec", "loadBalancerClass"], "may only be used when `type` is 'LoadBalancer'")
@@ -215,7 +255,7 @@ def parse_service(doc: Document, default_namespace: str) -> Service:
         try:
             lb_ip = ipaddress.ip_address(str(spec["loadBalancerIP"]))
         except ValueError:
-            problems.add(["spec", "loadBalancerIP"], f"{spec['loadBalancerIP']!r} must be a valid IP address")
+            problems.add(["spec", "loadBalancerIP"], f"{shown(spec['loadBalancerIP'])} must be a valid IP address")
     if spec.get("externalIPs"):
         problems.add(["spec", "externalIPs"], "externalIPs are not modelled by the simulated cluster "
                      "(most clusters block them with the DenyServiceExternalIPs admission plugin); use a NodePort or LoadBalancer Service")
@@ -244,7 +284,7 @@ def parse_endpoint_slice(doc: Document, default_namespace: str) -> EndpointSlice
     labels = parse_labels(meta.get("labels"), ["metadata", "labels"], problems)
     address_type = str(doc.body.get("addressType") or "")
     if address_type not in ("IPv4", "IPv6", "FQDN"):
-        problems.add(["addressType"], f'unsupported value {address_type!r}: supported values: "FQDN", "IPv4", "IPv6"')
+        problems.add(["addressType"], f'unsupported value {shown(address_type)}: supported values: "FQDN", "IPv4", "IPv6"')
     ports = []
     for i, raw in enumerate(doc.body.get("ports") or []):
         raw = raw or {}
@@ -264,7 +304,7 @@ def parse_endpoint_slice(doc: Document, default_namespace: str) -> EndpointSlice
             try:
                 addresses.append(ipaddress.ip_address(str(text)))
             except ValueError:
-                problems.add(["endpoints", i, "addresses", j], f"{text!r} must be a valid IP address")
+                problems.add(["endpoints", i, "addresses", j], f"{shown(text)} must be a valid IP address")
         if not raw.get("addresses"):
             problems.add(["endpoints", i, "addresses"], "at least one address is required")
         # discovery/v1: a nil "ready" condition is to be interpreted as ready (EndpointConditions docs).
@@ -301,7 +341,7 @@ def parse_deployment(doc: Document, default_namespace: str) -> Deployment:
     spec = doc.body.get("spec") or {}
     replicas = spec.get("replicas", 1)
     if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
-        problems.add(["spec", "replicas"], f"must be greater than or equal to 0, got {replicas!r}")
+        problems.add(["spec", "replicas"], f"must be greater than or equal to 0, got {shown(replicas)}")
         replicas = 0
     if not spec.get("selector"):
         problems.add(["spec", "selector"], "selector is required (apps/v1)")
@@ -324,7 +364,7 @@ def parse_deployment(doc: Document, default_namespace: str) -> Deployment:
             path: list[str | int] = ["spec", "template", "spec", "containers", i, "ports", j]
             number = p.get("containerPort")
             if not isinstance(number, int):
-                problems.add([*path, "containerPort"], f"expected a port number, got {number!r}")
+                problems.add([*path, "containerPort"], f"expected a port number, got {shown(number)}")
                 continue
             for msg in port_number_errors(number):
                 problems.add([*path, "containerPort"], f"invalid containerPort {number}: {msg}")
@@ -332,9 +372,9 @@ def parse_deployment(doc: Document, default_namespace: str) -> Deployment:
             pname = p.get("name")
             if pname is not None:
                 for msg in port_name_errors(str(pname)):
-                    problems.add([*path, "name"], f"invalid port name {pname!r}: {msg}")
+                    problems.add([*path, "name"], f"invalid port name {shown(pname)}: {msg}")
                 if pname in seen:
-                    problems.add([*path, "name"], f"duplicate port name {pname!r}")
+                    problems.add([*path, "name"], f"duplicate port name {shown(pname)}")
                 seen.add(str(pname))
             ports.append(ContainerPort(number, protocol, pname))
     problems.raise_if_any()

@@ -11,6 +11,7 @@ from typing import Any
 from ..errors import FieldProblem, ManifestError, field_path
 from ..model import LabelSelector, Labels, Requirement, SelectorOperator
 from ..model.cluster import IPNetwork
+from .bounded_yaml import not_a_string, shown
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -100,16 +101,34 @@ def port_number_errors(value: int) -> list[str]:
     return [] if 1 <= value <= 65535 else ["must be between 1 and 65535, inclusive"]
 
 
-def parse_labels(raw: Any, path: Sequence[str | int], problems: Problems) -> Labels:
+def string_map_problems(raw: Any, path: Sequence[str | int], problems: Problems) -> bool:
+    """``map[string]string`` as the API server decodes it (labels, annotations, matchLabels):
+    a mapping whose values are strings (or null). An unquoted ``y``, ``yes``, ``on`` or ``1.10`` is a
+    boolean or a number to kubectl's YAML, and the API server refuses it. False if anything was wrong."""
     if raw is None:
+        return True
+    if not isinstance(raw, Mapping):
+        problems.add(path, f"expected a mapping of strings, got {type(raw).__name__} {shown(raw)}")
+        return False
+    ok = True
+    for key, value in raw.items():
+        if value is not None and not isinstance(value, str):
+            problems.add([*path, shown(str(key))[1:-1]], not_a_string(value))
+            ok = False
+    return ok
+
+
+def parse_labels(raw: Any, path: Sequence[str | int], problems: Problems) -> Labels:
+    if raw is None or not string_map_problems(raw, path, problems):
         return Labels()
     out: dict[str, str] = {}
     for key, value in raw.items():
+        shown_key = shown(str(key))[1:-1]
         for msg in qualified_name_errors(str(key)):
-            problems.add([*path, key], f"invalid label key {key!r}: {msg}")
+            problems.add([*path, shown_key], f"invalid label key {shown(key)}: {msg}")
         text = "" if value is None else str(value)
         for msg in label_value_errors(text):
-            problems.add([*path, key], f"invalid label value {text!r}: {msg}")
+            problems.add([*path, shown_key], f"invalid label value {shown(text)}: {msg}")
         out[str(key)] = text
     return Labels(out)
 
@@ -124,13 +143,20 @@ def parse_selector(raw: Mapping[str, Any] | None, path: Sequence[str | int], pro
         epath = [*path, "matchExpressions", i]
         key = str(expr.get("key", ""))
         for msg in qualified_name_errors(key):
-            problems.add([*epath, "key"], f"invalid key {key!r}: {msg}")
+            problems.add([*epath, "key"], f"invalid key {shown(key)}: {msg}")
         op_text = expr.get("operator")
-        values = [str(v) for v in (expr.get("values") or [])]
+        raw_values = expr.get("values") or []
+        if not isinstance(raw_values, list):
+            problems.add([*epath, "values"], f"expected a list of strings, got {type(raw_values).__name__} {shown(raw_values)}")
+            raw_values = []
+        for j, v in enumerate(raw_values):
+            if not isinstance(v, str):
+                problems.add([*epath, "values", j], not_a_string(v))
+        values = [str(v) for v in raw_values]
         try:
             op = SelectorOperator(op_text)
         except ValueError:
-            problems.add([*epath, "operator"], f"{op_text!r} is not a valid selector operator: expected In, NotIn, Exists or DoesNotExist")
+            problems.add([*epath, "operator"], f"{shown(op_text)} is not a valid selector operator: expected In, NotIn, Exists or DoesNotExist")
             continue
         if op in (SelectorOperator.IN, SelectorOperator.NOT_IN) and not values:
             problems.add([*epath, "values"], "must be specified when `operator` is 'In' or 'NotIn'")
@@ -138,7 +164,7 @@ def parse_selector(raw: Mapping[str, Any] | None, path: Sequence[str | int], pro
             problems.add([*epath, "values"], "may not be specified when `operator` is 'Exists' or 'DoesNotExist'")
         for j, v in enumerate(values):
             for msg in label_value_errors(v):
-                problems.add([*epath, "values", j], f"invalid label value {v!r}: {msg}")
+                problems.add([*epath, "values", j], f"invalid label value {shown(v)}: {msg}")
         reqs.append(Requirement(key, op, tuple(sorted(set(values)))))
     return LabelSelector(labels, tuple(sorted(reqs, key=lambda r: (r.key, r.operator, r.values))))
 
@@ -150,7 +176,7 @@ def parse_cidr(text: str, path: Sequence[str | int], problems: Problems) -> IPNe
             raise ValueError("missing prefix length")
         return ipaddress.ip_network(text, strict=False)
     except ValueError:
-        problems.add(path, f"{text!r} must be a valid CIDR value (e.g. 10.9.8.0/24 or 2001:db8::/64)")
+        problems.add(path, f"{shown(text)} must be a valid CIDR value (e.g. 10.9.8.0/24 or 2001:db8::/64)")
         return None
 
 
@@ -162,9 +188,12 @@ def parse_metadata(body: Mapping[str, Any], problems: Problems, *, namespaced: b
         problems.add(["metadata", "name"], "name is required")
     else:
         for msg in dns1123_subdomain_errors(name):
-            problems.add(["metadata", "name"], f"invalid name {name!r}: {msg}")
+            problems.add(["metadata", "name"], f"invalid name {shown(name)}: {msg}")
     namespace = str(meta.get("namespace") or default_namespace) if namespaced else ""
     if namespaced:
         for msg in dns1123_label_errors(namespace):
-            problems.add(["metadata", "namespace"], f"invalid namespace {namespace!r}: {msg}")
+            problems.add(["metadata", "namespace"], f"invalid namespace {shown(namespace)}: {msg}")
+    # ObjectMeta of every kind, custom resources included, decodes labels and annotations as map[string]string.
+    string_map_problems(meta.get("labels"), ["metadata", "labels"], problems)
+    string_map_problems(meta.get("annotations"), ["metadata", "annotations"], problems)
     return namespace, name

@@ -30,9 +30,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import FieldProblem, ManifestError, field_path
+from ..manifests.bounded_yaml import YamlInputError, load_yaml_value, shown
 from ..manifests.validation import Problems
 from .model import (
     PRIORITY_MAX,
@@ -73,11 +72,10 @@ def _load(source: Any) -> Any:
             raise ManifestError.single(str(path), "", f"cannot read file: {exc.strerror}") from None
     if isinstance(source, str):
         try:
-            return yaml.safe_load(source)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-            raise ManifestError.single("nsg", where, f"not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+            loaded = load_yaml_value(source, keys_as_written=True)
+        except YamlInputError as exc:
+            raise ManifestError.single("nsg", exc.where, exc.reason) from None
+        return None if loaded is None else loaded.value
     return source
 
 
@@ -137,20 +135,20 @@ def _parse_rule(item: Any, path: list[str | int], problems: Problems) -> Securit
         if key in _ASG_FIELDS:
             problems.add([*path, key], "application security groups are not modelled in the simulated cluster; use address prefixes")
         elif key not in RULE_FIELDS and key not in _READ_ONLY:
-            problems.add([*path, key], f"unknown field {key!r}; expected one of: {', '.join(RULE_FIELDS)}")
+            problems.add([*path, key], f"unknown field {shown(key)}; expected one of: {', '.join(RULE_FIELDS)}")
 
     name = str(rule.get("name") or "")
     if not name:
         problems.add([*path, "name"], "name is required")
     elif len(name) > 80 or not _NAME.match(name):
-        problems.add([*path, "name"], f"invalid name {name!r}: up to 80 characters, starting with a letter, digit or '_', "
+        problems.add([*path, "name"], f"invalid name {shown(name)}: up to 80 characters, starting with a letter, digit or '_', "
                                       "ending with one of those, with only word characters, '.', '-' or '_' in between")
 
     priority = rule.get("priority")
     if priority is None:
         problems.add([*path, "priority"], "priority is required")
     elif isinstance(priority, bool) or not isinstance(priority, int):
-        problems.add([*path, "priority"], f"expected an integer, got {priority!r}")
+        problems.add([*path, "priority"], f"expected an integer, got {shown(priority)}")
         priority = None
     elif not PRIORITY_MIN <= priority <= PRIORITY_MAX:
         problems.add([*path, "priority"], f"invalid priority {priority}: allowed range {PRIORITY_MIN}-{PRIORITY_MAX} "
@@ -185,7 +183,7 @@ def _enum(enum: Any, value: Any, path: list[str | int], problems: Problems) -> A
     for member in enum:
         if str(value).lower() == member.value.lower():
             return member
-    problems.add(path, f"unsupported value {value!r}: expected {' or '.join(m.value for m in enum)}")
+    problems.add(path, f"unsupported value {shown(value)}: expected {' or '.join(m.value for m in enum)}")
     return None
 
 
@@ -199,7 +197,7 @@ def _protocol(value: Any, path: list[str | int], problems: Problems) -> NsgProto
     for member in NsgProtocol:
         if text.lower() == member.value.lower():
             return member
-    problems.add(path, f"unsupported value {value!r}: expected Tcp, Udp, Icmp, Esp, Ah or * (any)")
+    problems.add(path, f"unsupported value {shown(value)}: expected Tcp, Udp, Icmp, Esp, Ah or * (any)")
     return None
 
 
@@ -234,7 +232,7 @@ def _prefixes(rule: Mapping[str, Any], singular: str, path: list[str | int], pro
         if prefix is None:
             continue
         if plural and (prefix.tag is not None or prefix.is_any):
-            problems.add(vpath, f"{prefix.text!r} cannot be used in a list: augmented rules take IP addresses and ranges; "
+            problems.add(vpath, f"{shown(prefix.text)} cannot be used in a list: augmented rules take IP addresses and ranges; "
                                 f"write a single {singular} for a service tag or '*'")
             continue
         out.append(prefix)
@@ -252,7 +250,7 @@ def _prefix(value: Any, path: list[str | int], problems: Problems) -> AddressPre
         if "/" in text:
             net = ipaddress.ip_network(text, strict=False)
             if ipaddress.ip_interface(text).ip != net.network_address:
-                problems.add(path, f"{text!r} has host bits set: did you mean {net}?")
+                problems.add(path, f"{shown(text)} has host bits set: did you mean {net}?")
                 return None
             return AddressPrefix(text, net)
         addr = ipaddress.ip_address(text)
@@ -260,10 +258,10 @@ def _prefix(value: Any, path: list[str | int], problems: Problems) -> AddressPre
     except ValueError:
         pass
     if text.lower().split(".")[0] in KNOWN_AZURE_TAGS or text.lower() in KNOWN_AZURE_TAGS:
-        problems.add(path, f"service tag {text!r} exists in Azure but is not modelled here (the simulated cluster has no Azure "
+        problems.add(path, f"service tag {shown(text)} exists in Azure but is not modelled here (the simulated cluster has no Azure "
                            "services); supported tags: VirtualNetwork, AzureLoadBalancer, Internet")
     else:
-        problems.add(path, f"{text!r} is not '*', an IP address, a CIDR or a service tag (VirtualNetwork, AzureLoadBalancer, Internet)")
+        problems.add(path, f"{shown(text)} is not '*', an IP address, a CIDR or a service tag (VirtualNetwork, AzureLoadBalancer, Internet)")
     return None
 
 
@@ -290,15 +288,15 @@ def _port_range(value: Any, path: list[str | int], problems: Problems, *, allow_
         return None
     m = re.fullmatch(r"(\d+)(?:-(\d+))?", text)
     if not m:
-        problems.add(path, f"{text!r} is not a port or range: expected '*', '80' or '1000-2000'")
+        problems.add(path, f"{shown(text)} is not a port or range: expected '*', '80' or '1000-2000'")
         return None
     low = int(m.group(1))
     high = int(m.group(2)) if m.group(2) else low
     if not (0 <= low <= 65535 and 0 <= high <= 65535):
-        problems.add(path, f"{text!r}: ports must be between 0 and 65535")
+        problems.add(path, f"{shown(text)}: ports must be between 0 and 65535")
         return None
     if low > high:
-        problems.add(path, f"{text!r}: the range must go from low to high")
+        problems.add(path, f"{shown(text)}: the range must go from low to high")
         return None
     return PortRange(low, high)
 
@@ -309,11 +307,11 @@ def _check_unique(rules: Sequence[tuple[int, SecurityRule]], base: list[str | in
     for i, rule in rules:
         if rule.name in names:
             problems.items.append(FieldProblem(problems.document, field_path([*base, i, "name"]),
-                                               f"duplicate rule name {rule.name!r} (also at {field_path([*base, names[rule.name]])})"))
+                                               f"duplicate rule name {shown(rule.name)} (also at {field_path([*base, names[rule.name]])})"))
         names.setdefault(rule.name, i)
         key = (rule.direction, rule.priority)
         if key in seen:
             problems.items.append(FieldProblem(problems.document, field_path([*base, i, "priority"]),
-                                               f"rules {seen[key]!r} and {rule.name!r} have the same priority {rule.priority} "
+                                               f"rules {shown(seen[key])} and {shown(rule.name)} have the same priority {rule.priority} "
                                                f"and direction {rule.direction.value}"))
         seen.setdefault(key, rule.name)

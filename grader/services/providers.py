@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from ..model import Node
 from ..model.cluster import IPAddress, IPNetwork
 from ..model.services import Service
+from .routing import SOURCE_RANGES_ANNOTATION, annotation_source_ranges
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,12 @@ class LoadBalancerProvider:
         if svc.load_balancer_class is not None:
             return None, (f"spec.loadBalancerClass is {svc.load_balancer_class!r}: {self.name} only serves Services "
                           "without a class, so the address stays <pending> until a controller for that class exists")
+        if self.name == "azure" and svc.load_balancer_source_ranges and annotation_source_ranges(svc):
+            # cloud-provider-azure v1.36 pkg/provider/loadbalancer/accesscontrol.go NewAccessControl:
+            # ErrSetBothLoadBalancerSourceRangesAndAllowedIPRanges fails EnsureLoadBalancer.
+            return None, (f"both spec.loadBalancerSourceRanges and the {SOURCE_RANGES_ANNOTATION} annotation are set: the Azure "
+                          "cloud provider refuses that (\"cannot set both spec.LoadBalancerSourceRanges and service annotation\"), "
+                          "so the address stays <pending>; keep only the spec field")
         wanted = svc.requested_load_balancer_ip
         if wanted is not None:
             net = self.pool or node_network

@@ -15,15 +15,29 @@ rules) and kubernetes.io "Service" → "Traffic policies", "Using Source IP":
   - ``Local``: only endpoints on the receiving node, no SNAT (the client address is preserved);
     none there: DROP. Traffic from pods ("pod traffic for ... external destinations") and from the
     node itself is short-circuited to the Cluster chain, so in-cluster clients are not dropped.
-* ``loadBalancerSourceRanges`` (``KUBE-FW-*``): a source outside every range is DROPped.
+* ``loadBalancerSourceRanges`` (``KUBE-FW-*``): a source outside every range is DROPped. kube-proxy
+  reads only ``spec.loadBalancerSourceRanges`` (``pkg/proxy/serviceport.go`` ``newBaseServiceInfo``),
+  never the legacy annotation below.
+
+The legacy annotation ``service.beta.kubernetes.io/load-balancer-source-ranges`` (comma-separated
+CIDRs) is read only by cloud providers, through ``GetLoadBalancerSourceRanges`` (k8s.io/cloud-provider
+``service/helpers/helper.go``): the spec field when it has entries, else the annotation, else allow
+all. Who reads what (see :func:`provider_source_ranges`):
+
+* kube-proxy and cloud-provider-kind (``pkg/loadbalancer/proxy.go``, v0.11.1): the spec field only;
+* the Azure cloud provider (cloud-provider-azure v1.36, ``pkg/provider/loadbalancer/configuration.go``
+  ``AllowedIPRanges``): the annotation too, written into the NSG allow rule it adds; with both the
+  spec field and the annotation set it refuses the Service (``accesscontrol.go``: "cannot set both
+  spec.LoadBalancerSourceRanges and service annotation"), so the address stays pending.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..model.cluster import IPAddress
+from ..model.cluster import IPAddress, IPNetwork
 from ..model.services import Service, TrafficPolicy
 from .endpoints import Backend
 
@@ -101,10 +115,64 @@ def healthy_lb_nodes(service: Service, backends: Sequence[Backend], nodes: Seque
     return list(nodes), "health check on kube-proxy :10256/healthz passes on every node"
 
 
+SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-ranges"
+
+
+def annotation_source_ranges(service: Service) -> tuple[IPNetwork, ...]:
+    """The CIDRs of the legacy annotation (comma-separated, spaces trimmed; empty means allow all).
+    The API server validates them only while the spec field is empty; entries that do not parse (possible
+    next to a spec field) are left out, as cloud-provider-azure's ``AllowedIPRanges`` leaves them out of the rule."""
+    text = service.annotations.get(SOURCE_RANGES_ANNOTATION, "").strip()
+    out = []
+    for part in text.split(",") if text else []:
+        try:
+            out.append(ipaddress.ip_network(part.strip(), strict=False))
+        except ValueError:
+            continue
+    return tuple(out)
+
+
+def cloud_source_ranges(service: Service) -> tuple[tuple[IPNetwork, ...], str]:
+    """``GetLoadBalancerSourceRanges``: the spec field if it has entries, else the annotation; and
+    which of the two it was (``spec.loadBalancerSourceRanges``, the annotation, or '' for none)."""
+    if service.load_balancer_source_ranges:
+        return service.load_balancer_source_ranges, "spec.loadBalancerSourceRanges"
+    ranges = annotation_source_ranges(service)
+    return ranges, (f"annotation {SOURCE_RANGES_ANNOTATION}" if ranges else "")
+
+
+def provider_source_ranges(service: Service, provider: str) -> tuple[tuple[IPNetwork, ...], str]:
+    """The source ranges the load balancer of ``provider`` enforces, and where they come from:
+    Azure reads the annotation as well; cloud-provider-kind (and kube-proxy) only the spec field."""
+    if provider == "azure":
+        return cloud_source_ranges(service)
+    ranges = service.load_balancer_source_ranges
+    return ranges, ("spec.loadBalancerSourceRanges" if ranges else "")
+
+
+def ignored_annotation_note(service: Service, provider: str) -> str:
+    """'' unless the Service relies on the legacy annotation where ``provider`` does not read it."""
+    if service.load_balancer_source_ranges or not annotation_source_ranges(service) or provider == "azure":
+        return ""
+    return (f"{provider} does not read the {SOURCE_RANGES_ANNOTATION} annotation (only spec.loadBalancerSourceRanges), "
+            f"so it does not limit the sources of {service.ref}")
+
+
 def source_allowed(service: Service, client: IPAddress) -> str:
-    """'' when ``client`` may use the LB address; otherwise why not."""
+    """'' when ``client`` may use the LB address as kube-proxy (and cloud-provider-kind) see it:
+    ``spec.loadBalancerSourceRanges`` only; otherwise why not."""
     ranges = service.load_balancer_source_ranges
     if not ranges or any(client.version == r.version and client in r for r in ranges):
         return ""
     listed = ", ".join(str(r) for r in ranges)
     return f"{client} is not in loadBalancerSourceRanges of {service.ref} ({listed}): the load balancer drops it"
+
+
+def cloud_source_allowed(service: Service, client: IPAddress) -> str:
+    """'' when the cloud load balancer's own filter (Azure: the NSG rule it adds) admits ``client``:
+    the spec field or, when that is empty, the legacy annotation; otherwise why not."""
+    ranges, origin = cloud_source_ranges(service)
+    if not ranges or any(client.version == r.version and client in r for r in ranges):
+        return ""
+    listed = ", ".join(str(r) for r in ranges)
+    return f"{client} is not in the source ranges of {service.ref} ({origin}: {listed}): the load balancer drops it"

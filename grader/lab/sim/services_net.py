@@ -33,15 +33,19 @@ from ...model.ingress import Ingress, IngressClass
 from ...model.services import Deployment, EndpointSlice, EndpointSliceEndpoint, EndpointSlicePort, Secret, Service, ServicePort, ServiceType, TrafficPolicy
 from ...reachability import Hop, Verdict
 from ...services import (
+    SOURCE_RANGES_ANNOTATION,
     Allocator,
     Backend,
     Balancer,
     EndpointsInfo,
     ServiceInfo,
     backend_nodes,
+    cloud_source_allowed,
+    cloud_source_ranges,
     dns_service_ip,
     get_provider,
     healthy_lb_nodes,
+    ignored_annotation_note,
     kubernetes_service_ip,
     port_endpoints,
     ready_pod_addresses,
@@ -378,7 +382,7 @@ class ServiceNetwork:
             ann = svc.annotations
             out.append(LoadBalancerFrontend(
                 svc.ref, svc.load_balancer_ip, tuple(LoadBalancerPort(p.port, p.protocol, p.node_port) for p in svc.ports),
-                svc.load_balancer_source_ranges, ann.get("service.beta.kubernetes.io/azure-load-balancer-internal") == "true",
+                cloud_source_ranges(svc)[0], ann.get("service.beta.kubernetes.io/azure-load-balancer-internal") == "true",
                 ann.get("service.beta.kubernetes.io/azure-disable-load-balancer-floating-ip") != "true",
                 ann.get("service.beta.kubernetes.io/azure-deny-all-except-load-balancer-source-ranges") == "true",
             ))
@@ -881,6 +885,9 @@ class ServiceNetwork:
             denied = source_allowed(svc, client_at_lb.ip)
             if denied:
                 return _fail(Verdict.BLOCKED, denied, [*hops, Hop("load-balancer", f"{lb_ip}:{sport.port}: source {client_at_lb.ip} refused by loadBalancerSourceRanges")])
+            ignored = ignored_annotation_note(svc, provider.name)
+            if ignored:
+                hops.append(Hop("load-balancer", ignored))
             if sport.node_port is None:
                 return _fail(Verdict.REFUSED, f"{svc.ref} has allocateLoadBalancerNodePorts: false, but {provider.name} forwards to nodePorts", hops)
             ready = pe.ready
@@ -905,10 +912,18 @@ class ServiceNetwork:
             return self._arrive_at_node(src, src, node, svc, sport, hops, leg=False)
         denied = source_allowed(svc, src.ip)
         admit = getattr(getattr(self.lab, "network", None), "admit_from_load_balancer", None)
-        if denied and not (admit is not None and getattr(self.lab.network, "nsg_attached", lambda: False)()):
+        nsg_modelled = admit is not None and getattr(self.lab.network, "nsg_attached", lambda: False)()
+        if denied and not nsg_modelled:
             # No NSG in the model: kube-proxy on the node enforces the ranges (fact aks-lb-source-ranges).
             return _fail(Verdict.BLOCKED, denied.replace("the load balancer drops it", "kube-proxy on the node drops it"),
                          [Hop("load-balancer", f"{lb_ip}:{sport.port}: dropped (loadBalancerSourceRanges)")])
+        cloud_denied = cloud_source_allowed(svc, src.ip) if not denied else ""
+        if cloud_denied and not nsg_modelled:
+            # Only the legacy annotation narrows the sources: kube-proxy ignores it, but Azure writes it
+            # into the NSG allow rule it adds for the Service (cloud-provider-azure AllowedIPRanges).
+            return _fail(Verdict.BLOCKED, cloud_denied.replace("the load balancer drops it", "the allow rule Azure adds to the node NSG "
+                                                               "admits only those (kube-proxy does not read the annotation)"),
+                         [Hop("load-balancer", f"{lb_ip}:{sport.port}: dropped by the NSG rule for {svc.ref} ({SOURCE_RANGES_ANNOTATION})")])
         healthy, note = healthy_lb_nodes(svc, pe.backends, workers)
         if not pe.ready:
             return _fail(Verdict.REFUSED, via_node(svc, pe.backends, workers[0], client_in_cluster=False).refused)
