@@ -46,6 +46,6 @@ class World:
 
 def np(ns: str, spec: str, name: str = "p") -> str:
     body = "\n".join("  " + line for line in spec.strip().splitlines())
-    return f"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n{body}\n"
+    return f"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: \"{ns}\"}}\nspec:\n{body}\n"
 
 
