@@ -28,6 +28,7 @@ from support.nbtools import EXERCISES, flat, ROOT, SOLUTIONS, answers_of, nbg, p
 from support.tampers import ACCIDENTS, HOME_PLANTS, KERNEL_PATCH_TLS, LATE_MARKER, NOTEBOOK as TAMPER_NB
 from support.tampers import PROBE_FILE, TAMPERS, UNSANDBOXED_CONTROL, VICTIM, base_submission
 from support.wrong_answers import BANK
+from support.wrong_answers_input import INPUT_BANK
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader")]
 
@@ -47,7 +48,7 @@ def _wrong_students() -> dict[str, dict[str, list[Any]]]:
     out: dict[str, dict[str, list[Any]]] = {}
     for a in ASSIGNMENTS:
         by_answer: dict[str, list[Any]] = {}
-        for w in BANK:
+        for w in [*BANK, *INPUT_BANK]:
             if w.notebook == a:
                 by_answer.setdefault(w.answer, []).append(w)
         depth = max((len(v) for v in by_answer.values()), default=0)
