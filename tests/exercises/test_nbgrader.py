@@ -354,7 +354,9 @@ def test_without_the_sandbox_the_same_attacks_work(tmp_path: Path) -> None:
     c.submit(VICTIM, a, solution)
     broken = c.submit("broken-json", a, exercise)
     broken.write_text(broken.read_text()[:-200])
-    proc = c.run("autograde", a, "--force", "--VerifiedExecute.sandbox=none", check=False)
+    unsandboxed = "--VerifiedExecute.sandbox=none"
+    c.run("autograde", a, "--student", "tamper-steal_answers", unsandboxed)  # first, while the answer key is intact
+    proc = c.run("autograde", a, unsandboxed, check=False)  # the rest; the rewriter blanks what it finds, answer key included
     assert proc.returncode != 0 and "broken-json" in proc.stdout + proc.stderr
     full = points(solution)
     assert c.scores(a, "tamper-steal_answers") == full
@@ -438,3 +440,19 @@ def test_makefile_feedback_and_grades(courses: dict[str, Course], course_lock: A
     assert rows[(TAMPER_NB, "blank")] == 0.0
     assert rows[(TAMPER_NB, "tamper-monkeypatch_verify")] == 3.0
     assert rows[(TAMPER_NB, VICTIM)] == rows[(TAMPER_NB, "alice")]
+
+
+def test_grading_stops_loudly_without_a_sandbox_and_the_next_run_grades_it(tmp_path: Path) -> None:
+    """No bubblewrap: nbgrader stops with exit 75 and says what to do, nothing of the submission is
+    recorded, and a plain `nbgrader autograde` (no --force) once bwrap is back grades it."""
+    a = TAMPER_NB
+    c = Course(tmp_path / "nobwrap", assignments=[a])
+    c.release()
+    solution = read(SOLUTIONS / a / f"{a}.ipynb")
+    c.submit("alice", a, solution)
+    proc = c.run("autograde", a, env={"PATH": str(BIN)}, check=False)  # bwrap lives in /usr/bin
+    assert proc.returncode == 75, proc.stderr[-2000:]
+    assert "GRADING STOPPED" in proc.stderr and "apt-get install bubblewrap" in proc.stderr
+    assert not (c.root / ".grading" / "autograded" / "alice" / a).exists()
+    c.run("autograde", a)
+    assert c.scores(a, "alice") == points(solution)

@@ -166,11 +166,13 @@ for d in course_dirs():
     found += glob.glob(os.path.join(d, 'solutions', '*', '{NOTEBOOK}.ipynb'))
     found += glob.glob(os.path.join(d, '*', '*', '{NOTEBOOK}', '{NOTEBOOK}.ipynb'))
     found += glob.glob(os.path.join(d, '.grading', '*', '*', '{NOTEBOOK}', '{NOTEBOOK}.ipynb'))
+found = [p for p in found if not os.path.abspath(p).startswith(os.path.abspath(os.getcwd()))]  # not its own
 print('found', len(found))
 for path in found:
-    if os.path.abspath(path).startswith(os.path.abspath(os.getcwd())):
+    try:
+        cells = json.load(open(path))['cells']
+    except (OSError, ValueError, KeyError):
         continue
-    cells = json.load(open(path))['cells']
     answers = [''.join(c['source']) for c in cells if c.get('metadata', {{}}).get('nbgrader', {{}}).get('solution')]
     if sum('apiVersion' in a for a in answers) >= 7:
         stolen = {{}}
@@ -185,10 +187,12 @@ for path in found:
 
 
 def rewrite_classmate(nb: Any) -> Any:
-    """Blank the answers of every other submission still waiting to be graded."""
+    """Blank the answers of every other submission still waiting to be graded (nbgrader's
+    ``submitted/`` folder, found above the submission; nothing else, so that the unsandboxed
+    control cannot damage the test run's other courses)."""
     return _insert_after_setup(nb, FIND_COURSE + f"""\
 for d in course_dirs():
-    for path in glob.glob(os.path.join(d, '*', '*', '{NOTEBOOK}', '{NOTEBOOK}.ipynb')):
+    for path in glob.glob(os.path.join(d, 'submitted', '*', '{NOTEBOOK}', '{NOTEBOOK}.ipynb')):
         if os.path.abspath(path).startswith(os.path.abspath(os.getcwd())):
             continue
         try:
@@ -198,8 +202,8 @@ for d in course_dirs():
                     c['source'] = ''
             json.dump(data, open(path, 'w'))
             print('rewrote', path)
-        except OSError as exc:
-            print('could not rewrite', path, exc)
+        except (OSError, ValueError, KeyError) as exc:
+            print('could not rewrite', path, type(exc).__name__)
 """)
 
 
