@@ -365,8 +365,10 @@ class VerifiedExecute(Execute):
                              for c in grade_cells],
                    "answer_sources": [c.source for c in nb.cells if _is_answer(c)], "reveal": bool(self.reveal_hidden)}
         recheck = _Recheck(payload, VerifiedExecute._pycache)
+        started = time.perf_counter()
         try:
             stopped = self._run_sandboxed(nb, resources, km, private, ledger)
+            ran = time.perf_counter()
             tampering = []
             if fingerprint(watched) != before:
                 tampering.append("the grader package or nbgrader_config.py changed on disk")
@@ -393,6 +395,8 @@ class VerifiedExecute(Execute):
                 raise GradingStopped(f"the trusted re-check could not run while grading {who}; the grading environment "
                                      f"is broken, not the submission, so no grade was recorded for it. {exc}") from None
             self._apply(nb, grade_cells, results, stopped)
+            done = time.perf_counter()
+            self.log.info("%s: kernel %.2f s, then the re-check %.2f s more (%d test cells)", who, ran - started, done - ran, len(grade_cells))
         finally:
             recheck.close()
             shutil.rmtree(private, ignore_errors=True)
