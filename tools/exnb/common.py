@@ -14,12 +14,12 @@ HOW_GRADED = """
   then go on to the next task. Do not use *Run All* to check your work: it stops at the first test
   cell that fails, and the cells of every later task (their *Try it* cells too) do not run.
 * Test cells below each answer state their points. Run them as you go, or press *Validate*.
-  **Visible tests**, and the visible part of each *Hidden test* cell, check the basics and the
-  mistake most learners make in that task, with the flows that show it. **Hidden tests** run when
-  your notebook is graded: they probe every flow that must work and every flow that must not,
-  including some the task does not spell out (other namespaces, other ports, UDP vs TCP, DNS, pods
-  added later, look-alike pods and hosts next door). Passing the visible tests does not mean full
-  points: the *Try it* cells show you the traps, use them.
+  **Visible tests**, and the visible part of each *Hidden test* cell, check the basics and, in
+  tasks about traffic, the mistake most learners make, with a flow that shows it. **Hidden
+  tests** run when your notebook is graded: they probe every flow that must work and every flow
+  that must not, including some the task does not spell out (other namespaces, other ports, UDP
+  vs TCP, DNS, pods added later, look-alike pods and hosts next door). Passing the visible tests
+  does not mean full points: the *Try it* cells show you the traps, use them.
 * A failing test names each wrong flow, e.g. `shop/web → shop/db 5432/TCP: expected BLOCKED,
   observed ALLOWED`, with the engine's reason, and draws the matrix with ✗ on the wrong cells.
   Invalid YAML or an invalid manifest costs only that answer's points; the message names the field.
