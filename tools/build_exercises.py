@@ -21,7 +21,7 @@ from nbbuild import Notebook  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from exnb.common import DEFAULT_DENY, HOW_GRADED, SHOP_TABLE, add_pods, indent, pods_yaml, task, try_cell  # noqa: E402
+from exnb.common import DEFAULT_DENY, HOW_GRADED, SHOP_TABLE, add_pods, indent, namespace_yaml, pods_yaml, task, try_cell  # noqa: E402
 
 SHOP = 'topology="shop"'
 
@@ -42,6 +42,15 @@ KUBE_SYSTEM_OTHER = ("kube-system/dnsmasq", {"app": "dnsmasq"}, ["53/UDP", "53/T
 CONTROLLER_LOOKALIKES = [("ingress-nginx/debug", {"app": "debug"}, [80]),
                          ("untrusted/fake-controller", {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"}, [80])]
 """Another pod of the controller's namespace, and the controller's labels in another namespace."""
+STAGING = 'check.add_namespace("shop-staging", {"team": "shop"})'
+"""Another namespace with the shop's team label: a namespaceSelector team=shop matches it, but the tasks mean namespace shop."""
+STAGING_PODS = [("shop-staging/web", {"app": "web", "tier": "frontend"}, [80]),
+                ("shop-staging/api", {"app": "api", "tier": "backend"}, [8080])]
+LOGGING = 'check.add_namespace("logging", {"team": "platform"})'
+"""Another namespace of the platform team, which is not the monitoring namespace."""
+LOGGING_PROMETHEUS = ("logging/prometheus", {"app": "prometheus"}, [9090])
+FAKE_DB = ("untrusted/fake-db", {"app": "db", "tier": "database"}, [5432])
+"""The database's labels in another namespace."""
 FAKE_DNS = ("untrusted/fake-dns", {"k8s-app": "kube-dns"}, ["53/UDP", "53/TCP"])
 """CoreDNS's label in another namespace."""
 NEXT_DOOR = 'check.add_neighbour_host("next-door.example.com", "203.0.113.11")'
@@ -163,9 +172,10 @@ def network_policies() -> Notebook:
     """)
     nb.code(try_cell(
         "# Try it (not graded). The tests add pods like these: a second front end, a debugging pod with app=web",
-        "# only, and front-end look-alikes in other namespaces. Which of them should reach the API?",
+        "# only, and front-end look-alikes in other namespaces (shop-staging has the shop's team label).",
+        "# Which of them should reach the API?",
         "lab.reset(keep_topology=True)",
-        'lab.apply("""', pods_yaml(*API_CLIENTS), '""")',
+        'lab.apply("""', pods_yaml(*API_CLIENTS), "---", namespace_yaml("shop-staging", {"team": "shop"}), "---", pods_yaml(STAGING_PODS[0]), '""")',
         "lab.apply(api_from_frontend)",
         'print(lab.probe("shop/db", "shop/api", 8080).explain())',
         'display(lab.matrix(8080, destinations=["shop/api"]))'))
@@ -179,6 +189,8 @@ def network_policies() -> Notebook:
             check.expect_probe("shop/db", "shop/api", 8080, verdict="blocked")
             """, hidden=f"""
             {indent(add_pods(*API_CLIENTS))}
+            {STAGING}
+            {indent(add_pods(STAGING_PODS[0]))}
             check.expect_matrix(8080, sources="*", destinations="shop/api", default="blocked",
                                 allow=["shop/web -> shop/api", "shop/web-v2 -> shop/api"])
             """)
@@ -225,9 +237,10 @@ def network_policies() -> Notebook:
           port: 5432
     """)
     nb.code(try_cell(
-        "# Try it (not graded). The tests add pods like these: another back-end pod, and a look-alike elsewhere.",
+        "# Try it (not graded). The tests add pods like these: another back-end pod, and look-alikes elsewhere",
+        "# (shop-staging has the shop's team label).",
         "lab.reset(keep_topology=True)",
-        'lab.apply("""', pods_yaml(*DB_CLIENTS), '""")',
+        'lab.apply("""', pods_yaml(*DB_CLIENTS), "---", namespace_yaml("shop-staging", {"team": "shop"}), "---", pods_yaml(STAGING_PODS[1]), '""")',
         "lab.apply(db_from_backend)",
         'display(lab.matrix(5432, destinations=["shop/db"]))'))
     nb.test("np_db_visible", 1, "one NetworkPolicy in shop; the API reaches the database",
@@ -240,6 +253,8 @@ def network_policies() -> Notebook:
             check.expect_probe("shop/web", "shop/db", 5432, verdict="blocked")
             """, hidden=f"""
             {indent(add_pods(*DB_CLIENTS))}
+            {STAGING}
+            {indent(add_pods(STAGING_PODS[1]))}
             check.expect_matrix(5432, sources="*", destinations="shop/db", default="blocked",
                                 allow=["shop/api -> shop/db", "shop/api-v2 -> shop/db"])
             """)
@@ -288,10 +303,11 @@ def network_policies() -> Notebook:
     """)
     nb.code(try_cell(
         "# Try it (not graded). The tests add pods like these: Grafana next to Prometheus, and pods labelled",
-        "# app=prometheus outside the monitoring namespace. Only monitoring/prometheus may scrape.",
+        "# app=prometheus outside the monitoring namespace (logging belongs to the same team). Only",
+        "# monitoring/prometheus may scrape.",
         "lab.reset(keep_topology=True)",
         f"lab.apply({DEFAULT_DENY})",
-        'lab.apply("""', pods_yaml(*SCRAPERS), '""")',
+        'lab.apply("""', pods_yaml(*SCRAPERS), "---", namespace_yaml("logging", {"team": "platform"}), "---", pods_yaml(LOGGING_PROMETHEUS), '""")',
         "lab.apply(allow_metrics)",
         'display(lab.matrix(9100, destinations=["shop/api", "shop/db", "shop/web"]))'))
     nb.test("np_metrics_visible", 1, "one NetworkPolicy in shop; Prometheus scrapes the front end",
@@ -307,6 +323,8 @@ def network_policies() -> Notebook:
             check.expect_probe("monitoring/grafana", "shop/web", 9100, verdict="blocked")
             """, hidden=f"""
             {indent(add_pods(*SCRAPERS[1:]))}
+            {LOGGING}
+            {indent(add_pods(LOGGING_PROMETHEUS))}
             check.expect_matrix(9100, sources="*", destinations="shop/*", default="blocked",
                                 allow=["monitoring/prometheus -> shop/*"])
             """)
@@ -320,6 +338,7 @@ def network_policies() -> Notebook:
             check.expect_probe("monitoring/prometheus", "shop/api", 8080, verdict="blocked")
             check.expect_probe("monitoring/prometheus", "shop/db", 5432, verdict="blocked")
             check.expect_probe("monitoring/prometheus", "shop/cache", 6379, verdict="blocked")
+            check.expect_probe("monitoring/prometheus", "shop/web", 9100, "UDP", verdict="blocked")
             """)
 
     # -- task 5 ------------------------------------------------------------------------------
@@ -582,8 +601,9 @@ def network_policies() -> Notebook:
     nb.test("np_egress_inside", 1, "inside the cluster: only the database; ingress unchanged",
             f'answer="api_egress", {SHOP}', visible="""
             check.expect_probe("shop/web", "shop/api", 8080, verdict="allowed")
-            """, hidden="""
-            check.expect_matrix(5432, sources="shop/api", destinations="*", default="allowed")
+            """, hidden=f"""
+            {indent(add_pods(FAKE_DB))}
+            check.expect_matrix(5432, sources="shop/api", destinations="*", default="blocked", allow=["shop/api -> shop/db"])
             check.expect_matrix(80, sources="shop/api", destinations="*", default="blocked")
             check.expect_matrix(9100, sources="shop/api", destinations="*", default="blocked")
             check.expect_matrix(9090, sources="shop/api", destinations="*", default="blocked")
@@ -977,7 +997,11 @@ def capstone() -> Notebook:
             check.expect_probe("untrusted/attacker", "shop/web", 80, verdict="allowed")
             check.expect_probe("shop/web", "shop/api", 8080, verdict="allowed")
             """)
-    nb.test("cap_east_west", 2, "east-west: the three allowed flows and nothing else", ctor, hidden="""
+    nb.test("cap_east_west", 2, "east-west: the three allowed flows and nothing else", ctor, hidden=f"""
+            {STAGING}
+            {indent(add_pods(*STAGING_PODS, FAKE_DB))}
+            check.expect_probe("shop/web", "shop-staging/api", 8080, verdict="blocked")
+            check.expect_probe("shop/api", "untrusted/fake-db", 5432, verdict="blocked")
             check.expect_matrix(80, sources="*", destinations="shop/*", default="allowed",
                                 block=["shop/api -> shop/web", "shop/db -> shop/web"])
             check.expect_matrix(8080, sources="*", destinations="shop/*", default="blocked", allow=["shop/web -> shop/api"])
@@ -990,7 +1014,10 @@ def capstone() -> Notebook:
             check.expect_probe("monitoring/grafana", "shop/web", 9100, verdict="blocked")
             """, hidden=f"""
             {indent(add_pods(SCRAPERS[1]))}
+            {LOGGING}
+            {indent(add_pods(LOGGING_PROMETHEUS))}
             check.expect_matrix(9100, sources="*", destinations="shop/*", default="blocked", allow=["monitoring/prometheus -> shop/*"])
+            check.expect_probe("monitoring/prometheus", "shop/web", 9100, "UDP", verdict="blocked")
             """)
     nb.test("cap_dns", 1, "every shop pod resolves names through CoreDNS only", ctor, visible=f"""
             {indent(add_pods(KUBE_SYSTEM_OTHER))}

@@ -122,3 +122,9 @@ def indent(text: str, spaces: int = 12) -> str:
 def try_cell(*lines: str) -> str:
     """A code cell's source from lines (multi-line YAML strings stay as they are)."""
     return "\n".join(lines)
+
+
+def namespace_yaml(name: str, labels: dict[str, str]) -> str:
+    """A Namespace for a *Try it* cell, in the style of ``pods_yaml`` (put it before the pods that live there)."""
+    meta = yaml.safe_dump({"name": name, "labels": labels}, default_flow_style=True, width=10_000, sort_keys=False).strip()
+    return f"apiVersion: v1\nkind: Namespace\nmetadata: {meta}"

@@ -209,6 +209,9 @@ def build() -> Notebook:
             check.expect_probe("shop/api", "node:kind-worker", 10250, verdict="blocked")
             """)
     nb.test("eg_inside", 1, "shop pods reach each other, pods added later included; other namespaces not", ctor, hidden="""
+            check.add_namespace("shop-staging", {"team": "shop"})
+            check.add_pod("shop-staging/web", {"app": "web", "tier": "frontend"}, [80])
+            check.expect_probe("shop/web", "shop-staging/web", 80, verdict="blocked")
             check.add_pod("shop/cache", {"app": "cache"}, [6379])
             for port in (80, 8080, 5432, 6379, 9100):
                 check.expect_matrix(port, sources="shop/*", destinations="shop/*", default="allowed")
