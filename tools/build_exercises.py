@@ -21,9 +21,40 @@ from nbbuild import Notebook  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from exnb.common import DEFAULT_DENY, HOW_GRADED, SHOP_TABLE  # noqa: E402
+from exnb.common import DEFAULT_DENY, HOW_GRADED, SHOP_TABLE, add_pods, indent, namespace_yaml, pods_yaml, task, try_cell  # noqa: E402
 
 SHOP = 'topology="shop"'
+
+# Extra pods of exercise 7's tests (the *Try it* cells create the same ones in the learner's lab).
+API_CLIENTS = [("shop/web-v2", {"app": "web-v2", "tier": "frontend"}, [80]),   # a second front end: gets in
+               ("shop/web-debug", {"app": "web"}, [80]),                        # app=web but not the front-end tier: stays out
+               ("untrusted/fake-web", {"app": "web", "tier": "frontend"}, [80]),
+               ("monitoring/web", {"app": "web", "tier": "frontend"}, [80])]
+DB_CLIENTS = [("shop/api-v2", {"app": "api-v2", "tier": "backend"}, [8080]),
+              ("untrusted/fake-api", {"app": "api", "tier": "backend"}, [8080])]
+SCRAPERS = [("monitoring/grafana", {"app": "grafana"}, [3000]),
+            ("untrusted/prometheus", {"app": "prometheus"}, [9090]),
+            ("shop/prometheus", {"app": "prometheus"}, [9090])]
+B_NEXT = ("x/b-next", {"pod": "b"}, ["82/UDP/serve-81-udp", "80/TCP/serve-80-tcp", "81/TCP/serve-81-tcp"])
+"""A new version of x/b that serves the UDP port named serve-81-udp on 82: a rule by name follows it, a rule by number does not."""
+KUBE_SYSTEM_OTHER = ("kube-system/dnsmasq", {"app": "dnsmasq"}, ["53/UDP", "53/TCP"])
+"""A pod of kube-system that is not CoreDNS (tests only: on kind the lab does not create pods in kube-system)."""
+CONTROLLER_LOOKALIKES = [("ingress-nginx/debug", {"app": "debug"}, [80]),
+                         ("untrusted/fake-controller", {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"}, [80])]
+"""Another pod of the controller's namespace, and the controller's labels in another namespace."""
+STAGING = 'check.add_namespace("shop-staging", {"team": "shop"})'
+"""Another namespace with the shop's team label: a namespaceSelector team=shop matches it, but the tasks mean namespace shop."""
+STAGING_PODS = [("shop-staging/web", {"app": "web", "tier": "frontend"}, [80]),
+                ("shop-staging/api", {"app": "api", "tier": "backend"}, [8080])]
+LOGGING = 'check.add_namespace("logging", {"team": "platform"})'
+"""Another namespace of the platform team, which is not the monitoring namespace."""
+LOGGING_PROMETHEUS = ("logging/prometheus", {"app": "prometheus"}, [9090])
+FAKE_DB = ("untrusted/fake-db", {"app": "db", "tier": "database"}, [5432])
+"""The database's labels in another namespace."""
+FAKE_DNS = ("untrusted/fake-dns", {"k8s-app": "kube-dns"}, ["53/UDP", "53/TCP"])
+"""CoreDNS's label in another namespace."""
+NEXT_DOOR = 'check.add_neighbour_host("next-door.example.com", "203.0.113.11")'
+"""A host at the address next to api.example.com (203.0.113.10): a /24 lets the API reach it."""
 
 
 # ------------------------------------------------------------------------------------------
@@ -52,15 +83,16 @@ def network_policies() -> Notebook:
     """)
 
     # -- task 1 ------------------------------------------------------------------------------
-    nb.md("""
+    nb.md(task("""
     ## Task 1 — Default deny (3 points)
 
     Write a NetworkPolicy named `default-deny-ingress` in namespace `shop` that makes **every pod in
     `shop`** (including pods created later) refuse all incoming connections, and leaves outgoing
     traffic alone.
 
-    Points: 1 visible test, 2 hidden tests (every flow into `shop`; nothing else changed).
-    """)
+    Points: 1 visible test, 2 hidden tests (every flow into `shop`; nothing else changed: the
+    visible part of that cell checks that the API still resolves names and calls the payment API).
+    """))
     nb.answer("default_deny", """
     apiVersion: networking.k8s.io/v1
     kind: NetworkPolicy
@@ -78,6 +110,9 @@ def network_policies() -> Notebook:
     lab.apply(default_deny)
     for m in lab.matrices():
         display(m)
+    # Outgoing traffic must not change: the API still resolves names (DNS) and calls the payment API.
+    for dst, port, proto in (("kube-system/coredns-0", 53, "UDP"), ("api.example.com", 443, "TCP")):
+        print(lab.probe("shop/api", dst, port, proto).summary())
     """)
     nb.test("np_default_deny_visible", 1, "one NetworkPolicy in shop; the attacker cannot reach the web page",
             f'answer="default_deny", {SHOP}', visible="""
@@ -92,17 +127,18 @@ def network_policies() -> Notebook:
             check.expect_probe("shop/web", "shop/api", 8080, "UDP", verdict="blocked")
             """)
     nb.test("np_default_deny_rest", 1, "egress and other namespaces are unchanged",
-            f'answer="default_deny", {SHOP}', hidden="""
+            f'answer="default_deny", {SHOP}', visible="""
+            check.expect_probe("shop/api", "kube-system/coredns-0", 53, "UDP", verdict="allowed")
+            check.expect_probe("shop/api", "api.example.com", 443, verdict="allowed")
+            """, hidden="""
             check.expect_matrix(80, sources="*", destinations="untrusted/*", default="allowed")
             check.expect_matrix(9090, sources="*", destinations="monitoring/*", default="allowed")
-            check.expect_probe("shop/api", "kube-system/coredns-0", 53, "UDP", verdict="allowed")
             check.expect_probe("shop/api", "kube-system/coredns-0", 53, "TCP", verdict="allowed")
-            check.expect_probe("shop/api", "api.example.com", 443, verdict="allowed")
             check.expect_probe("shop/db", "blocked.example.net", 80, verdict="allowed")
             """)
 
     # -- task 2 ------------------------------------------------------------------------------
-    nb.md("""
+    nb.md(task("""
     ## Task 2 — The back end only from the front end (3 points)
 
     `shop/api` (the back end, `tier=backend`) must accept connections **only from the front end**
@@ -110,8 +146,9 @@ def network_policies() -> Notebook:
     Name the policy `api-allow-frontend`. Nothing else is applied (no default deny): your policy
     alone must do it, and must not change anything for the other pods.
 
-    Points: 1 visible, 2 hidden (who may connect; on which ports, and nothing else changed).
-    """)
+    Points: 1 visible, 2 hidden (who may connect — its visible part checks that the database does
+    not get in; on which ports, and nothing else changed).
+    """))
     nb.answer("api_from_frontend", """
     apiVersion: networking.k8s.io/v1
     kind: NetworkPolicy
@@ -133,23 +170,29 @@ def network_policies() -> Notebook:
         - protocol: TCP
           port: 8080
     """)
-    nb.code("""
-    # Try it (not graded)
-    lab.reset(keep_topology=True)
-    lab.apply(api_from_frontend)
-    print(lab.probe("shop/web", "shop/api", 8080).explain())
-    display(lab.matrix(8080, destinations=["shop/api"]))
-    """)
+    nb.code(try_cell(
+        "# Try it (not graded). The tests add pods like these: a second front end, a debugging pod with app=web",
+        "# only, and front-end look-alikes in other namespaces (shop-staging has the shop's team label).",
+        "# Which of them should reach the API?",
+        "lab.reset(keep_topology=True)",
+        'lab.apply("""', pods_yaml(*API_CLIENTS), "---", namespace_yaml("shop-staging", {"team": "shop"}), "---", pods_yaml(STAGING_PODS[0]), '""")',
+        "lab.apply(api_from_frontend)",
+        'print(lab.probe("shop/db", "shop/api", 8080).explain())',
+        'display(lab.matrix(8080, destinations=["shop/api"]))'))
     nb.test("np_api_visible", 1, "one NetworkPolicy in shop; the front end reaches the API",
             f'answer="api_from_frontend", {SHOP}', visible="""
             check.expect_objects("NetworkPolicy", count=1, namespace="shop")
             check.expect_probe("shop/web", "shop/api", 8080, verdict="allowed")
             """)
     nb.test("np_api_who", 1, "only the front end of shop reaches the API",
-            f'answer="api_from_frontend", {SHOP}', hidden="""
-            check.add_pod("untrusted/fake-web", {"app": "web", "tier": "frontend"}, [80])
-            check.add_pod("monitoring/web", {"app": "web", "tier": "frontend"}, [80])
-            check.expect_matrix(8080, sources="*", destinations="shop/api", default="blocked", allow=["shop/web -> shop/api"])
+            f'answer="api_from_frontend", {SHOP}', visible="""
+            check.expect_probe("shop/db", "shop/api", 8080, verdict="blocked")
+            """, hidden=f"""
+            {indent(add_pods(*API_CLIENTS))}
+            {STAGING}
+            {indent(add_pods(STAGING_PODS[0]))}
+            check.expect_matrix(8080, sources="*", destinations="shop/api", default="blocked",
+                                allow=["shop/web -> shop/api", "shop/web-v2 -> shop/api"])
             """)
     nb.test("np_api_ports", 1, "only port 8080/TCP, and the other pods are unaffected",
             f'answer="api_from_frontend", {SHOP}', hidden="""
@@ -161,7 +204,7 @@ def network_policies() -> Notebook:
             """)
 
     # -- task 3 ------------------------------------------------------------------------------
-    nb.md("""
+    nb.md(task("""
     ## Task 3 — The database only from the tier that uses it (3 points)
 
     `shop/db` (`tier=database`) must accept PostgreSQL connections (5432/TCP) **only from the
@@ -169,8 +212,9 @@ def network_policies() -> Notebook:
     added later. Nothing else may reach the database, on any port. Name it `db-allow-backend`.
     No other policy is applied.
 
-    Points: 1 visible, 2 hidden (who may connect; which ports).
-    """)
+    Points: 1 visible, 2 hidden (who may connect — its visible part checks that the front end does
+    not get in; which ports).
+    """))
     nb.answer("db_from_backend", """
     apiVersion: networking.k8s.io/v1
     kind: NetworkPolicy
@@ -192,21 +236,25 @@ def network_policies() -> Notebook:
         - protocol: TCP
           port: 5432
     """)
-    nb.code("""
-    # Try it (not graded)
-    lab.reset(keep_topology=True)
-    lab.apply(db_from_backend)
-    display(lab.matrix(5432, destinations=["shop/db"]))
-    """)
+    nb.code(try_cell(
+        "# Try it (not graded). The tests add pods like these: another back-end pod, and look-alikes elsewhere",
+        "# (shop-staging has the shop's team label).",
+        "lab.reset(keep_topology=True)",
+        'lab.apply("""', pods_yaml(*DB_CLIENTS), "---", namespace_yaml("shop-staging", {"team": "shop"}), "---", pods_yaml(STAGING_PODS[1]), '""")',
+        "lab.apply(db_from_backend)",
+        'display(lab.matrix(5432, destinations=["shop/db"]))'))
     nb.test("np_db_visible", 1, "one NetworkPolicy in shop; the API reaches the database",
             f'answer="db_from_backend", {SHOP}', visible="""
             check.expect_objects("NetworkPolicy", count=1, namespace="shop")
             check.expect_probe("shop/api", "shop/db", 5432, verdict="allowed")
             """)
     nb.test("np_db_who", 1, "exactly the back-end tier of shop reaches 5432",
-            f'answer="db_from_backend", {SHOP}', hidden="""
-            check.add_pod("shop/api-v2", {"app": "api-v2", "tier": "backend"}, [8080])
-            check.add_pod("untrusted/fake-api", {"app": "api", "tier": "backend"}, [8080])
+            f'answer="db_from_backend", {SHOP}', visible="""
+            check.expect_probe("shop/web", "shop/db", 5432, verdict="blocked")
+            """, hidden=f"""
+            {indent(add_pods(*DB_CLIENTS))}
+            {STAGING}
+            {indent(add_pods(STAGING_PODS[1]))}
             check.expect_matrix(5432, sources="*", destinations="shop/db", default="blocked",
                                 allow=["shop/api -> shop/db", "shop/api-v2 -> shop/db"])
             """)
@@ -219,7 +267,7 @@ def network_policies() -> Notebook:
             """)
 
     # -- task 4 ------------------------------------------------------------------------------
-    nb.md("""
+    nb.md(task("""
     ## Task 4 — Let monitoring scrape the metrics (3 points)
 
     The shop now runs with task 1's `default-deny-ingress` (the tests apply it before your answer).
@@ -228,8 +276,9 @@ def network_policies() -> Notebook:
     `shop`**. Nothing else. Name it `allow-metrics-scraping`.
 
     Two conditions on one peer: is that AND or OR in YAML? Points: 1 visible, 2 hidden (who may
-    scrape; only the metrics port, on every pod).
-    """)
+    scrape — its visible part checks that Grafana, another pod of `monitoring`, may not; only the
+    metrics port, on every pod).
+    """))
     nb.answer("allow_metrics", """
     apiVersion: networking.k8s.io/v1
     kind: NetworkPolicy
@@ -252,13 +301,15 @@ def network_policies() -> Notebook:
         - protocol: TCP
           port: metrics
     """)
-    nb.code(f"""
-    # Try it (not graded)
-    lab.reset(keep_topology=True)
-    lab.apply({DEFAULT_DENY})
-    lab.apply(allow_metrics)
-    display(lab.matrix(9100, destinations=["shop/api", "shop/db", "shop/web"]))
-    """)
+    nb.code(try_cell(
+        "# Try it (not graded). The tests add pods like these: Grafana next to Prometheus, and pods labelled",
+        "# app=prometheus outside the monitoring namespace (logging belongs to the same team). Only",
+        "# monitoring/prometheus may scrape.",
+        "lab.reset(keep_topology=True)",
+        f"lab.apply({DEFAULT_DENY})",
+        'lab.apply("""', pods_yaml(*SCRAPERS), "---", namespace_yaml("logging", {"team": "platform"}), "---", pods_yaml(LOGGING_PROMETHEUS), '""")',
+        "lab.apply(allow_metrics)",
+        'display(lab.matrix(9100, destinations=["shop/api", "shop/db", "shop/web"]))'))
     nb.test("np_metrics_visible", 1, "one NetworkPolicy in shop; Prometheus scrapes the front end",
             f'answer="allow_metrics", {SHOP}', visible=f"""
             check.given({DEFAULT_DENY})
@@ -268,10 +319,12 @@ def network_policies() -> Notebook:
     nb.test("np_metrics_who", 1, "only Prometheus in the monitoring namespace scrapes",
             f'answer="allow_metrics", {SHOP}', visible=f"""
             check.given({DEFAULT_DENY})
-            """, hidden="""
-            check.add_pod("monitoring/grafana", {"app": "grafana"}, [3000])
-            check.add_pod("untrusted/prometheus", {"app": "prometheus"}, [9090])
-            check.add_pod("shop/prometheus", {"app": "prometheus"}, [9090])
+            {indent(add_pods(SCRAPERS[0]))}
+            check.expect_probe("monitoring/grafana", "shop/web", 9100, verdict="blocked")
+            """, hidden=f"""
+            {indent(add_pods(*SCRAPERS[1:]))}
+            {LOGGING}
+            {indent(add_pods(LOGGING_PROMETHEUS))}
             check.expect_matrix(9100, sources="*", destinations="shop/*", default="blocked",
                                 allow=["monitoring/prometheus -> shop/*"])
             """)
@@ -285,10 +338,11 @@ def network_policies() -> Notebook:
             check.expect_probe("monitoring/prometheus", "shop/api", 8080, verdict="blocked")
             check.expect_probe("monitoring/prometheus", "shop/db", 5432, verdict="blocked")
             check.expect_probe("monitoring/prometheus", "shop/cache", 6379, verdict="blocked")
+            check.expect_probe("monitoring/prometheus", "shop/web", 9100, "UDP", verdict="blocked")
             """)
 
     # -- task 5 ------------------------------------------------------------------------------
-    nb.md("""
+    nb.md(task("""
     ## Task 5 — AND or OR? (4 points)
 
     On the e2e topology, in namespace `x`:
@@ -298,8 +352,9 @@ def network_policies() -> Notebook:
     * `peer_or` — policy `c-from-y-or-b`: `x/c` accepts connections **from every pod in namespace
       `y`, and from pods labelled `pod=b` in any namespace**.
 
-    Both on every port and protocol. Points: per answer 1 visible and 1 hidden (the full matrix).
-    """)
+    Both on every port and protocol. Points: per answer 1 visible and 1 hidden (the full matrix; its
+    visible part checks the flow that the AND/OR mix-up gets wrong).
+    """))
     nb.code("""
     lab_e2e = grader.connect("kindnet")
     lab_e2e.deploy("e2e")
@@ -332,7 +387,9 @@ def network_policies() -> Notebook:
             check.expect_probe("y/b", "x/a", 80, verdict="allowed")
             """)
     nb.test("np_and_matrix", 1, "only y/b reaches x/a, on every port and protocol",
-            'answer="peer_and", topology="e2e"', hidden="""
+            'answer="peer_and", topology="e2e"', visible="""
+            check.expect_probe("y/a", "x/a", 80, verdict="blocked")
+            """, hidden="""
             for port in ("80/TCP", "81/UDP", "81/SCTP"):
                 check.expect_matrix(port, sources="*", destinations="x/a", default="blocked", allow=["y/b -> x/a"])
             check.expect_matrix(80, sources="*", destinations="x/b", default="allowed")
@@ -372,25 +429,28 @@ def network_policies() -> Notebook:
             check.expect_probe("y/a", "x/c", 80, verdict="allowed")
             """)
     nb.test("np_or_matrix", 1, "all of y and every pod b reach x/c; nobody else",
-            'answer="peer_or", topology="e2e"', hidden="""
+            'answer="peer_or", topology="e2e"', visible="""
+            check.expect_probe("z/b", "x/c", 80, verdict="allowed")
+            """, hidden="""
             for port in ("80/TCP", "81/UDP"):
                 check.expect_matrix(port, sources="*", destinations="x/c", default="blocked",
                                     allow=["y/* -> x/c", "*/b -> x/c"])
             """)
 
     # -- task 6 ------------------------------------------------------------------------------
-    nb.md("""
+    nb.md(task("""
     ## Task 6 — Named ports and port ranges (3 points)
 
     Write one policy `b-named-ports` in namespace `x` that lets **every pod of every namespace**
-    reach `x/b` on
+    reach the pods labelled `pod=b` in `x` on
 
-    1. the UDP port named `serve-81-udp`, **by its name**, and
+    1. the UDP port named `serve-81-udp`, **by its name** (a new version of `b` may serve that
+       port on another number: your rule must follow it), and
     2. TCP ports 80 **through** 81, as **one** port entry (`endPort`).
 
-    Everything else to `x/b` is blocked. Points: 1 visible, 2 hidden (the named UDP port; the TCP
-    range and nothing else).
-    """)
+    Everything else to them is blocked. Points: 1 visible, 2 hidden (the named UDP port — its
+    visible part checks 81/UDP; the TCP range and nothing else).
+    """))
     nb.answer("named_ports", """
     apiVersion: networking.k8s.io/v1
     kind: NetworkPolicy
@@ -411,20 +471,24 @@ def network_policies() -> Notebook:
           port: 80
           endPort: 81
     """)
-    nb.code("""
-    # Try it (not graded)
-    lab_e2e.reset(keep_topology=True)
-    lab_e2e.apply(named_ports)
-    for port, proto in ((80, "TCP"), (81, "TCP"), (80, "UDP"), (81, "UDP")):
-        print(lab_e2e.probe("z/a", "x/b", port, proto).summary())
-    """)
+    nb.code(try_cell(
+        "# Try it (not graded). The tests also run x/b-next, a new version of b that serves serve-81-udp on 82.",
+        "lab_e2e.reset(keep_topology=True)",
+        'lab_e2e.apply("""', pods_yaml(B_NEXT), '""")',
+        "lab_e2e.apply(named_ports)",
+        'for dst, port, proto in (("x/b", 80, "TCP"), ("x/b", 81, "TCP"), ("x/b", 80, "UDP"), ("x/b", 81, "UDP"), ("x/b-next", 82, "UDP")):',
+        '    print(lab_e2e.probe("z/a", dst, port, proto).summary())'))
     nb.test("np_ports_visible", 1, "one NetworkPolicy in x; z/a reaches x/b on 80/TCP",
             'answer="named_ports", topology="e2e"', visible="""
             check.expect_objects("NetworkPolicy", count=1, namespace="x")
             check.expect_probe("z/a", "x/b", 80, verdict="allowed")
             """)
-    nb.test("np_ports_udp", 1, "the named UDP port is open to everyone; the other UDP port is not",
-            'answer="named_ports", topology="e2e"', hidden="""
+    nb.test("np_ports_udp", 1, "the named UDP port is open to everyone, whatever its number; the other UDP port is not",
+            'answer="named_ports", topology="e2e"', visible="""
+            check.expect_probe("z/a", "x/b", "81/UDP", verdict="allowed")
+            """, hidden=f"""
+            {indent(add_pods(B_NEXT))}
+            check.expect_probe("z/a", "x/b-next", "82/UDP", verdict="allowed")
             check.expect_matrix("81/UDP", sources="*", destinations="x/b", default="allowed")
             check.expect_matrix("80/UDP", sources="*", destinations="x/b", default="blocked")
             """)
@@ -438,19 +502,22 @@ def network_policies() -> Notebook:
             """)
 
     # -- task 7 ------------------------------------------------------------------------------
-    nb.md("""
+    nb.md(task("""
     ## Task 7 — Egress: DNS and one external API (4 points)
 
     `shop/api` (`app=api`) may open connections **only** to
 
     * the database, `shop/db`, on 5432/TCP;
     * DNS: the CoreDNS pods (namespace `kube-system`, label `k8s-app=kube-dns`) on port 53 over
-      **UDP and TCP**, and no other DNS server;
-    * the payment API `api.example.com` (203.0.113.10) on 443/TCP.
+      **UDP and TCP**, and no other DNS server: not another pod of `kube-system`, nor a pod with
+      the same label in another namespace;
+    * the payment API `api.example.com`: that one address (203.0.113.10), on 443/TCP only.
 
     Name it `api-egress`. Its **ingress must stay as it is**, and no other pod is affected.
-    Points: 1 visible, 3 hidden (DNS; the outside world; inside the cluster).
-    """)
+    Points: 1 visible, 3 hidden (DNS — its visible part checks another pod of `kube-system`; the
+    outside world; inside the cluster — its visible part checks that the front end still reaches
+    the API).
+    """))
     nb.answer("api_egress", """
     apiVersion: networking.k8s.io/v1
     kind: NetworkPolicy
@@ -490,20 +557,29 @@ def network_policies() -> Notebook:
         - protocol: TCP
           port: 443
     """)
-    nb.code("""
-    # Try it (not graded)
-    lab.reset(keep_topology=True)
-    lab.apply(api_egress)
-    for dst, port, proto in (("kube-system/coredns-0", 53, "UDP"), ("api.example.com", 443, "TCP"), ("blocked.example.net", 443, "TCP")):
-        print(lab.probe("shop/api", dst, port, proto).explain(), end="\\n\\n")
-    """)
+    nb.code(try_cell(
+        "# Try it (not graded). The tests also run a DNS look-alike (the label k8s-app=kube-dns in namespace",
+        "# untrusted), a pod of kube-system that is not CoreDNS, and a host at 203.0.113.11, next to",
+        "# api.example.com: none of them may be reached. Incoming connections to the API must still work.",
+        "lab.reset(keep_topology=True)",
+        'lab.apply("""', pods_yaml(FAKE_DNS), '""")',
+        "lab.apply(api_egress)",
+        'for dst, port, proto in (("kube-system/coredns-0", 53, "UDP"), ("untrusted/fake-dns", 53, "UDP"), ("api.example.com", 443, "TCP"),',
+        '                         ("api.example.com", 443, "UDP"), ("blocked.example.net", 443, "TCP")):',
+        '    print(lab.probe("shop/api", dst, port, proto).explain(), end="\\n\\n")',
+        'print(lab.probe("shop/web", "shop/api", 8080).summary())'))
     nb.test("np_egress_visible", 1, "one NetworkPolicy in shop; the API reaches api.example.com on 443",
             f'answer="api_egress", {SHOP}', visible="""
             check.expect_objects("NetworkPolicy", count=1, namespace="shop")
             check.expect_probe("shop/api", "api.example.com", 443, verdict="allowed")
             """)
     nb.test("np_egress_dns", 1, "DNS to CoreDNS over UDP and TCP, and to no other server",
-            f'answer="api_egress", {SHOP}', hidden="""
+            f'answer="api_egress", {SHOP}', visible=f"""
+            {indent(add_pods(KUBE_SYSTEM_OTHER))}
+            check.expect_probe("shop/api", "kube-system/dnsmasq", 53, "UDP", verdict="blocked")
+            """, hidden=f"""
+            {indent(add_pods(FAKE_DNS))}
+            check.expect_probe("shop/api", "untrusted/fake-dns", 53, "UDP", verdict="blocked")
             for pod in ("kube-system/coredns-0", "kube-system/coredns-1"):
                 check.expect_probe("shop/api", pod, 53, "UDP", verdict="allowed")
                 check.expect_probe("shop/api", pod, 53, "TCP", verdict="allowed")
@@ -512,7 +588,10 @@ def network_policies() -> Notebook:
             check.expect_probe("shop/api", "api.example.com", 53, "UDP", verdict="blocked")
             """)
     nb.test("np_egress_outside", 1, "only api.example.com on 443/TCP outside the cluster",
-            f'answer="api_egress", {SHOP}', hidden="""
+            f'answer="api_egress", {SHOP}', hidden=f"""
+            {NEXT_DOOR}
+            check.expect_probe("shop/api", "203.0.113.11", 443, verdict="blocked")
+            check.expect_probe("shop/api", "203.0.113.10", 443, "UDP", verdict="blocked")
             check.expect_probe("shop/api", "203.0.113.10", 80, verdict="blocked")
             check.expect_probe("shop/api", "198.51.100.20", 443, verdict="blocked")
             check.expect_probe("shop/api", "172.18.0.100", 443, verdict="blocked")
@@ -520,8 +599,11 @@ def network_policies() -> Notebook:
             check.expect_probe("shop/db", "blocked.example.net", 443, verdict="allowed")
             """)
     nb.test("np_egress_inside", 1, "inside the cluster: only the database; ingress unchanged",
-            f'answer="api_egress", {SHOP}', hidden="""
-            check.expect_matrix(5432, sources="shop/api", destinations="*", default="allowed")
+            f'answer="api_egress", {SHOP}', visible="""
+            check.expect_probe("shop/web", "shop/api", 8080, verdict="allowed")
+            """, hidden=f"""
+            {indent(add_pods(FAKE_DB))}
+            check.expect_matrix(5432, sources="shop/api", destinations="*", default="blocked", allow=["shop/api -> shop/db"])
             check.expect_matrix(80, sources="shop/api", destinations="*", default="blocked")
             check.expect_matrix(9100, sources="shop/api", destinations="*", default="blocked")
             check.expect_matrix(9090, sources="shop/api", destinations="*", default="blocked")
@@ -578,7 +660,7 @@ def basics() -> Notebook:
         print(f"{node.name:20} {node.role:14} node IP {str(node.ip):12} podCIDR {node.pod_cidr}")
     """)
 
-    nb.md("""
+    nb.md(task("""
     ## Task 1 — Where do the shop's pods live? (3 points)
 
     On the `kindnet` profile, after `lab.deploy("shop")`: give `shop/web`'s pod IP, the node it runs
@@ -597,7 +679,7 @@ def basics() -> Notebook:
     ```
 
     Points: 1 visible (keys present, addresses on the right networks), 2 hidden (values).
-    """)
+    """))
     nb.answer("shop_addresses", f"""
     web_ip: {web.ip}
     web_node: {web.node}
@@ -626,7 +708,7 @@ def basics() -> Notebook:
             check.expect_value("db_node", lab_value("pod_node", "shop/db"))
             """)
 
-    nb.md(f"""
+    nb.md(task(f"""
     ## Task 2 — Across nodes without a tunnel (3 points)
 
     kindnet routes pod traffic between nodes **without encapsulation**: every node has a route for
@@ -647,7 +729,7 @@ def basics() -> Notebook:
     ```
 
     Points: 1 visible, 2 hidden.
-    """)
+    """))
     nb.answer("routing", "\n".join(
         ["next_hop:"] + [f"  {ip}: {next_hop(kindnet, ip)}" for ip in hops]
         + [f"pod_ips_per_node: {pod_ips_per_node(kindnet, 'kind-worker')}"]))
@@ -661,7 +743,7 @@ def basics() -> Notebook:
                 [f'check.expect_value(["next_hop", "{ip}"], lab_value("next_hop", "{ip}"))' for ip in hops]
                 + ['check.expect_value("pod_ips_per_node", lab_value("pod_ips_per_node", "kind-worker"))']))
 
-    nb.md("""
+    nb.md(task("""
     ## Task 3 — Calico's IPAM blocks (3 points)
 
     Calico does not use the node's podCIDR. It cuts its pool (here `192.168.0.0/16`) into **/26
@@ -672,7 +754,7 @@ def basics() -> Notebook:
     as `key: value` lines.
 
     Points: 1 visible, 2 hidden.
-    """)
+    """))
     nb.code("""
     calico = grader.connect("calico-vxlan")
     calico.deploy("shop")
@@ -710,7 +792,7 @@ def basics() -> Notebook:
         lab.apply(eval(anywhere))  # noqa: S307 - our own literal
         return probe_verdict(lab, "shop/web", dst, port).value
 
-    nb.md("""
+    nb.md(task("""
     ## Task 4 — Same YAML, different CNI (3 points)
 
     This policy lets `shop/web` send to `0.0.0.0/0` — "anywhere", one would think:
@@ -735,7 +817,7 @@ def basics() -> Notebook:
     the difference.)
 
     Points: 1 visible, 2 hidden.
-    """)
+    """))
     nb.code(f"""
     anywhere = {anywhere}
     for profile in ("kindnet", "cilium-tunnel"):
@@ -787,7 +869,7 @@ def capstone() -> Notebook:
     lab = grader.connect("kindnet")
     lab.deploy("shop")
     """)
-    nb.md("""
+    nb.md(task("""
     ## Task 1 — Secure the shop (8 points)
 
     1. **Default deny**, ingress and egress, for every pod in `shop` (including pods added later).
@@ -798,12 +880,15 @@ def capstone() -> Notebook:
     4. Prometheus (`app=prometheus` in the namespace labelled `purpose=monitoring`) scrapes
        9100/TCP (`metrics`) on every pod in `shop`; no one else may.
     5. Every pod in `shop` may resolve names: DNS to CoreDNS (`kube-system`, `k8s-app=kube-dns`) on
-       53 over UDP and TCP, and to no other DNS server.
-    6. `shop/api` may call `api.example.com` (203.0.113.10) on 443/TCP. Nothing else in `shop`
-       leaves the cluster or reaches other namespaces.
+       53 over UDP and TCP, and to no other DNS server (not another pod of `kube-system`, nor a pod
+       with the same label in another namespace).
+    6. `shop/api` may call `api.example.com`: that one address (203.0.113.10), on 443/TCP only.
+       Nothing else in `shop` leaves the cluster or reaches other namespaces.
 
-    Points: 1 visible; hidden: east-west 2, monitoring 1, DNS 1, egress 2, a new pod 1.
-    """)
+    Points: 1 visible; hidden: east-west 2, monitoring 1, DNS 1, egress 2, a new pod 1. The visible
+    parts of the monitoring, DNS and egress cells check one flow each that a common mistake gets
+    wrong (Grafana scraping, another pod of `kube-system` on port 53, the database calling out).
+    """))
     nb.answer("shop_policies", """
     apiVersion: networking.k8s.io/v1
     kind: NetworkPolicy
@@ -896,13 +981,27 @@ def capstone() -> Notebook:
     for m in lab.matrices():
         display(m)
     """)
+    nb.code(try_cell(
+        "# Try it (not graded): the traps. The tests also run Grafana next to Prometheus, a DNS look-alike (the",
+        "# label k8s-app=kube-dns in namespace untrusted), a pod of kube-system that is not CoreDNS and a host",
+        "# at 203.0.113.11, next to api.example.com. All of these must be blocked:",
+        "lab.reset(keep_topology=True)",
+        'lab.apply("""', pods_yaml(SCRAPERS[0], FAKE_DNS), '""")',
+        "lab.apply(shop_policies)",
+        'for src, dst, port in (("monitoring/grafana", "shop/web", "9100/TCP"), ("shop/web", "untrusted/fake-dns", "53/UDP"),',
+        '                       ("shop/api", "203.0.113.10", "443/UDP"), ("shop/db", "203.0.113.10", "443/TCP")):',
+        "    print(lab.probe(src, dst, port).summary())"))
     ctor = f'answer="shop_policies", {SHOP}'
     nb.test("cap_visible", 1, "NetworkPolicies in shop; the front end is reachable and reaches the API", ctor, visible="""
             check.expect_objects("NetworkPolicy", at_least=1, namespace="shop")
             check.expect_probe("untrusted/attacker", "shop/web", 80, verdict="allowed")
             check.expect_probe("shop/web", "shop/api", 8080, verdict="allowed")
             """)
-    nb.test("cap_east_west", 2, "east-west: the three allowed flows and nothing else", ctor, hidden="""
+    nb.test("cap_east_west", 2, "east-west: the three allowed flows and nothing else", ctor, hidden=f"""
+            {STAGING}
+            {indent(add_pods(*STAGING_PODS, FAKE_DB))}
+            check.expect_probe("shop/web", "shop-staging/api", 8080, verdict="blocked")
+            check.expect_probe("shop/api", "untrusted/fake-db", 5432, verdict="blocked")
             check.expect_matrix(80, sources="*", destinations="shop/*", default="allowed",
                                 block=["shop/api -> shop/web", "shop/db -> shop/web"])
             check.expect_matrix(8080, sources="*", destinations="shop/*", default="blocked", allow=["shop/web -> shop/api"])
@@ -910,19 +1009,37 @@ def capstone() -> Notebook:
             check.expect_matrix(80, sources="shop/*", destinations="untrusted/*", default="blocked")
             check.expect_matrix(9090, sources="shop/*", destinations="monitoring/*", default="blocked")
             """)
-    nb.test("cap_monitoring", 1, "only Prometheus scrapes, only the metrics port", ctor, hidden="""
-            check.add_pod("monitoring/grafana", {"app": "grafana"}, [3000])
-            check.add_pod("untrusted/prometheus", {"app": "prometheus"}, [9090])
+    nb.test("cap_monitoring", 1, "only Prometheus scrapes, only the metrics port", ctor, visible=f"""
+            {indent(add_pods(SCRAPERS[0]))}
+            check.expect_probe("monitoring/grafana", "shop/web", 9100, verdict="blocked")
+            """, hidden=f"""
+            {indent(add_pods(SCRAPERS[1]))}
+            {LOGGING}
+            {indent(add_pods(LOGGING_PROMETHEUS))}
             check.expect_matrix(9100, sources="*", destinations="shop/*", default="blocked", allow=["monitoring/prometheus -> shop/*"])
+            check.expect_probe("monitoring/prometheus", "shop/web", 9100, "UDP", verdict="blocked")
             """)
-    nb.test("cap_dns", 1, "every shop pod resolves names through CoreDNS only", ctor, hidden="""
+    nb.test("cap_dns", 1, "every shop pod resolves names through CoreDNS only", ctor, visible=f"""
+            {indent(add_pods(KUBE_SYSTEM_OTHER))}
+            check.expect_probe("shop/web", "kube-system/coredns-1", 53, "UDP", verdict="allowed")
+            check.expect_probe("shop/web", "kube-system/dnsmasq", 53, "UDP", verdict="blocked")
+            """, hidden=f"""
+            {indent(add_pods(FAKE_DNS))}
+            for pod in ("shop/web", "shop/api", "shop/db"):
+                check.expect_probe(pod, "untrusted/fake-dns", 53, "UDP", verdict="blocked")
+            check.expect_probe("shop/api", "kube-system/dnsmasq", 53, "TCP", verdict="blocked")
             for pod in ("shop/web", "shop/api", "shop/db"):
                 check.expect_probe(pod, "kube-system/coredns-1", 53, "UDP", verdict="allowed")
                 check.expect_probe(pod, "kube-system/coredns-0", 53, "TCP", verdict="allowed")
             check.expect_probe("shop/web", "blocked.example.net", 53, "UDP", verdict="blocked")
             check.expect_probe("shop/db", "kube-system/coredns-0", 9153, verdict="blocked")
             """)
-    nb.test("cap_egress", 2, "only the API leaves the cluster, only to api.example.com:443", ctor, hidden="""
+    nb.test("cap_egress", 2, "only the API leaves the cluster, only to api.example.com:443", ctor, visible="""
+            check.expect_probe("shop/db", "203.0.113.10", 443, verdict="blocked")
+            """, hidden=f"""
+            {NEXT_DOOR}
+            check.expect_probe("shop/api", "203.0.113.11", 443, verdict="blocked")
+            check.expect_probe("shop/api", "203.0.113.10", 443, "UDP", verdict="blocked")
             check.expect_probe("shop/api", "api.example.com", 443, verdict="allowed")
             check.expect_probe("shop/api", "api.example.com", 80, verdict="blocked")
             check.expect_probe("shop/api", "blocked.example.net", 443, verdict="blocked")
@@ -947,7 +1064,7 @@ def capstone_part_b(nb: Notebook) -> None:
     from exnb.common import given
     from exnb.e03_ingress import SERVICES
 
-    nb.md("""
+    nb.md(task("""
     ## Task 2 — Part B: HTTPS through the ingress controller, and only through it (5 points)
 
     In production nobody reaches the front end directly: every request comes through
@@ -970,8 +1087,9 @@ def capstone_part_b(nb: Notebook) -> None:
     any namespace, and the controller reaches nothing else.
 
     Points: 1 visible (an Ingress; `https://shop.example.com/` answers with a trusted certificate),
-    4 hidden (routes and TLS; the full matrix — 2 points; requests from outside and inside the cluster).
-    """)
+    4 hidden (routes and TLS; the full matrix — 2 points, its visible part checks that another pod
+    of the `ingress-nginx` namespace stays out; requests from outside and inside the cluster).
+    """))
     nb.code("""
     from grader.tls import mint_ca
 
@@ -1065,17 +1183,19 @@ def capstone_part_b(nb: Notebook) -> None:
         - protocol: TCP
           port: 8080
     """)
-    nb.code("""
-    # Try it (not graded)
-    b.apply(shop_ingress)
-    address = b.address("ingress/shop/shop")
-    for client, url in (("host", "https://shop.example.com/"), ("untrusted/attacker", "https://shop.example.com/api/cart")):
-        r = b.http(client, url, resolve=address, ca=ca)
-        print(client, url, r.http.render(), "| trusted:", r.http.certificate_trusted)
-    clients = ["ingress-nginx/ingress-nginx-controller", "untrusted/attacker", "monitoring/prometheus", "shop/web", "shop/api"]
-    display(b.matrix(80, sources=clients, destinations=["shop/web"]))
-    display(b.matrix(8080, sources=clients, destinations=["shop/api"]))
-    """)
+    nb.code(try_cell(
+        "# Try it (not graded). The tests also run another pod in the ingress-nginx namespace and a pod elsewhere",
+        "# with the controller's labels: only the controller itself may get in.",
+        'b.apply("""', pods_yaml(*CONTROLLER_LOOKALIKES), '""")',
+        "b.apply(shop_ingress)",
+        'address = b.address("ingress/shop/shop")',
+        'for client, url in (("host", "https://shop.example.com/"), ("untrusted/attacker", "https://shop.example.com/api/cart")):',
+        "    r = b.http(client, url, resolve=address, ca=ca)",
+        '    print(client, url, r.http.render(), "| trusted:", r.http.certificate_trusted)',
+        'clients = ["ingress-nginx/ingress-nginx-controller", "ingress-nginx/debug", "untrusted/fake-controller", "untrusted/attacker",',
+        '           "monitoring/prometheus", "shop/web", "shop/api"]',
+        'display(b.matrix(80, sources=clients, destinations=["shop/web"]))',
+        'display(b.matrix(8080, sources=clients, destinations=["shop/api"]))'))
     setup = ("check.install_ingress_controller()\n" + given(*SERVICES)
              + '\ncheck.tls_secret("shop-tls", "shop", ["shop.example.com"], ca="shop CA")')
     baseline = given(*PART_A_BASELINE)
@@ -1089,9 +1209,10 @@ check.expect_http("host", "https://shop.example.com/", resolve={addr}, ca="shop 
 check.expect_http("host", "https://shop.example.com/api/cart", resolve={addr}, ca="shop CA", status=200, answered_by="shop/api", trusted=True)
 check.expect_http("host", "https://shop.example.com/account", resolve={addr}, ca="shop CA", status=200, answered_by="shop/web", trusted=True)
 check.expect_http("host", "http://shop.example.com/", resolve={addr}, status=308, location="https://shop.example.com/")""")
-    nb.test("cap_b_matrix", 2, "the full matrix: only the controller gets in, and only to web:80 and api:8080", ctor, visible=setup,
-            hidden=baseline + """
-check.add_pod("ingress-nginx/debug", {"app": "debug"}, [80])
+    nb.test("cap_b_matrix", 2, "the full matrix: only the controller gets in, and only to web:80 and api:8080", ctor,
+            visible=setup + "\n" + add_pods(CONTROLLER_LOOKALIKES[0]) + """
+check.expect_probe("ingress-nginx/debug", "shop/web", 80, verdict="blocked")""",
+            hidden=baseline + "\n" + add_pods(CONTROLLER_LOOKALIKES[1]) + """
 check.expect_matrix(80, sources=["*", "ingress-nginx/*"], destinations="shop/*", default="blocked", allow=["ingress-nginx/ingress-nginx-controller -> shop/web"])
 check.expect_matrix(8080, sources=["*", "ingress-nginx/*"], destinations="shop/*", default="blocked", allow=["shop/web -> shop/api", "ingress-nginx/ingress-nginx-controller -> shop/api"])
 check.expect_matrix(5432, sources=["*", "ingress-nginx/*"], destinations="shop/*", default="blocked", allow=["shop/api -> shop/db"])

@@ -78,3 +78,22 @@ def add_external_host(ctx: Any, lab: Any, p: dict[str, Any]) -> None:
     except ValueError:
         raise SpecError(f"add_external_host {p['name']}: {p['ip']!r} is not an IP address") from None
     add(str(p["name"]), str(p["ip"]), ports=tuple(int(x) for x in p.get("ports", (80, 443))))
+
+
+@action("add_neighbour_host")
+def add_neighbour_host(ctx: Any, lab: Any, p: dict[str, Any]) -> None:
+    """A host outside the cluster next to one an answer may reach (``203.0.113.11`` beside
+    api.example.com's ``.10``), which no answer may reach: a probe to it that must be blocked
+    catches an ipBlock (or NSG prefix) wider than the one address the task asks for.
+
+    The simulated cluster creates it. kind cannot invent internet hosts, so there the address stays
+    empty and a probe to it is blocked (nothing answers) whatever the answer: the test still passes
+    a right answer on kind, but only the simulated cluster catches the too-wide range."""
+    _need(p, "name", "ip")
+    try:
+        ipaddress.ip_address(str(p["ip"]))
+    except ValueError:
+        raise SpecError(f"add_neighbour_host {p['name']}: {p['ip']!r} is not an IP address") from None
+    add = getattr(lab, "add_external_host", None)
+    if add is not None:
+        add(str(p["name"]), str(p["ip"]), ports=tuple(int(x) for x in p.get("ports", (80, 443))))

@@ -103,3 +103,35 @@ def distribution(ctx: Any, p: dict[str, Any]) -> Finding:
     body = html.escape(spread.render())
     picture = _block(f"{'✓' if not problems else '✗'} {spread.requests} connections {flow}", f"<pre style='margin:0'>{body}</pre>") if ctx.pictures else ""
     return Finding("distribution", title, not problems, tuple(problems), passed_count=0 if problems else spread.requests, html=picture)
+
+
+@expectation("service_type")
+def service_type(ctx: Any, p: dict[str, Any]) -> Finding:
+    """The Service ``service`` (``ns/name``) has ``type`` (``ClusterIP``: reachable inside the cluster
+    only). When it has another type, the problem shows what that type opens to the outside: each
+    node port probed from ``source`` (default ``vm.internal``, a machine of the node network) on
+    ``node`` (default ``node:kind-worker``), and the external address of a LoadBalancer."""
+    lab = ctx.lab(p.get("profile"))
+    ns, _, name = str(p["service"]).partition("/")
+    wanted = str(p["type"])
+    title = f"service/{ns}/{name} is type {wanted}"
+    info = next((r for r in lab.services(ns) if r.name == name), None)
+    if info is None:
+        return Finding("service_type", title, False, (f"service/{ns}/{name}: no such Service in the lab, expected one of type {wanted}",))
+    svc = info.service
+    if str(svc.type) == wanted:
+        return Finding("service_type", title, True, passed_count=1)
+    source, node = str(p.get("source", "vm.internal")), str(p.get("node", "node:kind-worker"))
+    opened: list[str] = []
+    for port in svc.ports:
+        if port.node_port:
+            result = lab.probe(source, node, port.node_port, Protocol.parse(str(port.protocol)))
+            opened.append(f"{source} → {node} {port.node_port}/{port.protocol} (node port of {port.port}): {result.verdict.name}"
+                          + (f", answered by {result.answered_by}" if result.answered_by else ""))
+    if info.external_ip not in ("<none>", "", "<pending>"):
+        opened.append(f"external address {info.external_ip}")
+    what = ("; it opens " + "; ".join(opened)) if opened else ""
+    return Finding("service_type", title, False, (
+        f"service/{ns}/{name} is type {svc.type}, expected {wanted}{what}\n"
+        f"    why: a {svc.type} Service is reachable from outside the cluster as well"
+        + (" (every node listens on its node ports)" if opened else "") + f"; type {wanted} keeps it inside",))

@@ -148,6 +148,12 @@ class Check:
         """A host outside the cluster with a DNS name (simulated cluster only), e.g. for FQDN rules."""
         return self.setup("add_external_host", name=name, ip=ip, ports=[int(p) for p in ports])
 
+    def add_neighbour_host(self, name: str, ip: str, ports: Iterable[int] = (80, 443)) -> Check:
+        """A host outside the cluster at an address next to one the answer may reach, which it must
+        not reach: probing it catches a CIDR wider than the one address asked for. Created on the
+        simulated cluster; on kind the address stays empty (probes to it are blocked whatever the answer)."""
+        return self.setup("add_neighbour_host", name=name, ip=ip, ports=[int(p) for p in ports])
+
     def add_pod(self, ref: str, labels: Mapping[str, str], ports: Iterable[str | int] = ()) -> Check:
         """A pod the prompt may not mention, e.g. a look-alike in another namespace.
         ``ports``: ``80``, ``"53/UDP"`` or ``"8080/TCP/http"`` (number/protocol/name)."""

@@ -34,7 +34,9 @@ def connect(profile: str | CniProfile | None = None, backend: str = "auto", *, q
 
     ``load_balancer`` chooses who serves ``type: LoadBalancer`` Services on the simulated
     cluster: ``"cloud-provider-kind"`` (the default, as on kind) or ``"azure"`` (a model of
-    Azure's pass-through Standard Load Balancer, whose NSG rules the NSG model adds).
+    Azure's pass-through Standard Load Balancer, whose NSG rules the NSG model adds). Only the
+    simulated cluster has that model: with ``backend="auto"`` (and any ``NETLAB_BACKEND``) such a
+    lab is the simulated cluster, and the line says so; ``backend="kind"`` raises :class:`LabError`.
     """
     prof = get_profile(profile)
     forced = os.environ.get("NETLAB_BACKEND", "").strip().lower()
@@ -43,8 +45,13 @@ def connect(profile: str | CniProfile | None = None, backend: str = "auto", *, q
         raise LabError(f"unknown backend {choice!r}: expected one of {', '.join(BACKENDS)} (from NETLAB_BACKEND or backend=)")
     why = "NETLAB_BACKEND" if backend == "auto" and forced else "requested"
     if load_balancer not in (None, "cloud-provider-kind") and choice != "sim":
-        raise LabError(f"load_balancer={load_balancer!r} is a model of the simulated cluster; kind serves LoadBalancer "
-                       "Services with cloud-provider-kind: connect(..., backend='sim', load_balancer=...)")
+        if backend != "auto":
+            raise LabError(f"load_balancer={load_balancer!r} is a model of the simulated cluster; kind serves LoadBalancer "
+                           "Services with cloud-provider-kind: connect(..., backend='sim', load_balancer=...)")
+        # Automatic choice (NETLAB_BACKEND included, which only replaces the detection): a lab that
+        # needs an Azure model can only be the simulated cluster, whatever Docker and kind offer.
+        choice = "sim"
+        why = "Azure's load balancer and NSGs exist only there" + ("; NETLAB_BACKEND=kind does not apply" if forced == "kind" else "")
     if choice == "auto":
         usable, reason = _kind_usable()
         choice = "kind" if usable else "sim"

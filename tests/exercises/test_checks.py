@@ -531,3 +531,65 @@ def test_the_trusted_recheck_draws_no_pictures() -> None:
     assert drawn.findings[0].png and drawn.findings[0].html
     assert not plain.findings[0].png and not plain.findings[0].html
     assert plain.message() == drawn.message()
+
+
+def _api_egress_to(cidr: str) -> str:
+    return f"""apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: api-egress, namespace: shop}}
+spec:
+  podSelector: {{matchLabels: {{app: api}}}}
+  policyTypes: [Egress]
+  egress: [{{to: [{{ipBlock: {{cidr: {cidr}}}}}], ports: [{{protocol: TCP, port: 443}}]}}]
+"""
+
+
+def test_a_neighbour_host_catches_a_range_wider_than_the_one_address_asked() -> None:
+    c = Check("t", answer="eg", topology="shop").add_neighbour_host("next-door.example.com", "203.0.113.11")
+    c.expect_probe("shop/api", "203.0.113.10", 443, verdict="allowed").expect_probe("shop/api", "203.0.113.11", 443, verdict="blocked")
+    assert c.run({"eg": _api_egress_to("203.0.113.10/32")}).passed
+    wide = c.run({"eg": _api_egress_to("203.0.113.0/24")})
+    assert not wide.passed and "shop/api → 203.0.113.11 443/TCP: expected BLOCKED, observed ALLOWED" in wide.message()
+    no_host = Check("t", answer="eg", topology="shop").expect_probe("shop/api", "203.0.113.11", 443, verdict="blocked")
+    assert no_host.run({"eg": _api_egress_to("203.0.113.0/24")}).passed  # without the host, nothing answers there: the gap
+
+
+def test_a_neighbour_host_is_left_out_where_the_backend_cannot_create_hosts() -> None:
+    """kind cannot invent internet hosts (KindLab has no add_external_host): the action then leaves the
+    address empty instead of failing the check, so a right answer still passes on kind."""
+    from grader.checks.actions import ACTIONS
+    from grader.kind.lab import KindLab
+
+    assert not hasattr(KindLab, "add_external_host")
+    ACTIONS["add_neighbour_host"](None, object(), {"name": "next-door.example.com", "ip": "203.0.113.11"})
+    with pytest.raises(SpecError, match="'next door' is not an IP address"):
+        ACTIONS["add_neighbour_host"](None, object(), {"name": "x", "ip": "next door"})
+
+
+API_SVC = """apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {app: api}
+  ports: [{name: http, port: 80, targetPort: http}]
+"""
+
+
+@pytest.mark.parametrize(("spec_line", "fragments"), [
+    ("", ()),
+    ("  type: NodePort\n", ("service/shop/api is type NodePort, expected ClusterIP", "vm.internal → node:kind-worker",
+                            "(node port of 80): ALLOWED, answered by shop/api")),
+    ("  type: LoadBalancer\n", ("service/shop/api is type LoadBalancer, expected ClusterIP", "external address 172.18.0.5")),
+])
+def test_service_type_shows_what_another_type_opens(spec_line: str, fragments: tuple[str, ...]) -> None:
+    c = Check("t", answer="svc", topology="shop").expect("service_type", service="shop/api", type="ClusterIP")
+    out = c.run({"svc": API_SVC.replace("spec:\n", "spec:\n" + spec_line)})
+    assert out.passed is (not fragments)
+    for fragment in fragments:
+        assert fragment in out.message()
+
+
+def test_service_type_of_a_missing_service_names_it() -> None:
+    c = Check("t", answer="svc", topology="shop").expect("service_type", service="shop/backend", type="ClusterIP")
+    out = c.run({"svc": API_SVC})
+    assert not out.passed and "service/shop/backend: no such Service in the lab" in out.message()

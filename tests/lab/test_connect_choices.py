@@ -68,3 +68,69 @@ metadata: {name: web, namespace: shop}
 spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}
 """)
     assert lab.address("service/shop/web") == "172.18.0.5"
+
+
+def _connect_quietly_checked(capsys: pytest.CaptureFixture[str], **kwargs: object) -> tuple[object, str]:
+    """connect() with every warning an error; returns the lab and what it printed (stderr must stay empty)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lab = grader.connect("kindnet", **kwargs)  # type: ignore[arg-type]
+    out, err = capsys.readouterr()
+    assert err == ""
+    return lab, out
+
+
+def test_auto_gives_the_simulated_cluster_for_the_azure_model(monkeypatch, capsys):
+    """Exercises 02 and 06 call connect("kindnet", load_balancer="azure") with no backend: in auto mode
+    (NETLAB_BACKEND unset) that is the simulated cluster, said on one line of stdout, never an error."""
+    monkeypatch.delenv("NETLAB_BACKEND", raising=False)
+    lab, out = _connect_quietly_checked(capsys, load_balancer="azure")
+    assert isinstance(lab, SimulatedLab)
+    assert out == "netlab: profile kindnet on the simulated cluster (Azure's load balancer and NSGs exist only there, LoadBalancer Services by azure)\n"
+    lab.deploy("shop")
+    lab.apply("""
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}
+""")
+    assert lab.address("service/shop/web").startswith("192.0.2.")  # the Azure model, not cloud-provider-kind's 172.18.0.x
+
+
+def test_auto_gives_the_simulated_cluster_for_the_azure_model_even_where_kind_runs(monkeypatch, capsys):
+    """With Docker and kind usable, auto would pick kind; the Azure model exists only on the
+    simulated cluster, so a lab that needs it is simulated all the same (kind's detection is
+    replaced here because this machine has no Docker)."""
+    import grader.lab as lab_module
+
+    monkeypatch.delenv("NETLAB_BACKEND", raising=False)
+    monkeypatch.setattr(lab_module, "_kind_usable", lambda: (True, "Docker and kind are available"))
+    lab, out = _connect_quietly_checked(capsys, load_balancer="azure")
+    assert isinstance(lab, SimulatedLab) and "on the simulated cluster" in out
+
+
+def test_netlab_backend_kind_does_not_apply_to_the_azure_model(monkeypatch, capsys):
+    """NETLAB_BACKEND only replaces the automatic detection; an instructor who sets it to kind still
+    gets a working exercise 06, and the line says why it is not kind."""
+    monkeypatch.setenv("NETLAB_BACKEND", "kind")
+    lab, out = _connect_quietly_checked(capsys, load_balancer="azure")
+    assert isinstance(lab, SimulatedLab)
+    assert out.count("\n") == 1 and "NETLAB_BACKEND=kind does not apply" in out
+
+
+def test_explicit_kind_with_the_azure_model_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("NETLAB_BACKEND", raising=False)
+    with pytest.raises(LabError, match=r"load_balancer='azure' is a model of the simulated cluster.*backend='sim'"):
+        grader.connect("kindnet", backend="kind", load_balancer="azure", quiet=True)
+
+
+def test_cloud_provider_kind_in_auto_mode_keeps_the_detection(monkeypatch, capsys):
+    """Only the Azure model forces the simulated cluster: the default load balancer leaves auto mode alone."""
+    import grader.lab as lab_module
+
+    monkeypatch.delenv("NETLAB_BACKEND", raising=False)
+    monkeypatch.setattr(lab_module, "_kind_usable", lambda: (False, "no Docker engine"))
+    lab, out = _connect_quietly_checked(capsys, load_balancer="cloud-provider-kind")
+    assert isinstance(lab, SimulatedLab) and out == "netlab: profile kindnet on the simulated cluster (no Docker engine)\n"

@@ -4,7 +4,11 @@ Every entry is a mistake learners make (too permissive, too strict, AND/OR swapp
 egress, wrong namespace, wrong port, named port without its protocol, ...). ``lose`` is the exact
 set of test cells (grade_ids) that must score 0; every other cell of the notebook must still
 score full. ``mention`` are fragments the failure message of at least one lost cell must contain,
-usually the wrong flow in the grader's own words.
+usually the wrong flow in the grader's own words. ``visible`` marks a typical mistake (the OR peer
+instead of AND, a default deny that also blocks the other direction, a numeric targetPort, a load
+balancer that hides the client address, DNS forgotten or too open...): the student version's
+visible tests must already fail it, so that *Validate* does not say "Success!" for it
+(``tests/exercises/test_visible_tests.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ class Wrong:
     yaml: str
     lose: frozenset[str]
     mention: tuple[str, ...]
+    visible: bool = False
 
 
 def _np(name: str, namespace: str | None, spec: str) -> str:
@@ -27,8 +32,8 @@ def _np(name: str, namespace: str | None, spec: str) -> str:
     return f"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: {name}{ns}\nspec:\n{spec}"
 
 
-def W(notebook: str, answer: str, label: str, yaml: str, lose: set[str], *mention: str) -> Wrong:
-    return Wrong(notebook, answer, label, yaml, frozenset(lose), tuple(mention))
+def W(notebook: str, answer: str, label: str, yaml: str, lose: set[str], *mention: str, visible: bool = False) -> Wrong:
+    return Wrong(notebook, answer, label, yaml, frozenset(lose), tuple(mention), visible)
 
 
 NP = "07-network-policies"
@@ -41,11 +46,11 @@ BANK: list[Wrong] = [
       {"np_default_deny_all_in"}, "untrusted/attacker → shop/api 8080/TCP: expected BLOCKED, observed ALLOWED"),
     W(NP, "default_deny", "also denies egress",
       _np("default-deny-ingress", "shop", "  podSelector: {}\n  policyTypes: [Ingress, Egress]"),
-      {"np_default_deny_rest"}, "shop/api → kube-system/coredns-0 53/UDP: expected ALLOWED, observed BLOCKED"),
+      {"np_default_deny_rest"}, "shop/api → kube-system/coredns-0 53/UDP: expected ALLOWED, observed BLOCKED", visible=True),
     W(NP, "default_deny", "no namespace: lands in default",
       _np("default-deny-ingress", None, "  podSelector: {}\n  policyTypes: [Ingress]"),
       {"np_default_deny_visible", "np_default_deny_all_in"}, "set metadata.namespace: shop",
-      "untrusted/attacker → shop/web 80/TCP: expected BLOCKED, observed ALLOWED"),
+      "untrusted/attacker → shop/web 80/TCP: expected BLOCKED, observed ALLOWED", visible=True),
     W(NP, "default_deny", "allow-all rule instead of deny",
       _np("default-deny-ingress", "shop", "  podSelector: {}\n  policyTypes: [Ingress]\n  ingress:\n  - {}"),
       {"np_default_deny_visible", "np_default_deny_all_in"}, "expected BLOCKED, observed ALLOWED", "allowed by shop/default-deny-ingress ingress[0]"),
@@ -67,7 +72,7 @@ BANK: list[Wrong] = [
       {"np_api_who"}, "untrusted/fake-web → shop/api 8080/TCP: expected BLOCKED, observed ALLOWED"),
     W(NP, "api_from_frontend", "namespace OR front end (two peers)",
       _np("api-allow-frontend", "shop", "  podSelector: {matchLabels: {tier: backend}}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {team: shop}}\n    - podSelector: {matchLabels: {tier: frontend}}\n    ports: [{protocol: TCP, port: 8080}]"),
-      {"np_api_who"}, "shop/db → shop/api 8080/TCP: expected BLOCKED, observed ALLOWED"),
+      {"np_api_who"}, "shop/db → shop/api 8080/TCP: expected BLOCKED, observed ALLOWED", visible=True),
     W(NP, "api_from_frontend", "wrong port: the front end's own 80",
       _np("api-allow-frontend", "shop", "  podSelector: {matchLabels: {tier: backend}}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - podSelector: {matchLabels: {tier: frontend}}\n    ports: [{protocol: TCP, port: 80}]"),
       {"np_api_visible", "np_api_who"}, "shop/web → shop/api 8080/TCP: expected ALLOWED, observed BLOCKED"),
@@ -98,7 +103,7 @@ BANK: list[Wrong] = [
     # -- allow_metrics ---------------------------------------------------------------------
     W(NP, "allow_metrics", "OR: namespace and pod as two peers",
       _np("allow-metrics-scraping", "shop", "  podSelector: {}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {purpose: monitoring}}\n    - podSelector: {matchLabels: {app: prometheus}}\n    ports: [{protocol: TCP, port: 9100}]"),
-      {"np_metrics_who"}, "monitoring/grafana → shop/api 9100/TCP: expected BLOCKED, observed ALLOWED"),
+      {"np_metrics_who"}, "monitoring/grafana → shop/api 9100/TCP: expected BLOCKED, observed ALLOWED", visible=True),
     W(NP, "allow_metrics", "podSelector alone: Prometheus of shop only",
       _np("allow-metrics-scraping", "shop", "  podSelector: {}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - podSelector: {matchLabels: {app: prometheus}}\n    ports: [{protocol: TCP, port: 9100}]"),
       {"np_metrics_visible", "np_metrics_who", "np_metrics_ports"}, "monitoring/prometheus → shop/web 9100/TCP: expected ALLOWED, observed BLOCKED"),
@@ -117,7 +122,7 @@ BANK: list[Wrong] = [
     # -- peer_and / peer_or ----------------------------------------------------------------
     W(NP, "peer_and", "OR instead of AND",
       _np("a-from-y-b", "x", "  podSelector: {matchLabels: {pod: a}}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {ns: \"y\"}}\n    - podSelector: {matchLabels: {pod: b}}"),
-      {"np_and_matrix"}, "y/a → x/a 80/TCP: expected BLOCKED, observed ALLOWED", "x/b → x/a 80/TCP: expected BLOCKED, observed ALLOWED"),
+      {"np_and_matrix"}, "y/a → x/a 80/TCP: expected BLOCKED, observed ALLOWED", "x/b → x/a 80/TCP: expected BLOCKED, observed ALLOWED", visible=True),
     W(NP, "peer_and", "podSelector alone: b of namespace x",
       _np("a-from-y-b", "x", "  podSelector: {matchLabels: {pod: a}}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - podSelector: {matchLabels: {pod: b}}"),
       {"np_and_visible", "np_and_matrix"}, "y/b → x/a 80/TCP: expected ALLOWED, observed BLOCKED"),
@@ -126,17 +131,17 @@ BANK: list[Wrong] = [
       {"np_and_matrix"}, "y/b → x/a 81/UDP: expected ALLOWED, observed BLOCKED"),
     W(NP, "peer_or", "AND instead of OR",
       _np("c-from-y-or-b", "x", "  podSelector: {matchLabels: {pod: c}}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {ns: \"y\"}}\n      podSelector: {matchLabels: {pod: b}}"),
-      {"np_or_visible", "np_or_matrix"}, "y/a → x/c 80/TCP: expected ALLOWED, observed BLOCKED"),
+      {"np_or_visible", "np_or_matrix"}, "y/a → x/c 80/TCP: expected ALLOWED, observed BLOCKED", visible=True),
     W(NP, "peer_or", "pod b of its own namespace only",
       _np("c-from-y-or-b", "x", "  podSelector: {matchLabels: {pod: c}}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {ns: \"y\"}}\n    - podSelector: {matchLabels: {pod: b}}"),
-      {"np_or_matrix"}, "z/b → x/c 80/TCP: expected ALLOWED, observed BLOCKED"),
+      {"np_or_matrix"}, "z/b → x/c 80/TCP: expected ALLOWED, observed BLOCKED", visible=True),
     W(NP, "peer_or", "every namespace as a peer of its own",
       _np("c-from-y-or-b", "x", "  podSelector: {matchLabels: {pod: c}}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - namespaceSelector: {}\n    - podSelector: {matchLabels: {pod: b}}"),
       {"np_or_matrix"}, "z/a → x/c 80/TCP: expected BLOCKED, observed ALLOWED"),
     # -- named_ports -----------------------------------------------------------------------
     W(NP, "named_ports", "named UDP port without its protocol (defaults to TCP)",
       _np("b-named-ports", "x", "  podSelector: {matchLabels: {pod: b}}\n  policyTypes: [Ingress]\n  ingress:\n  - ports:\n    - port: serve-81-udp\n    - {protocol: TCP, port: 80, endPort: 81}"),
-      {"np_ports_udp"}, "z/a → x/b 81/UDP: expected ALLOWED, observed BLOCKED"),
+      {"np_ports_udp"}, "z/a → x/b 81/UDP: expected ALLOWED, observed BLOCKED", visible=True),
     W(NP, "named_ports", "range without endPort",
       _np("b-named-ports", "x", "  podSelector: {matchLabels: {pod: b}}\n  policyTypes: [Ingress]\n  ingress:\n  - ports:\n    - {protocol: UDP, port: serve-81-udp}\n    - {protocol: TCP, port: 80}"),
       {"np_ports_range"}, "y/c → x/b 81/TCP: expected ALLOWED, observed BLOCKED"),
@@ -150,7 +155,8 @@ BANK: list[Wrong] = [
       _np("b-named-ports", "x", "  podSelector: {matchLabels: {pod: b}}\n  policyTypes: [Ingress]\n  ingress:\n  - ports:\n    - {protocol: UDP, port: serve-81-udp}\n    - {protocol: TCP, port: 81, endPort: 80}"),
       {"np_ports_visible", "np_ports_udp", "np_ports_range"}, "spec.ingress[0].ports[1].endPort"),
     # -- api_egress ------------------------------------------------------------------------
-    *[W(NP, "api_egress", label, _np("api-egress", "shop", "  podSelector: {matchLabels: {app: api}}\n  policyTypes: " + types + "\n  egress:\n" + rules), lose, *mention)
+    *[W(NP, "api_egress", label, _np("api-egress", "shop", "  podSelector: {matchLabels: {app: api}}\n  policyTypes: " + types + "\n  egress:\n" + rules), lose, *mention,
+        visible=label in ("missing DNS egress", "Ingress listed in policyTypes too"))
       for label, types, rules, lose, mention in [
           ("missing DNS egress", "[Egress]",
            "  - to: [{podSelector: {matchLabels: {app: db}}}]\n    ports: [{protocol: TCP, port: 5432}]\n"
@@ -198,43 +204,126 @@ BANK: list[Wrong] = [
       "shop/web → shop/api 8080/TCP: expected ALLOWED, observed BLOCKED"),
 ]
 
+_API_DB = "  - to: [{podSelector: {matchLabels: {app: db}}}]\n    ports: [{protocol: TCP, port: 5432}]\n"
+_API_DNS_PORTS = "    ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]\n"
+_API_PAY = "  - to: [{ipBlock: {cidr: 203.0.113.10/32}}]\n    ports: [{protocol: TCP, port: 443}]"
+
+
+def _api_egress(dns_to: str = "[{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}]",
+                pay: str = _API_PAY) -> str:
+    return _np("api-egress", "shop", "  podSelector: {matchLabels: {app: api}}\n  policyTypes: [Egress]\n  egress:\n"
+               + _API_DB + f"  - to: {dns_to}\n" + _API_DNS_PORTS + pay)
+
+
+_FRONT = "  podSelector: {matchLabels: {tier: backend}}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n"
+_DB = "  podSelector: {matchLabels: {tier: database}}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n"
+BANK += [
+    # the gaps an adversarial review found, and typical mistakes the visible tests must show
+    W(NP, "api_from_frontend", "the front end by app=web, not by its tier",
+      _np("api-allow-frontend", "shop", _FRONT + "    - podSelector: {matchLabels: {app: web}}\n    ports: [{protocol: TCP, port: 8080}]"),
+      {"np_api_who"}, "shop/web-v2 → shop/api 8080/TCP: expected ALLOWED, observed BLOCKED",
+      "shop/web-debug → shop/api 8080/TCP: expected BLOCKED, observed ALLOWED"),
+    W(NP, "db_from_backend", "namespace OR back end (two peers)",
+      _np("db-allow-backend", "shop", _DB + "    - namespaceSelector: {matchLabels: {team: shop}}\n    - podSelector: {matchLabels: {tier: backend}}\n    ports: [{protocol: TCP, port: 5432}]"),
+      {"np_db_who"}, "shop/web → shop/db 5432/TCP: expected BLOCKED, observed ALLOWED", visible=True),
+    W(NP, "named_ports", "the UDP port by its number, not its name",
+      _np("b-named-ports", "x", "  podSelector: {matchLabels: {pod: b}}\n  policyTypes: [Ingress]\n  ingress:\n  - ports:\n    - {protocol: UDP, port: 81}\n    - {protocol: TCP, port: 80, endPort: 81}"),
+      {"np_ports_udp"}, "z/a → x/b-next 82/UDP: expected ALLOWED, observed BLOCKED"),
+    W(NP, "api_egress", "DNS to every pod of kube-system", _api_egress("[{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}}]"),
+      {"np_egress_dns"}, "shop/api → kube-system/dnsmasq 53/UDP: expected BLOCKED, observed ALLOWED", visible=True),
+    W(NP, "api_egress", "namespace OR label for DNS (two peers)",
+      _api_egress("[{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}}, {podSelector: {matchLabels: {k8s-app: kube-dns}}}]"),
+      {"np_egress_dns"}, "shop/api → kube-system/dnsmasq 53/UDP: expected BLOCKED, observed ALLOWED", visible=True),
+    W(NP, "api_egress", "the DNS label in any namespace", _api_egress("[{namespaceSelector: {}, podSelector: {matchLabels: {k8s-app: kube-dns}}}]"),
+      {"np_egress_dns"}, "shop/api → untrusted/fake-dns 53/UDP: expected BLOCKED, observed ALLOWED"),
+    W(NP, "api_egress", "a /24 for the one address of the payment API", _api_egress(pay=_API_PAY.replace("203.0.113.10/32", "203.0.113.0/24")),
+      {"np_egress_outside"}, "shop/api → 203.0.113.11 443/TCP: expected BLOCKED, observed ALLOWED"),
+    W(NP, "api_from_frontend", "the namespace by the team label (team=shop), not by its name",
+      _np("api-allow-frontend", "shop", _FRONT + "    - namespaceSelector: {matchLabels: {team: shop}}\n      podSelector: {matchLabels: {tier: frontend}}\n    ports: [{protocol: TCP, port: 8080}]"),
+      {"np_api_who"}, "shop-staging/web → shop/api 8080/TCP: expected BLOCKED, observed ALLOWED"),
+    W(NP, "db_from_backend", "the namespace by the team label (team=shop), not by its name",
+      _np("db-allow-backend", "shop", _DB + "    - namespaceSelector: {matchLabels: {team: shop}}\n      podSelector: {matchLabels: {tier: backend}}\n    ports: [{protocol: TCP, port: 5432}]"),
+      {"np_db_who"}, "shop-staging/api → shop/db 5432/TCP: expected BLOCKED, observed ALLOWED"),
+    W(NP, "allow_metrics", "the namespace by its team (team=platform), not by purpose=monitoring",
+      _np("allow-metrics-scraping", "shop", "  podSelector: {}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {team: platform}}\n      podSelector: {matchLabels: {app: prometheus}}\n    ports: [{protocol: TCP, port: metrics}]"),
+      {"np_metrics_who"}, "logging/prometheus → shop/web 9100/TCP: expected BLOCKED, observed ALLOWED"),
+    W(NP, "allow_metrics", "metrics over UDP too",
+      _np("allow-metrics-scraping", "shop", "  podSelector: {}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {purpose: monitoring}}\n      podSelector: {matchLabels: {app: prometheus}}\n    ports: [{protocol: TCP, port: 9100}, {protocol: UDP, port: 9100}]"),
+      {"np_metrics_ports"}, "monitoring/prometheus → shop/web 9100/UDP: expected BLOCKED, observed REFUSED"),
+    W(NP, "api_egress", "the database by its labels in any namespace",
+      _np("api-egress", "shop", "  podSelector: {matchLabels: {app: api}}\n  policyTypes: [Egress]\n  egress:\n"
+          + _API_DB.replace("[{podSelector:", "[{namespaceSelector: {}, podSelector:")
+          + "  - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}]\n"
+          + _API_DNS_PORTS + _API_PAY),
+      {"np_egress_inside"}, "shop/api → untrusted/fake-db 5432/TCP: expected BLOCKED, observed ALLOWED"),
+    W(NP, "api_egress", "443 over UDP too", _api_egress(pay=_API_PAY.replace("[{protocol: TCP, port: 443}]", "[{protocol: TCP, port: 443}, {protocol: UDP, port: 443}]")),
+      {"np_egress_outside"}, "shop/api → 203.0.113.10 443/UDP: expected BLOCKED, observed REFUSED"),
+]
+
 # -- capstone ------------------------------------------------------------------------------
 CAP = "08-capstone"
 
 
 def _capstone(**replace: str) -> str:
-    docs = {
-        "deny": "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: default-deny-all, namespace: shop}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress, Egress]",
-        "dns": "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: allow-dns, namespace: shop}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress:\n  - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}]\n    ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]",
-        "metrics": "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: allow-metrics, namespace: shop}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {purpose: monitoring}}, podSelector: {matchLabels: {app: prometheus}}}]\n    ports: [{protocol: TCP, port: 9100}]",
-        "web": "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: web}}\n  policyTypes: [Ingress, Egress]\n  ingress:\n  - from: [{namespaceSelector: {}}]\n    ports: [{protocol: TCP, port: 80}]\n  egress:\n  - to: [{podSelector: {matchLabels: {app: api}}}]\n    ports: [{protocol: TCP, port: 8080}]",
-        "api": "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: api, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: api}}\n  policyTypes: [Ingress, Egress]\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: web}}}]\n    ports: [{protocol: TCP, port: 8080}]\n  egress:\n  - to: [{podSelector: {matchLabels: {app: db}}}]\n    ports: [{protocol: TCP, port: 5432}]\n  - to: [{ipBlock: {cidr: 203.0.113.10/32}}]\n    ports: [{protocol: TCP, port: 443}]",
-        "db": "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: db, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: db}}\n  policyTypes: [Ingress]\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: api}}}]\n    ports: [{protocol: TCP, port: 5432}]",
-    }
+    docs = dict(_CAP_DOCS)
     docs.update(replace)
     return "\n---\n".join(d for d in docs.values() if d)
+
+
+_CAP_DOCS = {
+    "deny": "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: default-deny-all, namespace: shop}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress, Egress]",
+    "dns": "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: allow-dns, namespace: shop}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress:\n  - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}]\n    ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]",
+    "metrics": "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: allow-metrics, namespace: shop}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {purpose: monitoring}}, podSelector: {matchLabels: {app: prometheus}}}]\n    ports: [{protocol: TCP, port: 9100}]",
+    "web": "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: web}}\n  policyTypes: [Ingress, Egress]\n  ingress:\n  - from: [{namespaceSelector: {}}]\n    ports: [{protocol: TCP, port: 80}]\n  egress:\n  - to: [{podSelector: {matchLabels: {app: api}}}]\n    ports: [{protocol: TCP, port: 8080}]",
+    "api": "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: api, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: api}}\n  policyTypes: [Ingress, Egress]\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: web}}}]\n    ports: [{protocol: TCP, port: 8080}]\n  egress:\n  - to: [{podSelector: {matchLabels: {app: db}}}]\n    ports: [{protocol: TCP, port: 5432}]\n  - to: [{ipBlock: {cidr: 203.0.113.10/32}}]\n    ports: [{protocol: TCP, port: 443}]",
+    "db": "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: db, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: db}}\n  policyTypes: [Ingress]\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: api}}}]\n    ports: [{protocol: TCP, port: 5432}]",
+}
+_CAP_DNS, _CAP_API = _CAP_DOCS["dns"], _CAP_DOCS["api"]
 
 
 BANK += [
     W(CAP, "shop_policies", "default deny for ingress only, and no DNS policy",
       _capstone(dns="", deny="apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: default-deny-all, namespace: shop}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]"),
       {"cap_east_west", "cap_dns", "cap_egress", "cap_new_pod"}, "shop/db → api.example.com 443/TCP: expected BLOCKED, observed ALLOWED",
-      "shop/cache → api.example.com 443/TCP: expected BLOCKED, observed ALLOWED"),
+      "shop/cache → api.example.com 443/TCP: expected BLOCKED, observed ALLOWED", visible=True),
     W(CAP, "shop_policies", "forgot DNS", _capstone(dns=""),
       {"cap_dns", "cap_egress", "cap_new_pod"}, "shop/web → kube-system/coredns-1 53/UDP: expected ALLOWED, observed BLOCKED",
-      "shop/api → api.example.com 443/TCP: expected ALLOWED, observed DNS_FAILED"),
+      "shop/api → api.example.com 443/TCP: expected ALLOWED, observed DNS_FAILED", visible=True),
     W(CAP, "shop_policies", "front end only open to its own namespace",
       _capstone(web="apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: web}}\n  policyTypes: [Ingress, Egress]\n  ingress:\n  - from: [{podSelector: {}}]\n    ports: [{protocol: TCP, port: 80}]\n  egress:\n  - to: [{podSelector: {matchLabels: {app: api}}}]\n    ports: [{protocol: TCP, port: 8080}]"),
       {"cap_visible", "cap_east_west"}, "untrusted/attacker → shop/web 80/TCP: expected ALLOWED, observed BLOCKED"),
     W(CAP, "shop_policies", "metrics from the namespace OR the pod",
       _capstone(metrics="apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: allow-metrics, namespace: shop}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {purpose: monitoring}}}, {podSelector: {matchLabels: {app: prometheus}}}]\n    ports: [{protocol: TCP, port: 9100}]"),
-      {"cap_monitoring"}, "monitoring/grafana → shop/api 9100/TCP: expected BLOCKED, observed ALLOWED"),
+      {"cap_monitoring"}, "monitoring/grafana → shop/api 9100/TCP: expected BLOCKED, observed ALLOWED", visible=True),
     W(CAP, "shop_policies", "API may reach the whole internet on 443",
       _capstone(api="apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: api, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: api}}\n  policyTypes: [Ingress, Egress]\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: web}}}]\n    ports: [{protocol: TCP, port: 8080}]\n  egress:\n  - to: [{podSelector: {matchLabels: {app: db}}}]\n    ports: [{protocol: TCP, port: 5432}]\n  - to: [{ipBlock: {cidr: 0.0.0.0/0}}]\n    ports: [{protocol: TCP, port: 443}]"),
       {"cap_egress"}, "shop/api → blocked.example.net 443/TCP: expected BLOCKED, observed ALLOWED"),
     W(CAP, "shop_policies", "front end has no egress rule to the API",
       _capstone(web="apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: web}}\n  policyTypes: [Ingress]\n  ingress:\n  - from: [{namespaceSelector: {}}]\n    ports: [{protocol: TCP, port: 80}]"),
       {"cap_visible", "cap_east_west"}, "shop/web → shop/api 8080/TCP: expected ALLOWED, observed BLOCKED", "egress from shop/web: BLOCKED"),
+    W(CAP, "shop_policies", "DNS to every pod of kube-system",
+      _capstone(dns=_CAP_DNS.replace(", podSelector: {matchLabels: {k8s-app: kube-dns}}", "")),
+      {"cap_dns"}, "shop/web → kube-system/dnsmasq 53/UDP: expected BLOCKED, observed ALLOWED", visible=True),
+    W(CAP, "shop_policies", "namespace OR label for DNS (two peers)",
+      _capstone(dns=_CAP_DNS.replace(", podSelector: {matchLabels: {k8s-app: kube-dns}}}]", "}, {podSelector: {matchLabels: {k8s-app: kube-dns}}}]")),
+      {"cap_dns"}, "shop/web → kube-system/dnsmasq 53/UDP: expected BLOCKED, observed ALLOWED", visible=True),
+    W(CAP, "shop_policies", "the DNS label in any namespace",
+      _capstone(dns=_CAP_DNS.replace("{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}", "{namespaceSelector: {}")),
+      {"cap_dns"}, "shop/web → untrusted/fake-dns 53/UDP: expected BLOCKED, observed ALLOWED"),
+    W(CAP, "shop_policies", "a /24 for the one address of the payment API", _capstone(api=_CAP_API.replace("203.0.113.10/32", "203.0.113.0/24")),
+      {"cap_egress"}, "shop/api → 203.0.113.11 443/TCP: expected BLOCKED, observed ALLOWED"),
+    W(CAP, "shop_policies", "the API reaches the database by its labels in any namespace",
+      _capstone(api=_CAP_API.replace("  - to: [{podSelector: {matchLabels: {app: db}}}]", "  - to: [{namespaceSelector: {}, podSelector: {matchLabels: {app: db}}}]")),
+      {"cap_east_west"}, "shop/api → untrusted/fake-db 5432/TCP: expected BLOCKED, observed ALLOWED"),
+    W(CAP, "shop_policies", "the front end's namespace by the team label (team=shop)",
+      _capstone(web=_CAP_DOCS["web"].replace("  - to: [{podSelector: {matchLabels: {app: api}}}]", "  - to: [{namespaceSelector: {matchLabels: {team: shop}}, podSelector: {matchLabels: {app: api}}}]")),
+      {"cap_east_west"}, "shop/web → shop-staging/api 8080/TCP: expected BLOCKED, observed ALLOWED"),
+    W(CAP, "shop_policies", "metrics from the platform team's namespaces (team=platform)",
+      _capstone(metrics=_CAP_DOCS["metrics"].replace("purpose: monitoring", "team: platform")),
+      {"cap_monitoring"}, "logging/prometheus → shop/web 9100/TCP: expected BLOCKED, observed ALLOWED"),
+    W(CAP, "shop_policies", "443 over UDP too",
+      _capstone(api=_CAP_API.replace("203.0.113.10/32}}]\n    ports: [{protocol: TCP, port: 443}]", "203.0.113.10/32}}]\n    ports: [{protocol: TCP, port: 443}, {protocol: UDP, port: 443}]")),
+      {"cap_egress"}, "shop/api → 203.0.113.10 443/UDP: expected BLOCKED, observed REFUSED"),
 ]
 
 # -- basics --------------------------------------------------------------------------------
@@ -304,14 +393,15 @@ def _solution(notebook: str, answer: str) -> str:
     return answers_of(read(SOLUTIONS / notebook / f"{notebook}.ipynb"))[answer]
 
 
-def V(notebook: str, answer: str, label: str, changes: list[tuple[str, str | None]], lose: set[str], *mention: str) -> Wrong:
+def V(notebook: str, answer: str, label: str, changes: list[tuple[str, str | None]], lose: set[str], *mention: str,
+      visible: bool = False) -> Wrong:
     """A wrong answer made from the solution by text replacements (each must apply, so a changed solution
     is noticed here rather than silently graded as itself)."""
     text = _solution(notebook, answer)
     for old, new in changes:
         assert old in text, f"{notebook}/{answer} ({label}): {old!r} is not in the solution any more"
         text = text[:text.index(old)] if new is None else text.replace(old, new, 1)  # None: cut from there to the end
-    return W(notebook, answer, label, text, lose, *mention)
+    return W(notebook, answer, label, text, lose, *mention, visible=visible)
 
 
 def _forged_secret() -> str:
@@ -330,7 +420,7 @@ SV = "02-services"
 BANK += [
     # -- api_service ---------------------------------------------------------------------------
     V(SV, "api_service", "wrong targetPort: the old version's number", [("targetPort: http", "targetPort: 8080")],
-      {"svc_api_backends"}, "shop/api-v2-a never answered", "shop/api-v2-a does not listen on 8080/TCP"),
+      {"svc_api_backends"}, "shop/api-v2-a never answered", "shop/api-v2-a does not listen on 8080/TCP", visible=True),
     V(SV, "api_service", "publishes pods that are not ready", [("spec:\n", "spec:\n  publishNotReadyAddresses: true\n")],
       {"svc_api_backends"}, "shop/api-v2-b answered"),
     V(SV, "api_service", "selects the tier instead of the app", [("    app: api", "    tier: backend")],
@@ -340,9 +430,13 @@ BANK += [
     V(SV, "api_service", "no namespace: lands in default", [("  namespace: shop\n", "")],
       {"svc_api_visible", "svc_api_backends", "svc_api_clients"}, "set metadata.namespace: shop",
       "shop/web → api.shop 80/TCP: expected ALLOWED, observed DNS_FAILED"),
+    V(SV, "api_service", "NodePort: the internal API on every node too", [("spec:\n", "spec:\n  type: NodePort\n")],
+      {"svc_api_clients"}, "service/shop/api is type NodePort, expected ClusterIP", "vm.internal → node:kind-worker"),
     # -- web_public ----------------------------------------------------------------------------
     V(SV, "web_public", "externalTrafficPolicy Cluster: the node's address", [("  externalTrafficPolicy: Local\n", "")],
-      {"lb_client_ip"}, "the server should see client 203.0.113.10, it saw 172.18.0."),
+      {"lb_client_ip"}, "the server should see client 203.0.113.10, it saw 172.18.0.", visible=True),
+    V(SV, "web_public", "a wider range than the partner's /24", [("  - 203.0.113.0/24\n", "  - 203.0.0.0/16\n")],
+      {"lb_sources"}, "near-partner.example.org → 192.0.2.10 (service/shop/web-public) 80/TCP: expected BLOCKED, observed ALLOWED"),
     V(SV, "web_public", "no loadBalancerSourceRanges", [("  loadBalancerSourceRanges:\n  - 203.0.113.0/24\n  - 10.244.0.0/16\n", "")],
       {"lb_sources"}, "blocked.example.net → 192.0.2.10 (service/shop/web-public) 80/TCP: expected BLOCKED, observed ALLOWED"),
     V(SV, "web_public", "forgets that pods need the pod CIDR in the ranges", [("  - 10.244.0.0/16\n", "")],
@@ -361,7 +455,7 @@ BANK += [
     # -- shop_ingress ----------------------------------------------------------------------------
     V(IG, "shop_ingress", "Exact for /api: the paths below it go to the front end",
       [("      - path: /api\n        pathType: Prefix", "      - path: /api\n        pathType: Exact")],
-      {"ing_prefix"}, "host → http://shop.example.com/api/v1/cart via 172.18.0.5: expected shop/api to answer, but shop/web did"),
+      {"ing_prefix"}, "host → http://shop.example.com/api/v1/cart via 172.18.0.5: expected shop/api to answer, but shop/web did", visible=True),
     V(IG, "shop_ingress", "Prefix for /healthz: /healthz/deep goes to the API",
       [("      - path: /healthz\n        pathType: Exact", "      - path: /healthz\n        pathType: Prefix")],
       {"ing_exact"}, "host → http://shop.example.com/healthz/deep via 172.18.0.5: expected shop/web to answer, but shop/api did"),
@@ -381,10 +475,12 @@ BANK += [
       {"tls_visible", "tls_certificate"}, "should trust the certificate", "not a CA the client trusts"),
     V(IG, "shop_tls", "any pod of the ingress-nginx namespace", [(_NP_FROM + "        matchLabels:\n          app.kubernetes.io/name: ingress-nginx\n          app.kubernetes.io/component: controller\n",
                                                                    "    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: ingress-nginx\n")],
-      {"tls_policy"}, "ingress-nginx/debug → shop/web 80/TCP: expected BLOCKED, observed ALLOWED"),
+      {"tls_policy"}, "ingress-nginx/debug → shop/web 80/TCP: expected BLOCKED, observed ALLOWED", visible=True),
     V(IG, "shop_tls", "namespace OR controller labels (two peers)", [(_NP_FROM, _NP_FROM.replace("      podSelector:", "    - podSelector:"))],
       {"tls_policy"}, "ingress-nginx/debug → shop/web 80/TCP: expected BLOCKED, observed ALLOWED",
-      "shop/ingress-nginx-controller → shop/api 8080/TCP: expected BLOCKED, observed ALLOWED"),
+      "shop/ingress-nginx-controller → shop/api 8080/TCP: expected BLOCKED, observed ALLOWED", visible=True),
+    V(IG, "shop_tls", "controller labels in any namespace", [(_NP_FROM, _NP_FROM.replace("kubernetes.io/metadata.name: ingress-nginx", "{}").replace("        matchLabels:\n          {}", "        {}"))],
+      {"tls_policy"}, "shop/ingress-nginx-controller → shop/web 80/TCP: expected BLOCKED, observed ALLOWED"),
     V(IG, "shop_tls", "controller labels without the namespace: the controller stays out", [(_NP_FROM, "    - podSelector:\n")],
       {"tls_visible", "tls_certificate", "tls_policy"}, "expected HTTP 200, got HTTP 504",
       "ingress-nginx/ingress-nginx-controller → shop/web 80/TCP: expected ALLOWED, observed BLOCKED"),
@@ -394,7 +490,7 @@ BANK += [
     V(IG, "shop_gateway", "the shop route on the http listener", [("  - name: public\n    sectionName: https", "  - name: public\n    sectionName: http")],
       {"gw_visible", "gw_paths", "gw_tls", "gw_rest"}, "host → https://shop.example.com/ via 172.18.0.5: expected HTTP 200, got HTTP 404"),
     V(IG, "shop_gateway", "Exact for /api", [("        type: PathPrefix", "        type: Exact")],
-      {"gw_paths"}, "host → https://shop.example.com/api/v1/cart via 172.18.0.5: expected shop/api to answer, but shop/web did"),
+      {"gw_paths"}, "host → https://shop.example.com/api/v1/cart via 172.18.0.5: expected shop/api to answer, but shop/web did", visible=True),
     V(IG, "shop_gateway", "the api certificate on the https listener", [("      - name: shop-tls", "      - name: api-tls")],
       {"gw_visible", "gw_tls", "gw_rest"}, "should trust the certificate, but the server presented CN=api.example.com"),
     V(IG, "shop_gateway", "no redirect route", [("---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: to-https", None)],
@@ -449,23 +545,38 @@ BANK += [
     V(EG, "shop_egress", "missing DNS egress", [(_DNS_DOC, "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: allow-nothing\n"),
                                                 (_DNS_PEER, "    - podSelector:\n        matchLabels:\n          k8s-app: nothing\n")],
       {"eg_visible", "eg_dns"}, "shop/api → api.example.com 443/TCP: expected ALLOWED, observed DNS_FAILED",
-      "shop/web → kube-system/coredns-0 53/UDP: expected ALLOWED, observed BLOCKED"),
+      "shop/web → kube-system/coredns-0 53/UDP: expected ALLOWED, observed BLOCKED", visible=True),
     V(EG, "shop_egress", "namespace OR label for DNS (two peers)", [(_DNS_PEER, _DNS_PEER.replace("      podSelector:", "    - podSelector:"))],
-      {"eg_dns"}, "shop/web → kube-system/dnsmasq 53/UDP: expected BLOCKED, observed ALLOWED"),
+      {"eg_dns"}, "shop/web → kube-system/dnsmasq 53/UDP: expected BLOCKED, observed ALLOWED", visible=True),
+    V(EG, "shop_egress", "DNS to every pod of kube-system", [(_DNS_PEER, _DNS_PEER.replace("      podSelector:\n        matchLabels:\n          k8s-app: kube-dns\n", ""))],
+      {"eg_dns"}, "shop/web → kube-system/dnsmasq 53/UDP: expected BLOCKED, observed ALLOWED", visible=True),
     V(EG, "shop_egress", "the DNS label in any namespace", [(_DNS_PEER, _DNS_PEER.replace("        matchLabels:\n          kubernetes.io/metadata.name: kube-system\n", "        {}\n"))],
       {"eg_dns"}, "shop/web → untrusted/fake-dns 53/UDP: expected BLOCKED, observed ALLOWED"),
     V(EG, "shop_egress", "DNS over UDP only", [("    - protocol: UDP\n      port: 53\n    - protocol: TCP\n      port: 53\n", "    - protocol: UDP\n      port: 53\n")],
       {"eg_dns"}, "shop/web → kube-system/coredns-1 53/TCP: expected ALLOWED, observed BLOCKED"),
     V(EG, "shop_egress", "the whole internet on 443", [("        cidr: 203.0.113.10/32", "        cidr: 0.0.0.0/0")],
       {"eg_outside"}, "shop/api → 198.51.100.20 443/TCP: expected BLOCKED, observed ALLOWED"),
+    V(EG, "shop_egress", "a /24 for the one address of the payment API", [("        cidr: 203.0.113.10/32", "        cidr: 203.0.113.0/24")],
+      {"eg_outside"}, "shop/api → 203.0.113.11 443/TCP: expected BLOCKED, observed ALLOWED"),
+    V(EG, "shop_egress", "443 over UDP too", [("    - protocol: TCP\n      port: 443\n", "    - protocol: TCP\n      port: 443\n    - protocol: UDP\n      port: 443\n")],
+      {"eg_outside"}, "shop/api → 203.0.113.10 443/UDP: expected BLOCKED, observed REFUSED"),
+    V(EG, "shop_egress", "the shop's pods by the team label (team=shop)", [("  - to:\n    - podSelector: {}\n", "  - to:\n    - namespaceSelector:\n        matchLabels:\n          team: shop\n")],
+      {"eg_inside"}, "shop/web → shop-staging/web 80/TCP: expected BLOCKED, observed ALLOWED"),
     V(EG, "shop_egress", "forgot that shop pods talk to each other", [("  - to:\n    - podSelector: {}\n", "  - to:\n    - podSelector:\n        matchLabels:\n          app: api\n")],
       {"eg_inside"}, "shop/api → shop/db 5432/TCP: expected ALLOWED, observed BLOCKED"),
     V(EG, "shop_egress", "Ingress in the default deny's policyTypes", [("  podSelector: {}\n  policyTypes:\n  - Egress\n---", "  podSelector: {}\n  policyTypes:\n  - Ingress\n  - Egress\n---")],
       {"eg_inside", "eg_ingress"}, "untrusted/attacker → shop/web 80/TCP: expected ALLOWED, observed BLOCKED",
-      "shop/web → shop/api 8080/TCP: expected ALLOWED, observed BLOCKED"),
+      "shop/web → shop/api 8080/TCP: expected ALLOWED, observed BLOCKED", visible=True),
     # -- api_fqdn --------------------------------------------------------------------------------
     V(EG, "api_fqdn", "the wildcard alone: example.com itself is not below itself", [("    - matchName: example.com\n", "")],
-      {"fq_names"}, "shop/api → example.com 443/TCP: expected ALLOWED, observed BLOCKED"),
+      {"fq_names"}, "shop/api → example.com 443/TCP: expected ALLOWED, observed BLOCKED", visible=True),
+    V(EG, "api_fqdn", "protocol ANY where TCP 443 is asked", [("      - port: \"443\"\n        protocol: TCP", "      - port: \"443\"\n        protocol: ANY")],
+      {"fq_names"}, "shop/api → api.example.com 443/UDP: expected BLOCKED, observed REFUSED"),
+    V(EG, "api_fqdn", "DNS to every pod of kube-system", [("        k8s:k8s-app: kube-dns\n", "")],
+      {"fq_cluster"}, "shop/api → kube-system/dnsmasq 53/UDP: expected BLOCKED, observed ALLOWED"),
+    V(EG, "api_fqdn", "the DNS label in any namespace", [("        k8s:io.kubernetes.pod.namespace: kube-system\n        k8s:k8s-app: kube-dns\n",
+                                                          "        k8s:k8s-app: kube-dns\n      matchExpressions:\n      - key: k8s:io.kubernetes.pod.namespace\n        operator: Exists\n")],
+      {"fq_cluster"}, "shop/api → untrusted/fake-dns 53/UDP: expected BLOCKED, observed ALLOWED"),
     V(EG, "api_fqdn", "** matches deeper names too", [("    - matchName: example.com\n    - matchPattern: \"*.example.com\"", "    - matchName: example.com\n    - matchPattern: \"**.example.com\"")],
       {"fq_names"}, "shop/api → eu.pay.example.com 443/TCP: expected BLOCKED, observed ALLOWED"),
     V(EG, "api_fqdn", "DNS allowed but not through the proxy (no DNS rule)", [("      rules:\n        dns:\n        - matchPattern: \"*\"\n", "")],
@@ -485,13 +596,15 @@ NS = "06-nsg"
 BANK += [
     # -- nsg_inbound -----------------------------------------------------------------------------
     V(NS, "nsg_inbound", "the deny after AKS's allow rule (priority 600 > 500)", [("  priority: 110", "  priority: 600")],
-      {"nsg_in_partner"}, "blocked.example.net → 192.0.2.11 (service/shop/api-admin) 8080/TCP: expected BLOCKED, observed ALLOWED"),
+      {"nsg_in_partner"}, "blocked.example.net → 192.0.2.11 (service/shop/api-admin) 8080/TCP: expected BLOCKED, observed ALLOWED", visible=True),
+    V(NS, "nsg_inbound", "a wider prefix than the partner's /24", [("  sourceAddressPrefix: 203.0.113.0/24", "  sourceAddressPrefix: 203.0.0.0/16")],
+      {"nsg_in_partner"}, "near-partner.example.org → 192.0.2.11 (service/shop/api-admin) 8080/TCP: expected BLOCKED, observed ALLOWED"),
     V(NS, "nsg_inbound", "the deny before the allow", [("  priority: 100", "  priority: 120")],
       {"nsg_in_visible", "nsg_in_partner"}, "api.example.com → 192.0.2.11 (service/shop/api-admin) 8080/TCP: expected ALLOWED, observed BLOCKED",
       "DENY by deny-internet-admin (priority 110)"),
     V(NS, "nsg_inbound", "denies the internet on every port", [("  sourceAddressPrefix: Internet\n  sourcePortRange: \"*\"\n  destinationAddressPrefix: \"*\"\n  destinationPortRange: \"8080\"",
                                                                 "  sourceAddressPrefix: Internet\n  sourcePortRange: \"*\"\n  destinationAddressPrefix: \"*\"\n  destinationPortRange: \"*\"")],
-      {"nsg_in_rest"}, "blocked.example.net → 192.0.2.10 (service/shop/web-public) 80/TCP: expected ALLOWED, observed BLOCKED"),
+      {"nsg_in_rest"}, "blocked.example.net → 192.0.2.10 (service/shop/web-public) 80/TCP: expected ALLOWED, observed BLOCKED", visible=True),
     V(NS, "nsg_inbound", "closes everything else at the end, the virtual network too",
       [("- name: deny-internet-admin", "- name: deny-everything-else\n  priority: 4000\n  direction: Inbound\n  access: Deny\n  protocol: \"*\"\n  sourceAddressPrefix: \"*\"\n  sourcePortRange: \"*\"\n  destinationAddressPrefix: \"*\"\n  destinationPortRange: \"*\"\n- name: deny-internet-admin")],
       {"nsg_in_rest"}, "vm.internal → node:kind-worker 10250/TCP: expected ALLOWED, observed BLOCKED", "deny-everything-else (priority 4000)"),
@@ -507,7 +620,10 @@ BANK += [
       {"nsg_out_visible", "nsg_out_internet", "nsg_out_vnet"}, "shop/web → shop/db 5432/TCP: expected ALLOWED, observed BLOCKED",
       "shop/api → api.example.com 443/TCP: expected ALLOWED, observed DNS_FAILED"),
     V(NS, "nsg_outbound", "allows the pod addresses, which the NSG never sees (SNAT)", [("  sourceAddressPrefix: \"*\"\n  sourcePortRange: \"*\"\n  destinationAddressPrefix: 203.0.113.10", "  sourceAddressPrefix: 10.244.0.0/16\n  sourcePortRange: \"*\"\n  destinationAddressPrefix: 203.0.113.10")],
-      {"nsg_out_visible", "nsg_out_internet"}, "shop/api → api.example.com 443/TCP: expected ALLOWED, observed BLOCKED", "dropped by Azure NSG nsg-outbound (subnet): deny-internet (priority 200)"),
+      {"nsg_out_visible", "nsg_out_internet"}, "shop/api → api.example.com 443/TCP: expected ALLOWED, observed BLOCKED", "dropped by Azure NSG nsg-outbound (subnet): deny-internet (priority 200)",
+      visible=True),
+    V(NS, "nsg_outbound", "a /24 for the one address of the payment API", [("  destinationAddressPrefix: 203.0.113.10", "  destinationAddressPrefix: 203.0.113.0/24")],
+      {"nsg_out_internet"}, "shop/api → 203.0.113.11 443/TCP: expected BLOCKED, observed ALLOWED"),
     V(NS, "nsg_outbound", "the deny written as Inbound", [("  priority: 200\n  direction: Outbound", "  priority: 200\n  direction: Inbound")],
       {"nsg_out_internet"}, "shop/api → blocked.example.net 443/TCP: expected BLOCKED, observed ALLOWED"),
     V(NS, "nsg_outbound", "the payment API on every port and protocol", [("  protocol: Tcp\n  sourceAddressPrefix: \"*\"\n  sourcePortRange: \"*\"\n  destinationAddressPrefix: 203.0.113.10\n  destinationPortRange: \"443\"",
@@ -517,6 +633,7 @@ BANK += [
 
 _CTL_PEER = ("    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: ingress-nginx\n"
              "      podSelector:\n")
+_CTL_NS_ANY = "    - namespaceSelector: {}\n      podSelector:\n"
 _API_POLICY = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: api-from-ingress\n"
 BANK += [
     V(CAP, "shop_ingress", "no TLS section", [("  tls:\n  - hosts:\n    - shop.example.com\n    secretName: shop-tls\n", "")],
@@ -528,7 +645,12 @@ BANK += [
     V(CAP, "shop_ingress", "any pod of the ingress-nginx namespace",
       [(_CTL_PEER + "        matchLabels:\n          app.kubernetes.io/name: ingress-nginx\n          app.kubernetes.io/component: controller\n",
         "    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: ingress-nginx\n")],
-      {"cap_b_matrix"}, "ingress-nginx/debug → shop/web 80/TCP: expected BLOCKED, observed ALLOWED"),
+      {"cap_b_matrix"}, "ingress-nginx/debug → shop/web 80/TCP: expected BLOCKED, observed ALLOWED", visible=True),
+    V(CAP, "shop_ingress", "namespace OR controller labels (two peers)", [(_CTL_PEER, _CTL_PEER.replace("      podSelector:", "    - podSelector:")),
+                                                                         (_CTL_PEER, _CTL_PEER.replace("      podSelector:", "    - podSelector:"))],
+      {"cap_b_matrix"}, "ingress-nginx/debug → shop/web 80/TCP: expected BLOCKED, observed ALLOWED", visible=True),
+    V(CAP, "shop_ingress", "controller labels in any namespace", [(_CTL_PEER, _CTL_NS_ANY), (_CTL_PEER, _CTL_NS_ANY)],
+      {"cap_b_matrix"}, "untrusted/fake-controller → shop/web 80/TCP: expected BLOCKED, observed ALLOWED"),
     V(CAP, "shop_ingress", "forgot the back end", [(_API_POLICY, None)],
       {"cap_b_routes", "cap_b_matrix", "cap_b_clients"}, "host → https://shop.example.com/api/cart via 172.18.0.5: expected HTTP 200, got HTTP 504",
       "ingress-nginx/ingress-nginx-controller → shop/api 8080/TCP: expected ALLOWED, observed BLOCKED"),

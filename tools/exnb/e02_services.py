@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from nbbuild import Notebook
 
-from .common import HOW_GRADED, SHOP_TABLE, given
+from .common import HOW_GRADED, SHOP_TABLE, given, task
 
 V2_PODS = [
     {"apiVersion": "v1", "kind": "Pod",
@@ -53,6 +53,10 @@ spec:
 """
 
 LB_ADDR = 'lab_value("address", "service/shop/web-public")'
+PARTNER_HOST = ("shop-partner.example.org", "203.0.113.77")
+"""Another machine of the partner network: admitted, and the front end sees its own address."""
+OUTSIDE_PARTNER = ("near-partner.example.org", "203.0.114.10")
+"""The address just past the partner's /24: a wider range would admit it."""
 
 
 def build() -> Notebook:
@@ -79,7 +83,7 @@ def build() -> Notebook:
     """)
 
     # -- task 1 ------------------------------------------------------------------------------
-    nb.md("""
+    nb.md(task("""
     ## Task 1 — Find the pods by port name, and only the ready ones (3 points)
 
     The back end is being upgraded. Next to `shop/api` (HTTP on **8080**, port named `http`), two
@@ -93,11 +97,13 @@ def build() -> Notebook:
       port of the pod it picks, **whatever number that pod uses**;
     * load-balances over the back-end pods of every version (`app=api`) and nothing else;
     * never sends a connection to a pod that is not ready;
-    * exposes no other port.
+    * exposes nothing else: no other port, and nothing outside the cluster (it is the shop's
+      internal API).
 
     Points: 1 visible (the Service exists; `shop/web` reaches `api.shop:80`), 2 hidden (which pods
-    answer; who reaches it, by which names and ports).
-    """)
+    answer — its visible part sends 40 connections and checks that both ready versions answer; who
+    reaches it, by which names and ports).
+    """))
     nb.code("\n".join([
         "# The new version, as the tests create it (not graded)",
         'V2 = """' + _block_yaml(V2_PODS) + '"""',
@@ -107,7 +113,8 @@ def build() -> Notebook:
     ]))
     nb.answer("api_service", API_SERVICE)
     nb.code("""
-    # Try it (not graded): who answers 60 connections from the front end?
+    # Try it (not graded): who answers 60 connections from the front end? Every ready pod of every version
+    # should get its share; "refused" means a pod that does not listen on the port the Service sends to.
     lab.apply(api_service)
     print(lab.endpoints("shop/api"))
     print(lab.distribution("shop/web", "api.shop", 80, requests=60))
@@ -118,12 +125,13 @@ def build() -> Notebook:
             check.expect_probe("shop/web", "api.shop", 80, verdict="allowed")
             """)
     nb.test("svc_api_backends", 1, "both ready versions answer, the pod that is not ready never does", ctor,
-            visible=given(*V2_PODS) + '\ncheck.set_ready("shop/api-v2-b", False)', hidden="""
+            visible=given(*V2_PODS) + '\ncheck.set_ready("shop/api-v2-b", False)'
+            + '\ncheck.expect_distribution("shop/web", "api.shop", 80, answered_by=["shop/api", "shop/api-v2-a"], requests=40)', hidden="""
             check.add_pod("shop/api-admin", {"app": "api-admin", "tier": "backend"}, ["8080/TCP/http"])
-            check.expect_distribution("shop/web", "api.shop", 80, answered_by=["shop/api", "shop/api-v2-a"], requests=40)
             check.expect_distribution("untrusted/attacker", "api.shop.svc.cluster.local", 80, answered_by=["shop/api", "shop/api-v2-a"], requests=20)
             """)
-    nb.test("svc_api_clients", 1, "every namespace reaches it by name on port 80, and on no other port", ctor, hidden="""
+    nb.test("svc_api_clients", 1, "every namespace reaches it by name on port 80, on no other port, and only inside the cluster", ctor, hidden="""
+            check.expect("service_type", service="shop/api", type="ClusterIP")
             check.expect_probe("untrusted/attacker", "api.shop", 80, verdict="allowed", answered_by="shop/api")
             check.expect_probe("monitoring/prometheus", "api.shop.svc.cluster.local", 80, verdict="allowed")
             check.expect_probe("shop/db", "api", 80, verdict="allowed")
@@ -133,7 +141,7 @@ def build() -> Notebook:
             """)
 
     # -- task 2 ------------------------------------------------------------------------------
-    nb.md("""
+    nb.md(task("""
     ## Task 2 — A public front end on AKS (4 points)
 
     The shop goes public on AKS. There, a LoadBalancer Service gets an address from **Azure's
@@ -153,10 +161,11 @@ def build() -> Notebook:
       connection, and that the lab's pod CIDR is `10.244.0.0/16`.
 
     Points: 1 visible (the Service gets an address; the partner's `api.example.com` connects),
-    3 hidden (the client address; who is admitted; other ports and protocols).
-    """)
+    3 hidden (the client address — its visible part checks what `shop/web` sees of `api.example.com`;
+    who is admitted; other ports and protocols).
+    """))
     nb.code("""
-    aks = grader.connect("kindnet", load_balancer="azure")
+    aks = grader.connect("kindnet", load_balancer="azure")   # always the simulated cluster: Azure's load balancer is a model
     aks.deploy("shop")
     print(aks.services())
     """)
@@ -164,22 +173,27 @@ def build() -> Notebook:
     nb.code("""
     # Try it (not graded)
     aks.reset(keep_topology=True)
+    aks.add_external_host("near-partner.example.org", "203.0.114.10")   # just outside the partner network (the tests add it too)
     aks.apply(web_public)
     address = aks.address("service/shop/web-public")
-    for client in ("api.example.com", "blocked.example.net", "vm.internal", "shop/api"):
+    for client in ("api.example.com", "near-partner.example.org", "blocked.example.net", "vm.internal", "shop/api"):
         r = aks.probe(client, address, 80)
-        print(f"{client:20} {r.verdict.value:8} the pod saw {r.client_ip}")
+        print(f"{client:24} {r.verdict.value:8} the pod saw {r.client_ip}")   # the client's own address, or a node's?
     """)
     lb = 'answer="web_public", topology="shop", load_balancer="azure"'
     nb.test("lb_visible", 1, "one Service shop/web-public with an address; the partner connects", lb, visible=f"""
             check.expect_objects("Service", count=1, namespace="shop", name="web-public")
             check.expect_probe("api.example.com", {LB_ADDR}, 80, verdict="allowed")
             """)
-    nb.test("lb_client_ip", 1, "the front end sees the client's own address", lb, hidden=f"""
+    nb.test("lb_client_ip", 1, "the front end sees the client's own address", lb, visible=f"""
             check.expect_probe("api.example.com", {LB_ADDR}, 80, verdict="allowed", answered_by="shop/web", client_ip="203.0.113.10")
+            """, hidden=f"""
+            check.add_external_host("{PARTNER_HOST[0]}", "{PARTNER_HOST[1]}")
+            check.expect_probe("{PARTNER_HOST[0]}", {LB_ADDR}, 80, verdict="allowed", answered_by="shop/web", client_ip="{PARTNER_HOST[1]}")
             """)
     nb.test("lb_sources", 1, "the partner network and the cluster's pods get in; nobody else", lb, hidden=f"""
-            for client in ("blocked.example.net", "vm.internal", "host", "node:kind-worker"):
+            check.add_external_host("{OUTSIDE_PARTNER[0]}", "{OUTSIDE_PARTNER[1]}")
+            for client in ("{OUTSIDE_PARTNER[0]}", "blocked.example.net", "vm.internal", "host", "node:kind-worker"):
                 check.expect_probe(client, {LB_ADDR}, 80, verdict="blocked")
             for client in ("untrusted/attacker", "monitoring/prometheus", "shop/api"):
                 check.expect_probe(client, {LB_ADDR}, 80, verdict="allowed", answered_by="shop/web")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from nbbuild import Notebook
 
-from .common import HOW_GRADED, SHOP_TABLE, given
+from .common import HOW_GRADED, SHOP_TABLE, add_pods, given, pods_yaml, task, try_cell
 
 SERVICES = [
     {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"},
@@ -173,6 +173,9 @@ spec:
 """
 
 ING = 'lab_value("address", "ingress/shop/shop")'
+CONTROLLER_LOOKALIKES = [("ingress-nginx/debug", {"app": "debug"}, [80]),
+                         ("shop/ingress-nginx-controller", {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"}, [80])]
+"""Another pod of the controller's namespace, and the controller's labels in another namespace."""
 GW = 'lab_value("address", "gateway/shop/public")'
 SETUP = "check.install_ingress_controller()\n" + given(*SERVICES)
 SECRETS = ('check.tls_secret("shop-tls", "shop", ["shop.example.com"], ca="shop CA")\n'
@@ -212,7 +215,7 @@ def build() -> Notebook:
     ]))
 
     # -- task 1 ------------------------------------------------------------------------------
-    nb.md("""
+    nb.md(task("""
     ## Task 1 — Route by host and path (4 points)
 
     Write an Ingress `shop` in namespace `shop`, served by ingress-nginx (class `nginx`), for the
@@ -225,9 +228,9 @@ def build() -> Notebook:
     * every other path goes to `web` (port 80);
     * requests for any other host are not served (the controller answers 404).
 
-    Points: 1 visible (the Ingress exists; `/` reaches the front end), 3 hidden (Prefix paths;
-    the Exact path; other hosts, and clients inside the cluster).
-    """)
+    Points: 1 visible (the Ingress exists; `/` reaches the front end), 3 hidden (Prefix paths — its
+    visible part checks `/api/v1/cart`; the Exact path; other hosts, and clients inside the cluster).
+    """))
     nb.answer("shop_ingress", ROUTING)
     nb.code("""
     # Try it (not graded)
@@ -243,7 +246,8 @@ def build() -> Notebook:
             check.expect_objects("Ingress", count=1, namespace="shop")
             check.expect_http("host", "http://shop.example.com/", resolve={ING}, status=200, answered_by="shop/web")
             """)
-    nb.test("ing_prefix", 1, "/api and below go to the API; /apiary does not", ctor, visible=_indent(SETUP, 0), hidden=f"""
+    nb.test("ing_prefix", 1, "/api and below go to the API; /apiary does not", ctor, visible=_indent(SETUP, 0) + f"""
+check.expect_http("host", "http://shop.example.com/api/v1/cart", resolve={ING}, status=200, answered_by="shop/api")""", hidden=f"""
             for path in ("/api", "/api/", "/api/v1/cart"):
                 check.expect_http("host", f"http://shop.example.com{{path}}", resolve={ING}, status=200, answered_by="shop/api")
             for path in ("/apiary", "/ap", "/v1/api"):
@@ -263,7 +267,7 @@ def build() -> Notebook:
             """)
 
     # -- task 2 ------------------------------------------------------------------------------
-    nb.md("""
+    nb.md(task("""
     ## Task 2 — TLS, and a policy that still lets the controller in (4 points)
 
     The shop now serves **HTTPS**. The tests create two TLS Secrets in `shop`, both issued by the
@@ -284,8 +288,9 @@ def build() -> Notebook:
 
     Points: 1 visible (an Ingress and a NetworkPolicy; `https://shop.example.com/` answers with a
     certificate the shop CA vouches for), 3 hidden (certificate and redirect; who reaches the pods,
-    on which ports — 2 points).
-    """)
+    on which ports — 2 points, its visible part checks that another pod of the `ingress-nginx`
+    namespace stays out).
+    """))
     nb.code(f"""
     ca = mint_ca("shop CA")   # in the tests, a CA of the same name that only the tests hold
     tls_lab = grader.connect("kindnet")
@@ -297,14 +302,17 @@ def build() -> Notebook:
     print(tls_lab.objects())
     """)
     nb.answer("shop_tls", TLS)
-    nb.code("""
-    # Try it (not graded)
-    tls_lab.apply(shop_tls)
-    address = tls_lab.address("ingress/shop/shop")
-    r = tls_lab.http("host", "https://shop.example.com/api/orders", resolve=address, ca=ca)
-    print(r.http.render(), "|", r.http.certificate, "| trusted:", r.http.certificate_trusted)
-    display(tls_lab.matrix(80, destinations=["shop/web"]))
-    """)
+    nb.code(try_cell(
+        "# Try it (not graded). The tests also run another pod in the ingress-nginx namespace and a pod in shop",
+        "# with the controller's labels: only the controller itself may get in.",
+        'tls_lab.apply("""', pods_yaml(*CONTROLLER_LOOKALIKES), '""")',
+        "tls_lab.apply(shop_tls)",
+        'address = tls_lab.address("ingress/shop/shop")',
+        'r = tls_lab.http("host", "https://shop.example.com/api/orders", resolve=address, ca=ca)',
+        'print(r.http.render(), "|", r.http.certificate, "| trusted:", r.http.certificate_trusted)',
+        'clients = ["ingress-nginx/ingress-nginx-controller", "ingress-nginx/debug", "shop/ingress-nginx-controller", "untrusted/attacker", "shop/web"]',
+        'display(tls_lab.matrix(80, sources=clients, destinations=["shop/web"]))',
+        'display(tls_lab.matrix(8080, sources=clients, destinations=["shop/api"]))'))
     tls = 'answer="shop_tls", topology="shop"'
     tls_setup = _indent(SETUP + "\n" + SECRETS + "\n" + given(DENY), 0)
     nb.test("tls_visible", 1, "an Ingress and a NetworkPolicy in shop; HTTPS works with a trusted certificate", tls, visible=f"""
@@ -319,9 +327,10 @@ def build() -> Notebook:
             check.expect_http("untrusted/attacker", "https://shop.example.com/cart", resolve={ING}, ca="shop CA", status=200, answered_by="shop/web", trusted=True)
             check.expect_http("host", "http://shop.example.com/cart", resolve={ING}, status=308, location="https://shop.example.com/cart")
             """)
-    nb.test("tls_policy", 2, "only the controller reaches web and api, only on their http ports", tls, visible=tls_setup, hidden="""
-            check.add_pod("ingress-nginx/debug", {"app": "debug"}, [80])
-            check.add_pod("shop/ingress-nginx-controller", {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"}, [80])
+    nb.test("tls_policy", 2, "only the controller reaches web and api, only on their http ports", tls,
+            visible=tls_setup + "\n" + add_pods(CONTROLLER_LOOKALIKES[0]) + """
+check.expect_probe("ingress-nginx/debug", "shop/web", 80, verdict="blocked")""", hidden=f"""
+            {_indent(add_pods(CONTROLLER_LOOKALIKES[1]))}
             check.expect_matrix(80, sources=["*", "ingress-nginx/*"], destinations="shop/web", default="blocked",
                                 allow=["ingress-nginx/ingress-nginx-controller -> shop/web"])
             check.expect_matrix(8080, sources=["*", "ingress-nginx/*"], destinations="shop/*", default="blocked",
@@ -331,7 +340,7 @@ def build() -> Notebook:
             """)
 
     # -- task 3 ------------------------------------------------------------------------------
-    nb.md("""
+    nb.md(task("""
     ## Task 3 — The same with the Gateway API (4 points)
 
     The platform team moves to the **Gateway API**, implemented here by cloud-provider-kind
@@ -347,9 +356,9 @@ def build() -> Notebook:
        HTTPS with status **301**.
 
     Points: 1 visible (a Gateway and HTTPRoutes; `https://shop.example.com/` reaches the front end
-    with a trusted certificate), 3 hidden (paths; certificate and redirect; other hosts, ports and
-    clients).
-    """)
+    with a trusted certificate), 3 hidden (paths — its visible part checks `/api/v1/cart`; certificate
+    and redirect; other hosts, ports and clients).
+    """))
     nb.code("""
     gw_lab = grader.connect("kindnet")
     gw_lab.deploy("shop")
@@ -375,7 +384,8 @@ def build() -> Notebook:
             check.expect_objects("HTTPRoute", at_least=1, namespace="shop")
             check.expect_http("host", "https://shop.example.com/", resolve={GW}, ca="shop CA", status=200, answered_by="shop/web", trusted=True)
             """)
-    nb.test("gw_paths", 1, "/api and below go to the API, the rest to the front end", gw, visible=gw_setup, hidden=f"""
+    nb.test("gw_paths", 1, "/api and below go to the API, the rest to the front end", gw, visible=gw_setup + f"""
+check.expect_http("host", "https://shop.example.com/api/v1/cart", resolve={GW}, ca="shop CA", status=200, answered_by="shop/api")""", hidden=f"""
             for path in ("/api", "/api/v1/cart"):
                 check.expect_http("host", f"https://shop.example.com{{path}}", resolve={GW}, ca="shop CA", status=200, answered_by="shop/api")
             for path in ("/apiary", "/cart", "/v1/api"):

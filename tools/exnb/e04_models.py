@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from nbbuild import Notebook
 
-from .common import HOW_GRADED
+from .common import HOW_GRADED, task
 
 KIND_CONFIG = """
 kind: Cluster
@@ -62,7 +62,7 @@ def build() -> Notebook:
     """)
 
     # -- task 1 ------------------------------------------------------------------------------
-    nb.md("""
+    nb.md(task("""
     ## Task 1 — Your own address ranges for kind (4 points)
 
     kind's defaults (pods `10.244.0.0/16`, Services `10.96.0.0/16`) collide with your company VPN,
@@ -86,7 +86,7 @@ def build() -> Notebook:
 
     Points: 1 visible (kind accepts the file and both subnets are set), 3 hidden (the nodes; the
     ranges and the cluster running on them — 2 points).
-    """)
+    """))
     nb.answer("kind_config", KIND_CONFIG)
     nb.code(f"""
     # Try it (not graded)
@@ -111,7 +111,7 @@ def build() -> Notebook:
             """)
 
     # -- task 2 ------------------------------------------------------------------------------
-    nb.md(f"""
+    nb.md(task(f"""
     ## Task 2 — Plan the addresses of an AKS cluster (3 points)
 
     Contoso's AKS cluster will start with **{n} nodes** and grow to **{total}**; upgrades add
@@ -135,7 +135,7 @@ def build() -> Notebook:
 
     Answer with one `key: value` line each (numbers only). Points: 1 visible (every key is a
     number), 2 hidden (the flat model; the overlay model).
-    """)
+    """))
     nb.answer("ip_plan", f"""
     flat_addresses: {q.aks_flat_addresses(None, total, pods, surge)}
     flat_prefix: {q.aks_flat_prefix(None, total, pods, surge)}
@@ -167,7 +167,7 @@ def build() -> Notebook:
             """)
 
     # -- task 3 ------------------------------------------------------------------------------
-    nb.md("""
+    nb.md(task("""
     ## Task 3 — Who does the VM see? (3 points)
 
     `shop/web` opens a connection to `vm.internal` (172.18.0.100, a VM on the node network, like a
@@ -194,7 +194,7 @@ def build() -> Notebook:
 
     Points: 1 visible (addresses and verdicts in the right places), 2 hidden (what the VM sees;
     the internet and the way back in).
-    """)
+    """))
     nb.code("""
     for profile in ("kindnet", "calico-vxlan", "calico-bgp", "cilium-tunnel"):
         l = grader.connect(profile)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from nbbuild import Notebook
 
-from .common import HOW_GRADED, SHOP_TABLE, given
+from .common import HOW_GRADED, SHOP_TABLE, given, task
 
 SERVICES = [
     {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web-public", "namespace": "shop"},
@@ -61,6 +61,10 @@ securityRules:
 
 WEB = 'lab_value("address", "service/shop/web-public")'
 ADMIN = 'lab_value("address", "service/shop/api-admin")'
+OUTSIDE_PARTNER = ("near-partner.example.org", "203.0.114.10")
+"""The address just past the partner's /24: a wider source prefix would admit it to the admin port."""
+NEXT_DOOR = ("next-door.example.com", "203.0.113.11")
+"""The address next to api.example.com (203.0.113.10): a wider destination prefix would let the cluster reach it."""
 
 
 def build() -> Notebook:
@@ -88,7 +92,7 @@ def build() -> Notebook:
     nb.code("\n".join([
         "import grader",
         "",
-        'aks = grader.connect("kindnet", load_balancer="azure")',
+        'aks = grader.connect("kindnet", load_balancer="azure")   # always the simulated cluster: NSGs are an Azure model',
         'aks.deploy("shop")',
         'SERVICES = """\n' + "---\n".join(_yaml(d) for d in SERVICES) + '"""',
         "aks.apply(SERVICES)",
@@ -98,7 +102,7 @@ def build() -> Notebook:
     ]))
 
     # -- task 1 ------------------------------------------------------------------------------
-    nb.md("""
+    nb.md(task("""
     ## Task 1 — Open the admin port to the partner only (3 points)
 
     Two LoadBalancer Services run in `shop` (created above and by the tests): `web-public` (port
@@ -113,14 +117,16 @@ def build() -> Notebook:
       nodes' kubelet (10250), pods still talk across nodes, names still resolve.
 
     Points: 1 visible (the rules parse; the partner reaches the admin port), 2 hidden (the rest of
-    the internet on the admin port; everything else still working).
-    """)
+    the internet on the admin port — its visible part checks `blocked.example.net`; everything else
+    still working — its visible part checks that the whole internet still reaches the public shop).
+    """))
     nb.answer("nsg_inbound", INBOUND)
     nb.code("""
-    # Try it (not graded)
+    # Try it (not graded): the partner, a host just outside its network (the tests add it too), the rest of the internet
     aks.attach_nsg(nsg_inbound)
+    aks.add_external_host("near-partner.example.org", "203.0.114.10")
     admin = aks.address("service/shop/api-admin")
-    for client in ("api.example.com", "blocked.example.net"):
+    for client in ("api.example.com", "near-partner.example.org", "blocked.example.net"):
         print(aks.probe(client, admin, 8080).summary())
     print(aks.probe("blocked.example.net", aks.address("service/shop/web-public"), 80).summary())
     """)
@@ -130,12 +136,16 @@ def build() -> Notebook:
             check.expect("nsg_rules", direction="Inbound", at_least=1)
             check.expect_probe("api.example.com", {ADMIN}, 8080, verdict="allowed")
             """)
-    nb.test("nsg_in_partner", 1, "no one else on the internet reaches the admin port", ctor, visible=given(*SERVICES), hidden=f"""
+    nb.test("nsg_in_partner", 1, "no one else on the internet reaches the admin port", ctor, visible=given(*SERVICES) + f"""
+check.expect_probe("blocked.example.net", {ADMIN}, 8080, verdict="blocked")""", hidden=f"""
+            check.add_external_host("{OUTSIDE_PARTNER[0]}", "{OUTSIDE_PARTNER[1]}")
+            check.expect_probe("{OUTSIDE_PARTNER[0]}", {ADMIN}, 8080, verdict="blocked")
             check.expect_probe("blocked.example.net", {ADMIN}, 8080, verdict="blocked")
             check.expect_probe("api.example.com", {ADMIN}, 8080, verdict="allowed", answered_by="shop/api")
             """)
     nb.test("nsg_in_rest", 1, "the public shop, the jump host, pods across nodes and DNS still work", ctor,
-            visible=given(*SERVICES), hidden=f"""
+            visible=given(*SERVICES) + f"""
+check.expect_probe("blocked.example.net", {WEB}, 80, verdict="allowed", answered_by="shop/web")""", hidden=f"""
             for client in ("api.example.com", "blocked.example.net"):
                 check.expect_probe(client, {WEB}, 80, verdict="allowed", answered_by="shop/web")
             check.expect_probe("vm.internal", "node:kind-worker", 10250, verdict="allowed")
@@ -146,14 +156,14 @@ def build() -> Notebook:
             """)
 
     # -- task 2 ------------------------------------------------------------------------------
-    nb.md("""
+    nb.md(task("""
     ## Task 2 — Let the cluster out to one service only (3 points)
 
     Security wants the cluster's **outgoing** internet traffic limited at the NSG, whatever the
     pods' policies say. Write the outbound rules of the node subnet's NSG so that
 
-    * every pod (and node) may reach the payment API **`api.example.com` (203.0.113.10) on
-      443/TCP**;
+    * every pod (and node) may reach the payment API **`api.example.com`: that one address
+      (203.0.113.10), on 443/TCP**;
     * **nothing else on the internet** is reachable (`blocked.example.net`, other ports of the
       payment API);
     * traffic inside the virtual network is untouched: pods across nodes, DNS, the VM
@@ -164,12 +174,13 @@ def build() -> Notebook:
 
     Points: 1 visible (the rules parse; the API reaches `api.example.com` on 443), 2 hidden (the
     rest of the internet; the virtual network).
-    """)
+    """))
     nb.answer("nsg_outbound", OUTBOUND)
     nb.code("""
-    # Try it (not graded)
+    # Try it (not graded). The tests also run a host at 203.0.113.11, next to api.example.com: it must stay out of reach.
     aks.attach_nsg(nsg_outbound)
-    for dst, port in (("api.example.com", 443), ("api.example.com", 80), ("blocked.example.net", 443), ("vm.internal", 443)):
+    aks.add_external_host("next-door.example.com", "203.0.113.11")
+    for dst, port in (("api.example.com", 443), ("api.example.com", 80), ("next-door.example.com", 443), ("blocked.example.net", 443), ("vm.internal", 443)):
         print(aks.probe("shop/api", dst, port).summary())
     """)
     out = 'answer="nsg_outbound", format="nsg", topology="shop", load_balancer="azure"'
@@ -177,7 +188,9 @@ def build() -> Notebook:
             check.expect("nsg_rules", direction="Outbound", at_least=1)
             check.expect_probe("shop/api", "api.example.com", 443, verdict="allowed")
             """)
-    nb.test("nsg_out_internet", 1, "the payment API on 443 from every pod and node; nothing else on the internet", out, hidden="""
+    nb.test("nsg_out_internet", 1, "the payment API on 443 from every pod and node; nothing else on the internet", out, hidden=f"""
+            check.add_external_host("{NEXT_DOOR[0]}", "{NEXT_DOOR[1]}")
+            check.expect_probe("shop/api", "{NEXT_DOOR[1]}", 443, verdict="blocked")
             check.expect_probe("shop/web", "api.example.com", 443, verdict="allowed")
             check.expect_probe("node:kind-worker", "api.example.com", 443, verdict="allowed")
             check.expect_probe("shop/api", "203.0.113.10", 80, verdict="blocked")
