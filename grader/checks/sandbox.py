@@ -21,6 +21,10 @@ The kernel talks to nbgrader over Unix sockets in the private folder (ZeroMQ ``i
 since it has no network; this also avoids jupyter_client's TCP port race
 (jupyter/jupyter_client#487).
 
+The kernel is the Python of the environment that runs nbgrader (the course's notebooks name the
+``python3`` kernelspec, which jupyter_client maps to that interpreter); a kernelspec whose program
+lives elsewhere is not visible inside.
+
 Where bubblewrap is missing or cannot create namespaces, grading refuses to start
 (:class:`SandboxUnavailable`) and says what to do; ``VerifiedExecute.sandbox = "none"`` grades
 without it, for submissions you trust or when grading runs as a throw-away user in a container.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from support.nbtools import ROOT, as_cell_text, flat, SOLUTIONS, STUB, answer_cells, answers_of, answers_used, grade_cells, nbg, notebooks, points, read, run_checks
+from support.nbtools import ROOT, SOLUTIONS, STUB, answer_cells, answers_of, answers_used, assert_loses_exactly, grade_cells, nbg, notebooks, points, read, run_checks
 from support.wrong_answers import BANK
 
 NOTEBOOKS = {p.parent.name: read(p) for p in notebooks()}
@@ -100,16 +100,7 @@ def test_blank_answers_fail_every_check(name: str) -> None:
 @pytest.mark.slow  # test_nbgrader.py runs the same bank through nbgrader; this is the quick loop for editing it
 @pytest.mark.parametrize("wrong", BANK, ids=lambda w: f"{w.answer}: {w.label}")
 def test_wrong_answer_loses_exactly_its_points(wrong) -> None:  # type: ignore[no-untyped-def]
-    nb = NOTEBOOKS[wrong.notebook]
-    answers = answers_of(nb)
-    assert wrong.answer in answers
-    answers[wrong.answer] = as_cell_text(wrong.yaml)
-    results = run_checks(nb, answers, only=wrong.answer)  # each test cell grades one answer (checked below)
-    lost = {g for g, r in results.items() if not r["passed"]}
-    assert lost == wrong.lose
-    text = flat("\n".join(results[g]["message"] for g in lost))
-    for fragment in wrong.mention:
-        assert flat(fragment) in text
+    assert_loses_exactly(NOTEBOOKS[wrong.notebook], wrong)
 
 
 def test_the_bank_covers_every_answer() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from support.nbtools import SOLUTIONS, answers_of, as_cell_text, flat, grade_cells, read
+from support.nbtools import SOLUTIONS, assert_loses_exactly, read
 from support.wrong_answers_input import ALIAS_BOMB, INPUT_BANK
 
 NOTEBOOKS = {name: read(SOLUTIONS / name / f"{name}.ipynb") for name in sorted({w.notebook for w in INPUT_BANK})}
@@ -14,20 +14,7 @@ NOTEBOOKS = {name: read(SOLUTIONS / name / f"{name}.ipynb") for name in sorted({
 
 @pytest.mark.parametrize("wrong", INPUT_BANK, ids=lambda w: f"{w.answer}: {w.label}")
 def test_input_bank_answer_loses_exactly_its_cells(wrong) -> None:  # type: ignore[no-untyped-def]
-    from grader.checks.trusted import recheck
-
-    nb = NOTEBOOKS[wrong.notebook]
-    answers = answers_of(nb)
-    assert wrong.answer in answers
-    answers[wrong.answer] = as_cell_text(wrong.yaml)
-    cells = [{"grade_id": gid, "source": c.source} for gid, c in grade_cells(nb).items()]
-    results = recheck(cells, {c["grade_id"]: dict(answers) for c in cells})
-    assert set(results) == set(grade_cells(nb))  # every test cell of the notebook was graded
-    lost = {g for g, r in results.items() if not r["passed"]}
-    assert lost == wrong.lose
-    text = flat("\n".join(results[g]["message"] for g in lost))
-    for fragment in wrong.mention:
-        assert flat(fragment) in text
+    assert_loses_exactly(NOTEBOOKS[wrong.notebook], wrong)
 
 
 def test_the_alias_bomb_is_small_and_really_expands_past_every_limit() -> None:

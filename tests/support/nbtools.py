@@ -85,3 +85,17 @@ def run_checks(nb: Any, answers: dict[str, str], only: str | None = None) -> dic
 def flat(text: str) -> str:
     """Whitespace collapsed: messages wrap long explanations over several lines."""
     return " ".join(text.split())
+
+
+def assert_loses_exactly(nb: Any, wrong: Any) -> None:
+    """A bank entry (tests/support/wrong_answers*.py) in place of its answer, the solution's other
+    answers: exactly ``wrong.lose`` of the test cells grading that answer fail, naming ``wrong.mention``."""
+    answers = answers_of(nb)
+    assert wrong.answer in answers
+    answers[wrong.answer] = as_cell_text(wrong.yaml)
+    results = run_checks(nb, answers, only=wrong.answer)  # each test cell grades one answer (test_exercises checks it)
+    lost = {g for g, r in results.items() if not r["passed"]}
+    assert lost == wrong.lose
+    text = flat("\n".join(results[g]["message"] for g in lost))
+    for fragment in wrong.mention:
+        assert flat(fragment) in text
