@@ -42,6 +42,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import IO, Any
@@ -56,6 +57,8 @@ from .trusted import LEDGER_ENV, cap
 RECHECK_TITLE = "Checked again outside the notebook's kernel"
 NOTE_MARK = "netlab_grading_note"
 """Metadata key of the markdown cell that tells the learner what grading ignored or restored."""
+ANSWER_COPY_MARK = "netlab_answer_copy"
+"""Metadata key of a copy of an answer cell: graded as ordinary code, still read for the answer's text."""
 
 
 class GradingStopped(SystemExit):
@@ -111,7 +114,7 @@ def _is_grade_code(cell: NotebookNode) -> bool:
 
 def _is_answer(cell: NotebookNode) -> bool:
     return cell.cell_type == "code" and (bool(_nbgrader_meta(cell).get("solution")) or
-                                        bool(cell.get("metadata", {}).get(NOTE_MARK + "_answer")))
+                                        bool(cell.get("metadata", {}).get(ANSWER_COPY_MARK)))
 
 
 def _who(resources: dict[str, Any]) -> str:
@@ -167,7 +170,7 @@ class NormalizeSubmission(NbGraderPreprocessor):
             cell.metadata.pop("deletable", None)
             cell.metadata.pop("editable", None)
             if answer_like:
-                cell.metadata[NOTE_MARK + "_answer"] = True  # still an answer source, read after the first
+                cell.metadata[ANSWER_COPY_MARK] = True  # still an answer source, read after the first
             notes.append(f"cell {index + 1}: ignored for grading because {problem}; it still ran as ordinary code")
         # nbgrader's feedback refuses hidden-test markers outside test cells: drop those lines (comments)
         from nbgrader.preprocessors import ClearHiddenTests
@@ -220,11 +223,21 @@ class _Recheck:
         env.setdefault("NETLAB_BACKEND", "sim")
         self.proc = subprocess.Popen(bootstrap_argv("recheck", pycache=pycache), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.stderr, env=env, cwd=tempfile.gettempdir(), start_new_session=True)
+        # Written by a thread: a payload larger than the pipe's buffer would otherwise hold the
+        # kernel's start until the re-check has imported the grader and begun to read.
+        self.sender = threading.Thread(target=self._send, args=((json.dumps(payload) + "\n").encode(),), daemon=True)
+        self.sender.start()
+
+    def _send(self, data: bytes) -> None:
         assert self.proc.stdin is not None
-        self.proc.stdin.write((json.dumps(payload) + "\n").encode())
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            pass  # the process died; finish() reports it
 
     def finish(self, ledger: str, timeout: float) -> dict[str, Any]:
+        self.sender.join(timeout)
         try:
             out, _ = self.proc.communicate((json.dumps({"ledger": ledger}) + "\n").encode(), timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -246,6 +259,7 @@ class _Recheck:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        self.sender.join()
         self.stderr.close()
 
 
