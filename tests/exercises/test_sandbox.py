@@ -114,7 +114,12 @@ def test_a_missing_bwrap_is_a_clear_refusal(monkeypatch: pytest.MonkeyPatch) -> 
         sandbox.probe.cache_clear()
 
 
-def test_the_command_line_binds_read_only_what_it_must_and_clears_the_environment(box: Sandbox) -> None:
+def test_the_command_line_binds_read_only_what_it_must_and_clears_the_environment(box: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Grading on kind (NETLAB_BACKEND=kind) still gives the kernel the simulated cluster: only the
+    re-check outside talks to the cluster. Secrets of the grader's environment do not get in."""
+    monkeypatch.setenv("NETLAB_BACKEND", "kind")
+    monkeypatch.setenv("KUBECONFIG", "/root/.kube/config")
+    monkeypatch.setenv("PYTHONWARNINGS", "error")
     argv = box.argv(["python", "-c", "pass"])
     joined = " ".join(argv)
     assert argv[0] == "bwrap" and argv[-3:] == ["python", "-c", "pass"]
@@ -123,4 +128,5 @@ def test_the_command_line_binds_read_only_what_it_must_and_clears_the_environmen
     assert f"--ro-bind {sandbox.grader_package_dir()} " in joined or any(
         f"--ro-bind {p} " in joined for p in map(str, sandbox.grader_package_dir().parents))
     assert "--setenv NETLAB_BACKEND sim" in joined and "--setenv HOME /tmp/home" in joined
+    assert "KUBECONFIG" not in joined and "--setenv PYTHONWARNINGS error" in joined
     assert str(box.workdir.parent.parent.parent / "solutions") not in joined
