@@ -6,7 +6,10 @@ Builds a throw-away course from this repository's nbgrader_config.py and solutio
 assignment ``00-empty`` whose notebook has no code, submits every assignment for N students (the
 correct answers), and times ``nbgrader autograde <assignment>`` for each. The empty notebook's time
 is nbgrader's own cost (CLI start, sanitising, one sandboxed kernel start, the gradebook); the
-difference is what running the exercise and its checks costs. The empty assignment is graded first
+difference is what running the exercise and its checks costs. Each assignment is also graded for N
+students who hand in the student version untouched (blank answers): the same cells run, every check
+fails fast, so "correct / blank" is what grading a correct answer costs beyond running the notebook
+(the checks run outside the kernel, while it runs). The empty assignment is graded first
 and again last, and the faster of the two is the base (the first nbgrader run of a course warms the
 disk cache). Also times the trusted re-check alone (the fresh process that grades every test cell
 outside the kernel; during autograde it runs while the kernel runs). Target: every assignment at
@@ -75,21 +78,23 @@ def main() -> None:
         assignments = sorted(p.name for p in (course / "solutions").iterdir() if p.is_dir())
         for a in assignments:
             for s in range(args.students):
-                dest = course / ".grading" / "submitted" / f"student{s:02d}" / a
-                dest.mkdir(parents=True)
-                shutil.copy(course / "solutions" / a / f"{a}.ipynb", dest)
-        times = {a: nbgrader(course, "autograde", a) for a in assignments}
-        times["00-empty"] = min(times["00-empty"], nbgrader(course, "autograde", "00-empty", "--force"))
+                for who, folder in (("student", "solutions"), ("blank", "exercises")):
+                    dest = course / ".grading" / "submitted" / f"{who}{s:02d}" / a
+                    dest.mkdir(parents=True)
+                    shutil.copy(course / folder / a / f"{a}.ipynb", dest)
+        times = {a: nbgrader(course, "autograde", a, "--student", "student*") for a in assignments}
+        times["00-empty"] = min(times["00-empty"], nbgrader(course, "autograde", "00-empty", "--student", "student*", "--force"))
+        blank = {a: nbgrader(course, "autograde", a, "--student", "blank*") for a in assignments}
         base = times["00-empty"] / args.students
         print(f"autograde, {args.students} submissions per assignment (seconds per notebook, CLI start amortised)")
-        print(f"{'assignment':22} {'s/notebook':>10} {'x empty':>8} {'extra s/nb':>10} {'re-check s':>10}")
+        print(f"{'assignment':22} {'s/notebook':>10} {'x empty':>8} {'extra s/nb':>10} {'blank s/nb':>10} {'x blank':>8} {'re-check s':>10}")
         for a in assignments:
-            per = times[a] / args.students
-            extra = per - base
+            per, per_blank = times[a] / args.students, blank[a] / args.students
             rc = recheck_seconds(course / "solutions" / a / f"{a}.ipynb") if a != "00-empty" else 0.0
-            print(f"{a:22} {per:10.2f} {per / base:8.2f} {extra:10.2f} {rc:10.2f}")
+            print(f"{a:22} {per:10.2f} {per / base:8.2f} {per - base:10.2f} {per_blank:10.2f} {per / per_blank:8.2f} {rc:10.2f}")
         worst = max(times[a] / args.students / base for a in assignments)
-        print(f"largest ratio {worst:.2f} (target: at most 1.30)")
+        worst_blank = max(times[a] / blank[a] for a in assignments)
+        print(f"largest ratio to the empty notebook {worst:.2f} (target: at most 1.30); to the blank one {worst_blank:.2f}")
 
 
 if __name__ == "__main__":
