@@ -375,7 +375,10 @@ class VerifiedExecute(Execute):
             except SandboxUnavailable as exc:
                 raise GradingStopped(str(exc)) from None
         if VerifiedExecute._pycache is None:
+            import atexit
+
             VerifiedExecute._pycache = tempfile.mkdtemp(prefix="netlab-recheck-pycache-")
+            atexit.register(shutil.rmtree, VerifiedExecute._pycache, True)
         private = tempfile.mkdtemp(prefix="netlab-grading-")
         os.chmod(private, 0o755)
         ledger = os.path.join(private, "ledger.jsonl")
