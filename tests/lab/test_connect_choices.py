@@ -58,15 +58,18 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}
         grader.connect("kindnet", backend="sim", load_balancer="metallb", quiet=True)
 
 
-def test_default_load_balancer_is_cloud_provider_kind():
-    lab = grader.connect("kindnet", backend="sim", quiet=True)
-    lab.deploy("shop")
-    lab.apply("""
+WEB_LOAD_BALANCER = """
 apiVersion: v1
 kind: Service
 metadata: {name: web, namespace: shop}
 spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}
-""")
+"""
+
+
+def test_default_load_balancer_is_cloud_provider_kind():
+    lab = grader.connect("kindnet", backend="sim", quiet=True)
+    lab.deploy("shop")
+    lab.apply(WEB_LOAD_BALANCER)
     assert lab.address("service/shop/web") == "172.18.0.5"
 
 
@@ -90,12 +93,7 @@ def test_auto_gives_the_simulated_cluster_for_the_azure_model(monkeypatch, capsy
     assert isinstance(lab, SimulatedLab)
     assert out == "netlab: profile kindnet on the simulated cluster (Azure's load balancer and NSGs exist only there, LoadBalancer Services by azure)\n"
     lab.deploy("shop")
-    lab.apply("""
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: shop}
-spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}
-""")
+    lab.apply(WEB_LOAD_BALANCER)
     assert lab.address("service/shop/web").startswith("192.0.2.")  # the Azure model, not cloud-provider-kind's 172.18.0.x
 
 
