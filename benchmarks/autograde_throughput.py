@@ -1,6 +1,6 @@
 """Autograde throughput: seconds per submitted notebook, against an empty notebook in the same run.
 
-    python benchmarks/autograde_throughput.py [--students N]
+    python benchmarks/autograde_throughput.py [--students N] [--repeat R]
 
 Builds a throw-away course from this repository's nbgrader_config.py and solutions/, adds an
 assignment ``00-empty`` whose notebook has no code, submits every assignment for N students (the
@@ -65,6 +65,7 @@ def recheck_seconds(notebook: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=1, help="grade everything R times and keep the fastest time of each (a shared machine is noisy)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="netlab-bench-") as tmp:
         course = Path(tmp)
@@ -82,9 +83,14 @@ def main() -> None:
                     dest = course / ".grading" / "submitted" / f"{who}{s:02d}" / a
                     dest.mkdir(parents=True)
                     shutil.copy(course / folder / a / f"{a}.ipynb", dest)
-        times = {a: nbgrader(course, "autograde", a, "--student", "student*") for a in assignments}
-        times["00-empty"] = min(times["00-empty"], nbgrader(course, "autograde", "00-empty", "--student", "student*", "--force"))
-        blank = {a: nbgrader(course, "autograde", a, "--student", "blank*") for a in assignments}
+        times: dict[str, float] = {}
+        blank: dict[str, float] = {}
+        for _ in range(args.repeat):
+            for a in assignments:
+                times[a] = min(times.get(a, float("inf")), nbgrader(course, "autograde", a, "--student", "student*", "--force"))
+            times["00-empty"] = min(times["00-empty"], nbgrader(course, "autograde", "00-empty", "--student", "student*", "--force"))
+            for a in assignments:
+                blank[a] = min(blank.get(a, float("inf")), nbgrader(course, "autograde", a, "--student", "blank*", "--force"))
         base = times["00-empty"] / args.students
         print(f"autograde, {args.students} submissions per assignment (seconds per notebook, CLI start amortised)")
         print(f"{'assignment':22} {'s/notebook':>10} {'x empty':>8} {'extra s/nb':>10} {'blank s/nb':>10} {'x blank':>8} {'re-check s':>10}")
