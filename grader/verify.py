@@ -7,10 +7,11 @@ Modes:
     :class:`grader.checks.Outcome` as JSON. Started once per kernel by test cells
     (:mod:`grader.checks.client`). Each request gets a fresh lab.
 ``recheck``
-    One JSON document on stdin: ``{"cells": [{"grade_id", "source"}...], "ledger": PATH,
-    "answer_sources": [source of each answer cell], "reveal": bool}`` →
-    ``{grade_id: {"passed", "message", "checks", "outputs"}}``. Run by nbgrader (trusted side) after the kernel
-    finished, see :mod:`grader.checks.trusted`.
+    Two JSON lines on stdin. First ``{"cells": [{"grade_id", "source", "visible_source"}...],
+    "answer_sources": [source of each answer cell], "reveal": bool}``, sent before the kernel
+    starts; then ``{"ledger": PATH}``, sent when it has finished → one line
+    ``{grade_id: {"passed", "message", "checks", "outputs"}}``. Run by nbgrader (trusted side),
+    see :mod:`grader.checks.trusted` and :mod:`grader.checks.nbgrader_ext`.
 ``check SPEC.json [NAME=FILE ...]``
     For instructors: evaluate a check spec (as ``Check.spec()`` writes it) against answer files and
     print the message. Exit 0 if it passes, 1 if not.

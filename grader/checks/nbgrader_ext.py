@@ -52,6 +52,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Enum, Integer
 
 from .client import bootstrap_argv
+from .outcome import error_output
 from .trusted import LEDGER_ENV, cap
 
 RECHECK_TITLE = "Checked again outside the notebook's kernel"
@@ -97,9 +98,7 @@ def _sqlite_path(db_url: str) -> Path | None:
 
 
 def _error_output(message: str) -> NotebookNode:
-    lines = message.splitlines() or [message]
-    return NotebookNode(output_type="error", ename="CheckFailed", evalue=lines[0],
-                        traceback=[f"\x1b[0;31mCheckFailed\x1b[0m: {lines[0]}", *lines[1:]])
+    return NotebookNode(error_output(message))
 
 
 def _nbgrader_meta(cell: NotebookNode) -> dict[str, Any]:

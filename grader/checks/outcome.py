@@ -126,8 +126,19 @@ class CheckFailed(AssertionError):
         self.message = message
 
     def _render_traceback_(self) -> list[str]:
-        red, reset = "\x1b[0;31m", "\x1b[0m"
-        return [f"{red}CheckFailed{reset}: " + self.message.splitlines()[0], *self.message.splitlines()[1:]]
+        return _traceback_lines(self.message)
+
+
+def _traceback_lines(message: str) -> list[str]:
+    lines = message.splitlines() or [message]
+    return [f"\x1b[0;31mCheckFailed\x1b[0m: {lines[0]}", *lines[1:]]
+
+
+def error_output(message: str) -> dict[str, Any]:
+    """A failed check as a notebook ``error`` output, rendered as the kernel renders :class:`CheckFailed`
+    (what the trusted side writes into a graded test cell; nbgrader scores it 0)."""
+    return {"output_type": "error", "ename": "CheckFailed", "evalue": (message.splitlines() or [message])[0],
+            "traceback": _traceback_lines(message)}
 
 
 def display_bundles(outcome: Outcome) -> list[dict[str, str]]:

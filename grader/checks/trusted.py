@@ -206,7 +206,7 @@ def run_cell(grade_id: str, source: str, ledger: Mapping[str, dict[str, str]], f
 def _outputs(result: CellResult, pictures: tuple[Outcome, ...]) -> list[dict[str, Any]]:
     """The cell's outputs in the graded notebook: pictures, then the summary (pass) or the error (fail).
     Never an ``execute_result``: nbgrader would read it as partial credit."""
-    from .outcome import display_bundles
+    from .outcome import display_bundles, error_output
 
     out: list[dict[str, Any]] = []
     for outcome in pictures:
@@ -216,9 +216,7 @@ def _outputs(result: CellResult, pictures: tuple[Outcome, ...]) -> list[dict[str
         text = "\n".join(o.summary() for o in result.outcomes)
         out.append({"output_type": "stream", "name": "stdout", "text": f"{text}\n(graded outside the notebook)\n"})
     else:
-        lines = result.message.splitlines() or ["failed"]
-        out.append({"output_type": "error", "ename": "CheckFailed", "evalue": lines[0],
-                    "traceback": [f"\x1b[0;31mCheckFailed\x1b[0m: {lines[0]}", *lines[1:]]})
+        out.append(error_output(result.message or "failed"))
     return out
 
 
@@ -275,6 +273,5 @@ def recheck(cells: Iterable[Mapping[str, str]], ledger: Mapping[str, dict[str, s
     the visible part of the cell only (computed again from ``visible_source``), so feedback names
     the wrong flows without revealing the hidden expectations or the pods they add; ``reveal=True``
     (after the deadline) shows every picture instead. A passing cell shows its summary."""
-    cells = list(cells)
     fallback = fallback or {}
     return settle(speculate(cells, fallback, reveal=reveal), ledger, fallback, reveal=reveal)
