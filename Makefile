@@ -6,10 +6,12 @@ COURSE_START ?= course/00-setup-and-the-lab.ipynb
 # Jupyter refuses to run as root without --allow-root (containers, some cloud VMs).
 JUPYTER_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help lab test test-fast install install-test benchmark conformance lessons build-exercises release autograde feedback grades clean-grading handout
+.PHONY: help lab lab-instructor workshop workshop-down test test-fast install install-test benchmark conformance lessons build-exercises release autograde feedback grades clean-grading handout
 
 help:
 	@echo "make lab         start JupyterLab on the course (creates .venv, installs)"
+	@echo "make lab-instructor   the same with nbgrader's instructor tools (formgrader, Create Assignment, courses)"
+	@echo "make workshop PARTICIPANTS=ana,ben INSTRUCTOR=you   a JupyterHub for a room (as root; README \"Workshops\")"
 	@echo "make test        run the whole test suite (installs test extras)"
 	@echo "make test-fast   unit layer only, under a minute"
 	@echo "make benchmark   print speed ratios (benchmarks/)"
@@ -34,9 +36,32 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed-base
 install-test: $(VENV)/.installed-test
 
+# Learners' Jupyter config (workshop/learner/): nbgrader's instructor tools (formgrader, Create
+# Assignment, course list) are off; the hub's learner servers read the same folder.
+LEARNER_CONFIG := JUPYTER_CONFIG_PATH=$(CURDIR)/workshop/learner
+
 lab: install
 	@$(BIN)/netlab doctor --brief
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(JUPYTER_ARGS) $(COURSE_START)
+	$(LEARNER_CONFIG) $(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(JUPYTER_ARGS) $(COURSE_START)
+
+lab-instructor: install
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(JUPYTER_ARGS)
+
+# --- a workshop on one machine: JupyterHub, one Unix user per participant (workshop/admin.py) ---
+# Runs as root. Builds $(WORKSHOP_HOME)/venv from the hand-out and installs configurable-http-proxy
+# with npm the first time (minutes); then prints the address and the room password.
+WORKSHOP_HOME ?= /srv/netlab-workshop
+PARTICIPANTS ?=
+INSTRUCTOR ?= instructor
+WORKSHOP_PORT ?= 8000
+
+workshop: install handout
+	@test -n "$(PARTICIPANTS)" || { echo 'make workshop PARTICIPANTS=ana,ben,... (or PARTICIPANTS=@names.txt, one a line) [INSTRUCTOR=you] [WORKSHOP_PORT=8000]'; exit 2; }
+	$(BIN)/python -m workshop.admin up --participants "$(PARTICIPANTS)" --instructor "$(INSTRUCTOR)" --port $(WORKSHOP_PORT) --home $(WORKSHOP_HOME)
+
+# Removes the workshop's Unix users with their homes (participants' work!), the exchange and the hub's state.
+workshop-down: | $(BIN)/python
+	$(BIN)/python -m workshop.admin down --home $(WORKSHOP_HOME)
 
 test: install-test
 	$(BIN)/python -m pytest -n 2
