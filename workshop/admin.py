@@ -31,7 +31,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from workshop.settings import COURSE_ID, USER_COMMENT, SettingsError, Workshop
+from workshop.settings import COURSE_FOLDER, COURSE_ID, USER_COMMENT, SettingsError, Workshop
 
 PROXY_PACKAGE = "configurable-http-proxy@5.3.0"
 """npm's current release on 2026-12-02 (``npm view configurable-http-proxy version``)."""
@@ -172,9 +172,14 @@ def remove_users(names: list[str]) -> None:
 
 # --- state ----------------------------------------------------------------------------------------
 NBGRADER_CONFIG = """# Written by workshop/admin.py: every server of this workshop reads it (JUPYTER_CONFIG_PATH).
+import os
+
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = {course!r}
 c.Exchange.root = {exchange!r}
+# Fetched assignments and feedback go into the folder the server shows (nbgrader's default "." is
+# the server process's working directory, the home folder).
+c.Exchange.assignment_dir = os.path.join(os.path.expanduser("~"), {folder!r})
 """
 
 
@@ -187,7 +192,7 @@ def prepare_state(ws: Workshop) -> None:
     # nbgrader's exchange: a folder everybody can write; nbgrader gives inbound/ mode 2733 so
     # nobody can list another's submissions (docs: configuration/jupyterhub_config.rst)
     ws.exchange.chmod(0o1777)
-    (ws.shared_config / "nbgrader_config.py").write_text(NBGRADER_CONFIG.format(course=COURSE_ID, exchange=str(ws.exchange)))
+    (ws.shared_config / "nbgrader_config.py").write_text(NBGRADER_CONFIG.format(course=COURSE_ID, exchange=str(ws.exchange), folder=COURSE_FOLDER))
     for name, size in (("user-password", 12), ("admin-password", 32), ("api-token", 32), ("cookie-secret", 32)):
         path = ws.secret(name)
         if not path.exists():

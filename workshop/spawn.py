@@ -3,7 +3,7 @@
 Learners get a copy of the answer-free hand-out (``make handout``) in ``~/k8s-networking`` the first
 time their server starts; later starts keep their work. Instructors get a clone of the course
 repository (answers and hidden tests included) in their home, which only they can read, with its
-``.venv`` pointing at the workshop's Python so ``make release|autograde|feedback|grades`` work there.
+``.venv`` a link to the workshop's Python so ``make release|autograde|feedback|grades`` work there.
 """
 
 from __future__ import annotations
@@ -35,10 +35,11 @@ def prepare_home(ws: Workshop, name: str, *, instructor: bool) -> Path:
     if instructor:
         subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ws.repo), str(dest)],
                        check=True, capture_output=True, text=True, timeout=300)
-        venv = dest / ".venv"
-        venv.mkdir()
-        (venv / "bin").symlink_to(ws.venv / "bin")
-        (venv / STAMP).touch()
+        # .venv is the workshop's Python (a Python finds its environment from the path it was
+        # started by, so the link is the whole folder); the Makefile's marker is made newer than
+        # the clone so `make autograde` does not try to install into it
+        (dest / ".venv").symlink_to(ws.venv)
+        (ws.venv / STAMP).touch()
     else:
         shutil.copytree(ws.handout, dest, symlinks=True, ignore=shutil.ignore_patterns(".git"))
     for root, dirs, files in os.walk(dest):
