@@ -65,5 +65,5 @@ c.JupyterHub.services = [
 ]
 c.JupyterHub.load_roles = [
     {"name": "idle-culler", "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"], "services": ["idle-culler"]},
-    {"name": "workshop-admin", "scopes": ["admin:users", "admin:servers", "tokens", "list:users", "read:users"], "services": ["workshop-admin"]},
+    {"name": "workshop-admin", "scopes": ["admin:users", "admin:servers", "tokens", "list:users", "read:users", "read:services"], "services": ["workshop-admin"]},
 ]

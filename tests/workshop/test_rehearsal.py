@@ -236,6 +236,11 @@ def test_a_workshop_rehearsal(workshop):
     servers = {name: hub.server(name) for name in [*ws.participants, instructor]}
     teacher = servers[instructor]
 
+    # the idle culler runs as a hub-managed service, with the workshop's timeout
+    culler = hub.api("GET", "/services/idle-culler")
+    assert culler["pid"] > 0 and f"--timeout={ws.idle_timeout}" in culler["command"], culler
+    os.kill(culler["pid"], 0)  # alive
+
     # the instructor's server has nbgrader's instructor tools and the answer key; learners' do not
     assert teacher.session.get(f"{teacher.url}/formgrader").status_code == 200
     assert servers[full].session.get(f"{servers[full].url}/formgrader").status_code == 404

@@ -103,3 +103,12 @@ def test_every_server_finds_the_exchange_and_fetches_into_its_course_folder(tmp_
     assert c.CourseDirectory.course_id == "k8s-networking"
     assert c.Exchange.root == str(ws.exchange)
     assert c.Exchange.assignment_dir == "/home/ana/k8s-networking"
+
+
+def test_make_workshop_says_what_is_wrong_and_changes_nothing(tmp_path, capsys):
+    home = tmp_path / "home"
+    assert admin.main(["up", "--participants", "ana,Ben Smith", "--instructor", "ina", "--home", str(home)]) == 1
+    assert "make workshop: participants[1]: 'Ben Smith' is not a valid name" in capsys.readouterr().out
+    assert not home.exists()
+    assert admin.main(["down", "--home", str(home)]) == 0
+    assert f"no workshop at {home}" in capsys.readouterr().out
