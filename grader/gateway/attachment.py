@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from ..model import Namespace
 from ..model.gateway import FromNamespaces, Gateway, GatewayClass, HTTPRoute, Listener, ListenerProtocol, ParentRef, ReferenceGrant
 from ..model.services import Secret, Service
-from ..tls import load_pair
 from .implementations import GatewayImplementation, by_controller
 
 GROUP = "gateway.networking.k8s.io"
@@ -199,6 +198,8 @@ def listener_conditions(gw: Gateway, listener: Listener, impl: GatewayImplementa
             if secret.type != "kubernetes.io/tls":
                 problem = f"Secret {ref.namespace}/{ref.name} is of type {secret.type}, not kubernetes.io/tls"
                 break
+            from ..tls import load_pair  # cryptography is loaded only when a listener terminates TLS
+
             pair = load_pair(secret.get("tls.crt"), secret.get("tls.key"))
             if not pair.ok:
                 problem = f"Secret {ref.namespace}/{ref.name}: {pair.problem}"

@@ -11,7 +11,7 @@ from ...cni import CniProfile, get_profile
 from ...errors import FieldProblem, LabError, ManifestError
 from ...manifests import Manifest, ManifestSource, ObjectKey, parse_manifests
 from ...model import ContainerPort, Endpoint, ExternalHost, Namespace, Pod, PodRef, Protocol
-from ...netpol import NetworkPolicyEngine, policy_matrix
+from ...netpol import NetworkPolicyEngine
 from ...nsg import NetworkSecurityGroup
 from ...reachability import Hop, Probe, ProbeResult, ReachabilityMatrix, Verdict
 from ...topology import Topology, load_topology
@@ -316,6 +316,8 @@ class SimulatedLab(ServicesMixin, Lab):
         if missing:
             raise LabError(f"no pod {missing[0]}")
         index = {n: i for i, n in enumerate(names)}
+        from ...netpol import policy_matrix  # numpy, loaded for large matrices only
+
         allowed = policy_matrix(self.policy_engine(), pods, port, proto).allowed  # type: ignore[arg-type]
         out = {}
         for s in srcs:
