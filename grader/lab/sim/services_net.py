@@ -54,6 +54,7 @@ from ...services import (
     via_cluster_ip,
     via_node,
 )
+from ...services.addresses import held_addresses
 from ...services.providers import LoadBalancerProvider
 
 if TYPE_CHECKING:
@@ -406,13 +407,8 @@ class ServiceNetwork:
 
     def taken_addresses(self, exclude: ObjectKey | None = None) -> set[IPAddress]:
         taken: set[IPAddress] = {n.ip for n in self.state.nodes} | {h.ip for h in self.state.external_hosts.values()}
-        for key, m in self.state.objects.items():
-            if key == exclude:
-                continue
-            if key.kind == "Service" and m.obj.load_balancer_ip is not None:
-                taken.add(m.obj.load_balancer_ip)
-            if key.kind == "Gateway" and m.obj.address is not None:
-                taken.add(m.obj.address)
+        # Objects admitted in this apply but not stored yet hold their addresses too (grader/services/addresses.py).
+        taken |= held_addresses((k.kind, m.obj) for k, m in [*self.state.objects.items(), *self._pending.items()] if k != exclude)
         taken |= set(self.ingress_addresses.values())
         net = self._node_network()
         taken.add(net[1])  # the docker network's gateway (the host)
