@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from ..model.gateway import (
     HeaderMatchType,
@@ -100,6 +101,13 @@ def select_listener(listeners: Sequence[Listener], port: int, protocol: Listener
         elif name and gateway_host_matches(lst.hostname, name):
             candidates.append(((1 if lst.hostname.startswith("*.") else 0, -len(lst.hostname)), lst))
     return min(candidates, key=lambda c: c[0])[1] if candidates else None
+
+
+def with_creation_time(route: HTTPRoute, previous: Any, now: int) -> HTTPRoute:
+    """``route`` as stored: a new object is created at ``now``; an update keeps the creation time of
+    ``previous`` (a stored manifest or route), as ``metadata.creationTimestamp`` never changes."""
+    old = getattr(previous, "obj", previous)
+    return replace(route, created=old.created if isinstance(old, HTTPRoute) else now)
 
 
 @dataclass(frozen=True, slots=True)

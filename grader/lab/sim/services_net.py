@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ...cni.divergences import SeenSource, external_service_ingress
 from ...dns import ClusterZone, Lookup, resolve_in_pod, resolve_outside
 from ...errors import FieldProblem, LabError
+from ...gateway.routing import with_creation_time
 from ...ingress import CLOUD_PROVIDER_KIND, IngressController, Placement, get_controller
 from ...manifests import Manifest, ObjectKey
 from ...model import Endpoint, EndpointKind, ExternalHost, Flow, Labels, Node, Pod, PodRef, Protocol
@@ -109,6 +110,8 @@ class ServiceNetwork:
         self.ingress_addresses: dict[str, IPAddress] = {}
         """cloud-provider-kind: one Envoy (and address) per namespace with Ingresses."""
         self._pending: dict[ObjectKey, Manifest] = {}
+        self.clock = 0
+        """Seconds of a logical clock, one per apply: creation timestamps (route precedence ties)."""
         self.install_system()
 
     # -- reading the state -------------------------------------------------------------------
@@ -227,6 +230,7 @@ class ServiceNetwork:
     def admission_problems(self, parsed: Sequence[Manifest]) -> list[FieldProblem]:
         """Allocate what the API server allocates, or say why it cannot; keeps the results for store()."""
         self._pending = {}
+        self.clock += 1
         problems: list[FieldProblem] = []
         batch: list[Service] = []
         for m in parsed:
@@ -242,6 +246,8 @@ class ServiceNetwork:
                 self._pending[m.key] = admitted_ing
             elif m.key.kind == "Gateway":
                 self._pending[m.key] = self._admit_gateway(m)
+            elif m.key.kind == "HTTPRoute":
+                self._pending[m.key] = replace(m, obj=with_creation_time(m.obj, self.state.objects.get(m.key), self.clock))
             elif m.key.kind in ("Pod", "Deployment") and m.key in self.system_keys:
                 problems.append(FieldProblem(str(m.key), "", "is part of the cluster's system components; leave it alone"))
         return problems
