@@ -2,6 +2,8 @@
 
 from .attachment import (
     Condition,
+    ConditionRow,
+    ConditionStatus,
     GatewayStatus,
     ListenerStatus,
     ParentStatus,
@@ -29,6 +31,7 @@ from .routing import (
 )
 
 __all__ = [
+    "ConditionRow", "ConditionStatus",
     "GatewayWorld", "attached_routes", "heaviest", "listener_certificate", "modify_path", "replace_prefix", "rewrite_url", "route_request",
     "APPROUTING_ISTIO", "AttachedRoute", "CLOUD_PROVIDER_KIND_GATEWAY", "Condition", "GatewayImplementation", "GatewayStatus",
     "IMPLEMENTATIONS", "ListenerStatus", "ParentStatus", "RouteChoice", "RouteStatus", "apply_header_modifier", "backend_problem",

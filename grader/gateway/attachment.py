@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from ..model import Namespace
 from ..model.gateway import FromNamespaces, Gateway, GatewayClass, HTTPRoute, Listener, ListenerProtocol, ParentRef, ReferenceGrant
@@ -37,21 +38,53 @@ from .implementations import GatewayImplementation, by_controller
 GROUP = "gateway.networking.k8s.io"
 
 
+class ConditionStatus(StrEnum):
+    """``metav1.Condition.status``; compares equal to the API's strings (``"True"`` ...)."""
+
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
 @dataclass(frozen=True, slots=True)
 class Condition:
+    """One ``status.conditions[]`` entry (``metav1.Condition``) of a Gateway, listener or route parent."""
+
     type: str
-    status: str
-    """``True``, ``False`` or ``Unknown``."""
+    status: ConditionStatus
+    """``True``, ``False`` or ``Unknown`` (a plain string is converted)."""
     reason: str
     message: str = ""
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, ConditionStatus):
+            try:
+                object.__setattr__(self, "status", ConditionStatus(str(self.status)))
+            except ValueError:
+                raise ValueError(f"condition {self.type}: status must be True, False or Unknown, got {self.status!r}") from None
+
     @property
     def ok(self) -> bool:
-        return self.status == "True"
+        return self.status is ConditionStatus.TRUE
 
     def render(self) -> str:
         text = f"{self.type}={self.status} ({self.reason})"
         return text + (f": {self.message}" if self.message else "")
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionRow:
+    """A condition with the object (or part of it) that carries it."""
+
+    object: str
+    condition: Condition
+
+    def render(self) -> str:
+        return f"{self.object}: {self.condition.render()}"
+
+
+def _find(conditions: tuple[Condition, ...], type_: str) -> Condition | None:
+    return next((c for c in conditions if c.type == type_), None)
 
 
 def _cond(type_: str, ok: bool, reason: str, message: str = "") -> Condition:
@@ -98,6 +131,10 @@ class ListenerStatus:
     def programmed(self) -> bool:
         return all(c.ok for c in self.conditions if c.type in ("Accepted", "ResolvedRefs", "Programmed"))
 
+    def condition(self, type_: str) -> Condition | None:
+        """The condition of that type (``Accepted``, ``ResolvedRefs``, ``Programmed``, ``Conflicted``), or None."""
+        return _find(self.conditions, type_)
+
     def render(self) -> str:
         return f"listener {self.name} (attachedRoutes {self.attached_routes}): " + "; ".join(c.render() for c in self.conditions)
 
@@ -112,6 +149,21 @@ class GatewayStatus:
     @property
     def programmed(self) -> bool:
         return any(c.type == "Programmed" and c.ok for c in self.conditions)
+
+    def condition(self, type_: str) -> Condition | None:
+        """The Gateway's condition of that type (``Accepted``, ``Programmed``), or None."""
+        return _find(self.conditions, type_)
+
+    def listener(self, name: str) -> ListenerStatus:
+        found = next((ls for ls in self.listeners if ls.name == name), None)
+        if found is None:
+            raise KeyError(f"gateway {self.gateway} has no listener {name!r} (listeners: {', '.join(ls.name for ls in self.listeners) or 'none'})")
+        return found
+
+    def rows(self) -> tuple[ConditionRow, ...]:
+        """Every condition of the Gateway and its listeners, one row each (as ``kubectl describe`` lists them)."""
+        own = tuple(ConditionRow(f"gateway {self.gateway}", c) for c in self.conditions)
+        return own + tuple(ConditionRow(f"gateway {self.gateway} listener {ls.name}", c) for ls in self.listeners for c in ls.conditions)
 
     def render(self) -> str:
         lines = [f"gateway {self.gateway}: " + "; ".join(c.render() for c in self.conditions)]
@@ -134,6 +186,10 @@ class ParentStatus:
     def accepted(self) -> bool:
         return any(c.type == "Accepted" and c.ok for c in self.conditions)
 
+    def condition(self, type_: str) -> Condition | None:
+        """The route's condition of that type for this parent (``Accepted``, ``ResolvedRefs``), or None."""
+        return _find(self.conditions, type_)
+
     def render(self) -> str:
         attached = f" → listeners {', '.join(self.listeners)}" if self.listeners else ""
         return f"parent {self.parent.render()}{attached}: " + "; ".join(c.render() for c in self.conditions)
@@ -147,6 +203,18 @@ class RouteStatus:
     @property
     def accepted(self) -> bool:
         return any(p.accepted for p in self.parents)
+
+    def parent(self, gateway: str) -> ParentStatus:
+        """The status for the parentRef naming Gateway ``ns/name`` (the first, if several name it)."""
+        found = next((p for p in self.parents if f"{p.parent.namespace}/{p.parent.name}" == gateway), None)
+        if found is None:
+            names = ", ".join(f"{p.parent.namespace}/{p.parent.name}" for p in self.parents) or "none"
+            raise KeyError(f"httproute {self.route} has no parentRef {gateway!r} (parentRefs: {names})")
+        return found
+
+    def rows(self) -> tuple[ConditionRow, ...]:
+        """Every condition of the route, one row per parentRef and condition."""
+        return tuple(ConditionRow(f"httproute {self.route} {p.parent.render()}", c) for p in self.parents for c in p.conditions)
 
     def render(self) -> str:
         if not self.parents:
