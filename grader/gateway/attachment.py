@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from ..model import Namespace
 from ..model.gateway import FromNamespaces, Gateway, GatewayClass, HTTPRoute, Listener, ListenerProtocol, ParentRef, ReferenceGrant
@@ -55,6 +56,9 @@ class Condition:
     """``True``, ``False`` or ``Unknown`` (a plain string is converted)."""
     reason: str
     message: str = ""
+
+    if TYPE_CHECKING:  # the generated __init__ also takes the API's strings ("True" ...) and converts them
+        def __init__(self, type: str, status: ConditionStatus | str, reason: str, message: str = "") -> None: ...
 
     def __post_init__(self) -> None:
         if not isinstance(self.status, ConditionStatus):

@@ -102,7 +102,7 @@ def route_request(gw: Gateway, impl: GatewayImplementation, request: HttpRequest
                                                       f"matches SNI {request.sni!r} (listeners there: {kinds})")
         return _answer(404, f"no HTTP listener of {gw.ref} on port {request.port} matches host {host!r}: 404")
     note = f"listener {listener.name} ({listener.protocol} {listener.port} {listener.hostname or '*'})"
-    named = {"listener": listener.name, "listener_note": note}
+    named: dict[str, Any] = {"listener": listener.name, "listener_note": note}
     problems = [c for c in listener_conditions(gw, listener, impl, world.secrets, world.grants)
                 if c.type in ("Accepted", "ResolvedRefs", "Programmed") and not c.ok]
     if problems:
@@ -129,7 +129,7 @@ def route_request(gw: Gateway, impl: GatewayImplementation, request: HttpRequest
 
 
 def _apply_rule(choice: RouteChoice, listener: Listener, request: HttpRequest, world: GatewayWorld, pick: Pick,
-                named: dict[str, str], chain: tuple[x509.Certificate, ...]) -> Forward:
+                named: dict[str, Any], chain: tuple[x509.Certificate, ...]) -> Forward:
     notes = [("route", choice.describe())]
     host, path = request.host, request.path
     request_headers = list(request.headers)

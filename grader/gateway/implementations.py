@@ -33,7 +33,6 @@ class GatewayImplementation:
     placement: Placement
     upstream: Upstream
     protocols: tuple[ListenerProtocol, ...] = (ListenerProtocol.HTTP, ListenerProtocol.HTTPS)
-    redirect_codes: tuple[int, ...] = (301, 302, 303, 307, 308)
     deployment_suffix: str = ""
     """For pod data planes: Deployment/Service name is ``<gateway>-<suffix>``."""
     sources: tuple[str, ...] = ()

@@ -31,7 +31,7 @@ from ...ingress import Forward, HttpRequest, IngressController, Outcome, Placeme
 from ...model import Endpoint, EndpointKind, Protocol
 from ...model.gateway import Gateway
 from ...model.ingress import Ingress
-from ...model.services import Secret, Service, ServicePort
+from ...model.services import Service, ServicePort
 from ...reachability import Hop, HttpExchange, Probe, ProbeResult, Verdict
 from ...services import port_endpoints
 from ...tls import CertificateInfo, KeyPair, self_signed, verify
@@ -363,7 +363,3 @@ def _is_ip(text: str) -> bool:
         return True
     except ValueError:
         return False
-
-
-def secret_of(secrets: Mapping[tuple[str, str], Secret], namespace: str, name: str | None) -> Secret | None:
-    return secrets.get((namespace, name or ""))
