@@ -12,6 +12,9 @@ Attachment of an HTTPRoute to a Gateway (per parentRef):
 * Hostnames must intersect (HTTPRouteSpec.hostnames): a listener without hostname takes every
   route hostname; a route without hostnames takes the listener's; a wildcard is a suffix match
   of one or more labels → else ``NoMatchingListenerHostname``.
+* A rule with a filter the implementation does not carry out is dropped: ``PartiallyInvalid=True
+  UnsupportedValue``, or ``Accepted=False UnsupportedValue`` when no rule is left
+  (cloud-provider-kind ``pkg/gateway/httproute.go``).
 * Accepted as soon as one listener admits it. ``ResolvedRefs`` checks every backendRef: only
   core Services (``InvalidKind``), existing (``BackendNotFound``), in the route's namespace or
   allowed by a ReferenceGrant in the target namespace (``RefNotPermitted``).
@@ -315,7 +318,8 @@ def parent_status(route: HTTPRoute, parent: ParentRef, gateways: Mapping[tuple[s
     gw = gateways.get((parent.namespace, parent.name))
     if gw is None:
         return ParentStatus(parent, (Condition("Accepted", "Unknown", "Pending", f"no Gateway {parent.namespace}/{parent.name}: no controller owns this parentRef, so the status stays empty"),)), []
-    if implementation_for(gw, classes) is None:
+    impl = implementation_for(gw, classes)
+    if impl is None:
         return ParentStatus(parent, (Condition("Accepted", "Unknown", "Pending", f"Gateway {gw.ref} uses class {gw.class_name!r}, which no controller in this cluster implements"),)), []
     selected = [lst for lst in gw.listeners if (parent.section_name is None or lst.name == parent.section_name) and (parent.port is None or lst.port == parent.port)]
     if not selected:
@@ -347,7 +351,26 @@ def parent_status(route: HTTPRoute, parent: ParentRef, gateways: Mapping[tuple[s
     message = f"attached to listener(s) {', '.join(attached_names)}"
     if unprogrammed:
         message += f" (not programmed: {', '.join(unprogrammed)}, so no traffic flows through them)"
-    return ParentStatus(parent, (_cond("Accepted", True, "Accepted", message),), attached_names), attached
+    dropped = dropped_rules(route, impl)
+    if dropped and len(dropped) == len(route.rules):
+        text = "; ".join(why for _, why in dropped)
+        return ParentStatus(parent, (_cond("Accepted", False, "UnsupportedValue", f"no rules could be translated: {text}"),)), []
+    conds = [_cond("Accepted", True, "Accepted", message)]
+    if dropped:
+        conds.append(Condition("PartiallyInvalid", ConditionStatus.TRUE, "UnsupportedValue", f"Dropped Rule(s): {'; '.join(why for _, why in dropped)}"))
+    return ParentStatus(parent, tuple(conds), attached_names), attached
+
+
+def dropped_rules(route: HTTPRoute, impl: GatewayImplementation) -> tuple[tuple[int, str], ...]:
+    """Rules the implementation drops because it does not carry out one of their filters, with why
+    (cloud-provider-kind ``pkg/gateway/httproute.go``: ``findUnsupportedFilter`` skips the rule and
+    reports ``PartiallyInvalid``, or ``Accepted=False UnsupportedValue`` when no rule is left)."""
+    out = []
+    for i, rule in enumerate(route.rules):
+        unsupported = next((f.type for f in rule.filters if f.type not in impl.filters), None)
+        if unsupported is not None:
+            out.append((i, f'rule[{i}] has unsupported filter type "{unsupported}" ({impl.name} implements {", ".join(impl.filters)})'))
+    return tuple(out)
 
 
 def resolved_refs(route: HTTPRoute, services: Mapping[tuple[str, str], Service], grants: Sequence[ReferenceGrant]) -> Condition:

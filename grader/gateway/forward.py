@@ -30,7 +30,7 @@ from ..model.gateway import BackendRef, Gateway, GatewayClass, HTTPRoute, Listen
 from ..model import Protocol
 from ..model.services import Secret, Service
 from ..tls import CertificateInfo, load_pair
-from .attachment import backend_problem, listener_conditions, parent_status
+from .attachment import backend_problem, dropped_rules, listener_conditions, parent_status
 from .filters import apply_header_modifier, redirect_location, rewrite_url
 from .implementations import GatewayImplementation
 from .routing import AttachedRoute, RouteChoice, choose_route, gateway_host_matches, select_listener
@@ -60,15 +60,16 @@ def heaviest(refs: Sequence[BackendRef], weights: Sequence[int]) -> BackendRef |
     return refs[weights.index(max(weights))] if refs else None
 
 
-def attached_routes(gw: Gateway, listener: Listener, world: GatewayWorld) -> list[AttachedRoute]:
-    """The routes attached to one listener of ``gw``, with their effective hostnames."""
+def attached_routes(gw: Gateway, listener: Listener, world: GatewayWorld, impl: GatewayImplementation) -> list[AttachedRoute]:
+    """The routes attached to one listener of ``gw``, with their effective hostnames and the rules ``impl`` drops."""
     out = []
     for route in world.routes:
+        dropped = tuple(i for i, _ in dropped_rules(route, impl))
         for parent in route.parent_refs:
             if (parent.namespace, parent.name) != (gw.namespace, gw.name):
                 continue
             _, attached = parent_status(route, parent, world.gateways, world.classes, world.namespaces, {})
-            out += [AttachedRoute(route, hosts, route.created) for lst, hosts in attached if lst.name == listener.name]
+            out += [AttachedRoute(route, hosts, route.created, dropped) for lst, hosts in attached if lst.name == listener.name]
     return out
 
 
@@ -116,14 +117,16 @@ def route_request(gw: Gateway, impl: GatewayImplementation, request: HttpRequest
         if listener.hostname and not gateway_host_matches(listener.hostname, host):
             return _answer(404, f"Host {host!r} does not match listener {listener.name} ({listener.hostname}) chosen by SNI {request.sni!r}: 404",
                            **named, certificate=chain)
-    attached = attached_routes(gw, listener, world)
+    attached = attached_routes(gw, listener, world, impl)
     query = dict(parse_qsl(request.path.partition("?")[2]))
     header_map = {k.lower(): v for k, v in request.headers}
     choice = choose_route(attached, host, request.method, request.path, header_map, query)
     if choice is None:
         names = ", ".join(a.route.ref for a in attached) or "none"
         where = f"{request.method} {host}{request.path}"
-        return _answer(404, f"no HTTPRoute attached to listener {listener.name} matches {where}: 404 (attached: {names})",
+        dropped = "; ".join(f"httproute {a.route.ref} {why}" for a in attached for _, why in dropped_rules(a.route, impl))
+        return _answer(404, f"no HTTPRoute attached to listener {listener.name} matches {where}: 404 (attached: {names})"
+                            + (f"; {impl.name} dropped rules it cannot carry out: {dropped}" if dropped else ""),
                        **named, certificate=chain, notes=(("route", f"no HTTPRoute rule matches {where} (attached routes: {names})"),))
     return _apply_rule(choice, listener, request, world, pick, named, chain)
 

@@ -117,6 +117,8 @@ class AttachedRoute:
     """Effective hostnames on the listener (``()``: any host)."""
     created: int
     """The route's creation second (``HTTPRoute.created``); older wins a tie."""
+    dropped: tuple[int, ...] = ()
+    """Indexes of rules the implementation dropped (a filter it does not carry out): they never match."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +149,8 @@ def choose_route(attached: Sequence[AttachedRoute], host: str, method: str, path
             exact = longest = 0
             hostname = None
         for i, rule in enumerate(ar.route.rules):
+            if i in ar.dropped:
+                continue
             for j, m in enumerate(rule.matches):
                 if not request_matches(m, method, path, headers, query):
                     continue

@@ -74,10 +74,15 @@ def test_url_rewrite_validation(rule, path, fragment):
 
 GATEWAY = """
 apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: approuting-istio}
+spec: {controllerName: istio.io/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: public, namespace: shop}
 spec:
-  gatewayClassName: cloud-provider-kind
+  gatewayClassName: approuting-istio
   listeners: [{name: http, port: 80, protocol: HTTP}]
 ---
 apiVersion: gateway.networking.k8s.io/v1
@@ -95,6 +100,7 @@ spec:
 
 
 def test_the_answer_shows_the_path_and_host_the_backend_received():
+    # On AKS's Istio-based Gateway API (URLRewrite supported); cloud-provider-kind drops such a rule.
     lab = grader.connect("kindnet", backend="sim", quiet=True)
     lab.deploy("shop")
     lab.apply(SHOP_SERVICES)
@@ -108,3 +114,14 @@ def test_the_answer_shows_the_path_and_host_the_backend_received():
     assert plain.answered_by == "shop/web" and plain.http.request_path == "/cart" and plain.http.request_host == "shop.example.com"
     direct = lab.http("shop/web", "http://api.shop:8080/health")
     assert direct.http.request_path == "/health"
+
+
+def test_cloud_provider_kind_reports_the_dropped_rule():
+    lab = grader.connect("kindnet", backend="sim", quiet=True)
+    lab.deploy("shop")
+    lab.apply(SHOP_SERVICES)
+    lab.apply(GATEWAY.replace("gatewayClassName: approuting-istio", "gatewayClassName: cloud-provider-kind"))
+    status = lab.status("httproute/shop/api").parent("shop/public")
+    assert status.condition("Accepted").ok and status.condition("PartiallyInvalid").reason == "UnsupportedValue"
+    r = lab.http("host", "http://shop.example.com/shop-api/items", resolve=lab.address("gateway/shop/public"))
+    assert r.answered_by == "shop/web" and r.http.request_path == "/shop-api/items"  # the catch-all rule, unrewritten

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from grader.gateway import GatewayWorld, replace_prefix, route_request
-from grader.gateway.implementations import CLOUD_PROVIDER_KIND_GATEWAY
+from grader.gateway import GatewayWorld, parent_status, replace_prefix, route_request
+from grader.gateway.implementations import APPROUTING_ISTIO, CLOUD_PROVIDER_KIND_GATEWAY
 from grader.ingress import HttpRequest, Outcome
 from grader.manifests import parse_manifests
 from grader.model import Namespace, Protocol
@@ -26,7 +26,7 @@ CA = mint_ca("conformance CA")
 CERT = CA.issue(["example.org", "*.example.org", "rewrite.example"])
 
 
-def _gateway(name: str, port: int, https: bool = False) -> str:
+def _gateway(name: str, port: int, https: bool = False, class_name: str = "cloud-provider-kind") -> str:
     listener = f"{{name: {'https' if https else 'http'}, port: {port}, protocol: {'HTTPS' if https else 'HTTP'}"
     listener += ", tls: {certificateRefs: [{name: tls-validity-checks-certificate}]}}" if https else "}"
     return f"""
@@ -34,31 +34,31 @@ apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {{name: {name}, namespace: {NS}}}
 spec:
-  gatewayClassName: cloud-provider-kind
+  gatewayClassName: {class_name}
   listeners: [{listener}]
 """
 
 
-def _world(routes_yaml: str) -> tuple[GatewayWorld, dict[str, object]]:
-    docs = parse_manifests([_gateway("same-namespace", 80), _gateway("same-namespace-with-https-listener", 443, https=True),
-                            _gateway("same-namespace-with-http-listener-on-8080", 8080), routes_yaml,
+def _world(routes_yaml: str, impl=CLOUD_PROVIDER_KIND_GATEWAY):
+    cls = impl.class_name
+    docs = parse_manifests([_gateway("same-namespace", 80, class_name=cls), _gateway("same-namespace-with-https-listener", 443, https=True, class_name=cls),
+                            _gateway("same-namespace-with-http-listener-on-8080", 8080, class_name=cls), routes_yaml,
                             CERT.secret("tls-validity-checks-certificate", NS)], default_namespace=NS)
     gateways = {(m.obj.namespace, m.obj.name): m.obj for m in docs if m.key.kind == "Gateway"}
     routes = tuple(m.obj for m in docs if m.key.kind == "HTTPRoute")
     secrets = {(m.obj.namespace, m.obj.name): m.obj for m in docs if m.key.kind == "Secret"}
     services = {(NS, n): Service(NS, n, ports=(ServicePort(8080, 3000, Protocol.TCP),)) for n in ("infra-backend-v1", "infra-backend-v2")}
-    world = GatewayWorld(routes, gateways, {"cloud-provider-kind": GatewayClass("cloud-provider-kind", "kind.sigs.k8s.io/gateway-controller")},
-                         {NS: Namespace(NS)}, secrets, (), services)
-    return world, {name: gw for (_, name), gw in gateways.items()}
+    world = GatewayWorld(routes, gateways, {cls: GatewayClass(cls, impl.controller_name)}, {NS: Namespace(NS)}, secrets, (), services)
+    return world, {name: gw for (_, name), gw in gateways.items()}, impl
 
 
 def _send(world_gws, gateway: str, path: str, host: str = "example.com", headers: dict[str, str] | None = None, *, https: bool = False):
-    world, gateways = world_gws
+    world, gateways, impl = world_gws
     gw = gateways[gateway]
     port = gw.listeners[0].port
     sent = (("Host", host), *(headers or {}).items())
     request = HttpRequest("https" if https else "http", port, "GET", path, sent, host if https else None, "172.18.0.1")
-    return route_request(gw, CLOUD_PROVIDER_KIND_GATEWAY, request, world)
+    return route_request(gw, impl, request, world)
 
 
 # -- httproute-rewrite-path ---------------------------------------------------------------------------
@@ -111,7 +111,7 @@ HEADERS_OUT = {"X-Header-Add": "header-val-1", "X-Header-Add-Append": "append-va
     ("/prefix/rewrite-path-and-modify-headers/one", "/prefix/one", HEADERS_IN),
 ])
 def test_conformance_rewrite_path(path, expected, headers):
-    fwd = _send(_world(REWRITE_PATH), "same-namespace", path, headers=headers)
+    fwd = _send(_world(REWRITE_PATH, APPROUTING_ISTIO), "same-namespace", path, headers=headers)
     assert fwd.outcome is Outcome.FORWARD and fwd.path == expected and fwd.service.name == "infra-backend-v1"
     received = dict(fwd.request_headers)
     assert received["Host"] == "example.com"
@@ -121,7 +121,43 @@ def test_conformance_rewrite_path(path, expected, headers):
 
 
 def test_rewrite_keeps_the_query_string():
-    assert _send(_world(REWRITE_PATH), "same-namespace", "/prefix/one/two?x=1&y=2").path == "/one/two?x=1&y=2"
+    assert _send(_world(REWRITE_PATH, APPROUTING_ISTIO), "same-namespace", "/prefix/one/two?x=1&y=2").path == "/one/two?x=1&y=2"
+
+
+MIXED = """
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: mixed, namespace: gateway-conformance-infra}
+spec:
+  parentRefs: [{name: same-namespace}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /rewrite}}]
+    filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /}}}]
+    backendRefs: [{name: infra-backend-v1, port: 8080}]
+  - matches: [{path: {type: PathPrefix, value: /plain}}]
+    backendRefs: [{name: infra-backend-v2, port: 8080}]
+"""
+
+
+def test_cloud_provider_kind_drops_rules_with_a_filter_it_does_not_carry_out():
+    # pkg/gateway/httproute.go findUnsupportedFilter: only RequestRedirect and RequestHeaderModifier.
+    world = _world(MIXED)
+    fwd = _send(world, "same-namespace", "/rewrite/x")
+    assert fwd.outcome is Outcome.ANSWER and fwd.status == 404
+    assert ('cloud-provider-kind dropped rules it cannot carry out: httproute gateway-conformance-infra/mixed rule[0] has unsupported '
+            'filter type "URLRewrite"') in fwd.reason
+    assert _send(world, "same-namespace", "/plain").service.name == "infra-backend-v2"
+    route, gw = world[0].routes[0], world[1]["same-namespace"]
+    status, attached = parent_status(route, route.parent_refs[0], world[0].gateways, world[0].classes, world[0].namespaces, {})
+    assert [(c.type, c.status, c.reason) for c in status.conditions] == [("Accepted", "True", "Accepted"), ("PartiallyInvalid", "True", "UnsupportedValue")]
+    assert status.condition("PartiallyInvalid").message.startswith('Dropped Rule(s): rule[0] has unsupported filter type "URLRewrite"')
+    # Every rule dropped: the route is not accepted at all.
+    route = world[0].routes[0]
+    only_rewrite = type(route)(route.namespace, route.name, route.parent_refs, (), route.rules[:1])
+    status, attached = parent_status(only_rewrite, route.parent_refs[0], world[0].gateways, world[0].classes, world[0].namespaces, {})
+    assert status.condition("Accepted").reason == "UnsupportedValue" and not attached and gw.name == "same-namespace"
+    # Istio carries the filter out.
+    assert _send(_world(MIXED, APPROUTING_ISTIO), "same-namespace", "/rewrite/x").path == "/x"
 
 
 # -- httproute-rewrite-host ---------------------------------------------------------------------------
@@ -156,7 +192,7 @@ spec:
     ("/rewrite-host-and-modify-headers", "test.example.org", "infra-backend-v2", HEADERS_IN),
 ])
 def test_conformance_rewrite_host(path, host, backend, headers):
-    fwd = _send(_world(REWRITE_HOST), "same-namespace", path, host="rewrite.example", headers=headers)
+    fwd = _send(_world(REWRITE_HOST, APPROUTING_ISTIO), "same-namespace", path, host="rewrite.example", headers=headers)
     assert fwd.outcome is Outcome.FORWARD and fwd.service.name == backend
     assert fwd.host == host and dict(fwd.request_headers)["Host"] == host and fwd.path == path
     assert [k for k, _ in fwd.request_headers].count("Host") == 1
@@ -314,7 +350,7 @@ def test_gateway_answers_itself(path, status, fragment):
 
 
 def test_weighted_backends_use_the_given_pick_and_the_default_is_the_heaviest():
-    world, gateways = _world(OWN)
+    world, gateways, _ = _world(OWN)
     request = HttpRequest("http", 80, "GET", "/split", (("Host", "example.com"),), None, "10.0.0.1")
     assert route_request(gateways["same-namespace"], CLOUD_PROVIDER_KIND_GATEWAY, request, world).service.name == "infra-backend-v2"
     seen = []
@@ -333,7 +369,7 @@ def test_https_without_matching_listener_is_a_failed_handshake_and_http_a_404():
     world = _world(OWN)
     fwd = _send(world, "same-namespace", "/", https=True)
     assert fwd.outcome is Outcome.TLS_FAILED and "no HTTPS listener" in fwd.reason
-    gw = world[1]["same-namespace"]
+    gw = world[1]["same-namespace"]  # world = (GatewayWorld, gateways by name, implementation)
     request = HttpRequest("http", 8080, "GET", "/", (("Host", "example.com"),))
     fwd = route_request(gw, CLOUD_PROVIDER_KIND_GATEWAY, request, world[0])
     assert fwd.outcome is Outcome.ANSWER and fwd.status == 404 and "no HTTP listener" in fwd.reason
