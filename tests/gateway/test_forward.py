@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import pytest
 
-from grader.gateway import GatewayWorld, parent_status, replace_prefix, route_request
+from grader.gateway import GatewayWorld, listener_certificate, parent_status, replace_prefix, route_request
 from grader.gateway.implementations import APPROUTING_ISTIO, CLOUD_PROVIDER_KIND_GATEWAY
 from grader.ingress import HttpRequest, Outcome
 from grader.manifests import parse_manifests
 from grader.model import Namespace, Protocol
-from grader.model.gateway import GatewayClass
+from grader.model.gateway import GatewayClass, Listener, ListenerProtocol, SecretRef
 from grader.model.services import Service, ServicePort
 from grader.tls import mint_ca
 
@@ -373,3 +373,15 @@ def test_https_without_matching_listener_is_a_failed_handshake_and_http_a_404():
     request = HttpRequest("http", 8080, "GET", "/", (("Host", "example.com"),))
     fwd = route_request(gw, CLOUD_PROVIDER_KIND_GATEWAY, request, world[0])
     assert fwd.outcome is Outcome.ANSWER and fwd.status == 404 and "no HTTP listener" in fwd.reason
+
+
+def test_listener_certificate_is_the_one_covering_the_sni_else_the_first():
+    # gateway_types.go: "The GatewayClass MUST use the longest matching SNI out of all available certificates."
+    shop, api = CA.issue(["shop.example.com"]), CA.issue(["api.example.com"])
+    docs = parse_manifests([shop.secret("shop", NS), api.secret("api", NS)])
+    secrets = {(m.obj.namespace, m.obj.name): m.obj for m in docs}
+    listener = Listener("https", 443, ListenerProtocol.HTTPS, None, "Terminate", (SecretRef("shop", NS), SecretRef("api", NS), SecretRef("gone", NS)))
+    assert listener_certificate(listener, secrets, "api.example.com")[0] == api.certificate
+    assert listener_certificate(listener, secrets, "other.example.com")[0] == shop.certificate
+    assert listener_certificate(listener, secrets, None)[0] == shop.certificate
+    assert listener_certificate(Listener("h", 443, ListenerProtocol.HTTPS, None, "Terminate", (SecretRef("gone", NS),)), secrets, "x") == ()
