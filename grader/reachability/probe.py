@@ -55,6 +55,13 @@ class HttpExchange:
     sni: str = ""
     error: str = ""
     """Set when no HTTP response came back (TLS handshake failure, plain HTTP on a TLS port...)."""
+    request_path: str = ""
+    """The path (and query) the backend received, after a proxy's URLRewrite (agnhost netexec echoes it)."""
+
+    @property
+    def request_host(self) -> str | None:
+        """The Host header the backend received (after a URLRewrite hostname), when known."""
+        return next((v for k, v in self.request_headers if k.lower() == "host"), None)
 
     def header(self, name: str) -> str | None:
         """A response header, case-insensitively."""
