@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..model import Protocol
+from .commands import Command
 from .verdict import Verdict
 
 
@@ -84,6 +85,8 @@ class ProbeResult:
     http: HttpExchange | None = None
     attempts: int = 1
     extra: tuple[tuple[str, str], ...] = field(default=())
+    command: Command | None = None
+    """The command that does the same on a cluster (``result.command.line()``); None when there is none."""
 
     @property
     def port_label(self) -> str:
