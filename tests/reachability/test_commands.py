@@ -82,11 +82,12 @@ PROBES = [
 def test_a_probe_shows_the_argv_the_kind_backend_execs(sim: SimulatedLab, live: RecordingLab, source: str, destination: str,
                                                       port: int | str | None, protocol: str) -> None:
     shown = sim.probe(source, destination, port, protocol).command
-    live.probe(source, destination, port, protocol)
+    observed = live.probe(source, destination, port, protocol)
     assert shown is not None and len(live.execs) == 1
     namespace, pod, argv = live.execs[0]
     assert (shown.runner, shown.namespace, shown.target, list(shown.argv)) == (Runner.POD, namespace, pod, argv)
     assert shown.line().startswith(f"kubectl exec -n {namespace} {pod} -- ")
+    assert observed.command == shown  # the kind backend's result shows the same line
 
 
 @pytest.mark.parametrize(("url", "kw"), [
