@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal, overload
 
 from ..model import Protocol
 from .commands import Command
@@ -98,6 +99,10 @@ class ProbeResult:
         """``x/a → y/b 80/TCP: BLOCKED``"""
         return f"{self.probe.source} → {self.probe.destination} {self.port_label}: {self.verdict.name}"
 
+    @overload
+    def explain(self, full: Literal[False] = False) -> Explanation: ...
+    @overload
+    def explain(self, full: Literal[True]) -> str: ...
     def explain(self, full: bool = False) -> Explanation | str:
         """Why: the summary, the answer, the reasons, every hop, and the command that does the same
         on a cluster. Displayed as one line with the rest folded (:class:`Explanation`, which is
