@@ -205,7 +205,7 @@ class SimulatedLab(ServicesMixin, Lab):
     def probe(self, source: str, destination: str, port: PortSpec = None, protocol: Protocol | str = Protocol.TCP) -> ProbeResult:
         proto = Protocol.parse(protocol)
         result = self._probe(Probe(source, destination, port, proto))
-        return with_command(result, probe_command(self, source, destination, port, proto))
+        return with_command(result, probe_command(self.state, source, destination, port, proto))
 
     def _probe(self, probe: Probe) -> ProbeResult:
         source, destination, port, proto = probe.source, probe.destination, probe.port, probe.protocol

@@ -41,15 +41,15 @@ from ...reachability.commands import (
 )
 
 if TYPE_CHECKING:
-    from .lab import SimulatedLab
+    from .state import ClusterState
 
 _NODE_PORT = re.compile(r"node:([^:/]+):(\d+)")
 PortSpec = int | str | None
 
 
-def _place(lab: SimulatedLab, source: str, command: Command) -> Command | None:
+def _place(state: ClusterState, source: str, command: Command) -> Command | None:
     """``command`` where the kind backend would run it for ``source``; None where it runs nothing."""
-    host = lab.state.external_hosts.get(source)
+    host = state.external_hosts.get(source)
     if host is not None:
         if host.where == "host":
             return command
@@ -59,19 +59,19 @@ def _place(lab: SimulatedLab, source: str, command: Command) -> Command | None:
     if source.startswith("node:"):
         return on_node(command, source[5:])
     if "/" in source:
-        pod = lab.state.pod(source)
+        pod = state.pod(source)
         return None if pod is None else in_pod(command, pod.namespace, pod.name)
     return None
 
 
-def _address(lab: SimulatedLab, destination: str) -> tuple[str, Pod | None] | None:
+def _address(state: ClusterState, destination: str) -> tuple[str, Pod | None] | None:
     if destination.startswith("node:"):
         try:
-            return str(lab.state.node(destination[5:]).ip), None
+            return str(state.node(destination[5:]).ip), None
         except LabError:
             return None
     if "/" in destination:
-        pod = lab.state.pod(destination)
+        pod = state.pod(destination)
         return None if pod is None or pod.ip is None else (str(pod.ip), pod)
     return destination, None
 
@@ -88,28 +88,28 @@ def _port(pod: Pod | None, port: PortSpec, protocol: Protocol) -> int | None:
     return named.port if named else None
 
 
-def probe_command(lab: SimulatedLab, source: str, destination: str, port: PortSpec, protocol: Protocol) -> Command | None:
+def probe_command(state: ClusterState, source: str, destination: str, port: PortSpec, protocol: Protocol) -> Command | None:
     """What the kind backend execs for ``lab.probe(source, destination, port, protocol)``."""
     node_port = _NODE_PORT.fullmatch(destination)
     if node_port:
         destination, port = f"node:{node_port.group(1)}", int(node_port.group(2))
-    found = _address(lab, destination)
+    found = _address(state, destination)
     if found is None:
         return None
     address, pod = found
     number = _port(pod, port, protocol)
     if number is None:
         return None
-    host = lab.state.external_hosts.get(source)
+    host = state.external_hosts.get(source)
     if host is not None and host.where == "host":
         if protocol is not Protocol.TCP:
             return None
         line = ("nc", "-z", "-w", "1", address, str(number))
         return Command(line, line)
-    return _place(lab, source, connect(address, number, protocol))
+    return _place(state, source, connect(address, number, protocol))
 
 
-def http_command(lab: SimulatedLab, source: str, url: str, *, host: str | None, sni: str | None, method: str,
+def http_command(state: ClusterState, source: str, url: str, *, host: str | None, sni: str | None, method: str,
                  headers: Mapping[str, str] | None, resolve: str | None) -> Command | None:
     """What the kind backend runs for ``lab.http(...)``: curl, with lab names in ``resolve`` as addresses."""
     req = plan(url, host=host, sni=sni, method=method, headers=headers, resolve=resolve)
@@ -117,18 +117,18 @@ def http_command(lab: SimulatedLab, source: str, url: str, *, host: str | None, 
         return None
     target = req.connect_host
     if target.startswith("node:") or ("/" in target and not target.startswith("[")):
-        found = _address(lab, target)
+        found = _address(state, target)
         if found is None:
             return None
         req = replace(req, connect_host=found[0])
-    return _place(lab, source, curl(req))
+    return _place(state, source, curl(req))
 
 
-def lookup_command(lab: SimulatedLab, source: str, found: Lookup) -> Command | None:
+def lookup_command(state: ClusterState, source: str, found: Lookup) -> Command | None:
     """dig for each name of the source's search path, as the kind backend runs it."""
-    if source in lab.state.external_hosts:
+    if source in state.external_hosts:
         return None  # the kind backend asks this machine's resolver for host, and runs no dig outside the cluster
-    return _place(lab, source, dig(found.name, query_order(found.name, found.search, found.ndots)))
+    return _place(state, source, dig(found.name, query_order(found.name, found.search, found.ndots)))
 
 
 def with_command(result: ProbeResult, command: Command | None) -> ProbeResult:

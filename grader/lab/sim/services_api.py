@@ -109,7 +109,7 @@ class ServicesMixin:
         if found is None:
             assert failed is not None
             raise LabError(failed.reason)
-        command = lookup_command(self, source, found)  # type: ignore[arg-type]
+        command = lookup_command(self.state, source, found)  # type: ignore[attr-defined]
         return found if command is None else replace(found, command=command.line())
 
     # -- traffic -----------------------------------------------------------------------------
@@ -125,7 +125,7 @@ class ServicesMixin:
         says whether it would accept the certificate. ``now`` moves the client's clock (expiry checks).
         """
         result = self._web.request(source, url, host=host, sni=sni, method=method, headers=headers, ca=ca, resolve=resolve, now=now)
-        return with_command(result, http_command(self, source, url, host=host, sni=sni, method=method, headers=headers, resolve=resolve))  # type: ignore[arg-type]
+        return with_command(result, http_command(self.state, source, url, host=host, sni=sni, method=method, headers=headers, resolve=resolve))  # type: ignore[attr-defined]
 
     def distribution(
         self, source: str, destination: str, port: int | str | None = None, *, requests: int = 100,
