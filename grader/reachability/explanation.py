@@ -33,6 +33,9 @@ class Explanation(str):
         obj.command = command
         return obj
 
+    def __reduce__(self) -> tuple[type[Explanation], tuple[str, str, str]]:
+        return (Explanation, (self.full, self.summary, self.command))
+
     @property
     def full(self) -> str:
         return str.__str__(self)

@@ -90,3 +90,12 @@ def test_a_long_reason_is_cut_in_the_summary_only() -> None:
     line = summary_line("a → b 80/TCP: BLOCKED", [reason], allowed=False)
     assert line.endswith("…") and len(line) == len("a → b 80/TCP: BLOCKED — ") + SUMMARY_WIDTH
     assert summary_line("a → b 80/TCP: ALLOWED", [], allowed=True) == "a → b 80/TCP: ALLOWED"
+
+
+def test_an_explanation_survives_pickling_and_copying(shop) -> None:
+    import copy
+    import pickle
+
+    e = shop.probe("shop/web", "shop/db", 5432).explain()
+    for other in (pickle.loads(pickle.dumps(e)), copy.deepcopy(e)):
+        assert isinstance(other, Explanation) and other == e and str(other) == str(e) and other.command == e.command
