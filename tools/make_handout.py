@@ -46,6 +46,9 @@ TEMPLATES = {
     "tools/handout/Makefile": "Makefile",
     "tools/handout/nbgrader_config.py": "nbgrader_config.py",
     "tools/handout/gitignore": ".gitignore",
+    # learners' Jupyter config (no nbgrader instructor tools), read by the hand-out's `make lab`
+    "workshop/learner/jupyter_server_config.json": "jupyter-learner/jupyter_server_config.json",
+    "workshop/learner/labconfig/page_config.json": "jupyter-learner/labconfig/page_config.json",
 }
 """Files written only for learners: repository path -> hand-out path."""
 

@@ -26,7 +26,7 @@ from support.nbtools import ROOT, SOLUTIONS, STUB, answer_cells, answer_source, 
 
 SCRIPT = ROOT / "tools" / "make_handout.py"
 TOP_LEVEL = {"course", "exercises", "grader", "kind-configs", "environment.yml", "pyproject.toml", "Makefile",
-             "README.md", "nbgrader_config.py", ".gitignore"}
+             "README.md", "nbgrader_config.py", ".gitignore", "jupyter-learner"}
 """Everything learners get, and nothing else."""
 COPIED_AS_IS = ("course", "exercises", "grader", "kind-configs", "environment.yml")
 NEVER = ("solutions", "tools", "tests", "benchmarks", "docs", ".ci")
@@ -98,7 +98,7 @@ def handout(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def source_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A course repository holding what the hand-out is built from, and building into a hand-out."""
     repo = tmp_path_factory.mktemp("source") / "course-repo"
-    for rel in tracked(ROOT, *COPIED_AS_IS, "solutions", "tools/handout", "pyproject.toml"):
+    for rel in tracked(ROOT, *COPIED_AS_IS, "solutions", "tools/handout", "workshop/learner", "pyproject.toml"):
         (repo / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ROOT / rel, repo / rel)
     git(repo.parent, "init", "-q", str(repo))

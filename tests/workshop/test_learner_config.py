@@ -107,3 +107,14 @@ def test_learners_get_no_instructor_tools_and_instructors_do(tmp_path):
     assert INSTRUCTOR_TOOLS <= learner["disabled"] and not INSTRUCTOR_TOOLS & instructor["disabled"], seen
     # the Assignments tab (fetch, submit, feedback) stays for learners
     assert learner["assignments"] == 200, seen
+
+
+def test_the_hand_outs_make_lab_reads_the_same_learner_config():
+    sys.path.insert(0, str(ROOT / "tools"))
+    from make_handout import handout_files
+
+    files = handout_files(ROOT)
+    for name in ("jupyter_server_config.json", "labconfig/page_config.json"):
+        assert files[f"jupyter-learner/{name}"] == (LEARNER / name).read_bytes()
+    lab = re.search(r"^lab:.*?(?=^\S)", files["Makefile"].decode(), re.S | re.M).group(0)
+    assert "JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-learner $(BIN)/jupyter lab" in lab
