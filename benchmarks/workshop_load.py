@@ -111,15 +111,24 @@ def measure(hub: Hub, names: list[str], lesson: str, answers: dict[str, str]) ->
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     t = time.monotonic()
+    failures: list[str] = []
+
+    def attempt(server: Server) -> list[float]:
+        try:
+            return workload(server, lesson, answers)
+        except Exception as exc:  # noqa: BLE001 - a participant whose work failed is a result, reported
+            failures.append(f"{server.url.rsplit('/', 1)[-1]}: {type(exc).__name__}: {exc}"[:300])
+            return []
+
     with ThreadPoolExecutor(len(names)) as pool:
-        latencies = [x for run in pool.map(lambda s: workload(s, lesson, answers), servers) for x in run]
+        latencies = [x for run in pool.map(attempt, servers) for x in run]
     work_s = time.monotonic() - t
     stop.set()
     sampler.join()
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(hub.stop, names))
     return {
-        "n": len(names), "cells": len(latencies), "start_servers_s": round(start_s, 1), "work_s": round(work_s, 1),
+        "n": len(names), "cells": len(latencies), "failed": failures, "start_servers_s": round(start_s, 1), "work_s": round(work_s, 1),
         "median_cell_s": round(statistics.median(latencies), 2), "p95_cell_s": round(statistics.quantiles(latencies, n=20)[-1], 2),
         "worst_cell_s": round(max(latencies), 2), "load_before": round(load_before, 1),
         "server_mib": round(statistics.median(peaks.values()) / 2**20), "machine_used_gib": round(peak_used[0] / 2**30, 1),
@@ -163,11 +172,14 @@ def main() -> int:
     full = next((r["n"] for r in rows if r["worst_cell_s"] > LIMIT), None)
     print(f"\n{platform.node()}: {os.cpu_count()} cores, {round(int(Path('/proc/meminfo').read_text().split()[1]) / 2**20)} GiB; "
           f"lesson and exercise {args.lesson}\n")
-    print("| participants | cells run | median cell | 95th percentile | worst cell | memory per server | machine memory used | servers started in | work took | load average before |")
+    print("| participants | cells run (failed participants) | median cell | 95th percentile | worst cell | memory per server | machine memory used | servers started in | work took | load average before |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['n']} | {r['cells']} | {r['median_cell_s']} s | {r['p95_cell_s']} s | {r['worst_cell_s']} s | {r['server_mib']} MiB | "
+        print(f"| {r['n']} | {r['cells']} ({len(r['failed'])}) | {r['median_cell_s']} s | {r['p95_cell_s']} s | {r['worst_cell_s']} s | {r['server_mib']} MiB | "
               f"{r['machine_used_gib']} GiB | {r['start_servers_s']} s | {r['work_s']} s | {r['load_before']} |")
+    for r in rows:
+        for failure in r["failed"]:
+            print(f"N = {r['n']}: failed: {failure}")
     print(f"\nworst cell above {LIMIT:.0f} s from N = {full}" if full else f"\nworst cell at most {LIMIT:.0f} s up to N = {sizes[-1]}")
     out = ROOT / "test-output" / "workshop"
     out.mkdir(parents=True, exist_ok=True)

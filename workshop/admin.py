@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import grp
+import json
 import os
 import pwd
 import secrets
@@ -192,6 +193,11 @@ def prepare_state(ws: Workshop) -> None:
     # nbgrader's exchange: a folder everybody can write; nbgrader gives inbound/ mode 2733 so
     # nobody can list another's submissions (docs: configuration/jupyterhub_config.rst)
     ws.exchange.chmod(0o1777)
+    # Kernels talk to their server over Unix sockets in the user's private runtime folder, not TCP
+    # ports on 127.0.0.1: with many servers starting kernels at once, a kernel could otherwise be
+    # given a port another user's kernel just took (jupyter/jupyter_client#487; seen at 20
+    # participants as "Invalid Signature" and a lost kernel connection).
+    (ws.shared_config / "jupyter_server_config.json").write_text(json.dumps({"KernelManager": {"transport": "ipc"}}, indent=2) + "\n")
     (ws.shared_config / "nbgrader_config.py").write_text(NBGRADER_CONFIG.format(course=COURSE_ID, exchange=str(ws.exchange), folder=COURSE_FOLDER))
     for name, size in (("user-password", 12), ("admin-password", 32), ("api-token", 32), ("cookie-secret", 32)):
         path = ws.secret(name)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -93,6 +94,8 @@ def test_the_hub_configuration(tmp_path, monkeypatch):
     assert ws.hub_dir.stat().st_mode & 0o777 == 0o700
     assert ws.secret("user-password").stat().st_mode & 0o777 == 0o600
     assert ws.exchange.stat().st_mode & 0o7777 == 0o1777
+    # kernels over Unix sockets: no TCP port races between users' kernels
+    assert json.loads((ws.shared_config / "jupyter_server_config.json").read_text()) == {"KernelManager": {"transport": "ipc"}}
 
 
 def test_every_server_finds_the_exchange_and_fetches_into_its_course_folder(tmp_path, monkeypatch):
