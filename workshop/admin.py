@@ -71,7 +71,7 @@ def check_reachable(ws: Workshop) -> None:
         blocked = unreachable(path)
         if blocked:
             raise SetupError(f"{path}: participants cannot reach it ({blocked} is not traversable by others); "
-                             "put the repository and the state folder where every user can reach them, e.g. under /srv")
+                             "choose a --home (make workshop WORKSHOP_HOME=...) every user can reach, e.g. under /srv")
 
 
 def unreachable(path: Path) -> Path | None:
@@ -190,6 +190,8 @@ def prepare_state(ws: Workshop) -> None:
     ws.state.chmod(0o755)
     ws.hub_dir.chmod(0o700)  # secrets and the hub's database: root only
     ws.shared_config.chmod(0o755)
+    shutil.rmtree(ws.learner_config, ignore_errors=True)
+    shutil.copytree(HERE / "learner", ws.learner_config)
     # nbgrader's exchange: a folder everybody can write; nbgrader gives inbound/ mode 2733 so
     # nobody can list another's submissions (docs: configuration/jupyterhub_config.rst)
     ws.exchange.chmod(0o1777)

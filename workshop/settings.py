@@ -35,7 +35,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Workshop:
     repo: Path
-    """The course repository: ``workshop/learner/`` (learners' Jupyter config) and ``dist/handout``."""
+    """The course repository (read by root only: the hub, the instructors' clones, the hand-out)."""
     state: Path
     """Hub database, secrets, the nbgrader exchange, the shared Jupyter config, logs."""
     tools: Path
@@ -88,8 +88,9 @@ class Workshop:
 
     @property
     def learner_config(self) -> Path:
-        """Jupyter config only learners' servers read (hides nbgrader's instructor tools)."""
-        return self.repo / "workshop" / "learner"
+        """Jupyter config only learners' servers read (hides nbgrader's instructor tools): a copy
+        of the repository's ``workshop/learner/``, so participants need not reach the repository."""
+        return self.state / "learner"
 
     @property
     def hub_dir(self) -> Path:

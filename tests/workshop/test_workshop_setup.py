@@ -65,7 +65,7 @@ def test_learners_read_the_learner_config_and_instructors_do_not(tmp_path):
     ws = make(tmp_path)
     learner = server_environment(ws, instructor=False)["JUPYTER_CONFIG_PATH"].split(os.pathsep)
     instructor = server_environment(ws, instructor=True)["JUPYTER_CONFIG_PATH"].split(os.pathsep)
-    assert learner == [str(ROOT / "workshop" / "learner"), str(ws.shared_config)]
+    assert learner == [str(ws.state / "learner"), str(ws.shared_config)]
     assert instructor == [str(ws.shared_config)]
     assert server_environment(ws, instructor=False)["PATH"].startswith(str(ws.venv / "bin"))
 
@@ -94,6 +94,9 @@ def test_the_hub_configuration(tmp_path, monkeypatch):
     assert ws.hub_dir.stat().st_mode & 0o777 == 0o700
     assert ws.secret("user-password").stat().st_mode & 0o777 == 0o600
     assert ws.exchange.stat().st_mode & 0o7777 == 0o1777
+    # learners' config copied where participants can read it (the repository may be private)
+    for name in ("jupyter_server_config.json", "labconfig/page_config.json"):
+        assert (ws.learner_config / name).read_bytes() == (ROOT / "workshop" / "learner" / name).read_bytes()
     # kernels over Unix sockets: no TCP port races between users' kernels
     assert json.loads((ws.shared_config / "jupyter_server_config.json").read_text()) == {"KernelManager": {"transport": "ipc"}}
 
