@@ -32,7 +32,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-from workshop.settings import COURSE_FOLDER, COURSE_ID, USER_COMMENT, SettingsError, Workshop
+from workshop.settings import (
+    COURSE_FOLDER,
+    COURSE_ID,
+    USER_COMMENT,
+    SettingsError,
+    Workshop,
+)
 
 PROXY_PACKAGE = "configurable-http-proxy@5.3.0"
 """npm's current release on 2026-12-02 (``npm view configurable-http-proxy version``)."""
@@ -48,7 +54,7 @@ class SetupError(RuntimeError):
 def _run(argv: list[str], *, timeout: float = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The one way this module runs a program: captured output, a SetupError naming the command."""
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SetupError(f"{argv[0]}: {exc}") from exc
     if done.returncode != 0:
@@ -85,10 +91,9 @@ def unreachable(path: Path) -> Path | None:
 def base_python() -> str:
     """A Python >= 3.11 every user may run (pyenv's, under /root, is not): this one or Debian's."""
     for candidate in (os.path.realpath(sys.executable), "/usr/bin/python3"):
-        if Path(candidate).exists() and unreachable(Path(candidate)) is None:
-            done = subprocess.run([candidate, "-c", "import sys; print(sys.version_info >= (3, 11))"], capture_output=True, text=True)
-            if done.stdout.strip() == "True":
-                return candidate
+        if (Path(candidate).exists() and unreachable(Path(candidate)) is None
+                and _run([candidate, "-c", "import sys; print(sys.version_info >= (3, 11))"]).stdout.strip() == "True"):
+            return candidate
     raise SetupError("no Python >= 3.11 that every user can run (apt-get install -y python3 python3-venv)")
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for `workshop`
 
-from workshop.settings import COURSE_FOLDER, LESSON_0, Workshop  # noqa: E402
-from workshop.spawn import prepare_home, server_environment  # noqa: E402
+from workshop.settings import COURSE_FOLDER, LESSON_0, Workshop
+from workshop.spawn import prepare_home, server_environment
 
 c = get_config()  # noqa: F821  (traitlets injects get_config when it loads this file)
 ws = Workshop.load(Path(os.environ["NETLAB_WORKSHOP"]))

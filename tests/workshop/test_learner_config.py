@@ -81,7 +81,7 @@ def _wait(proc: subprocess.Popen[bytes], base: str, token: str) -> None:
 
 
 def _disabled(html: str) -> set[str]:
-    config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', html, re.S).group(1))
+    config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', html, re.DOTALL).group(1))
     return set(config.get("disabledExtensions", []))
 
 
@@ -116,5 +116,5 @@ def test_the_hand_outs_make_lab_reads_the_same_learner_config():
     files = handout_files(ROOT)
     for name in ("jupyter_server_config.json", "labconfig/page_config.json"):
         assert files[f"jupyter-learner/{name}"] == (LEARNER / name).read_bytes()
-    lab = re.search(r"^lab:.*?(?=^\S)", files["Makefile"].decode(), re.S | re.M).group(0)
+    lab = re.search(r"^lab:.*?(?=^\S)", files["Makefile"].decode(), re.DOTALL | re.MULTILINE).group(0)
     assert "JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-learner $(BIN)/jupyter lab" in lab

@@ -37,9 +37,9 @@ from support.nbtools import SOLUTIONS, answer_source, answers_of, points, read
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from workshop import admin  # noqa: E402
-from workshop.client import Hub, Server  # noqa: E402
-from workshop.settings import COURSE_FOLDER, COURSE_ID, LESSON_0, Workshop  # noqa: E402
+from workshop import admin
+from workshop.client import Hub, Server
+from workshop.settings import COURSE_FOLDER, COURSE_ID, LESSON_0, Workshop
 
 pytestmark = [pytest.mark.slow]
 
@@ -230,9 +230,8 @@ def test_a_workshop_rehearsal(workshop):
     hub = Hub(ws.url, ws.secret("api-token").read_text().strip())
     hub.add_users([*ws.participants, instructor])
 
-    with steps("start 4 servers"):
-        with ThreadPoolExecutor(4) as pool:
-            list(pool.map(hub.start, [*ws.participants, instructor]))
+    with steps("start 4 servers"), ThreadPoolExecutor(4) as pool:
+        list(pool.map(hub.start, [*ws.participants, instructor]))
     servers = {name: hub.server(name) for name in [*ws.participants, instructor]}
     teacher = servers[instructor]
 
@@ -269,9 +268,8 @@ def test_a_workshop_rehearsal(workshop):
     correct = answers_of(read(SOLUTIONS / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"))
     with_answers(servers[full], correct)
     with_answers(servers[part], {**correct, "default_deny": WRONG_DEFAULT_DENY})
-    with steps("three participants run the visible tests at once"):
-        with ThreadPoolExecutor(3) as pool:
-            runs = dict(zip((full, part, blank), pool.map(lambda n: run_cells(servers[n], NOTEBOOK), (full, part, blank))))
+    with steps("three participants run the visible tests at once"), ThreadPoolExecutor(3) as pool:
+        runs = dict(zip((full, part, blank), pool.map(lambda n: run_cells(servers[n], NOTEBOOK), (full, part, blank)), strict=True))
     assert all(r.status == "ok" for _, r in runs[full]), [(g, r.error) for g, r in runs[full] if r.status != "ok"]
     failed = runs[part][-1]
     assert failed[0] == "np_default_deny_visible" and failed[1].status == "error", failed
@@ -285,10 +283,10 @@ def test_a_workshop_rehearsal(workshop):
     with steps("instructor collects, make autograde feedback grades, releases feedback"):
         log = run_python(teacher, (
             "import subprocess\n"
-            "for cmd in ['nbgrader collect {a}', 'make autograde feedback grades', 'nbgrader release_feedback {a}']:\n"
+            f"for cmd in ['nbgrader collect {ASSIGNMENT}', 'make autograde feedback grades', 'nbgrader release_feedback {ASSIGNMENT}']:\n"
             "    r = subprocess.run(cmd, shell=True, capture_output=True, text=True)\n"
             "    print('$', cmd, r.returncode, r.stdout[-1500:], r.stderr[-1500:])\n"
-            "    assert r.returncode == 0, cmd\n").format(a=ASSIGNMENT), "grade.ipynb")
+            "    assert r.returncode == 0, cmd\n"), "grade.ipynb")
     exported = run_python(teacher, "print(open('.grading/grades.csv').read(), end='')", "grades.ipynb")  # hidden from the contents API
     grades = {row["student_id"]: row for row in csv.DictReader(io.StringIO(exported))}
 

@@ -15,14 +15,14 @@ from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from workshop import admin  # noqa: E402
-from workshop.settings import SettingsError, Workshop  # noqa: E402
-from workshop.spawn import server_environment  # noqa: E402
+from workshop import admin
+from workshop.settings import SettingsError, Workshop
+from workshop.spawn import server_environment
 
 
 def make(tmp_path: Path, **changes) -> Workshop:
-    values = dict(repo=ROOT, state=tmp_path / "state", tools=tmp_path, venv=tmp_path / "venv",
-                  participants=("ana", "ben"), instructors=("ina",), port=18000, hub_port=18081, proxy_api_port=18001)
+    values = {"repo": ROOT, "state": tmp_path / "state", "tools": tmp_path, "venv": tmp_path / "venv",
+              "participants": ("ana", "ben"), "instructors": ("ina",), "port": 18000, "hub_port": 18081, "proxy_api_port": 18001}
     return Workshop(**{**values, **changes})
 
 
