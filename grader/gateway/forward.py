@@ -29,7 +29,7 @@ from ..model import Namespace
 from ..model.gateway import BackendRef, Gateway, GatewayClass, HTTPRoute, Listener, ListenerProtocol, ReferenceGrant, RouteFilter
 from ..model import Protocol
 from ..model.services import Secret, Service
-from ..tls import CertificateInfo, load_pair
+from .. import tls  # its names load cryptography on first use (see grader.tls)
 from .attachment import backend_problem, dropped_rules, listener_conditions, parent_status
 from .filters import apply_header_modifier, redirect_location, rewrite_url
 from .implementations import GatewayImplementation
@@ -79,10 +79,10 @@ def listener_certificate(listener: Listener, secrets: Mapping[tuple[str, str], S
     for cref in listener.certificate_refs:
         secret = secrets.get((cref.namespace, cref.name))
         if secret is not None:
-            loaded = load_pair(secret.get("tls.crt"), secret.get("tls.key"))
+            loaded = tls.load_pair(secret.get("tls.crt"), secret.get("tls.key"))
             if loaded.ok:
                 chains.append(tuple(loaded.chain))
-    covering = [c for c in chains if sni and CertificateInfo.of(c[0]).covers(sni)]
+    covering = [c for c in chains if sni and tls.CertificateInfo.of(c[0]).covers(sni)]
     return covering[0] if covering else (chains[0] if chains else ())
 
 

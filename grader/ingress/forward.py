@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from ..model import Protocol
 from ..model.ingress import Ingress
 from ..model.services import Secret, Service, ServicePort
-from ..tls import CertificateInfo, load_pair
+from .. import tls  # its names load cryptography on first use (see grader.tls)
 from .controllers import IngressController, Placement
 from .matching import strip_port
 from .router import match_request, select_tls, tls_enabled_for
@@ -110,16 +110,16 @@ def _secret_chain(ctl: IngressController, ingresses: Sequence[Ingress], secrets:
             return (), f"Secret {choice.namespace}/{choice.tls.secret_name} (tls of ingress {choice.ingress}) does not exist"
         if secret.type != "kubernetes.io/tls":
             return (), f"Secret {choice.namespace}/{secret.name} is of type {secret.type}, not kubernetes.io/tls"
-        loaded = load_pair(secret.get("tls.crt"), secret.get("tls.key"))
+        loaded = tls.load_pair(secret.get("tls.crt"), secret.get("tls.key"))
         if not loaded.ok:
             return (), f"Secret {choice.namespace}/{secret.name}: {loaded.problem}"
-        if ctl.default_certificate and sni and not CertificateInfo.of(loaded.chain[0]).covers(sni):
+        if ctl.default_certificate and sni and not tls.CertificateInfo.of(loaded.chain[0]).covers(sni):
             return (), f"the certificate in Secret {choice.namespace}/{secret.name} does not cover {sni}"
         return tuple(loaded.chain), ""
     if ctl.placement is Placement.NODE_NETWORK:
         # cloud-provider-kind puts every TLS Secret of the namespace on the HTTPS listener; Envoy
         # falls back to the first certificate when none matches the SNI.
-        chains = [load_pair(s.get("tls.crt"), s.get("tls.key")) for ing in ingresses for t in ing.tls
+        chains = [tls.load_pair(s.get("tls.crt"), s.get("tls.key")) for ing in ingresses for t in ing.tls
                   if (s := secrets.get((ing.namespace, t.secret_name or ""))) is not None]
         usable = [c for c in chains if c.ok]
         if usable:
