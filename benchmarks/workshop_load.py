@@ -158,7 +158,9 @@ def main() -> int:
     hub_proc = None
     try:
         admin.prepare(ws)
-        hub_proc = admin.start_hub(ws, log=Path(tempfile.gettempdir()) / f"{prefix}-hub.log")
+        log = ROOT / "test-output" / "workshop" / "load-hub.log"  # git-ignored, kept for a look afterwards
+        log.parent.mkdir(parents=True, exist_ok=True)
+        hub_proc = admin.start_hub(ws, log=log)
         hub = Hub(ws.url, ws.secret("api-token").read_text().strip())
         hub.add_users(names)
         for n in sizes:
