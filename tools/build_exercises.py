@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nbbuild import Notebook  # noqa: E402
+from nbbuild import Notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -623,12 +623,12 @@ def basics() -> Notebook:
     calico = SimulatedLab("calico-vxlan")
     calico.deploy("shop")
 
-    def pod(lab: SimulatedLab, ref: str):  # noqa: ANN202
+    def pod(lab: SimulatedLab, ref: str):
         found = lab.state.pod(ref)
         assert found is not None
         return found
 
-    def node(lab: SimulatedLab, name: str):  # noqa: ANN202
+    def node(lab: SimulatedLab, name: str):
         return lab.state.node(name)
 
     web, db = pod(kindnet, "shop/web"), pod(kindnet, "shop/db")

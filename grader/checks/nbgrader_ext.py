@@ -217,7 +217,7 @@ class _Recheck:
     cells' text (it grades with them while the kernel runs), finished with the ledger."""
 
     def __init__(self, payload: dict[str, Any], pycache: str) -> None:
-        self.stderr: IO[bytes] = tempfile.TemporaryFile()
+        self.stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process; closed when it is finished
         env = {k: v for k, v in os.environ.items() if k != LEDGER_ENV}
         env.setdefault("NETLAB_BACKEND", "sim")
         self.proc = subprocess.Popen(bootstrap_argv("recheck", pycache=pycache), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -316,7 +316,7 @@ class VerifiedExecute(Execute):
             try:
                 super().preprocess(nb, resources, km=km)
                 return ""
-            except Exception as exc:  # noqa: BLE001 - any way the kernel can fail
+            except Exception as exc:  # any way the kernel can fail (logged below)
                 if self._cells_started:
                     self.log.warning("The kernel for %s stopped at cell %d (%s: %s); the test cells are still graded from the answers",
                                      _who(resources), self._cells_started, type(exc).__name__, str(exc)[:200])

@@ -147,7 +147,7 @@ class ExternalHostsMixin:
             number = self._port(dst_pod, port, proto)  # type: ignore[attr-defined]
             if number is None:
                 return ProbeResult(probe, Verdict.PROBE_FAILED, f"port {port!r} does not name a {proto} port of {probe.destination}")
-        except Exception as exc:  # API errors while looking the destination up: the probe did not run
+        except Exception as exc:  # noqa: BLE001 - API errors while looking the destination up: the probe did not run
             return ProbeResult(probe, Verdict.PROBE_FAILED, f"the probe could not run: {type(exc).__name__}: {exc}")
         command = connect_command(address, number, proto)
         code, out, err, error = self.cluster.external.exec_in_vm(command)

@@ -502,7 +502,7 @@ def not_a_string(value: Any, source: str | None = None) -> str:
 _SAFETY_QUOTED = 2 * SHOWN_MAX
 """Quoted segments longer than this are cut by the safety net (shorter apostrophe-to-apostrophe
 stretches of ordinary prose are left alone); :func:`shown` already cut what it quoted to SHOWN_MAX."""
-_QUOTED = re.compile("'(?:[^'\\\\\\n]|\\\\.){%d,}'|\"(?:[^\"\\\\\\n]|\\\\.){%d,}\"" % (_SAFETY_QUOTED, _SAFETY_QUOTED))
+_QUOTED = re.compile(f"'(?:[^'\\\\\\n]|\\\\.){{{_SAFETY_QUOTED},}}'|\"(?:[^\"\\\\\\n]|\\\\.){{{_SAFETY_QUOTED},}}\"")
 _MESSAGE_MAX = 1000
 _PATH_PART_MAX = SHOWN_MAX
 

@@ -11,6 +11,10 @@ import sys
 from functools import cache
 from typing import Any
 
+from ..errors import FieldProblem, field_path
+from ..facts import fact
+from .bounded_yaml import not_a_string, shown
+
 # jsonschema imports rfc3987_syntax, when it is installed (JupyterLab's jupyter-events pulls it in),
 # only to offer an optional "iri" format checker; importing it builds a Lark grammar and takes
 # about 2.5 s, five times the rest of `import grader`. We never check formats, so the module is
@@ -25,10 +29,6 @@ try:
 finally:
     if _HIDE:
         del sys.modules["rfc3987_syntax"]
-
-from ..errors import FieldProblem, field_path
-from ..facts import fact
-from .bounded_yaml import not_a_string, shown
 
 
 def kubernetes_minor() -> str:

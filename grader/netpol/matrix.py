@@ -67,7 +67,7 @@ class _Vectors:
     def pods_matching(self, selector: LabelSelector) -> np.ndarray:
         hit = self._selector_cache.get(selector)
         if hit is None:
-            per_group = np.fromiter((selector.matches(l) for l in self.group_labels), dtype=bool, count=len(self.group_labels))  # type: ignore[arg-type]
+            per_group = np.fromiter((selector.matches(labels) for labels in self.group_labels), dtype=bool, count=len(self.group_labels))  # type: ignore[arg-type]
             hit = per_group[self.group_of]
             self._selector_cache[selector] = hit
         return hit
@@ -75,7 +75,7 @@ class _Vectors:
     def namespaces_matching(self, selector: LabelSelector) -> np.ndarray:
         hit = self._ns_selector_cache.get(selector)
         if hit is None:
-            per_ns = np.fromiter((selector.matches(l) for l in self.ns_labels), dtype=bool, count=len(self.ns_labels))
+            per_ns = np.fromiter((selector.matches(labels) for labels in self.ns_labels), dtype=bool, count=len(self.ns_labels))
             hit = per_ns[self.ns_of] if len(self.ns_labels) else np.zeros(self.n, dtype=bool)
             self._ns_selector_cache[selector] = hit
         return hit

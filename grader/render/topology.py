@@ -170,7 +170,7 @@ def draw_topology(
         labels: print each pod's labels in its box (default: only for a topology not deployed).
     """
     profile: CniProfile | None = None
-    if isinstance(source, (str, Topology)) or isinstance(source, Mapping):
+    if isinstance(source, (str, Topology, Mapping)):
         topo = load_topology(source)
         pods = list(topo.pods)
         hidden: list[Pod] = []

@@ -521,7 +521,7 @@ def test_extra_external_hosts_resolve_for_fqdn_rules_on_the_simulated_cluster() 
     c.expect_probe("shop/web", "example.com", 443, verdict="allowed").expect_probe("shop/web", "example.com", 22, verdict="refused")
     assert c.run({"p": DENY}).passed
     lab = SimulatedLab("kindnet")
-    with pytest.raises(LabError, match="already used by api.example.com"):
+    with pytest.raises(LabError, match=r"already used by api\.example\.com"):
         lab.add_external_host("other.example.com", "203.0.113.10")
 
 

@@ -114,7 +114,7 @@ class SimulatedLab(ServicesMixin, Lab):
     def reset(self, *, keep_topology: bool = False) -> None:
         self.network.reset()
         if keep_topology and self._topology is not None:
-            for key in self.state.keys():
+            for key in self.state.keys():  # noqa: SIM118 - a sorted list (not a dict view): the loop removes objects
                 if key not in self._topology_keys and key not in self.service_network.system_keys:
                     self.state.remove(key)
             for pod in self._topology.pods:  # restore labels a lesson may have changed

@@ -436,7 +436,7 @@ class WebClient:
             for parent in route.parent_refs:
                 if (parent.namespace, parent.name) != (gw.namespace, gw.name):
                     continue
-                status, attached = parent_status(route, parent, gateways, classes, namespaces, {})
+                _, attached = parent_status(route, parent, gateways, classes, namespaces, {})
                 for lst, hosts in attached:
                     if lst.name == listener.name:
                         out.append(AttachedRoute(route, hosts, order))
