@@ -118,8 +118,8 @@ def show(outcome: Outcome) -> None:
     try:
         from IPython.display import display
     except ImportError:  # plain Python: text only
-        display = None
-    if display is not None:
+        pass
+    else:
         for bundle in display_bundles(outcome):
             display(bundle, raw=True)
     if outcome.passed:

@@ -162,7 +162,7 @@ class NormalizeSubmission(NbGraderPreprocessor):
                 problem = f"it is a copy of `{gid}` (the first one is graded)"
             elif known[gid] != cell.cell_type:
                 problem = f"it was changed from a {known[gid]} cell to a {cell.cell_type} cell"
-            if problem is None:
+            if problem is None and gid is not None:
                 seen.add(gid)
                 continue
             del cell.metadata["nbgrader"]
@@ -288,6 +288,7 @@ class VerifiedExecute(Execute):
         "Text kept of one cell's outputs in the graded notebook (learner code can print without end; "
         "pictures over this size are dropped).")).tag(config=True)
 
+    kernel_name: str  # nbclient's trait, declared for mypy (nbgrader's Execute is untyped); no value: the trait stays
     _pycache: str | None = None
     """The re-check's bytecode folder: one per grading process, outside any sandbox."""
 

@@ -246,7 +246,7 @@ class LiveLab(LiveServicesMixin, Lab):
     def deploy(self, topology: str | Topology | Mapping[str, object] = "shop") -> Topology:
         from kubernetes.client.rest import ApiException
 
-        topo = load_topology(topology)  # type: ignore[arg-type]
+        topo = load_topology(topology)
         owned = self._owned()
         for ns in topo.namespaces:
             if ns.name in owned:

@@ -56,11 +56,11 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from yaml.composer import Composer
-from yaml.events import AliasEvent
+from yaml.events import AliasEvent, Event
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
@@ -212,11 +212,15 @@ class _BoundedComposer(Composer):
     limits: YamlLimits
     label: str
 
+    if TYPE_CHECKING:  # PyYAML's mixins: the Parser the loader class also inherits provides these
+        def check_event(self, *choices: type[Event]) -> bool: ...
+        def peek_event(self) -> Any: ...
+
     def _bound_state(self) -> None:
         self._depth = 0
         self._aliases = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(AliasEvent):
             self._aliases += 1
             if self._aliases > self.limits.max_aliases:

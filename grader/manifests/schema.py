@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -56,7 +57,7 @@ def has_schema(kind: str, api_version: str) -> bool:
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
-    if error.validator == "additionalProperties":
+    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping) and isinstance(error.schema, Mapping):
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
         names = ", ".join(shown(e) for e in extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
@@ -70,7 +71,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"expected {expected}, got {type(error.instance).__name__} {shown(error.instance)}"
     if error.validator == "required":
         return error.message.replace("is a required property", "is required")
-    if error.validator == "enum":
+    if error.validator == "enum" and isinstance(error.validator_value, list):
         return f"unsupported value {shown(error.instance)}: expected one of {', '.join(map(repr, error.validator_value))}"
     if error.validator in ("oneOf", "anyOf"):
         return f"{shown(error.instance)} is not valid here"

@@ -286,7 +286,7 @@ def draw_topology(
             step = (pod_h - 0.19 - 0.17) / (len(lines) - 1)
             for k, (text, kw) in enumerate(lines):
                 ax.text(px + 0.12, py + pod_h - 0.19 - k * step, text,
-                        color="white", va="center", **kw)  # type: ignore[arg-type]
+                        color="white", va="center", **kw)
             boxes[str(pod.ref)] = _Box(patch, px + pw / 2, py + pod_h / 2, i, px + pw)
 
     if nodes:

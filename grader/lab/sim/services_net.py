@@ -370,7 +370,7 @@ class ServiceNetwork:
     def lb_frontends(self) -> list[Any]:
         """LoadBalancer Services as the Azure NSG model describes them (Azure provider only)."""
         try:
-            from ...nsg import LoadBalancerFrontend, LoadBalancerPort  # type: ignore[attr-defined]
+            from ...nsg import LoadBalancerFrontend, LoadBalancerPort
         except ImportError:
             return []
         if self.provider.name != "azure":
