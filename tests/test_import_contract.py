@@ -167,7 +167,7 @@ def _problem(edge: Edge) -> str | None:
     for (src_prefix, dst_prefix), why in FORBIDDEN.items():
         if _under(edge.source, src_prefix) and _under(edge.target, dst_prefix):
             return why
-    if source == target or source == ROOT_UNIT:
+    if source in (target, ROOT_UNIT):
         return None
     if target == ROOT_UNIT:
         return None if (edge.source, edge.target) in ALLOWED_UP else "imports the package facade (grader/__init__.py), which sits above every layer"
