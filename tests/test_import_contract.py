@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -105,20 +106,27 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+@cache
 def _is_module(name: str) -> bool:
     path = ROOT.joinpath(*name.split("."))
     return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
 
 
-def _context(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> str:
-    parent = parents.get(node)
-    while parent is not None:
-        if isinstance(parent, ast.If) and "TYPE_CHECKING" in ast.unparse(parent.test):
-            return "type"
-        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            return "lazy"
-        parent = parents.get(parent)
-    return "top"
+def _imports(tree: ast.AST, context: str = "top") -> Iterator[tuple[ast.Import | ast.ImportFrom, str]]:
+    """Every import statement with where it runs: "top", "lazy" (in a function) or "type"
+    (under ``if TYPE_CHECKING:``), in one pass over the tree."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node, context
+        elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.body:
+                yield from _imports(ast.Module(body=[child], type_ignores=[]), "type")
+            for child in node.orelse:
+                yield from _imports(ast.Module(body=[child], type_ignores=[]), context)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            yield from _imports(node, "lazy" if context == "top" else context)
+        else:
+            yield from _imports(node, context)
 
 
 def _targets(node: ast.Import | ast.ImportFrom, module: str, is_package: bool) -> list[str]:
@@ -130,6 +138,8 @@ def _targets(node: ast.Import | ast.ImportFrom, module: str, is_package: bool) -
         origin = ".".join(base + ([node.module] if node.module else []))
     else:
         origin = node.module or ""
+    if not (origin == ROOT_UNIT or origin.startswith(ROOT_UNIT + ".")):
+        return [origin]
     submodules = [f"{origin}.{alias.name}" for alias in node.names if _is_module(f"{origin}.{alias.name}")]
     # `from . import a, b` of submodules imports only those (the package is already being imported);
     # `from .pkg import name` imports pkg/__init__.py.
@@ -142,14 +152,10 @@ def edges() -> tuple[Edge, ...]:
     for path in sorted(PACKAGE.rglob("*.py")):
         module = _module_name(path)
         tree = ast.parse(path.read_text("utf-8"), filename=str(path))
-        parents = {child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
-        for node in ast.walk(tree):
-            if not isinstance(node, (ast.Import, ast.ImportFrom)):
-                continue
+        for node, context in _imports(tree):
             for target in _targets(node, module, path.name == "__init__.py"):
                 if target == ROOT_UNIT or target.startswith(ROOT_UNIT + "."):
-                    where = f"{path.relative_to(ROOT)}:{node.lineno}"
-                    found.append(Edge(module, target, where, _context(node, parents)))
+                    found.append(Edge(module, target, f"{path.relative_to(ROOT)}:{node.lineno}", context))
     return tuple(sorted(found, key=lambda e: (e.where, e.target)))
 
 
@@ -286,25 +292,20 @@ def test_the_allow_lists_name_real_units_and_edges() -> None:
 
 
 def _parse_one(source: str, module: str = "grader.kind.views", is_package: bool = False) -> list[tuple[str, str]]:
-    tree = ast.parse(source)
-    parents = {child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
-    out = []
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            out.extend((t, _context(node, parents)) for t in _targets(node, module, is_package))
-    return out
+    return [(t, context) for node, context in _imports(ast.parse(source)) for t in _targets(node, module, is_package)]
 
 
 def test_relative_lazy_and_type_checking_imports_are_all_seen() -> None:
     source = (
         "from typing import TYPE_CHECKING\n"
         "from ..lab.sim import services_api\n"
-        "if TYPE_CHECKING:\n    from ..model import Pod\n"
-        "def f():\n    import grader.cli\n"
+        "if TYPE_CHECKING:\n    from ..model import Pod\nelse:\n    import json\n"
+        "def f():\n    import grader.cli\n    if TYPE_CHECKING:\n        import grader.render\n"
+        "class C:\n    def m(self):\n        from .. import errors\n"
     )
     assert sorted(_parse_one(source)) == [
-        ("grader.cli", "lazy"), ("grader.lab.sim.services_api", "top"),
-        ("grader.model", "type"), ("typing", "top"),
+        ("grader.cli", "lazy"), ("grader.errors", "lazy"), ("grader.lab.sim.services_api", "top"),
+        ("grader.model", "type"), ("grader.render", "type"), ("json", "top"), ("typing", "top"),
     ]
 
 

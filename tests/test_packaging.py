@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -136,7 +137,8 @@ RUNTIME_CODE = ("grader", "nbgrader_config.py")  # what learners' and instructor
 DEVELOPER_CODE = ("tools", "tests", "benchmarks")  # may also use the test extra
 
 
-def _local_names() -> set[str]:
+@cache
+def _local_names() -> frozenset[str]:
     """Modules of this repository that code imports by a bare name (tests/ and tools/ are on sys.path)."""
     names = set()
     for top in (ROOT, *(ROOT / d for d in DEVELOPER_CODE)):
@@ -145,31 +147,34 @@ def _local_names() -> set[str]:
                 names.add(path.stem)
     for path in (ROOT / "tests").rglob("*.py"):  # conftest-relative imports inside a test folder
         names.add(path.stem)
-    return names
+    return frozenset(names)
+
+
+@cache
+def _imported_names(path: Path) -> tuple[tuple[str, int], ...]:
+    """(top-level name, line) of every import in one file; pytest.importorskip("x") counts."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            out.extend((alias.name.split(".")[0], node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            out.append((node.module.split(".")[0], node.lineno))
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "importorskip"
+              and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            out.append((node.args[0].value.split(".")[0], node.lineno))
+    return tuple(sorted(out, key=lambda item: item[1]))
 
 
 def _third_party_imports(roots: tuple[str, ...]) -> dict[str, str]:
     """Top-level name -> first place it is imported (file:line), for imports that are neither the
-    standard library nor this repository's own modules. pytest.importorskip("x") counts."""
+    standard library nor this repository's own modules."""
     local = _local_names()
     found: dict[str, str] = {}
     files = [p for r in roots for p in ((ROOT / r).rglob("*.py") if (ROOT / r).is_dir() else [ROOT / r])]
     for path in sorted(files):
-        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-                names = [node.module]
-            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "importorskip"
-                  and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
-                names = [node.args[0].value]
-            else:
-                continue
-            for name in names:
-                top = name.split(".")[0]
-                if top in sys.stdlib_module_names or top in local or top == "__future__":
-                    continue
-                found.setdefault(top, f"{path.relative_to(ROOT)}:{node.lineno}")
+        for top, line in _imported_names(path):
+            if top not in sys.stdlib_module_names and top not in local and top != "__future__":
+                found.setdefault(top, f"{path.relative_to(ROOT)}:{line}")
     return found
 
 
