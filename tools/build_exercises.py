@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nbbuild import Notebook  # noqa: E402
+from nbbuild import Notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -623,12 +623,12 @@ def basics() -> Notebook:
     calico = SimulatedLab("calico-vxlan")
     calico.deploy("shop")
 
-    def pod(lab: SimulatedLab, ref: str):  # noqa: ANN202
+    def pod(lab: SimulatedLab, ref: str):
         found = lab.state.pod(ref)
         assert found is not None
         return found
 
-    def node(lab: SimulatedLab, name: str):  # noqa: ANN202
+    def node(lab: SimulatedLab, name: str):
         return lab.state.node(name)
 
     web, db = pod(kindnet, "shop/web"), pod(kindnet, "shop/db")
@@ -821,10 +821,10 @@ def basics() -> Notebook:
     nb.code(f"""
     anywhere = {anywhere}
     for profile in ("kindnet", "cilium-tunnel"):
-        l = grader.connect(profile)
-        l.deploy("shop")
-        l.apply(anywhere)
-        # print(l.probe("shop/web", "shop/api", 8080).explain())   # uncomment once you have predicted
+        try_lab = grader.connect(profile)
+        try_lab.deploy("shop")
+        try_lab.apply(anywhere)
+        # print(try_lab.probe("shop/web", "shop/api", 8080).explain())   # uncomment once you have predicted
     """)
     nb.answer("cni_divergence", f"""
     kindnet_web_to_api: {verdict("kindnet", "shop/api", 8080)}

@@ -224,10 +224,10 @@ class Check:
         narrowed to pods that serve the port unless ``only_serving=False``. Rules apply in order:
         ``allow``/``block`` (``"SRC -> DST"``), then ``rules`` (``(SRC, DST, verdict)``).
         """
-        port, protocol = _port(port, protocol)
+        number, protocol = _port(port, protocol)
         ordered = [_rule(r, "allowed") for r in allow] + [_rule(r, "blocked") for r in block] + [_rule(r) for r in rules]
         params: dict[str, Any] = {
-            "port": port, "protocol": protocol, "sources": [sources] if isinstance(sources, str) else list(sources),
+            "port": number, "protocol": protocol, "sources": [sources] if isinstance(sources, str) else list(sources),
             "destinations": [destinations] if isinstance(destinations, str) else list(destinations),
             "default": default, "rules": ordered, "only_serving": only_serving, "ignore_loopback": ignore_loopback,
         }

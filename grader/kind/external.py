@@ -289,7 +289,7 @@ def vm_script(network: DockerNetwork, vm: ipaddress.IPv4Address, routes: Iterabl
     return "\n".join(lines)
 
 
-def internet_script(host: InternetHost, network: DockerNetwork, edge: ipaddress.IPv4Address = EDGE) -> str:
+def internet_script(host: InternetHost, network: DockerNetwork, edge: ipaddress.IPv4Address | ipaddress.IPv6Address = EDGE) -> str:
     """No default route; a route for the edge address (only looked up before conntrack rewrites a
     reply back to the real client); SNAT of the node network and of the host to the edge address."""
     rules = [f"-s {src} -d {host.address}/32 -m comment --comment netlab-edge -j SNAT --to-source {edge}"

@@ -147,7 +147,7 @@ class ExternalHostsMixin:
             number = self._port(dst_pod, port, proto)  # type: ignore[attr-defined]
             if number is None:
                 return ProbeResult(probe, Verdict.PROBE_FAILED, f"port {port!r} does not name a {proto} port of {probe.destination}")
-        except Exception as exc:  # API errors while looking the destination up: the probe did not run
+        except Exception as exc:  # noqa: BLE001 - API errors while looking the destination up: the probe did not run
             return ProbeResult(probe, Verdict.PROBE_FAILED, f"the probe could not run: {type(exc).__name__}: {exc}")
         command = connect_command(address, number, proto)
         code, out, err, error = self.cluster.external.exec_in_vm(command)
@@ -166,11 +166,11 @@ class ExternalHostsMixin:
         if target != req.connect_host:
             req = replace(req, connect_host=target)  # curl --connect-to: the URL's name stays for Host and SNI
         self._sync_vm_routes(source, req.hostname, target)
-        return super()._http_target(req, source)  # type: ignore[misc, no-any-return]
+        return super()._http_target(req, source)  # type: ignore[misc]
 
     def _http_raw(self, source: str, req: webprobe.HttpRequest) -> tuple[webprobe.RawHttp, tuple[Hop, ...]]:
         if source != VM_NAME:
-            return super()._http_raw(source, req)  # type: ignore[misc, no-any-return]
+            return super()._http_raw(source, req)  # type: ignore[misc]
         command = webprobe.curl_command(req)
         code, out, err, error = self.cluster.external.exec_in_vm(command, timeout=webprobe.DEFAULT_TIMEOUT + 15)
         shown = " ".join(a for a in command if not a.startswith(r"\n@@netlab"))
@@ -179,7 +179,7 @@ class ExternalHostsMixin:
     def _answered_by(self, raw: webprobe.RawHttp, req: webprobe.HttpRequest, dst_pod: Any, source_ns: str | None) -> str | None:
         who = super()._answered_by(raw, req, dst_pod, source_ns)  # type: ignore[misc]
         if who is not None:
-            return who  # type: ignore[no-any-return]
+            return who
         try:
             host = self._external_at(raw.remote_ip) or self._external_at(req.connect_host) or self._external().get(req.hostname)
         except (CommandError, LabError):
@@ -191,7 +191,7 @@ class ExternalHostsMixin:
         source to resolve (``_http_target`` hands non-pod sources the address)."""
         if destination == GATEWAY_NAME:
             destination = str(self._external()[GATEWAY_NAME].ip)
-        return super()._l4_target(destination, port)  # type: ignore[misc, no-any-return]
+        return super()._l4_target(destination, port)  # type: ignore[misc]
 
     def _forget_external(self) -> None:
         self._hosts_cache = None

@@ -247,7 +247,7 @@ class LiveLab(LiveServicesMixin, Lab):
     def deploy(self, topology: str | Topology | Mapping[str, object] = "shop") -> Topology:
         from kubernetes.client.rest import ApiException
 
-        topo = load_topology(topology)  # type: ignore[arg-type]
+        topo = load_topology(topology)
         owned = self._owned()
         for ns in topo.namespaces:
             if ns.name in owned:
@@ -474,7 +474,7 @@ class LiveLab(LiveServicesMixin, Lab):
             for api_version, kind in CLUSTER_SCOPED_SYSTEM:
                 try:
                     self._resource(api_version, kind).delete(label_selector=OWNER_SELECTOR)
-                except (LabError, Exception):  # nothing of that kind was ever created
+                except Exception:  # noqa: BLE001 - nothing of that kind was ever created
                     pass
         if self.owns_default:
             for kind in sorted(self._kinds | {"Pod"}):
@@ -490,7 +490,7 @@ class LiveLab(LiveServicesMixin, Lab):
         for conn_id in list(self._connections):
             try:
                 self.close_connection(conn_id)
-            except Exception:  # the pod (and the process in it) may be gone already
+            except Exception:  # noqa: BLE001 - the pod (and the process in it) may be gone already
                 self._connections.pop(conn_id, None)
 
     def _reset_to_topology(self, owned: set[str]) -> None:
@@ -582,7 +582,7 @@ class LiveLab(LiveServicesMixin, Lab):
         p = self._lookup_pod(name, snapshot)
         if p is None:
             return _Endpoint(running=False, why_not=f"no pod {name}")
-        ready, why = _pod_state(p)
+        _, why = _pod_state(p)
         running = p.status.phase == "Running" and all(cs.ready or cs.started for cs in (p.status.container_statuses or []))
         container = p.spec.containers[0].name
         return _Endpoint(_model_pod(p), container, running, "" if running else f"pod {name} is not running ({why})")
@@ -635,7 +635,7 @@ class LiveLab(LiveServicesMixin, Lab):
             )
         except ApiException as exc:
             return None, "", "", f"exec refused by the API server ({exc.status} {exc.reason})"
-        except Exception as exc:  # websocket handshake errors surface as various types
+        except Exception as exc:  # noqa: BLE001 - websocket handshake errors surface as various types
             return None, "", "", f"exec failed: {type(exc).__name__}: {exc}"
         try:
             ws.run_forever(timeout=timeout)
@@ -683,7 +683,7 @@ class LiveLab(LiveServicesMixin, Lab):
             code, out, err, exec_error = self._exec(src.pod.namespace, src.pod.name, src.container, command)
         except LabError as exc:
             return ProbeResult(probe, Verdict.PROBE_FAILED, str(exc))
-        except Exception as exc:  # API errors while looking things up: the probe did not run
+        except Exception as exc:  # noqa: BLE001 - API errors while looking things up: the probe did not run
             return ProbeResult(probe, Verdict.PROBE_FAILED, f"the probe could not run: {type(exc).__name__}: {exc}")
         verdict, reason = verdict_from_connect(code, err, out, exec_error)
         shown = f"agnhost connect {host_port(address, number)} --protocol={proto.value.lower()}"
@@ -696,7 +696,7 @@ class LiveLab(LiveServicesMixin, Lab):
         """``host`` is the learner's machine: a connection made by this Python process (``grader.kind.hostnet``)."""
         try:
             address, dst_pod, why = self._destination(destination, snapshot)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - API errors while looking the destination up: the probe did not run
             return ProbeResult(probe, Verdict.PROBE_FAILED, f"the probe could not run: {type(exc).__name__}: {exc}")
         if address is None:
             return ProbeResult(probe, Verdict.PROBE_FAILED, why)
@@ -801,7 +801,7 @@ class LiveLab(LiveServicesMixin, Lab):
         finally:
             try:
                 self.core.delete_namespace(ns)
-            except Exception:  # cleanup is best effort; the next canary re-applies everything
+            except Exception:  # noqa: BLE001 - cleanup is best effort; the next canary re-applies everything
                 pass
 
     def require_enforcement(self) -> CanaryResult:

@@ -28,7 +28,9 @@ import yaml
 from ..model import Protocol
 from ..reachability import Comparison, Verdict
 
-from ..reachability.commands import CONNECT_TIMEOUT, DNS_DEADLINE_S, connect, host_port
+from ..reachability.commands import CONNECT_TIMEOUT, connect
+from ..reachability.commands import DNS_DEADLINE_S as DNS_DEADLINE_S  # re-exported: the kind backend's callers import them from here
+from ..reachability.commands import host_port as host_port
 
 
 def connect_command(host: str, port: int, protocol: Protocol | str, timeout: str = CONNECT_TIMEOUT) -> list[str]:

@@ -23,7 +23,7 @@ class Progress:
         self.enabled = enabled
         self.logs_hint = logs_hint
         self.started = time.monotonic()
-        self.bar: tqdm | None = None  # type: ignore[type-arg]
+        self.bar: tqdm | None = None
 
     def __enter__(self) -> Progress:
         if self.enabled:

@@ -124,7 +124,7 @@ class LiveServicesMixin:
 
     # -- API helpers -------------------------------------------------------------------------
     def _plain(self, obj: Any) -> dict[str, Any]:
-        return self.api.sanitize_for_serialization(obj)  # type: ignore[no-any-return]
+        return self.api.sanitize_for_serialization(obj)
 
     def _networking(self) -> Any:
         return self._client_mod.NetworkingV1Api(self.api)
@@ -543,7 +543,7 @@ class LiveServicesMixin:
             for job in nginx.ADMISSION_JOBS:
                 try:
                     jobs_done &= bool(batch.read_namespaced_job(job, nginx.NAMESPACE).status.succeeded)
-                except Exception:  # a finished Job may have been cleaned up already
+                except Exception:  # noqa: BLE001 - a finished Job may have been cleaned up already
                     pass
             if ready and jobs_done:
                 return
@@ -572,8 +572,8 @@ class LiveServicesMixin:
         kind = {"gateways": "Gateway", "httproutes": "HTTPRoute", "gatewayclasses": "GatewayClass"}[plural]
         ref = key.name if not key.namespace else f"{key.namespace}/{key.name}"
         if plural == "gatewayclasses":
-            return self._read(f"{kind} {ref}", custom.get_cluster_custom_object, *GATEWAY_GROUP, plural, key.name)  # type: ignore[no-any-return]
-        return self._read(f"{kind} {ref}", custom.get_namespaced_custom_object, *GATEWAY_GROUP, key.namespace, plural, key.name)  # type: ignore[no-any-return]
+            return self._read(f"{kind} {ref}", custom.get_cluster_custom_object, *GATEWAY_GROUP, plural, key.name)
+        return self._read(f"{kind} {ref}", custom.get_namespaced_custom_object, *GATEWAY_GROUP, key.namespace, plural, key.name)
 
     def status(self, what: str) -> Any:
         """The conditions the controllers wrote: ``httproute/``, ``gateway/``, ``gatewayclass/``, ``ingress/``."""
@@ -593,7 +593,7 @@ class LiveServicesMixin:
         net = self._networking()
         ing = self._plain(self._read(f"Ingress {ref}", net.read_namespaced_ingress, name, ns))
         classes = [self._plain(c) for c in net.list_ingress_class().items]
-        return views.ingress_status(ing, classes)  # type: ignore[no-any-return]
+        return views.ingress_status(ing, classes)
 
     # -- long-lived connections ---------------------------------------------------------------------
     def open_connection(self, source: str, destination: str, port: int | str | None = None, protocol: Protocol | str = Protocol.TCP) -> conn.LiveConnection:
@@ -625,7 +625,7 @@ class LiveServicesMixin:
     def _default_port(self, destination: str, proto: Protocol) -> int | None:
         if "/" in destination and not destination.startswith("node:"):
             _, pod, _ = self._destination(destination, None)  # type: ignore[attr-defined]
-            return self._port(pod, None, proto)  # type: ignore[attr-defined, no-any-return]
+            return self._port(pod, None, proto)  # type: ignore[attr-defined]
         return None
 
     def _get_connection(self, connection: Any) -> conn.LiveConnection:

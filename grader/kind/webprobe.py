@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..reachability import HttpExchange, Verdict
-from ..reachability.commands import CURL_TIMEOUT, CURL_WRITE_OUT, HttpRequest, curl, host_port, plan
+from ..reachability.commands import CURL_TIMEOUT, CURL_WRITE_OUT, HttpRequest, curl, plan
 from ..reachability.commands import is_ip as _is_ip
 
 JSON_MARK = "\n@@netlab-json@@"

@@ -16,10 +16,10 @@ BACKENDS = ("auto", "sim", "kind")
 def _kind_usable() -> tuple[bool, str]:
     """Whether the kind backend can run here, and why not."""
     try:
-        from ..kind import environment  # type: ignore[attr-defined]
+        from ..kind import environment
     except ImportError:
         return False, "the kind backend is not installed in this version of the course"
-    return environment.usable()  # type: ignore[no-any-return]
+    return environment.usable()
 
 
 def connect(profile: str | CniProfile | None = None, backend: str = "auto", *, quiet: bool = False,
@@ -59,7 +59,7 @@ def connect(profile: str | CniProfile | None = None, backend: str = "auto", *, q
         choice = "kind" if usable else "sim"
         why = "Docker and kind are available" if usable else reason
     if choice == "kind":
-        from ..kind.lab import KindLab  # type: ignore[import-not-found]
+        from ..kind.lab import KindLab
 
         lab: Lab = KindLab(prof)
     else:

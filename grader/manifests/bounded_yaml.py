@@ -56,11 +56,11 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from yaml.composer import Composer
-from yaml.events import AliasEvent
+from yaml.events import AliasEvent, Event
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
@@ -212,11 +212,15 @@ class _BoundedComposer(Composer):
     limits: YamlLimits
     label: str
 
+    if TYPE_CHECKING:  # PyYAML's mixins: the Parser the loader class also inherits provides these
+        def check_event(self, *choices: type[Event]) -> bool: ...
+        def peek_event(self) -> Any: ...
+
     def _bound_state(self) -> None:
         self._depth = 0
         self._aliases = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(AliasEvent):
             self._aliases += 1
             if self._aliases > self.limits.max_aliases:
@@ -502,7 +506,7 @@ def not_a_string(value: Any, source: str | None = None) -> str:
 _SAFETY_QUOTED = 2 * SHOWN_MAX
 """Quoted segments longer than this are cut by the safety net (shorter apostrophe-to-apostrophe
 stretches of ordinary prose are left alone); :func:`shown` already cut what it quoted to SHOWN_MAX."""
-_QUOTED = re.compile("'(?:[^'\\\\\\n]|\\\\.){%d,}'|\"(?:[^\"\\\\\\n]|\\\\.){%d,}\"" % (_SAFETY_QUOTED, _SAFETY_QUOTED))
+_QUOTED = re.compile(f"'(?:[^'\\\\\\n]|\\\\.){{{_SAFETY_QUOTED},}}'|\"(?:[^\"\\\\\\n]|\\\\.){{{_SAFETY_QUOTED},}}\"")
 _MESSAGE_MAX = 1000
 _PATH_PART_MAX = SHOWN_MAX
 

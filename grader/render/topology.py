@@ -170,7 +170,7 @@ def draw_topology(
         labels: print each pod's labels in its box (default: only for a topology not deployed).
     """
     profile: CniProfile | None = None
-    if isinstance(source, (str, Topology)) or isinstance(source, Mapping):
+    if isinstance(source, (str, Topology, Mapping)):
         topo = load_topology(source)
         pods = list(topo.pods)
         hidden: list[Pod] = []
@@ -286,7 +286,7 @@ def draw_topology(
             step = (pod_h - 0.19 - 0.17) / (len(lines) - 1)
             for k, (text, kw) in enumerate(lines):
                 ax.text(px + 0.12, py + pod_h - 0.19 - k * step, text,
-                        color="white", va="center", **kw)  # type: ignore[arg-type]
+                        color="white", va="center", **kw)
             boxes[str(pod.ref)] = _Box(patch, px + pw / 2, py + pod_h / 2, i, px + pw)
 
     if nodes:

@@ -70,7 +70,7 @@ class FakeServer:
             if (call / "kubeconfig").exists():
                 env["KUBECONFIG"] = (call / "kubeconfig").read_text("utf-8")
             code, out, err = self.fakes.run(tool, args, stdin or None, env)
-        except Exception:  # a bug in a fake must show in the test, not hang the client
+        except Exception:  # noqa: BLE001 - a bug in a fake must show in the test, not hang the client
             code, out, err = 70, "", traceback.format_exc()
         (call / "out").write_text(out, "utf-8")
         (call / "err").write_text(err, "utf-8")

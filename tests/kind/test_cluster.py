@@ -166,7 +166,7 @@ def test_status_and_course_clusters(fakes) -> None:
 
 def test_kind_too_old_stops_before_anything(fakes) -> None:
     fakes.set(kind_version="v0.22.0")
-    with pytest.raises(CommandError, match="older than v0.24.0"):
+    with pytest.raises(CommandError, match=r"older than v0\.24\.0"):
         KindCluster("kindnet").ensure()
     assert [c[1] for c in fakes.calls("kind")] == ["version"]
 

@@ -42,7 +42,7 @@ class Toggle(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if not self.answering.wait(5):
             return
         body = b"web"

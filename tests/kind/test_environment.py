@@ -98,6 +98,7 @@ def test_cli_doctor_full(fakes) -> None:
     assert runner.invoke(app, ["doctor", "--require-kind"]).exit_code == 1
 
 
+@pytest.mark.slow  # a cluster's life cycle through the fake docker/kind/kubectl executables
 def test_cli_up_status_down(fakes) -> None:
     up = runner.invoke(app, ["up", "--profile", "kindnet"])
     assert up.exit_code == 0, up.output

@@ -42,7 +42,7 @@ class Names(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path == "/hostname":
             body = next(self.names)
         elif self.path == "/clientip":

@@ -45,7 +45,7 @@ class SimulatedLab(ServicesMixin, Lab):
 
     # -- state -----------------------------------------------------------------------------
     def deploy(self, topology: str | Topology | Mapping[str, object] = "shop") -> Topology:
-        topo = load_topology(topology)  # type: ignore[arg-type]
+        topo = load_topology(topology)
         for ns in topo.namespaces:
             self.state.ensure_namespace(ns)
         for pod in topo.pods:
@@ -115,7 +115,7 @@ class SimulatedLab(ServicesMixin, Lab):
     def reset(self, *, keep_topology: bool = False) -> None:
         self.network.reset()
         if keep_topology and self._topology is not None:
-            for key in self.state.keys():
+            for key in self.state.keys():  # noqa: SIM118 - a sorted list (not a dict view): the loop removes objects
                 if key not in self._topology_keys and key not in self.service_network.system_keys:
                     self.state.remove(key)
             for pod in self._topology.pods:  # restore labels a lesson may have changed

@@ -66,7 +66,7 @@ class IngressStatus:
 class ServiceList:
     rows: tuple[ServiceInfo, ...]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self):
         return iter(self.rows)
 
     def __len__(self) -> int:

@@ -377,7 +377,7 @@ class ServiceNetwork:
     def lb_frontends(self) -> list[Any]:
         """LoadBalancer Services as the Azure NSG model describes them (Azure provider only)."""
         try:
-            from ...nsg import LoadBalancerFrontend, LoadBalancerPort  # type: ignore[attr-defined]
+            from ...nsg import LoadBalancerFrontend, LoadBalancerPort
         except ImportError:
             return []
         if self.provider.name != "azure":
@@ -705,7 +705,7 @@ class ServiceNetwork:
                 return self._to_node(src, node, port, protocol, [])
         proxy = self.proxy_at(ip)
         if proxy is not None:
-            label, ports = proxy
+            label = proxy[0]
             number = int(port) if isinstance(port, int) or (isinstance(port, str) and port.isdigit()) else (80 if port is None else None)
             if number is None:
                 return _fail(Verdict.PROBE_FAILED, f"{label} has no port named {port!r}")
@@ -732,9 +732,7 @@ class ServiceNetwork:
         proxy = self.proxy_at(dst.ip)
         if proxy is not None:
             return port in proxy[1]
-        if dst.kind is EndpointKind.NODE and dst.node == self.state.nodes[0].name and port == API_SERVER_PORT:
-            return True
-        return False
+        return dst.kind is EndpointKind.NODE and dst.node == self.state.nodes[0].name and port == API_SERVER_PORT
 
     def _backend_endpoint(self, b: Backend) -> Endpoint:
         if b.pod is not None:
