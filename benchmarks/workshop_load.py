@@ -32,11 +32,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-from support.nbtools import SOLUTIONS, answer_source, answers_of, read
+from support.nbtools import SOLUTIONS, answer_source, answers_of, read  # noqa: E402
 
-from workshop import admin
-from workshop.client import Hub, Server
-from workshop.settings import Workshop
+from workshop import admin  # noqa: E402
+from workshop.client import Hub, Server  # noqa: E402
+from workshop.settings import Workshop  # noqa: E402
 
 LIMIT = 5.0
 """Seconds: a cell slower than this under load is where the room is full."""

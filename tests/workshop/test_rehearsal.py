@@ -37,9 +37,9 @@ from support.nbtools import SOLUTIONS, answer_source, answers_of, points, read
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from workshop import admin
-from workshop.client import Hub, Server
-from workshop.settings import COURSE_FOLDER, COURSE_ID, LESSON_0, Workshop
+from workshop import admin  # noqa: E402
+from workshop.client import Hub, Server  # noqa: E402
+from workshop.settings import COURSE_FOLDER, COURSE_ID, LESSON_0, Workshop  # noqa: E402
 
 pytestmark = [pytest.mark.slow]
 

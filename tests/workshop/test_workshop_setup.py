@@ -15,9 +15,9 @@ from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from workshop import admin
-from workshop.settings import SettingsError, Workshop
-from workshop.spawn import server_environment
+from workshop import admin  # noqa: E402
+from workshop.settings import SettingsError, Workshop  # noqa: E402
+from workshop.spawn import server_environment  # noqa: E402
 
 
 def make(tmp_path: Path, **changes) -> Workshop:
