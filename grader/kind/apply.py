@@ -21,7 +21,13 @@ from ..model import Pod, PodRef
 from .apierrors import api_error_problems
 from .ingress_nginx import SYSTEM_ANNOTATION
 from .kubeapi import KubeApi, api_version_of, pod_state
-from .workloads import OWNER_LABEL, OWNER_SELECTOR, OWNER_VALUE, SPEC_ANNOTATION, expand_agnhost
+from .workloads import (
+    OWNER_LABEL,
+    OWNER_SELECTOR,
+    OWNER_VALUE,
+    SPEC_ANNOTATION,
+    expand_agnhost,
+)
 
 PROBE_NAMESPACE = "netlab-probes"
 """Host-network helper pods (one per node) for probes that start from a node."""

@@ -30,8 +30,8 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from ..errors import LabError
-from ..lab.endpoints import HOST, NodeName, NodePort, PodName, try_parse
 from ..model import Endpoint, ExternalHost
+from ..reachability.endpoints import HOST, NodeName, NodePort, PodName, try_parse
 from ._run import CommandError
 from .external import GATEWAY_NAME, VM_NAME
 from .kubeapi import ExecResult

@@ -34,11 +34,11 @@ from ..cni import CniProfile, get_profile
 from ..dns import Lookup
 from ..errors import LabError
 from ..lab.base import Cell, Lab, PortSpec
-from ..lab.endpoints import NamespaceName, label_target
 from ..lab.results import ServiceList
 from ..manifests import ManifestSource, ObjectKey
 from ..model import ExternalHost, Labels, Namespace, Pod, Protocol
 from ..reachability import Comparison, Probe, ProbeResult, Reachability, Verdict
+from ..reachability.endpoints import NamespaceName, label_target
 from ..services import Distribution, EndpointsInfo
 from ..topology import Topology, load_topology
 from .apply import INTERNAL_NAMESPACES, Applier
@@ -46,14 +46,29 @@ from .canary import Canary, CanaryResult
 from .connections import LiveConnection
 from .external_api import LabOutside, NoOutside, Outside
 from .ingress_nginx import SYSTEM_ANNOTATION
-from .kubeapi import EXEC_TIMEOUT, MERGE_PATCH, ExecResult, KubeApi, api_version_of, model_pod, pod_state
+from .kubeapi import (
+    EXEC_TIMEOUT,
+    MERGE_PATCH,
+    ExecResult,
+    KubeApi,
+    api_version_of,
+    model_pod,
+    pod_state,
+)
 from .live_connections import LiveConnections
 from .probe import Prober
 from .probing import converge, host_port
 from .services_api import LiveServices
 from .workloads import (
-    OWNER_LABEL, OWNER_SELECTOR, OWNER_VALUE, READINESS_ANNOTATION, TOPOLOGY_ANNOTATION, agnhost_image, namespace_manifest,
-    pod_manifest, set_ready_command,
+    OWNER_LABEL,
+    OWNER_SELECTOR,
+    OWNER_VALUE,
+    READINESS_ANNOTATION,
+    TOPOLOGY_ANNOTATION,
+    agnhost_image,
+    namespace_manifest,
+    pod_manifest,
+    set_ready_command,
 )
 
 READY_TIMEOUT = 240.0

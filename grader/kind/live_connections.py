@@ -14,9 +14,9 @@ from typing import Any
 
 from ..errors import LabError
 from ..lab.base import PortSpec
-from ..lab.endpoints import HOST, PodName, pod_namespace, try_parse
 from ..model import PodRef, Protocol
 from ..reachability import Hop, Probe, ProbeResult, Verdict
+from ..reachability.endpoints import HOST, PodName, pod_namespace, try_parse
 from . import connections
 from .kubeapi import Exec
 from .probe import Prober

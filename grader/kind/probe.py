@@ -4,7 +4,7 @@ in the VM for ``vm.internal``), in parallel over one pod snapshot for a matrix.
 
 Collaborators (declared, all public): the API handle, the :class:`~grader.kind.apply.Applier`
 (owned namespaces, node helper pods), an ``exec`` callable and the outside machines
-(:mod:`grader.kind.external_api`). Endpoint names are read by :func:`grader.lab.endpoints.parse_endpoint`.
+(:mod:`grader.kind.external_api`). Endpoint names are read by :func:`grader.reachability.endpoints.parse_endpoint`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,16 @@ from typing import Any
 
 from ..errors import LabError
 from ..lab.base import Cell, PortSpec
-from ..lab.endpoints import HOST, NodeName, NodePort, PodName, parse_endpoint, try_parse
 from ..model import Namespace, Pod, PodRef, Protocol
 from ..reachability import Hop, Probe, ProbeResult, Verdict
+from ..reachability.endpoints import (
+    HOST,
+    NodeName,
+    NodePort,
+    PodName,
+    parse_endpoint,
+    try_parse,
+)
 from ._run import CommandError
 from .apply import PROBE_NAMESPACE, Applier
 from .external_api import Outside, is_pod

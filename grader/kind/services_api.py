@@ -34,13 +34,23 @@ from ..dns import Lookup
 from ..errors import LabError
 from ..ingress import CONTROLLERS
 from ..lab.base import object_key
-from ..manifests import ObjectKey
-from ..model.services import Service
-from ..model import PodRef, Protocol
-from ..reachability import Hop, Probe, ProbeResult, Verdict
-from ..services import Distribution, EndpointsInfo
-from ..lab.endpoints import HOST, Address, DnsName, ExternalName, NodeName, NodePort, PodName, pod_namespace, try_parse
 from ..lab.results import IngressStatus, ServiceList
+from ..manifests import ObjectKey
+from ..model import PodRef, Protocol
+from ..model.services import Service
+from ..reachability import Hop, Probe, ProbeResult, Verdict
+from ..reachability.endpoints import (
+    HOST,
+    Address,
+    DnsName,
+    ExternalName,
+    NodeName,
+    NodePort,
+    PodName,
+    pod_namespace,
+    try_parse,
+)
+from ..services import Distribution, EndpointsInfo
 from . import dnsprobe, views, webprobe
 from .apply import Applier
 from .external_api import Outside

@@ -306,3 +306,13 @@ def test_deploy_and_reset_restore_the_readiness_the_topology_declares(world) -> 
     lab.set_ready("shop/web", False)
     lab._restore_readiness([Pod("shop", "web", ready=True), Pod("shop", "gone")])  # what deploy() and reset(keep_topology) run
     assert lab.endpoints("shop/web").ready == ("shop/web",)
+
+
+def test_public_readings_of_nodes_and_services(world) -> None:
+    """What tests used to dig out of internal state, read the same way as on the simulated cluster."""
+    lab = world["lab"]
+    assert lab.node_ip("kind-worker") == "127.0.0.1"
+    assert lab.cluster_ip("service/shop/web") == "10.96.40.40" and lab.cluster_ip("service/kube-system/kube-dns") == "10.96.0.10"
+    assert lab.node_ports("service/shop/web") == {"http": 30080} and lab.node_ports("service/kube-system/kube-dns") == {}
+    with pytest.raises(LabError, match="no node kind-nope"):
+        lab.node_ip("kind-nope")

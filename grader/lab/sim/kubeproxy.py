@@ -29,6 +29,14 @@ from ...model import Endpoint, EndpointKind, ExternalHost, Node, Pod, Protocol
 from ...model.cluster import IPAddress
 from ...model.services import Service, ServicePort, ServiceType
 from ...reachability import Hop, Verdict
+from ...reachability.endpoints import (
+    Address,
+    EndpointName,
+    ExternalName,
+    NodeName,
+    NodePort,
+    PodName,
+)
 from ...services import (
     SOURCE_RANGES_ANNOTATION,
     Backend,
@@ -42,7 +50,6 @@ from ...services import (
     via_cluster_ip,
     via_node,
 )
-from ..endpoints import Address, EndpointName, ExternalName, NodeName, NodePort, PodName
 from .controlplane import API_SERVER_PORT, KUBE_DNS, PROXY_PREFIX, ControlPlane
 from .network import SimNetwork
 from .state import ClusterState

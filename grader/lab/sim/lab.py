@@ -17,10 +17,10 @@ from ...model import ContainerPort, ExternalHost, Namespace, Pod, PodRef, Protoc
 from ...netpol import NetworkPolicyEngine, policy_matrix
 from ...nsg import NetworkSecurityGroup
 from ...reachability import Probe, ProbeResult, Verdict
+from ...reachability.endpoints import NamespaceName, label_target
 from ...services import Distribution, EndpointsInfo
 from ...topology import Topology, load_topology
 from ..base import Cell, Lab, PortSpec
-from ..endpoints import NamespaceName, label_target
 from ..results import ServiceList
 from .controlplane import ControlPlane
 from .kubeproxy import KubeProxy

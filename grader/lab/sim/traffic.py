@@ -7,7 +7,7 @@
 * :meth:`Traffic.deliver` — the last leg through the network model (``network.SimNetwork``):
   route, SNAT, NetworkPolicy and Cilium policy, NSGs, something listening.
 
-Names are parsed by :func:`grader.lab.endpoints.parse_endpoint` only.
+Names are parsed by :func:`grader.reachability.endpoints.parse_endpoint` only.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from __future__ import annotations
 from ...errors import LabError
 from ...model import Endpoint, ExternalHost, Pod, Protocol
 from ...reachability import Hop, Probe, ProbeResult, Verdict
-from ..base import PortSpec
-from ..endpoints import (
+from ...reachability.endpoints import (
     Address,
     DnsName,
     EndpointName,
@@ -26,6 +25,7 @@ from ..endpoints import (
     PodName,
     parse_endpoint,
 )
+from ..base import PortSpec
 from .kubeproxy import KubeProxy, Routed
 from .network import SimNetwork
 from .state import ClusterState

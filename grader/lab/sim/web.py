@@ -184,7 +184,7 @@ class WebClient:
         ex.served_by = endpoint.label
         ex.answered_by = endpoint.label
         ex.client_ip = str(seen.ip)
-        ex.body = endpoint.name.split("/")[-1]
+        ex.body = endpoint.pod.name if endpoint.pod is not None else endpoint.name
         ex.request_headers = headers
         ex.reasons.append(f"{endpoint.label} answered 200{via} and saw client {seen.ip}")
 

@@ -2,7 +2,7 @@
 
 Both backends and ``grader.checks`` read endpoint names only through :func:`parse_endpoint`; no
 other module takes them apart with ``startswith``/``partition``/regexes
-(``tests/lab/test_endpoints.py`` greps ``grader/`` for that). The grammar
+(``tests/reachability/test_endpoints.py`` greps ``grader/`` for that). The grammar
 (``docs/architecture.md``, "Endpoint names"):
 
 =============================  ==========================  =====================================
@@ -131,10 +131,11 @@ def parse_endpoint(text: str, *, external: Collection[str] = (), field: str = "e
     if text.startswith(NODE_PREFIX):
         return _node(text, field)
     if "/" in text:
-        ns, _, name = text.partition("/")
-        if not ns or not name or "/" in name:
-            raise LabError(f"{field}: {text!r} is not a pod: expected 'namespace/pod'")
-        return PodName(ns, name)
+        try:
+            ref = PodRef.parse(text)
+        except ValueError:
+            raise LabError(f"{field}: {text!r} is not a pod: expected 'namespace/pod'") from None
+        return PodName(ref.namespace, ref.name)
     try:
         return Address(ipaddress.ip_address(text))
     except ValueError:
