@@ -260,7 +260,7 @@ def wire_table(lab: Lab, source: str, destination: str, port: int, protocol: Pro
         raise LabError("wire_table is a model of the simulated cluster: pass grader.connect(profile, backend='sim'); "
                        "on kind, capture with tcpdump in a node's network namespace")
     proto = Protocol.parse(protocol)
-    src, dst = lab._source(source), lab._source(destination)
+    src, dst = lab.traffic.source(source), lab.traffic.source(destination)
     path = lab.network.trace(src, dst, port, proto)
     profile = lab.profile
     rows = []

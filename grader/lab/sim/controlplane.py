@@ -14,9 +14,11 @@ from typing import Any
 
 from ...cni import NODE_NETWORK, CniProfile
 from ...errors import FieldProblem, LabError
-from ...ingress import CLOUD_PROVIDER_KIND, IngressController, Placement, get_controller
+from ...gateway import by_controller, implementation_for
+from ...ingress import CLOUD_PROVIDER_KIND, IngressController, Placement, class_of, default_class, get_controller
 from ...manifests import Manifest, ObjectKey
-from ...model import ExternalHost, Labels, Pod, PodRef, Protocol
+from ...manifests.services import safe_encode, template_hash
+from ...model import ExternalHost, Labels, Namespace, Pod, PodRef, Protocol
 from ...model.cluster import ContainerPort, IPAddress
 from ...model.gateway import Gateway, GatewayClass, HTTPRoute, ReferenceGrant
 from ...model.ingress import Ingress, IngressClass
@@ -167,8 +169,6 @@ class ControlPlane:
                 self._set_default_class(ctl.class_name)
             return ctl
         assert ctl.namespace and ctl.pod_name and ctl.service_name
-        from ...model import Namespace
-
         if ctl.namespace not in self.state.namespaces:
             self.state.ensure_namespace(Namespace(ctl.namespace))
         ports = (ContainerPort(80, Protocol.TCP, "http"), ContainerPort(443, Protocol.TCP, "https"), ContainerPort(10254, Protocol.TCP, "metrics"))
@@ -235,8 +235,6 @@ class ControlPlane:
         return replace(m, obj=allocated), []
 
     def _admit_ingress(self, m: Manifest, parsed: Sequence[Manifest]) -> tuple[Manifest, list[FieldProblem]]:
-        from ...ingress import default_class
-
         ing: Ingress = m.obj
         previous = self.state.objects.get(m.key)
         if ing.class_name is None and ing.class_annotation is None:
@@ -259,8 +257,6 @@ class ControlPlane:
             return replace(m, obj=replace(gw, address=previous.obj.address))
         classes = self.gateway_classes()
         gc = classes.get(gw.class_name)
-        from ...gateway import by_controller
-
         impl = by_controller(gc.controller_name) if gc is not None else None
         if impl is None or impl.placement is not Placement.NODE_NETWORK:
             return m
@@ -382,8 +378,6 @@ class ControlPlane:
         return taken
 
     def _reconcile_deployment(self, m: Manifest) -> None:
-        from ...manifests.services import safe_encode, template_hash
-
         dep: Deployment = m.obj
         previous = self.state.objects.get(m.key)
         owned = list(previous.obj.pods) if previous is not None else []
@@ -413,8 +407,6 @@ class ControlPlane:
 
     def _reconcile_gateway_pods(self) -> None:
         """Pod data planes (approuting-istio): one Envoy pod and LoadBalancer Service per Gateway."""
-        from ...gateway import implementation_for
-
         classes = self.gateway_classes()
         wanted: dict[ObjectKey, tuple[Gateway, Any]] = {}
         for gw in self.in_order("Gateway"):
@@ -442,8 +434,6 @@ class ControlPlane:
 
     def _reconcile_ingress_addresses(self) -> None:
         """cloud-provider-kind gives each namespace with Ingresses of its class one Gateway address."""
-        from ...ingress import class_of
-
         classes = self.ingress_classes()
         namespaces = []
         for ing in self.in_order("Ingress"):

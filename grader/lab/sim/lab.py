@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ...cni import CniProfile, get_profile
+from ...cni import NODE_NETWORK, CniProfile, get_profile
 from ...dns import Lookup
 from ...errors import FieldProblem, LabError, ManifestError
 from ...manifests import Manifest, ManifestSource, ObjectKey, parse_manifests
@@ -281,8 +281,6 @@ class SimulatedLab(Lab):
         """Another machine outside the cluster with a DNS name (e.g. ``example.com`` next to
         ``api.example.com`` for FQDN-rule edge cases); it serves ``ports`` on TCP. ``where`` is
         ``internet`` unless the address is on the node network (``vnet``). Simulated cluster only."""
-        from ...cni import NODE_NETWORK
-
         address = ipaddress.ip_address(ip)
         taken = self.state.owner_of(address)
         if taken is not None and getattr(taken, "name", None) != name:
