@@ -89,7 +89,7 @@ class CiliumPolicyEngine:
     def selecting(self, pod: Pod, direction: Direction) -> list[tuple[CiliumNetworkPolicy, PolicySpec]]:
         labels = endpoint_labels(pod, self.namespaces)
         out = []
-        for policy in self.policies:  # type: ignore[attr-defined]
+        for policy in self.policies:
             for spec in policy.specs:
                 denies = spec.default_deny_ingress if direction is Direction.INGRESS else spec.default_deny_egress
                 rules = spec.ingress if direction is Direction.INGRESS else spec.egress

@@ -156,7 +156,7 @@ class LiveLab(Lab):
     def deploy(self, topology: str | Topology | Mapping[str, object] = "shop") -> Topology:
         from kubernetes.client.rest import ApiException
 
-        topo = load_topology(topology)  # type: ignore[arg-type]
+        topo = load_topology(topology)
         owned = self.applier.owned()
         for ns in topo.namespaces:
             if ns.name in owned:
@@ -235,7 +235,7 @@ class LiveLab(Lab):
                     self.kube.resource(api_version, kind).delete(label_selector=OWNER_SELECTOR)
                 except (LabError, Exception):  # nothing of that kind was ever created
                     pass
-        if self.owns_default:
+        if self.applier.owns_default:
             for kind in sorted(self.applier.kinds | {"Pod"}):
                 res = self.kube.resource(api_version_of(kind), kind)
                 if res.namespaced:

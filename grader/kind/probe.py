@@ -48,6 +48,14 @@ class LiveSource:
     why_not: str = ""
 
 
+@dataclass(frozen=True)
+class ExecTarget:
+    """Where a command of the lab runs: a running pod and its container."""
+
+    pod: Pod
+    container: str
+
+
 class Prober:
     def __init__(self, kube: KubeApi, applier: Applier, exec_: Exec, outside: Outside, *,
                  node_map: Callable[[str], str] | None = None, workers: int = 16) -> None:
@@ -97,12 +105,12 @@ class Prober:
         container = p.spec.containers[0].name
         return LiveSource(model_pod(p), container, running, "" if running else f"pod {name} is not running ({why})")
 
-    def running_source(self, name: str) -> LiveSource:
-        """The source pod of a command; LabError when there is none that runs."""
+    def running_source(self, name: str) -> ExecTarget:
+        """The pod (and container) a command from ``name`` runs in; LabError when there is none that runs."""
         src = self.source(name, None)
         if not src.running or src.pod is None:
             raise LabError(src.why_not or f"no pod for {name}")
-        return src
+        return ExecTarget(src.pod, src.container)
 
     def _node_probe_pod(self, node: str) -> Any:
         from kubernetes.client.rest import ApiException
@@ -261,4 +269,4 @@ class Prober:
             return list(pool.map(lambda p: self.probe(p.source, p.destination, p.port, Protocol.parse(p.protocol), snapshot), items))
 
 
-__all__ = ["LiveSource", "Prober", "Snapshot"]
+__all__ = ["ExecTarget", "LiveSource", "Prober", "Snapshot"]

@@ -524,8 +524,8 @@ class LiveServices:
         kind = {"gateways": "Gateway", "httproutes": "HTTPRoute", "gatewayclasses": "GatewayClass"}[plural]
         ref = key.name if not key.namespace else f"{key.namespace}/{key.name}"
         if plural == "gatewayclasses":
-            return self.kube.read(f"{kind} {ref}", custom.get_cluster_custom_object, *GATEWAY_GROUP, plural, key.name)  # type: ignore[no-any-return]
-        return self.kube.read(f"{kind} {ref}", custom.get_namespaced_custom_object, *GATEWAY_GROUP, key.namespace, plural, key.name)  # type: ignore[no-any-return]
+            return self.kube.read(f"{kind} {ref}", custom.get_cluster_custom_object, *GATEWAY_GROUP, plural, key.name)
+        return self.kube.read(f"{kind} {ref}", custom.get_namespaced_custom_object, *GATEWAY_GROUP, key.namespace, plural, key.name)
 
     def status(self, what: str) -> Any:
         """The conditions the controllers wrote: ``httproute/``, ``gateway/``, ``gatewayclass/``, ``ingress/``."""
@@ -545,7 +545,7 @@ class LiveServices:
         net = self.kube.networking()
         ing = self.kube.plain(self.kube.read(f"Ingress {ref}", net.read_namespaced_ingress, name, ns))
         classes = [self.kube.plain(c) for c in net.list_ingress_class().items]
-        return views.ingress_status(ing, classes)  # type: ignore[no-any-return]
+        return views.ingress_status(ing, classes)
 
 
 __all__ = ["LiveServices", "namespace_hint", "service_ref"]

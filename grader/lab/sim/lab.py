@@ -60,7 +60,7 @@ class SimulatedLab(Lab):
 
     # -- state -----------------------------------------------------------------------------
     def deploy(self, topology: str | Topology | Mapping[str, object] = "shop") -> Topology:
-        topo = load_topology(topology)  # type: ignore[arg-type]
+        topo = load_topology(topology)
         for ns in topo.namespaces:
             self.state.ensure_namespace(ns)
         for pod in topo.pods:
