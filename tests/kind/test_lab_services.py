@@ -270,7 +270,7 @@ def test_what_kind_cannot_do_says_why(world) -> None:
 
 def test_the_cloud_provider_kind_class_can_be_made_default_on_an_owned_cluster(world) -> None:
     lab = world["lab"]
-    lab.service_calls.owns_cluster = True  # as on a course kind cluster (KindLab.owns_cluster)
+    lab.controllers.owns_cluster = True  # as on a course kind cluster (KindLab.owns_cluster)
     world["cluster"].add({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
                           "metadata": {"name": "nginx", "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
                           "spec": {"controller": "k8s.io/ingress-nginx"}})
