@@ -38,14 +38,14 @@ def _node(lab: Any, name: str) -> Node:
     for n in _nodes(lab):
         if n.name == name:
             return n
-    raise SpecError(f"no node {name!r} in profile {lab.profile.name}")
+    raise SpecError(f"no node/{name} in profile {lab.profile.name}")
 
 
 def _pod(lab: Any, ref: str) -> Pod:
     for p in lab.pods(pod_namespace(ref)):
         if str(p.ref) == ref:
             return p
-    raise SpecError(f"no pod {ref!r} in the lab")
+    raise SpecError(f"no pod/{ref} in the lab")
 
 
 def _state(lab: Any, what: str) -> Any:

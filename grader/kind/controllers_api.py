@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import LabError
 from ..ingress import CONTROLLERS
 from ..lab.base import object_key
+from ..lab.refs import object_name, ref_key
 from ..lab.results import IngressStatus
 from ..manifests import ObjectKey
 from . import views
@@ -86,11 +87,10 @@ class LiveControllers:
         """External address of ``service/``, ``ingress/`` or ``gateway/<ns>/<name>`` as its controller
         published it (None while pending, as kubectl shows ``<pending>``)."""
         key = object_key(what)
-        ref = f"{key.namespace}/{key.name}"
         if key.kind == "Service":
-            return views.lb_address(self.kube.plain(self.kube.read(f"Service {ref}", self.kube.core.read_namespaced_service, key.name, key.namespace)).get("status"))
+            return views.lb_address(self.kube.plain(self.kube.read(str(key), self.kube.core.read_namespaced_service, key.name, key.namespace)).get("status"))
         if key.kind == "Ingress":
-            ing = self.kube.plain(self.kube.read(f"Ingress {ref}", self.kube.networking().read_namespaced_ingress, key.name, key.namespace))
+            ing = self.kube.plain(self.kube.read(str(key), self.kube.networking().read_namespaced_ingress, key.name, key.namespace))
             return views.lb_address(ing.get("status"))
         if key.kind == "Gateway":
             gw = self._gateway_object("gateways", key)
@@ -100,10 +100,10 @@ class LiveControllers:
     def _gateway_object(self, plural: str, key: ObjectKey) -> dict[str, Any]:
         custom = self.kube.custom()
         kind = {"gateways": "Gateway", "httproutes": "HTTPRoute", "gatewayclasses": "GatewayClass"}[plural]
-        ref = key.name if not key.namespace else f"{key.namespace}/{key.name}"
+        what = object_name(kind, key.namespace, key.name)
         if plural == "gatewayclasses":
-            return self.kube.read(f"{kind} {ref}", custom.get_cluster_custom_object, *GATEWAY_GROUP, plural, key.name)
-        return self.kube.read(f"{kind} {ref}", custom.get_namespaced_custom_object, *GATEWAY_GROUP, key.namespace, plural, key.name)
+            return self.kube.read(what, custom.get_cluster_custom_object, *GATEWAY_GROUP, plural, key.name)
+        return self.kube.read(what, custom.get_namespaced_custom_object, *GATEWAY_GROUP, key.namespace, plural, key.name)
 
     def status(self, what: str) -> Any:
         """The conditions the controllers wrote: ``httproute/``, ``gateway/``, ``gatewayclass/``, ``ingress/``."""
@@ -119,9 +119,9 @@ class LiveControllers:
         raise LabError(f"no status for kind {key.kind}: ask for httproute/, gateway/, gatewayclass/ or ingress/")
 
     def ingress_status(self, ref: str) -> IngressStatus:
-        ns, _, name = ref.partition("/")
+        key = ref_key("Ingress", ref)
         net = self.kube.networking()
-        ing = self.kube.plain(self.kube.read(f"Ingress {ref}", net.read_namespaced_ingress, name, ns))
+        ing = self.kube.plain(self.kube.read(str(key), net.read_namespaced_ingress, key.name, key.namespace))
         classes = [self.kube.plain(c) for c in net.list_ingress_class().items]
         return views.ingress_status(ing, classes)
 

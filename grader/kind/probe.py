@@ -99,7 +99,7 @@ class Prober:
             return LiveSource(running=False, why_not=f"unknown source {name!r}: on a live cluster probes start from a pod ('namespace/pod'), a node ('node:<name>') or 'host' (this machine)")
         p = self.lookup_pod(name, snapshot)
         if p is None:
-            return LiveSource(running=False, why_not=f"no pod {name}")
+            return LiveSource(running=False, why_not=f"no pod/{name}")
         _, why = pod_state(p)
         running = p.status.phase == "Running" and all(cs.ready or cs.started for cs in (p.status.container_statuses or []))
         container = p.spec.containers[0].name
@@ -133,7 +133,7 @@ class Prober:
         for n in self.kube.core.list_node().items:
             if n.metadata.name == real:
                 return next((a.address for a in n.status.addresses or [] if a.type == "InternalIP"), None)
-        raise LabError(f"no node {real}")
+        raise LabError(f"no node/{real}")
 
     def destination(self, name: str, snapshot: Snapshot | None) -> tuple[str | None, Pod | None, str]:
         """(address to dial, destination pod if any, failure reason)."""
@@ -147,7 +147,7 @@ class Prober:
         if isinstance(parsed, PodName):
             p = self.lookup_pod(name, snapshot)
             if p is None:
-                return None, None, f"no pod {name}"
+                return None, None, f"no pod/{name}"
             pod = model_pod(p)
             if pod.ip is None:
                 return None, pod, f"pod {name} has no IP yet ({pod_state(p)[1]})"

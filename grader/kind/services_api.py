@@ -32,6 +32,7 @@ from typing import Any
 
 from ..dns import Lookup
 from ..errors import LabError
+from ..lab.refs import ref_key
 from ..lab.results import ServiceList
 from ..model import PodRef, Protocol
 from ..model.services import Service
@@ -61,16 +62,8 @@ from .workloads import READINESS_ANNOTATION, set_ready_command
 SETTLE_TIMEOUT = 45.0
 def service_ref(text: str) -> tuple[str, str]:
     """``service/ns/name``, ``ns/name``, ``name.ns`` or ``name`` (in default) -> (namespace, name)."""
-    text = text.removeprefix("service/").removeprefix("svc/")
-    ns, sep, name = text.partition("/")
-    if sep:
-        return ns, name
-    if "." in text:
-        name, _, ns = text.partition(".")
-        return ns.split(".")[0], name
-    return "default", text
-
-
+    key = ref_key("Service", text)
+    return key.namespace, key.name
 
 
 def namespace_hint(host: str, source_namespace: str | None) -> str | None:
@@ -115,8 +108,8 @@ class LiveServices:
 
     def service(self, service: str) -> Service:
         """The Service ``service/<ns>/<name>`` (or ``ns/name``, ``name.ns``) as the model reads it."""
-        ns, name = service_ref(service)
-        return views.service_from_api(self.kube.plain(self.kube.read(f"Service {ns}/{name}", self.kube.core.read_namespaced_service, name, ns)))
+        key = ref_key("Service", service)
+        return views.service_from_api(self.kube.plain(self.kube.read(str(key), self.kube.core.read_namespaced_service, key.name, key.namespace)))
 
     def endpoints(self, service: str) -> EndpointsInfo:
         """Endpoints of ``ns/name`` from its EndpointSlices, and why selected pods are missing."""
@@ -385,11 +378,12 @@ class LiveServices:
     def set_ready(self, pod: str, ready: bool = True) -> None:
         """Make a pod pass or fail its readiness probe (the marker file its exec probe tests, see
         ``grader.kind.workloads``); returns once the pod's Ready condition and its EndpointSlices agree."""
-        ref = PodRef.parse(pod)
+        key = ref_key("Pod", pod)
+        ref = PodRef(key.namespace, key.name)
         owned = self.applier.owned()
         if not self.applier.may_touch(ref.namespace, owned):
             raise LabError(self.applier.refusal(ref.namespace))
-        p = self.kube.read(f"pod {pod}", self.kube.core.read_namespaced_pod, ref.name, ref.namespace)
+        p = self.kube.read(str(key), self.kube.core.read_namespaced_pod, ref.name, ref.namespace)
         container = (p.metadata.annotations or {}).get(READINESS_ANNOTATION)
         if not container:
             raise LabError(
@@ -423,15 +417,13 @@ class LiveServices:
         """``kubectl scale deployment/<ns>/<name> --replicas=N``; waits for the new pods; returns the Deployment's pods."""
         if replicas < 0:
             raise LabError("replicas must be 0 or more")
-        text = deployment.removeprefix("deployment/").removeprefix("deploy/")
-        ns, sep, name = text.partition("/")
-        if not sep:
-            ns, name = "default", text
+        key = ref_key("Deployment", deployment)
+        ns, name = key.namespace, key.name
         owned = self.applier.owned()
         if not self.applier.may_touch(ns, owned):
             raise LabError(self.applier.refusal(ns))
         apps = self.kube.apps()
-        dep = self.kube.read(f"Deployment {ns}/{name}", apps.read_namespaced_deployment, name, ns)
+        dep = self.kube.read(str(key), apps.read_namespaced_deployment, name, ns)
         selector = ",".join(f"{k}={v}" for k, v in sorted((dep.spec.selector.match_labels or {}).items()))
         before = {p.metadata.name for p in self.kube.core.list_namespaced_pod(ns, label_selector=selector).items}
         apps.patch_namespaced_deployment_scale(name, ns, {"spec": {"replicas": replicas}})
@@ -443,7 +435,7 @@ class LiveServices:
             if len(live) == replicas and fresh_ready:
                 return sorted(f"{ns}/{p.metadata.name}" for p in live)
             if time.monotonic() > deadline:
-                raise LabError(f"Deployment {ns}/{name} has {len(live)} pod(s), not {replicas}, after 180s (kubectl describe deployment shows why)")
+                raise LabError(f"{key} has {len(live)} pod(s), not {replicas}, after 180s (kubectl describe deployment shows why)")
             time.sleep(1)
 
 
