@@ -119,9 +119,8 @@ def doctor() -> None:
 
 
 def lab_nodes(lab: Lab) -> list[Node]:
-    """The lab's nodes: from the backend when it reports them, else from its profile (same plan)."""
-    nodes_fn = getattr(lab, "nodes", None)
-    return list(nodes_fn()) if callable(nodes_fn) else list(lab.profile.nodes())
+    """The lab's nodes: its profile's plan (the simulated cluster's nodes are exactly those)."""
+    return list(lab.profile.nodes())
 
 
 def pod_range(pod: Pod, profile: CniProfile, nodes: Sequence[Node]) -> str:
@@ -264,7 +263,7 @@ def wire_table(lab: Lab, source: str, destination: str, port: int, protocol: Pro
         raise LabError("wire_table is a model of the simulated cluster: pass grader.connect(profile, backend='sim'); "
                        "on kind, capture with tcpdump in a node's network namespace")
     proto = Protocol.parse(protocol)
-    src, dst = lab._source(source), lab._source(destination)
+    src, dst = lab.traffic.source(source), lab.traffic.source(destination)
     path = lab.network.trace(src, dst, port, proto)
     profile = lab.profile
     rows = []

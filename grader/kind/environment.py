@@ -1,6 +1,6 @@
 """Can this machine run the kind backend? ``usable()`` answers quickly; ``doctor()`` explains.
 
-``usable()`` is what ``grader.lab.connect(backend="auto")`` asks: Docker CLI present, Docker engine
+``usable()`` is what ``grader.connect(backend="auto")`` (``grader.backends``) asks: Docker CLI present, Docker engine
 reachable, kind installed and at least v0.24 (before that kindnet ignores NetworkPolicy). ``doctor()``
 (which also requires kubectl) adds everything a learner may need to fix: Helm / cilium CLI (Cilium profiles), Linux
 inotify limits, memory.

@@ -13,9 +13,9 @@ from grader.errors import LabError
 from grader.facts import fact
 from grader.kind.cluster import KindCluster, SetupError
 from grader.kind.coredns import patched_entries
-from grader.kind.external import (
+from grader.kind.external import ExternalHosts
+from grader.kind.external_layout import (
     BGP_PROTO,
-    ExternalHosts,
     Layout,
     Route,
     calico_routes,
@@ -31,7 +31,7 @@ from grader.kind.external import (
     vm_script,
 )
 from grader.kind.workloads import agnhost_image
-from grader.lab.sim.state import default_external_hosts
+from grader.lab.results import default_external_hosts
 
 # Multi-step scenarios through fake executables: in make test, not in make test-fast.
 pytestmark = pytest.mark.slow

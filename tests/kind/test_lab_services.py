@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.server
 import itertools
+import re
 import os
 import shutil
 import subprocess
@@ -161,7 +162,7 @@ def test_services_and_endpoints_from_the_cluster(world) -> None:
     eps = lab.endpoints("shop/web")
     assert eps.ready == ("shop/web",) and eps.addresses("http") == (f"127.0.0.1:{world['web_port']}",)
     assert lab.endpoints("web.shop").service == "shop/web"  # the same spellings the simulated cluster accepts
-    with pytest.raises(LabError, match="no Service shop/nope"):
+    with pytest.raises(LabError, match="no service/shop/nope"):
         lab.endpoints("shop/nope")
 
 
@@ -183,7 +184,7 @@ def test_scale_creates_and_removes_pods(world) -> None:
     lab = world["lab"]
     assert lab.scale("deployment/shop/echo", 3) == ["shop/echo-7d9f-0", "shop/echo-7d9f-1", "shop/echo-7d9f-2"]
     assert lab.scale("shop/echo", 1) == ["shop/echo-7d9f-0"]
-    with pytest.raises(LabError, match="no Deployment shop/gone"):
+    with pytest.raises(LabError, match="no deployment/shop/gone"):
         lab.scale("shop/gone", 2)
 
 
@@ -198,7 +199,7 @@ def test_addresses_and_status_are_what_controllers_wrote(world) -> None:
     assert lab.status("gatewayclass/cloud-provider-kind")[0].ok
     with pytest.raises(LabError, match="has no address"):
         lab.address("pod/shop/web")
-    with pytest.raises(LabError, match="no Gateway shop/none"):
+    with pytest.raises(LabError, match="no gateway/shop/none"):
         lab.status("gateway/shop/none")
 
 
@@ -270,7 +271,7 @@ def test_what_kind_cannot_do_says_why(world) -> None:
 
 def test_the_cloud_provider_kind_class_can_be_made_default_on_an_owned_cluster(world) -> None:
     lab = world["lab"]
-    lab.owns_cluster = True
+    lab.controllers.owns_cluster = True  # as on a course kind cluster (KindLab.owns_cluster)
     world["cluster"].add({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
                           "metadata": {"name": "nginx", "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
                           "spec": {"controller": "k8s.io/ingress-nginx"}})
@@ -294,9 +295,9 @@ def test_a_hostname_shared_by_pods_of_several_namespaces_names_the_service_endpo
     cluster.pod("other", "web", {"app": "not-behind-a-service"}, "10.244.3.3")
     r = lab.http("host", f"http://shop.example.com:{world['web_port']}/hostname", resolve="127.0.0.1")
     assert r.answered_by == "shop/web"
-    assert lab._pod_named("web", []) == "shop/web"
+    assert lab.service_calls.pod_named("web", []) == "shop/web"
     lab.set_ready("shop/web", False)  # no longer an endpoint: the name alone no longer tells which pod it was
-    assert lab._pod_named("web", []) is None and lab._pod_named("web", ["other"]) == "other/web"
+    assert lab.service_calls.pod_named("web", []) is None and lab.service_calls.pod_named("web", ["other"]) == "other/web"
 
 
 def test_deploy_and_reset_restore_the_readiness_the_topology_declares(world) -> None:
@@ -306,3 +307,37 @@ def test_deploy_and_reset_restore_the_readiness_the_topology_declares(world) -> 
     lab.set_ready("shop/web", False)
     lab._restore_readiness([Pod("shop", "web", ready=True), Pod("shop", "gone")])  # what deploy() and reset(keep_topology) run
     assert lab.endpoints("shop/web").ready == ("shop/web",)
+
+
+def test_public_readings_of_nodes_and_services(world) -> None:
+    """What tests used to dig out of internal state, read the same way as on the simulated cluster."""
+    lab = world["lab"]
+    assert lab.node_ip("kind-worker") == "127.0.0.1"
+    assert lab.cluster_ip("service/shop/web") == "10.96.40.40" and lab.cluster_ip("service/kube-system/kube-dns") == "10.96.0.10"
+    assert lab.node_ports("service/shop/web") == {"http": 30080} and lab.node_ports("service/kube-system/kube-dns") == {}
+    with pytest.raises(LabError, match="no node/kind-nope"):
+        lab.node_ip("kind-nope")
+
+
+@pytest.mark.parametrize("call", [
+    lambda lab: lab.endpoints("shop/nope"),
+    lambda lab: lab.address("service/shop/nope"),
+    lambda lab: lab.scale("deployment/shop/gone", 1),
+    lambda lab: lab.set_ready("shop/ghost"),
+    lambda lab: lab.status("gateway/shop/none"),
+    lambda lab: lab.status("httproute/shop/none"),
+    lambda lab: lab.status("ingress/shop/none"),
+    lambda lab: lab.node_ip("kind-nope"),
+], ids=["endpoints", "address", "scale", "set_ready", "gateway", "httproute", "ingress", "node"])
+def test_a_missing_object_is_named_the_same_way_on_both_backends(world, call) -> None:
+    from grader.lab import SimulatedLab
+
+    sim = SimulatedLab("kindnet")
+    sim.deploy("shop")
+    said = []
+    for lab in (sim, world["lab"]):
+        with pytest.raises(LabError) as err:
+            call(lab)
+        said.append(str(err.value).split(";")[0])
+    assert said[0] == said[1], said
+    assert re.fullmatch(r"no (service|deployment|pod|gateway|httproute|ingress|node)/[a-z/-]+", said[0])
