@@ -18,7 +18,7 @@ runner = CliRunner()
 
 def test_usable_when_everything_is_there(fakes) -> None:
     ok, why = environment.usable()
-    assert ok and why == "Docker 28.3.2 and kind v0.33.0"
+    assert ok and why == "Docker 28.3.2 on Ubuntu 24.04 LTS and kind v0.33.0"
 
 
 def test_docker_engine_down(fakes) -> None:
@@ -39,15 +39,20 @@ def test_missing_tools(fakes, missing: str, reason: str) -> None:
     assert not ok and why.startswith(reason)
 
 
-def test_kind_too_old_is_not_usable(fakes) -> None:
-    fakes.set(kind_version="v0.23.0")
+@pytest.mark.parametrize("old", ["v0.23.0", "v0.30.0", "v0.31.0"])
+def test_kind_too_old_for_the_node_image_is_not_usable(fakes, old: str) -> None:
+    """C1: the pinned node image (Kubernetes 1.37) needs kind >= v0.32 (kubeadm v1beta4); before this
+    issue anything from v0.24 passed and `kind create cluster` failed in kubeadm init."""
+    fakes.set(kind_version=old)
     ok, why = environment.usable()
-    assert not ok and "older than v0.24.0" in why
+    assert not ok and why.startswith(f"kind {old} is too old (the node image needs v0.32.0 or later)")
+    kind = {c.name: c for c in environment.doctor()}["kind"]
+    assert kind.status is Status.FAIL and "Upgrade kind to v0.33.0" in kind.fix
 
 
 def test_doctor_lists_every_check_with_fixes(fakes) -> None:
     fakes.remove("helm", "cilium")
-    fakes.set(kind_version="v0.30.0", docker_mem=3 * 2**30)
+    fakes.set(kind_version="v0.32.1", docker_mem=3 * 2**30)
     checks = {c.name: c for c in environment.doctor()}
     assert list(checks) == ["Docker", "kind", "kubectl", "helm / cilium CLI", "inotify limits", "memory"]
     assert checks["Docker"].status is Status.OK
@@ -112,7 +117,8 @@ def test_cli_up_status_down(fakes) -> None:
 def test_cli_errors_are_messages_not_tracebacks(fakes) -> None:
     fakes.set(kind_version="v0.20.0")
     result = runner.invoke(app, ["up", "--profile", "kindnet"])
-    assert result.exit_code == 1 and "error:" in result.output and "older than v0.24.0" in result.output
+    assert result.exit_code == 1 and "error:" in result.output and "kind v0.20.0 is too old" in result.output
+    assert "before v0.24.0 kind's default CNI also ignores NetworkPolicy" in result.output
     assert runner.invoke(app, ["up", "--profile", "weave"]).exit_code == 2
     assert runner.invoke(app, ["down"]).exit_code == 2
 
@@ -141,3 +147,34 @@ def test_connect_auto_falls_back_to_the_simulated_cluster(fakes, monkeypatch: py
 def test_detect_cni(daemonsets: list[str], name: str, enforces: bool | None) -> None:
     info = detect_cni(daemonsets)
     assert (info.name, info.enforces) == (name, enforces)
+
+
+def test_cli_up_prints_every_blocker_and_creates_nothing(fakes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """L6: without a Docker engine and with no kind, `netlab up` used to print only "`kind` not
+    found" and still created the state directory; now it lists every blocker, says the lessons
+    still run, and creates nothing."""
+    state = tmp_path / "fresh-state"
+    monkeypatch.setenv("NETLAB_STATE_DIR", str(state))
+    fakes.set(docker_running=False)
+    fakes.remove("kind", "helm", "cilium")
+    result = runner.invoke(app, ["up", "--profile", "cilium-native"])
+    assert result.exit_code == 1
+    lines = [ln for ln in result.output.splitlines() if ln.startswith("  ✗")]
+    assert lines == [
+        "  ✗ Docker: engine not reachable: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
+        "  ✗ kind: not installed",
+        "  ✗ helm / cilium CLI: neither installed: profile cilium-native installs Cilium with one of them",
+    ]
+    assert "every lesson runs on the simulated cluster" in result.output
+    assert not state.exists()
+    assert fakes.calls("kind") == [] and all(c[1] == "info" for c in fakes.calls("docker"))
+
+
+def test_cilium_profiles_need_helm_or_the_cilium_cli(fakes) -> None:
+    """L2: a Cilium profile without Helm or the cilium CLI is refused before anything starts."""
+    fakes.remove("helm", "cilium")
+    assert environment.usable("kindnet")[0]
+    ok, why = environment.usable("cilium-tunnel")
+    assert not ok and why == "helm / cilium CLI: neither installed: profile cilium-tunnel installs Cilium with one of them"
+    assert runner.invoke(app, ["up", "--profile", "cilium-tunnel"]).exit_code == 1
+    assert {tuple(c) for c in fakes.calls("kind")} == {("kind", "version")}  # nothing created
