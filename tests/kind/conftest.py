@@ -6,6 +6,7 @@ import importlib.util
 import json
 import os
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -72,10 +73,22 @@ class FakeServer:
             code, out, err = self.fakes.run(tool, args, stdin or None, env)
         except Exception:  # a bug in a fake must show in the test, not hang the client
             code, out, err = 70, "", traceback.format_exc()
-        (call / "out").write_text(out, "utf-8")
-        (call / "err").write_text(err, "utf-8")
-        with open(call / "done", "w", encoding="utf-8") as done:
-            done.write(f"{code}\n")
+        try:
+            (call / "out").write_text(out, "utf-8")
+            (call / "err").write_text(err, "utf-8")
+        except OSError:
+            return
+        # A client killed while waiting (a timeout in _run, as with a hanging `kind create`) never
+        # opens its FIFO: try without blocking for a while, then give up on it.
+        for _ in range(400):
+            try:
+                fd = os.open(call / "done", os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # ENXIO: no reader yet (or any more)
+                time.sleep(0.005)
+                continue
+            with os.fdopen(fd, "w", encoding="utf-8") as done:
+                done.write(f"{code}\n")
+            return
 
     def stop(self) -> None:
         with open(self.fifo, "w", encoding="utf-8") as fh:
