@@ -295,6 +295,19 @@ def ensure_cloud_provider_kind(docker: str = "docker") -> str:
 
 # --- images -----------------------------------------------------------------------------------------
 
+PULL_TIMEOUT = 1800.0
+"""Seconds for one ``docker pull`` (the ~1 GB node image on a slow line)."""
+
+
+def pull_image(image: str, *, docker: str = "docker") -> str:
+    """``docker pull`` unless the image is there already (``pulled`` or ``present``)."""
+    present = _run([docker, "image", "inspect", "--format", "{{.Id}}", image], timeout=30, check=False)
+    if present.ok:
+        return "present"
+    _run([docker, "pull", image], timeout=PULL_TIMEOUT)
+    return "pulled"
+
+
 def preload_image(kind: Kind, cluster: str, image: str, *, docker: str = "docker") -> str:
     """Pull ``image`` on the host once and load it into every node of ``cluster``.
 
@@ -302,9 +315,7 @@ def preload_image(kind: Kind, cluster: str, image: str, *, docker: str = "docker
     ``ctr: content digest sha256:... not found`` (kind#3795); then the image is saved to an
     archive for the current platform and loaded with ``kind load image-archive`` (kind#4247).
     """
-    present = _run([docker, "image", "inspect", "--format", "{{.Id}}", image], timeout=30, check=False)
-    if not present.ok:
-        _run([docker, "pull", image], timeout=600)
+    pull_image(image, docker=docker)
     try:
         kind.load_image(cluster, image)
         return "loaded"

@@ -6,7 +6,6 @@ import importlib.util
 import json
 import os
 import threading
-import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -79,16 +78,14 @@ class FakeServer:
         except OSError:
             return
         # A client killed while waiting (a timeout in _run, as with a hanging `kind create`) never
-        # opens its FIFO: try without blocking for a while, then give up on it.
-        for _ in range(400):
-            try:
-                fd = os.open(call / "done", os.O_WRONLY | os.O_NONBLOCK)
-            except OSError:  # ENXIO: no reader yet (or any more)
-                time.sleep(0.005)
-                continue
-            with os.fdopen(fd, "w", encoding="utf-8") as done:
-                done.write(f"{code}\n")
-            return
+        # opens its FIFO, and opening it for writing blocks until a reader comes: answer from a
+        # daemon thread so such a client cannot hold up the next calls.
+        threading.Thread(target=self._finish, args=(call / "done", code), daemon=True).start()
+
+    @staticmethod
+    def _finish(done: Path, code: int) -> None:
+        with open(done, "w", encoding="utf-8") as fh:
+            fh.write(f"{code}\n")
 
     def stop(self) -> None:
         with open(self.fifo, "w", encoding="utf-8") as fh:
