@@ -143,7 +143,60 @@ def _preflight(profile: str | None) -> tuple[list[Check], dict[str, str]]:
     docker, facts = _docker_check()
     kubectl = (Check("kubectl", Status.OK, "installed") if which("kubectl") is not None
                else Check("kubectl", Status.FAIL, "not installed (cluster set-up runs kubectl)", install_hint("kubectl")))
-    return [docker, _kind_check(), kubectl, _cilium_tools_check(profile)], facts
+    checks = [docker, _kind_check(), kubectl, _cilium_tools_check(profile)]
+    if docker.status is Status.OK:
+        checks += [c for c in (kernel_check(facts.get("kernel", ""), profile), subnet_check(profile)) if c is not None]
+    return checks, facts
+
+
+NFTABLES_KERNEL = (5, 13)
+"""kube-proxy's nftables mode needs Linux 5.13 or later (kubernetes KEP-3866; EKS best practices
+"nftables": "requires Linux kernel 5.13 or later"); the kindnet profile uses it."""
+
+
+def kernel_check(kernel: str, profile: str | None) -> Check | None:
+    """The kernel Docker's containers run on (the VM's on Docker Desktop), for nftables (R4)."""
+    import re
+
+    from ..cni import get_profile
+
+    m = re.match(r"(\d+)\.(\d+)", kernel)
+    if m is None:
+        return None
+    needs = profile is not None and get_profile(profile).kube_proxy_mode == "nftables"
+    if (int(m[1]), int(m[2])) >= NFTABLES_KERNEL:
+        return Check("kernel", Status.OK, f"{kernel} (kube-proxy nftables mode works)", needed_for_kind=needs)
+    return Check("kernel", Status.FAIL if needs else Status.WARN,
+                 f"{kernel} is older than 5.13: kube-proxy's nftables mode (profile kindnet) does not work there",
+                 "upgrade the kernel (or Docker Desktop), or use a profile whose kube-proxy runs in iptables mode (calico-vxlan)",
+                 needed_for_kind=needs)
+
+
+def subnet_check(profile: str | None) -> Check | None:
+    """The profile's pod and Service ranges must not overlap the ``kind`` Docker network (R10; kind
+    known-issues "Local Subnet Clashes"): those addresses would be routed to the nodes' network."""
+    import ipaddress
+    import json
+
+    from ..cni import get_profile
+
+    if profile is None:
+        return None
+    done = _run(["docker", "network", "inspect", "kind"], timeout=20, check=False)
+    if not done.ok:
+        return None  # no kind network yet: kind creates it (Docker picks a free range)
+    try:
+        config = json.loads(done.stdout)[0]["IPAM"]["Config"] or []
+    except (ValueError, LookupError, TypeError):
+        return None
+    prof = get_profile(profile)
+    nets = [ipaddress.ip_network(c["Subnet"]) for c in config if isinstance(c, dict) and "." in str(c.get("Subnet", ""))]
+    clash = sorted(f"{ours} overlaps the kind network {n}" for ours in (prof.pod_subnet, prof.service_subnet) for n in nets if ours.overlaps(n))
+    if clash:
+        return Check("kind network", Status.FAIL, "; ".join(clash),
+                     "remove the kind network when no kind cluster uses it (`docker network rm kind`) so kind makes a new one, "
+                     "or give Docker other default-address-pools (daemon.json)")
+    return Check("kind network", Status.OK, ", ".join(str(n) for n in nets) + f" (no clash with profile {prof.name})", needed_for_kind=False)
 
 
 def preflight(profile: str | None = None) -> list[Check]:

@@ -322,7 +322,8 @@ def docker(state):
         die("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?")
     host = DOCKER_HOSTS[state.get("docker_host", "linux")]
     if ARGS[:1] == ["info"]:
-        print(json.dumps({"ServerVersion": "28.3.2", "MemTotal": state.get("docker_mem", 16 * 2**30), "CgroupVersion": "2", **host}))
+        extra = {"KernelVersion": state["docker_kernel"]} if "docker_kernel" in state else {}
+        print(json.dumps({"ServerVersion": "28.3.2", "MemTotal": state.get("docker_mem", 16 * 2**30), "CgroupVersion": "2", **host, **extra}))
         return
     if ARGS[:1] == ["version"]:
         print(f"linux/{host['Architecture'].replace('x86_64', 'amd64').replace('aarch64', 'arm64')}")

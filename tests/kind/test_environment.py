@@ -54,7 +54,7 @@ def test_doctor_lists_every_check_with_fixes(fakes) -> None:
     fakes.remove("helm", "cilium")
     fakes.set(kind_version="v0.32.1", docker_mem=3 * 2**30)
     checks = {c.name: c for c in environment.doctor()}
-    assert list(checks) == ["Docker", "kind", "kubectl", "helm / cilium CLI", "inotify limits", "memory"]
+    assert list(checks) == ["Docker", "kind", "kubectl", "helm / cilium CLI", "kernel", "inotify limits", "memory"]
     assert checks["Docker"].status is Status.OK
     assert checks["kind"].status is Status.WARN and "v0.33.0" in checks["kind"].fix
     assert checks["helm / cilium CLI"].status is Status.WARN
@@ -178,3 +178,22 @@ def test_cilium_profiles_need_helm_or_the_cilium_cli(fakes) -> None:
     assert not ok and why == "helm / cilium CLI: neither installed: profile cilium-tunnel installs Cilium with one of them"
     assert runner.invoke(app, ["up", "--profile", "cilium-tunnel"]).exit_code == 1
     assert {tuple(c) for c in fakes.calls("kind")} == {("kind", "version")}  # nothing created
+
+
+def test_old_kernel_blocks_the_nftables_profile_only(fakes) -> None:
+    """R4: kube-proxy's nftables mode (profile kindnet) needs Linux >= 5.13; the kernel is the one
+    Docker reports (the VM's on Docker Desktop)."""
+    fakes.set(docker_kernel="5.4.0-150-generic")
+    ok, why = environment.usable("kindnet")
+    assert not ok and why.startswith("kernel 5.4.0-150-generic is older than 5.13")
+    assert environment.usable("calico-vxlan")[0]
+    fakes.set(docker_kernel="5.15.167.4-microsoft-standard-WSL2")
+    assert environment.usable("kindnet")[0]
+
+
+def test_profile_subnets_that_clash_with_the_kind_network_block(fakes) -> None:
+    """R10: a kind network that Docker placed on the profile's pod range is reported before creating."""
+    fakes.set(networks={"kind": {"subnet": "10.244.0.0/16", "gateway": "10.244.0.1", "user_subnet": False, "labels": {}, "endpoints": {}}})
+    ok, why = environment.usable("kindnet")
+    assert not ok and "10.244.0.0/16 overlaps the kind network 10.244.0.0/16" in why
+    assert environment.usable("calico-vxlan")[0]  # its pods and Services use other ranges
