@@ -36,7 +36,7 @@ from .configs import PROFILE_LABEL, cluster_name, kubeconfig_path, load_config, 
 from .external import ExternalHosts, Layout, calico_routes
 from .installers import Kubectl, ensure_cloud_provider_kind, install_calico, install_cilium, preload_image, pull_image
 from .kindcli import CREATE_TIMEOUT, Kind, Version
-from .progress import Progress
+from .progress import Progress, StepTime
 from .workloads import agnhost_image
 
 MARKER = ("kube-system", "netlab-cluster")
@@ -121,6 +121,8 @@ class KindCluster:
         self.show_progress = progress
         self.create_timeout = CREATE_TIMEOUT
         """Seconds for ``kind create cluster`` once the node image is pulled."""
+        self.step_times: list[StepTime] = []
+        """The steps of the last ``ensure()`` with their times (``make conformance`` reports them)."""
         self.external = ExternalHosts(docker)
         """vm.internal, api.example.com, blocked.example.net (shared by every course cluster)."""
 
@@ -195,7 +197,9 @@ class KindCluster:
             self.delete()
             reused = False
         steps = self._steps(reused)
-        with Progress(self.name, len(steps), enabled=self.show_progress, logs_hint=self.logs_hint) as progress:
+        progress = Progress(self.name, len(steps), enabled=self.show_progress, logs_hint=self.logs_hint)
+        self.step_times = progress.times
+        with progress:
             if reused:
                 self._step(progress, "connect to the existing cluster", self._reconnect)
                 if self.marker() is not None:
