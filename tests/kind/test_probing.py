@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from grader.kind.probing import (
@@ -111,3 +113,23 @@ def test_converge_gives_up_at_the_deadline() -> None:
                                     clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s), log=logs.append)
     assert not comparison.ok and attempts == 6 and now[0] == 10
     assert "still 1 flow(s) not as expected after 6 attempts" in logs[-1]
+
+
+def test_a_timeout_is_confirmed_once_before_it_reads_blocked() -> None:
+    """R2: one missed 1 s handshake on a busy machine used to read BLOCKED."""
+    from grader.kind.probing import confirm_blocked
+
+    tries: list[str] = []
+
+    def again(result: tuple[Verdict, str]) -> Callable[[], tuple[Verdict, str]]:
+        def run() -> tuple[Verdict, str]:
+            tries.append("again")
+            return result
+        return run
+
+    blocked = (Verdict.BLOCKED, "no answer within the probe timeout (TIMEOUT)")
+    assert confirm_blocked(blocked, again((Verdict.ALLOWED, "connected")))[0] is Verdict.ALLOWED
+    verdict, reason = confirm_blocked(blocked, again(blocked))
+    assert verdict is Verdict.BLOCKED and reason.endswith("(also on a second try with a 3s timeout)")
+    assert confirm_blocked((Verdict.REFUSED, "refused"), again(blocked)) == (Verdict.REFUSED, "refused")
+    assert tries == ["again", "again"]
