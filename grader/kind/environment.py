@@ -145,7 +145,8 @@ def _preflight(profile: str | None) -> tuple[list[Check], dict[str, str]]:
                else Check("kubectl", Status.FAIL, "not installed (cluster set-up runs kubectl)", install_hint("kubectl")))
     checks = [docker, _kind_check(), kubectl, _cilium_tools_check(profile)]
     if docker.status is Status.OK:
-        checks += [c for c in (kernel_check(facts.get("kernel", ""), profile), subnet_check(profile)) if c is not None]
+        room = capacity_check(profile, facts.get("mem_bytes", ""), _other_course_clusters(profile)) if checks[1].status is not Status.FAIL else None
+        checks += [c for c in (kernel_check(facts.get("kernel", ""), profile), subnet_check(profile), room) if c is not None]
     return checks, facts
 
 
@@ -197,6 +198,47 @@ def subnet_check(profile: str | None) -> Check | None:
                      "remove the kind network when no kind cluster uses it (`docker network rm kind`) so kind makes a new one, "
                      "or give Docker other default-address-pools (daemon.json)")
     return Check("kind network", Status.OK, ", ".join(str(n) for n in nets) + f" (no clash with profile {prof.name})", needed_for_kind=False)
+
+
+INOTIFY_PROC = "/proc/sys/fs/inotify"
+
+
+def capacity_check(profile: str | None, docker_mem_bytes: str, others: list[str], system: str | None = None,
+                   proc: str | None = None) -> Check | None:
+    """Room for one more 3-node cluster next to the course clusters already running (L2, R5):
+    memory for all of them (``MEMORY_MIN_GIB`` each), and on Linux the inotify instances several
+    clusters need (kind known-issues: "too many open files" shows as crash-looping CNI pods)."""
+    if profile is None or not others:
+        return None
+    count = len(others) + 1
+    problems, fixes = [], []
+    if docker_mem_bytes.isdigit() and int(docker_mem_bytes) > 0:
+        gib = int(docker_mem_bytes) / 2**30
+        if gib < MEMORY_MIN_GIB * count:
+            problems.append(f"{gib:.1f} GiB for Docker is too little for {count} clusters (about {MEMORY_MIN_GIB:.0f} GiB each)")
+    if (system or platform.system()) == "Linux":
+        instances = _read_int(f"{proc or INOTIFY_PROC}/max_user_instances")
+        if instances is not None and instances < INOTIFY_INSTANCES:
+            problems.append(f"fs.inotify.max_user_instances={instances} is too low for {count} clusters")
+            fixes.append(f"sudo sysctl fs.inotify.max_user_instances={INOTIFY_INSTANCES} fs.inotify.max_user_watches={INOTIFY_WATCHES}")
+    running = ", ".join(others)
+    if problems:
+        return Check("room for another cluster", Status.FAIL, f"{running} already running; " + "; ".join(problems),
+                     " or ".join([f"netlab down --profile {o.removeprefix('netlab-')}" for o in others][:1] + fixes))
+    return Check("room for another cluster", Status.OK, f"{running} already running; room for one more", needed_for_kind=False)
+
+
+def _other_course_clusters(profile: str | None) -> list[str]:
+    from .configs import CLUSTER_PREFIX, cluster_name
+
+    if profile is None or which("kind") is None:
+        return []
+    try:
+        done = _run(["kind", "get", "clusters"], timeout=30)
+    except CommandError:
+        return []
+    mine = cluster_name(profile)
+    return sorted(c for c in (ln.strip() for ln in done.stdout.splitlines()) if c.startswith(CLUSTER_PREFIX) and c != mine)
 
 
 def preflight(profile: str | None = None) -> list[Check]:

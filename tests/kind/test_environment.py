@@ -177,7 +177,7 @@ def test_cilium_profiles_need_helm_or_the_cilium_cli(fakes) -> None:
     ok, why = environment.usable("cilium-tunnel")
     assert not ok and why == "helm / cilium CLI: neither installed: profile cilium-tunnel installs Cilium with one of them"
     assert runner.invoke(app, ["up", "--profile", "cilium-tunnel"]).exit_code == 1
-    assert {tuple(c) for c in fakes.calls("kind")} == {("kind", "version")}  # nothing created
+    assert {tuple(c[:2]) for c in fakes.calls("kind")} <= {("kind", "version"), ("kind", "get")}  # nothing created
 
 
 def test_old_kernel_blocks_the_nftables_profile_only(fakes) -> None:
@@ -197,3 +197,22 @@ def test_profile_subnets_that_clash_with_the_kind_network_block(fakes) -> None:
     ok, why = environment.usable("kindnet")
     assert not ok and "10.244.0.0/16 overlaps the kind network 10.244.0.0/16" in why
     assert environment.usable("calico-vxlan")[0]  # its pods and Services use other ranges
+
+
+def test_another_cluster_needs_room(fakes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """L2/R5: a second course cluster is refused up front when Docker's memory or the inotify
+    instances cannot hold both; with room it is allowed and says what runs."""
+    roomy = tmp_path / "roomy"
+    roomy.mkdir()
+    (roomy / "max_user_instances").write_text("8192\n")
+    monkeypatch.setattr(environment, "INOTIFY_PROC", str(roomy))
+    fakes.set(clusters={"netlab-kindnet": {"nodes": ["netlab-kindnet-control-plane"], "labels": {}}}, docker_mem=6 * 2**30)
+    ok, why = environment.usable("calico-vxlan")
+    assert not ok and why == ("room for another cluster netlab-kindnet already running; 6.0 GiB for Docker is too little for 2 clusters "
+                              "(about 4 GiB each)")
+    assert environment.usable("kindnet")[0]  # its own cluster does not count
+    fakes.set(docker_mem=16 * 2**30)
+    assert environment.usable("calico-vxlan")[0]
+    (tmp_path / "max_user_instances").write_text("128\n")
+    low = environment.capacity_check("calico-vxlan", str(16 * 2**30), ["netlab-kindnet"], "Linux", str(tmp_path))
+    assert low is not None and low.status is Status.FAIL and "max_user_instances=128 is too low for 2 clusters" in low.detail
