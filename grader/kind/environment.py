@@ -282,7 +282,7 @@ def auto_choice(profile: str) -> tuple[bool, str]:
     up = f"run `netlab up --profile {get_profile(profile).name}` for a real kind cluster"
     ok, why = usable(profile)
     if not ok:
-        return False, why
+        return False, f"{why}; `netlab doctor` shows how to fix it, then {up.removeprefix('run ')}"
     from .kindcli import Kind
 
     try:
