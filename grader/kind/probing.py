@@ -154,6 +154,35 @@ def parse_clientip(body: str) -> str | None:
         return None
 
 
+ADDRESS_WAIT_S = 60.0
+"""How long ``lab.address()`` waits on kind for a LoadBalancer/Ingress/Gateway address (review C5:
+cloud-provider-kind pulls Envoy for the first Service and waits up to 30 s for it, ``proxy.go:318``)."""
+
+
+def wait_for_address(
+    read: Callable[[], str | None], what: str, *, timeout: float = ADDRESS_WAIT_S, interval: float = 1.0,
+    problem: Callable[[], str] | None = None, clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep, log: Callable[[str], Any] = print,
+) -> tuple[str | None, str]:
+    """Poll ``read`` until it returns an address, ``problem`` reports a controller error, or
+    ``timeout`` passes; (address or None, why none). Says once, on stdout, what it waits for."""
+    found = read()
+    if found or timeout <= 0:
+        return found, "" if found else "no address assigned yet"
+    log(f"netlab: waiting for cloud-provider-kind to assign an address to {what} (up to {timeout:.0f}s; the first one pulls its Envoy image)")
+    deadline = clock() + timeout
+    while clock() < deadline:
+        sleep(interval)
+        found = read()
+        if found:
+            return found, ""
+        why = problem() if problem is not None else ""
+        if why:
+            return None, why
+    return None, (f"no address after {timeout:.0f}s: is cloud-provider-kind running? `docker ps --filter name=netlab-cloud-provider-kind` "
+                  "and `docker logs netlab-cloud-provider-kind` show it")
+
+
 def converge(
     observe: Callable[[], Comparison], *, timeout: float, interval: float = 2.0,
     clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,

@@ -133,3 +133,23 @@ def test_a_timeout_is_confirmed_once_before_it_reads_blocked() -> None:
     assert verdict is Verdict.BLOCKED and reason.endswith("(also on a second try with a 3s timeout)")
     assert confirm_blocked((Verdict.REFUSED, "refused"), again(blocked)) == (Verdict.REFUSED, "refused")
     assert tries == ["again", "again"]
+
+
+def test_address_wait_polls_until_cloud_provider_kind_writes_it() -> None:
+    """C5: right after apply() the LoadBalancer has no address on kind; address() waits, says so once."""
+    from grader.kind.probing import wait_for_address
+
+    now = [0.0]
+    answers = iter([None, None, None, "172.18.0.7"])
+    said: list[str] = []
+    found, why = wait_for_address(lambda: next(answers), "Service shop/web", clock=lambda: now[0],
+                                  sleep=lambda s: now.__setitem__(0, now[0] + s), log=said.append)
+    assert (found, why) == ("172.18.0.7", "")
+    assert said == ["netlab: waiting for cloud-provider-kind to assign an address to Service shop/web (up to 60s; the first one pulls its Envoy image)"]
+    now[0] = 0.0
+    found, why = wait_for_address(lambda: None, "Service shop/web", timeout=5, clock=lambda: now[0],
+                                  sleep=lambda s: now.__setitem__(0, now[0] + s), log=said.append)
+    assert found is None and why.startswith("no address after 5s: is cloud-provider-kind running?")
+    found, why = wait_for_address(lambda: None, "Gateway shop/gw", problem=lambda: "GatewayClass cloud-provider-kind not accepted",
+                                  clock=lambda: now[0], sleep=lambda s: None, log=said.append)
+    assert (found, why) == (None, "GatewayClass cloud-provider-kind not accepted")
