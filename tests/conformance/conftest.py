@@ -28,7 +28,8 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
     prof = kind_profile(item)
     if prof is None or _LAST_OF_PROFILE.get(prof) != item.nodeid:
         return
-    item.module.forget_kind_lab(prof)  # type: ignore[attr-defined]
+    if not item.module.forget_kind_lab(prof):  # type: ignore[attr-defined]
+        return
     if os.environ.get("NETLAB_CONFORMANCE_KEEP", "") not in ("", "0"):
         REPORT.deleted(prof, False)
         return

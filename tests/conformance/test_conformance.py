@@ -196,9 +196,10 @@ def _kind_lab(profile: str) -> Lab:
     return lab
 
 
-def forget_kind_lab(profile: str) -> None:
-    """Drop the lab of a profile whose cluster is about to be deleted (conftest.py)."""
-    _KIND_LABS.pop(profile, None)
+def forget_kind_lab(profile: str) -> bool:
+    """Drop the lab of a profile whose cluster is about to be deleted (conftest.py); whether the run
+    made one (a skipped or failed `netlab up` made none, and then there is nothing to delete)."""
+    return _KIND_LABS.pop(profile, None) is not None
 
 
 def _requires(scenario: dict[str, Any]) -> None:
