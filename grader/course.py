@@ -92,7 +92,7 @@ def _netlab_doctor() -> str | None:
 def doctor_report() -> DoctorReport:
     """Check this machine for the course: Python, packages, container tools, backend choice."""
     from . import __version__
-    from .lab import _kind_usable
+    from .backends import kind_usable
 
     checks = []
     py = sys.version_info
@@ -110,7 +110,7 @@ def doctor_report() -> DoctorReport:
     if forced in ("sim", "kind"):
         backend, reason = forced, "NETLAB_BACKEND is set"
     else:
-        usable, why = _kind_usable()
+        usable, why = kind_usable()
         backend, reason = ("kind", "Docker and kind are available") if usable else ("sim", why)
     return DoctorReport(tuple(checks), backend, reason, _netlab_doctor())
 
@@ -260,7 +260,7 @@ def wire_table(lab: Lab, source: str, destination: str, port: int, protocol: Pro
         raise LabError("wire_table is a model of the simulated cluster: pass grader.connect(profile, backend='sim'); "
                        "on kind, capture with tcpdump in a node's network namespace")
     proto = Protocol.parse(protocol)
-    src, dst = lab._source(source), lab._source(destination)
+    src, dst = lab.traffic.source(source), lab.traffic.source(destination)
     path = lab.network.trace(src, dst, port, proto)
     profile = lab.profile
     rows = []

@@ -174,7 +174,7 @@ def _parse_nsg(name: str, text: str) -> Any:
 def _fresh_lab(backend: str, profile: str, topology: str | None, load_balancer: str | None = None) -> Any:
     """The simulated cluster: a new one per check. A real cluster: the same one, reset to the bare
     topology (nbgrader grades one notebook at a time, so checks never overlap on it)."""
-    from ..lab import connect
+    from ..backends import connect
 
     if backend == "sim":
         lab = connect(profile, backend="sim", quiet=True, load_balancer=load_balancer)

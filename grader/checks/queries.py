@@ -13,6 +13,7 @@ from typing import Any
 
 from ..model import Node, Pod, Protocol
 from ..reachability import Verdict
+from ..reachability.endpoints import pod_namespace
 from .spec import SpecError
 
 Query = Callable[..., Any]
@@ -45,8 +46,7 @@ def _node(lab: Any, name: str) -> Node:
 
 
 def _pod(lab: Any, ref: str) -> Pod:
-    ns = ref.partition("/")[0]
-    for p in lab.pods(ns):
+    for p in lab.pods(pod_namespace(ref)):
         if str(p.ref) == ref:
             return p
     raise SpecError(f"no pod {ref!r} in the lab")

@@ -5,7 +5,7 @@
   (``kindcli.min_version()``, C1 of the kind-backend review), kubectl, and Helm or the cilium CLI
   for the Cilium profiles. All of them are run, so the learner sees every blocker at once.
 * ``usable(profile)``: no blocker (what ``netlab doctor`` and ``netlab status`` report).
-* ``auto_choice(profile)``: what ``grader.lab.connect(backend="auto")`` asks. Kind only when that
+* ``auto_choice(profile)``: what ``grader.connect(backend="auto")`` (``grader.backends``) asks. Kind only when that
   profile's cluster *already exists and is ready* (made by ``netlab up``): a lesson cell never
   creates a cluster by surprise; otherwise the one-line reason says how to get one.
 * ``doctor()``: the blockers plus what only limits some profiles (inotify limits, memory).

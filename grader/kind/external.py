@@ -1,6 +1,6 @@
 """The lab's external hosts on kind, as real containers next to the cluster.
 
-The simulated cluster has four machines outside the cluster (``grader/lab/sim/state.py``
+Every lab has four machines outside the cluster (``grader/lab/results.py``
 ``default_external_hosts``); every lesson probes them. On kind they are built like this:
 
 ``host``
@@ -73,6 +73,7 @@ from typing import Any
 
 from ..cni.datapath import EDGE_PUBLIC_IP_TEXT
 from ..errors import LabError
+from ..lab.results import default_external_hosts
 from ..facts import fact
 from ..model import ExternalHost
 from ._run import CommandError, _run
@@ -203,7 +204,6 @@ class InternetHost:
 
 def internet_hosts() -> tuple[InternetHost, ...]:
     """The simulated cluster's internet hosts, each in the /24 of its documentation address."""
-    from ..lab.sim.state import default_external_hosts
 
     out = []
     for h in default_external_hosts().values():
@@ -227,8 +227,7 @@ class Layout:
 
     def hosts(self) -> tuple[ExternalHost, ...]:
         """The lab's external hosts with their addresses here, in the simulated cluster's order."""
-        from ..lab.sim.state import default_external_hosts
-
+    
         real = {GATEWAY_NAME: self.network.gateway, VM_NAME: self.vm, **{h.name: h.address for h in self.internet}}
         return tuple(replace(h, ip=real[name]) for name, h in default_external_hosts().items() if name in real)
 

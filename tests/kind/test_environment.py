@@ -11,7 +11,8 @@ from grader.cli import app
 from grader.kind import environment
 from grader.kind.environment import Status, inotify_check, memory_check
 from grader.kind.lab import detect_cni
-from grader.lab import SimulatedLab, connect
+from grader.backends import connect
+from grader.lab import SimulatedLab
 
 runner = CliRunner()
 

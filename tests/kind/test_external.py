@@ -31,7 +31,7 @@ from grader.kind.external import (
     vm_script,
 )
 from grader.kind.workloads import agnhost_image
-from grader.lab.sim.state import default_external_hosts
+from grader.lab.results import default_external_hosts
 
 # Multi-step scenarios through fake executables: in make test, not in make test-fast.
 pytestmark = pytest.mark.slow

@@ -270,7 +270,7 @@ def test_what_kind_cannot_do_says_why(world) -> None:
 
 def test_the_cloud_provider_kind_class_can_be_made_default_on_an_owned_cluster(world) -> None:
     lab = world["lab"]
-    lab.owns_cluster = True
+    lab.service_calls.owns_cluster = True  # as on a course kind cluster (KindLab.owns_cluster)
     world["cluster"].add({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
                           "metadata": {"name": "nginx", "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
                           "spec": {"controller": "k8s.io/ingress-nginx"}})
@@ -294,9 +294,9 @@ def test_a_hostname_shared_by_pods_of_several_namespaces_names_the_service_endpo
     cluster.pod("other", "web", {"app": "not-behind-a-service"}, "10.244.3.3")
     r = lab.http("host", f"http://shop.example.com:{world['web_port']}/hostname", resolve="127.0.0.1")
     assert r.answered_by == "shop/web"
-    assert lab._pod_named("web", []) == "shop/web"
+    assert lab.service_calls.pod_named("web", []) == "shop/web"
     lab.set_ready("shop/web", False)  # no longer an endpoint: the name alone no longer tells which pod it was
-    assert lab._pod_named("web", []) is None and lab._pod_named("web", ["other"]) == "other/web"
+    assert lab.service_calls.pod_named("web", []) is None and lab.service_calls.pod_named("web", ["other"]) == "other/web"
 
 
 def test_deploy_and_reset_restore_the_readiness_the_topology_declares(world) -> None:
@@ -306,3 +306,13 @@ def test_deploy_and_reset_restore_the_readiness_the_topology_declares(world) -> 
     lab.set_ready("shop/web", False)
     lab._restore_readiness([Pod("shop", "web", ready=True), Pod("shop", "gone")])  # what deploy() and reset(keep_topology) run
     assert lab.endpoints("shop/web").ready == ("shop/web",)
+
+
+def test_public_readings_of_nodes_and_services(world) -> None:
+    """What tests used to dig out of internal state, read the same way as on the simulated cluster."""
+    lab = world["lab"]
+    assert lab.node_ip("kind-worker") == "127.0.0.1"
+    assert lab.cluster_ip("service/shop/web") == "10.96.40.40" and lab.cluster_ip("service/kube-system/kube-dns") == "10.96.0.10"
+    assert lab.node_ports("service/shop/web") == {"http": 30080} and lab.node_ports("service/kube-system/kube-dns") == {}
+    with pytest.raises(LabError, match="no node kind-nope"):
+        lab.node_ip("kind-nope")
