@@ -111,7 +111,8 @@ def doctor_report() -> DoctorReport:
         backend, reason = forced, "NETLAB_BACKEND is set"
     else:
         usable, why = kind_usable()
-        backend, reason = ("kind", "Docker and kind are available") if usable else ("sim", why)
+        backend, reason = (("kind", "kind can run here; a lesson uses a profile's real cluster once `netlab up --profile <profile>` "
+                                    "has made it, the simulated cluster until then") if usable else ("sim", why))
     return DoctorReport(tuple(checks), backend, reason, _netlab_doctor())
 
 

@@ -132,7 +132,30 @@ def test_connect_auto_falls_back_to_the_simulated_cluster(fakes, monkeypatch: py
     out = capsys.readouterr()
     assert out.err == ""
     assert out.out.strip() == ("netlab: profile calico-vxlan on the simulated cluster (Docker engine not reachable: Cannot connect to the "
-                               "Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?)")
+                               "Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?; `netlab doctor` shows how "
+                               "to fix it, then `netlab up --profile calico-vxlan` for a real kind cluster)")
+
+
+def test_connect_auto_uses_kind_only_for_a_ready_cluster(fakes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """L2: with Docker and kind usable, auto mode used to create the profile's cluster inside a
+    lesson cell. Now it uses kind only when `netlab up` already made a ready cluster, and otherwise
+    runs on the simulated cluster with one line saying how to get a real one."""
+    from grader.kind.cluster import KindCluster
+
+    monkeypatch.delenv("NETLAB_BACKEND", raising=False)
+    lab = connect("kindnet")
+    assert isinstance(lab, SimulatedLab)
+    assert capsys.readouterr().out == ("netlab: profile kindnet on the simulated cluster (no kind cluster netlab-kindnet yet; "
+                                       "run `netlab up --profile kindnet` for a real kind cluster)\n")
+    assert not any(c[1] == "create" for c in fakes.calls("kind"))
+    KindCluster("kindnet", progress=False).ensure()
+    assert environment.auto_choice("kindnet") == (True, "kind cluster netlab-kindnet is ready")
+    fakes.set(nodes_ready=False)
+    ready, why = environment.auto_choice("kindnet")
+    assert not ready and why.startswith("kind cluster netlab-kindnet is not ready")
+    fakes.set(nodes_ready=True, markers={})  # an interrupted set-up
+    assert environment.auto_choice("kindnet") == (False, "kind cluster netlab-kindnet is not ready (set-up not finished (netlab up resumes it)); "
+                                                          "run `netlab up --profile kindnet` for a real kind cluster")
 
 
 @pytest.mark.parametrize(("daemonsets", "name", "enforces"), [
