@@ -390,8 +390,10 @@ class LiveLab(Lab):
     def install_ingress_controller(self, name: str = "ingress-nginx", *, default: bool = False) -> str:
         return self.service_calls.install_ingress_controller(name, default=default)
 
-    def address(self, what: str) -> str | None:
-        return self.service_calls.address(what)
+    def address(self, what: str, *, wait: float | None = None) -> str | None:
+        """As the simulated cluster answers it; on a real cluster waits (up to 60 s by default, ``wait=0``
+        not at all) for the controller to publish the address."""
+        return self.service_calls.address(what) if wait is None else self.service_calls.address(what, wait=wait)
 
     def status(self, what: str) -> Any:
         return self.service_calls.status(what)

@@ -57,7 +57,7 @@ from .external_api import Outside
 from .hostnet import l4_probe
 from .kubeapi import Exec, KubeApi, model_pod, pod_state
 from .probe import Prober
-from .probing import host_port, parse_clientip
+from .probing import ADDRESS_WAIT_S, host_port, parse_clientip, wait_for_address
 from .webprobe import DIST_TCP_SCRIPT, DIST_UDP_SCRIPT, parse_distribution
 from .workloads import READINESS_ANNOTATION, set_ready_command
 
@@ -182,7 +182,7 @@ class LiveServices:
             raw, hops = self._http_raw(source, req)
         except LabError as exc:
             return ProbeResult(probe, Verdict.PROBE_FAILED, str(exc))
-        verdict, reason = webprobe.verdict_of(raw, req, source)
+        verdict, reason = webprobe.verdict_of(raw, req, source, reach=self.prober.host_reach() if source == HOST else None)
         answered = self._answered_by(raw, req, dst_pod, source_ns) if verdict is Verdict.ALLOWED else None
         http = webprobe.exchange(raw, req, ca=ca, now=now, served_by=answered or "")
         if http is not None and http.certificate_trusted is False:
@@ -338,7 +338,7 @@ class LiveServices:
 
     def _count(self, raw: webprobe.RawHttp, req: webprobe.HttpRequest, source: str, dst_pod: Any, source_ns: str | None,
                answers: list[str | None], verdicts: list[str]) -> None:
-        verdict, _ = webprobe.verdict_of(raw, req, source)
+        verdict, _ = webprobe.verdict_of(raw, req, source, reach=self.prober.host_reach() if source == HOST else None)
         if verdict is Verdict.ALLOWED and raw.status is not None and raw.status < 500:
             who = self._answered_by(raw, req, dst_pod, source_ns)
             answers.append(who)
@@ -373,7 +373,7 @@ class LiveServices:
         hints = [h for h in (namespace_hint(target, pod_namespace(source)),) if h]
         if source == HOST:
             for _ in range(requests):
-                verdict, _, reply = l4_probe(target, port, Protocol.UDP)
+                verdict, _, reply = l4_probe(target, port, Protocol.UDP, reach=self.prober.host_reach())
                 who = self.pod_named(reply.strip(), hints) if reply.strip() else None
                 answers.append(who)
                 verdicts.append(verdict.value)
@@ -504,9 +504,31 @@ class LiveServices:
             time.sleep(2)
 
     # -- addresses and status ------------------------------------------------------------------------
-    def address(self, what: str) -> str | None:
+    def address(self, what: str, *, wait: float = ADDRESS_WAIT_S) -> str | None:
         """External address of ``service/``, ``ingress/`` or ``gateway/<ns>/<name>`` as its controller
-        published it (None while pending, as kubectl shows ``<pending>``)."""
+        published it. On kind the controller (cloud-provider-kind) writes it a few seconds after
+        ``apply`` (the first LoadBalancer pulls its Envoy image), so this waits up to ``wait``
+        seconds, saying so on one line (review C5); None when none came (the reason is printed).
+        A Service that is not ``type: LoadBalancer`` gets no address: None at once."""
+        key = object_key(what)
+        if key.kind == "Service":
+            svc = self.kube.plain(self.kube.read(f"Service {key.namespace}/{key.name}", self.kube.core.read_namespaced_service, key.name, key.namespace))
+            if (svc.get("spec") or {}).get("type") != "LoadBalancer":
+                return None
+        found, why = wait_for_address(lambda: self._address_now(what), f"{key.kind} {key.namespace}/{key.name}", timeout=wait, log=self.say,
+                                      problem=(lambda: self._gateway_problem(key)) if key.kind == "Gateway" else None)
+        if found is None and wait > 0:
+            self.say(f"netlab: {key.kind} {key.namespace}/{key.name} has no address: {why}")
+        return found
+
+    def _gateway_problem(self, key: ObjectKey) -> str:
+        """A Gateway its controller refused (Accepted False): waiting longer will not help."""
+        for cond in views.gateway_status(self._gateway_object("gateways", key)).conditions:
+            if cond.type == "Accepted" and cond.status == "False":
+                return f"the Gateway was not accepted ({cond.reason}: {cond.message})"
+        return ""
+
+    def _address_now(self, what: str) -> str | None:
         key = object_key(what)
         ref = f"{key.namespace}/{key.name}"
         if key.kind == "Service":
