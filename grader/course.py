@@ -77,13 +77,10 @@ def _version(dist: str) -> str | None:
 
 
 def _netlab_doctor() -> str | None:
-    """Run ``netlab doctor`` in-process (output captured, never on stderr) when the CLI has it."""
-    from . import cli
-
-    names = {(c.name or (c.callback.__name__ if c.callback else "")).replace("_", "-") for c in cli.app.registered_commands}
-    if "doctor" not in names:
-        return None
+    """Run ``netlab doctor`` in-process (output captured, never on stderr)."""
     from typer.testing import CliRunner
+
+    from . import cli
 
     result = CliRunner().invoke(cli.app, ["doctor"])
     return str(result.output)
@@ -125,9 +122,8 @@ def doctor() -> None:
 
 
 def lab_nodes(lab: Lab) -> list[Node]:
-    """The lab's nodes: from the backend when it reports them, else from its profile (same plan)."""
-    nodes_fn = getattr(lab, "nodes", None)
-    return list(nodes_fn()) if callable(nodes_fn) else list(lab.profile.nodes())
+    """The lab's nodes: its profile's plan (the simulated cluster's nodes are exactly those)."""
+    return list(lab.profile.nodes())
 
 
 def pod_range(pod: Pod, profile: CniProfile, nodes: Sequence[Node]) -> str:

@@ -198,7 +198,7 @@ def _fresh_lab(backend: str, profile: str, topology: str | None, load_balancer: 
 
 
 def check_spec(spec: Any) -> None:
-    from .expectations import EXPECTATIONS
+    from .catalog import EXPECTATIONS
 
     if not isinstance(spec, Mapping) or spec.get("version") != SPEC_VERSION:
         raise SpecError(f"unsupported check spec (version {spec.get('version') if isinstance(spec, Mapping) else None!r})")
@@ -212,7 +212,7 @@ def check_spec(spec: Any) -> None:
 def evaluate(spec: Mapping[str, Any], answers: Mapping[str, str], *, backend: str | None = None, pictures: bool = True) -> Outcome:
     """Apply the answers in a fresh lab and check every expectation. Never raises for bad input.
     ``pictures=False`` skips the HTML and PNG renderings (the trusted re-check only needs the verdict)."""
-    from .expectations import EXPECTATIONS, group_tables
+    from .catalog import EXPECTATIONS, group_tables
 
     digest = request_digest(dict(spec), dict(answers))
     check_id = str(spec.get("id", "?")) if isinstance(spec, Mapping) else "?"

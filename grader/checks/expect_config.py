@@ -21,9 +21,12 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-from .expectations import expectation
+from .kinds import Handler, registrar
 from .outcome import Finding
 from .spec import SpecError
+
+HANDLERS: dict[str, Handler] = {}
+expectation = registrar(HANDLERS)
 
 ASPECTS = ("valid", "nodes", "ranges", "lab")
 

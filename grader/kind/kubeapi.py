@@ -84,8 +84,9 @@ class KubeApi:
             where = kubeconfig or "the default kubeconfig"
             raise LabError(f"cannot load context {context or '(current)'} from {where}: {exc}") from None
         self.client = client
-        self.api = client.ApiClient(self.configuration)
-        self.core = client.CoreV1Api(self.api)
+        self.api: Any = client.ApiClient(self.configuration)
+        self.core: Any = client.CoreV1Api(self.api)
+        """CoreV1Api (typed ``Any``: the generated client's Optional fields are checked where they are read)."""
         self._dyn: Any = None
         self._local = threading.local()
 
@@ -107,7 +108,7 @@ class KubeApi:
 
     def plain(self, obj: Any) -> dict[str, Any]:
         """An API object as plain JSON-like data."""
-        return self.api.sanitize_for_serialization(obj)  # type: ignore[no-any-return]
+        return self.api.sanitize_for_serialization(obj)
 
     def read(self, what: str, call: Any, *args: Any) -> Any:
         """``call(*args)``; a LabError naming ``what`` when it is missing or unreadable."""

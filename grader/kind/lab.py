@@ -14,7 +14,8 @@
 * ``prober`` (:mod:`.probe`) — probes that exec ``agnhost connect`` in the source pod, as
   upstream e2e does, in parallel;
 * ``canary_check`` (:mod:`.canary`) — whether the cluster enforces NetworkPolicy at all;
-* ``service_calls`` (:mod:`.services_api`) and ``live_connections`` (:mod:`.live_connections`);
+* ``service_calls`` (:mod:`.services_api`), ``controllers`` (:mod:`.controllers_api`) and
+  ``live_connections`` (:mod:`.live_connections`);
 * ``outside`` (:mod:`.external_api`) — the machines outside the cluster (none on a cluster you brought).
 
 Ownership rule: every namespace the lab creates carries ``app.kubernetes.io/managed-by=netlab``.
@@ -44,6 +45,7 @@ from ..topology import Topology, load_topology
 from .apply import INTERNAL_NAMESPACES, Applier
 from .canary import Canary, CanaryResult
 from .connections import LiveConnection
+from .controllers_api import LiveControllers
 from .external_api import LabOutside, NoOutside, Outside
 from .ingress_nginx import SYSTEM_ANNOTATION
 from .kubeapi import (
@@ -138,8 +140,8 @@ class LiveLab(Lab):
         self.applier = Applier(self.kube, owns_default=owns_default, say=self._say)
         self.prober = Prober(self.kube, self.applier, self._exec, self.outside, node_map=node_map, workers=workers)
         self.canary_check = Canary(self.applier, self.probe, self._say)
-        self.service_calls = LiveServices(self.kube, self.applier, self.prober, self._exec, self.outside, self._say,
-                                          owns_cluster=self.owns_cluster, control_plane=control_plane)
+        self.service_calls = LiveServices(self.kube, self.applier, self.prober, self._exec, self.outside)
+        self.controllers = LiveControllers(self.kube, self.applier, self._say, owns_cluster=self.owns_cluster, control_plane=control_plane)
         self.live_connections = LiveConnections(self.prober, self._exec, self.service_calls.l4_target, self.service_calls.pod_named)
         self._topology: Topology | None = None
         self._topology_keys: set[ObjectKey] = set()
@@ -156,7 +158,7 @@ class LiveLab(Lab):
     def deploy(self, topology: str | Topology | Mapping[str, object] = "shop") -> Topology:
         from kubernetes.client.rest import ApiException
 
-        topo = load_topology(topology)  # type: ignore[arg-type]
+        topo = load_topology(topology)
         owned = self.applier.owned()
         for ns in topo.namespaces:
             if ns.name in owned:
@@ -235,7 +237,7 @@ class LiveLab(Lab):
                     self.kube.resource(api_version, kind).delete(label_selector=OWNER_SELECTOR)
                 except (LabError, Exception):  # nothing of that kind was ever created
                     pass
-        if self.owns_default:
+        if self.applier.owns_default:
             for kind in sorted(self.applier.kinds | {"Pod"}):
                 res = self.kube.resource(api_version_of(kind), kind)
                 if res.namespaced:
@@ -388,15 +390,15 @@ class LiveLab(Lab):
         return self.service_calls.scale(deployment, replicas)
 
     def install_ingress_controller(self, name: str = "ingress-nginx", *, default: bool = False) -> str:
-        return self.service_calls.install_ingress_controller(name, default=default)
+        return self.controllers.install_ingress_controller(name, default=default)
 
     def address(self, what: str, *, wait: float | None = None) -> str | None:
         """As the simulated cluster answers it; on a real cluster waits (up to 60 s by default, ``wait=0``
         not at all) for the controller to publish the address."""
-        return self.service_calls.address(what) if wait is None else self.service_calls.address(what, wait=wait)
+        return self.controllers.address(what) if wait is None else self.controllers.address(what, wait=wait)
 
     def status(self, what: str) -> Any:
-        return self.service_calls.status(what)
+        return self.controllers.status(what)
 
     def node_ip(self, node: str) -> str:
         ip = self.prober.node_ip(node)

@@ -49,6 +49,14 @@ class LiveSource:
     why_not: str = ""
 
 
+@dataclass(frozen=True)
+class ExecTarget:
+    """Where a command of the lab runs: a running pod and its container."""
+
+    pod: Pod
+    container: str
+
+
 class Prober:
     def __init__(self, kube: KubeApi, applier: Applier, exec_: Exec, outside: Outside, *,
                  node_map: Callable[[str], str] | None = None, workers: int = 16) -> None:
@@ -94,18 +102,18 @@ class Prober:
             return LiveSource(running=False, why_not=f"unknown source {name!r}: on a live cluster probes start from a pod ('namespace/pod'), a node ('node:<name>') or 'host' (this machine)")
         p = self.lookup_pod(name, snapshot)
         if p is None:
-            return LiveSource(running=False, why_not=f"no pod {name}")
+            return LiveSource(running=False, why_not=f"no pod/{name}")
         _, why = pod_state(p)
         running = p.status.phase == "Running" and all(cs.ready or cs.started for cs in (p.status.container_statuses or []))
         container = p.spec.containers[0].name
         return LiveSource(model_pod(p), container, running, "" if running else f"pod {name} is not running ({why})")
 
-    def running_source(self, name: str) -> LiveSource:
-        """The source pod of a command; LabError when there is none that runs."""
+    def running_source(self, name: str) -> ExecTarget:
+        """The pod (and container) a command from ``name`` runs in; LabError when there is none that runs."""
         src = self.source(name, None)
         if not src.running or src.pod is None:
             raise LabError(src.why_not or f"no pod for {name}")
-        return src
+        return ExecTarget(src.pod, src.container)
 
     def _node_probe_pod(self, node: str) -> Any:
         from kubernetes.client.rest import ApiException
@@ -128,7 +136,7 @@ class Prober:
         for n in self.kube.core.list_node().items:
             if n.metadata.name == real:
                 return next((a.address for a in n.status.addresses or [] if a.type == "InternalIP"), None)
-        raise LabError(f"no node {real}")
+        raise LabError(f"no node/{real}")
 
     def destination(self, name: str, snapshot: Snapshot | None) -> tuple[str | None, Pod | None, str]:
         """(address to dial, destination pod if any, failure reason)."""
@@ -142,7 +150,7 @@ class Prober:
         if isinstance(parsed, PodName):
             p = self.lookup_pod(name, snapshot)
             if p is None:
-                return None, None, f"no pod {name}"
+                return None, None, f"no pod/{name}"
             pod = model_pod(p)
             if pod.ip is None:
                 return None, pod, f"pod {name} has no IP yet ({pod_state(p)[1]})"
@@ -301,4 +309,4 @@ class Prober:
             return list(pool.map(lambda p: self.probe(p.source, p.destination, p.port, Protocol.parse(p.protocol), snapshot), items))
 
 
-__all__ = ["LiveSource", "Prober", "Snapshot"]
+__all__ = ["ExecTarget", "LiveSource", "Prober", "Snapshot"]

@@ -8,9 +8,9 @@ come from the cluster itself:
 * ``http`` runs curl in the source pod, or Python on the learner's machine for ``host``
   (``grader.kind.webprobe``); ``distribution`` sends N requests to ``/hostname`` and counts the
   pods that named themselves;
-* ``address`` / ``status`` read what cloud-provider-kind (or ingress-nginx) wrote to the objects;
 * ``set_ready`` flips the readiness probe of a pod (``grader.kind.workloads``), ``scale`` scales a
-  Deployment, ``install_ingress_controller`` installs ingress-nginx (``grader.kind.ingress_nginx``);
+  Deployment;
+* ``address`` / ``status`` / ``install_ingress_controller``: ``grader.kind.controllers_api``;
 * ``open_connection`` / ``send`` / ``close_connection`` keep a client process in the source pod
   (``grader.kind.live_connections``);
 * ``attach_nsg`` and friends raise: kind has no Azure NSG (``grader.kind.lab``).
@@ -26,16 +26,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from ..dns import Lookup
 from ..errors import LabError
-from ..ingress import CONTROLLERS
-from ..lab.base import object_key
-from ..lab.results import IngressStatus, ServiceList
-from ..manifests import ObjectKey
+from ..lab.refs import ref_key
+from ..lab.results import ServiceList
 from ..model import PodRef, Protocol
 from ..model.services import Service
 from ..reachability import Hop, Probe, ProbeResult, Verdict
@@ -57,24 +55,15 @@ from .external_api import Outside
 from .hostnet import l4_probe
 from .kubeapi import Exec, KubeApi, model_pod, pod_state
 from .probe import Prober
-from .probing import ADDRESS_WAIT_S, host_port, parse_clientip, wait_for_address
+from .probing import host_port, parse_clientip
 from .webprobe import DIST_TCP_SCRIPT, DIST_UDP_SCRIPT, parse_distribution
 from .workloads import READINESS_ANNOTATION, set_ready_command
 
-GATEWAY_GROUP = ("gateway.networking.k8s.io", "v1")
 SETTLE_TIMEOUT = 45.0
 def service_ref(text: str) -> tuple[str, str]:
     """``service/ns/name``, ``ns/name``, ``name.ns`` or ``name`` (in default) -> (namespace, name)."""
-    text = text.removeprefix("service/").removeprefix("svc/")
-    ns, sep, name = text.partition("/")
-    if sep:
-        return ns, name
-    if "." in text:
-        name, _, ns = text.partition(".")
-        return ns.split(".")[0], name
-    return "default", text
-
-
+    key = ref_key("Service", text)
+    return key.namespace, key.name
 
 
 def namespace_hint(host: str, source_namespace: str | None) -> str | None:
@@ -91,21 +80,16 @@ def namespace_hint(host: str, source_namespace: str | None) -> str | None:
 
 
 class LiveServices:
-    """The Services/DNS/HTTP/Ingress/Gateway calls on a real cluster. Declared collaborators: the
-    API handle, the :class:`~grader.kind.apply.Applier` (ownership, server-side apply), the
-    :class:`~grader.kind.probe.Prober` (sources, destinations, the pod snapshot), an ``exec``
-    callable, the outside machines and a ``say`` callable (stdout)."""
+    """The Services/DNS/HTTP calls on a real cluster. Declared collaborators: the API handle, the
+    :class:`~grader.kind.apply.Applier` (ownership), the :class:`~grader.kind.probe.Prober`
+    (sources, destinations, the pod snapshot), an ``exec`` callable and the outside machines."""
 
-    def __init__(self, kube: KubeApi, applier: Applier, prober: Prober, exec_: Exec, outside: Outside, say: Callable[[str], None], *,
-                 owns_cluster: bool, control_plane: str | None) -> None:
+    def __init__(self, kube: KubeApi, applier: Applier, prober: Prober, exec_: Exec, outside: Outside) -> None:
         self.kube = kube
         self.applier = applier
         self.prober = prober
         self.exec = exec_
         self.outside = outside
-        self.say = say
-        self.owns_cluster = owns_cluster
-        self.control_plane = control_plane
         self._name_cache: dict[tuple[str, tuple[str, ...]], str | None] | None = None
         """Set while ``distribution`` runs: the same few names answer every request."""
 
@@ -124,8 +108,8 @@ class LiveServices:
 
     def service(self, service: str) -> Service:
         """The Service ``service/<ns>/<name>`` (or ``ns/name``, ``name.ns``) as the model reads it."""
-        ns, name = service_ref(service)
-        return views.service_from_api(self.kube.plain(self.kube.read(f"Service {ns}/{name}", self.kube.core.read_namespaced_service, name, ns)))
+        key = ref_key("Service", service)
+        return views.service_from_api(self.kube.plain(self.kube.read(str(key), self.kube.core.read_namespaced_service, key.name, key.namespace)))
 
     def endpoints(self, service: str) -> EndpointsInfo:
         """Endpoints of ``ns/name`` from its EndpointSlices, and why selected pods are missing."""
@@ -394,11 +378,12 @@ class LiveServices:
     def set_ready(self, pod: str, ready: bool = True) -> None:
         """Make a pod pass or fail its readiness probe (the marker file its exec probe tests, see
         ``grader.kind.workloads``); returns once the pod's Ready condition and its EndpointSlices agree."""
-        ref = PodRef.parse(pod)
+        key = ref_key("Pod", pod)
+        ref = PodRef(key.namespace, key.name)
         owned = self.applier.owned()
         if not self.applier.may_touch(ref.namespace, owned):
             raise LabError(self.applier.refusal(ref.namespace))
-        p = self.kube.read(f"pod {pod}", self.kube.core.read_namespaced_pod, ref.name, ref.namespace)
+        p = self.kube.read(str(key), self.kube.core.read_namespaced_pod, ref.name, ref.namespace)
         container = (p.metadata.annotations or {}).get(READINESS_ANNOTATION)
         if not container:
             raise LabError(
@@ -432,15 +417,13 @@ class LiveServices:
         """``kubectl scale deployment/<ns>/<name> --replicas=N``; waits for the new pods; returns the Deployment's pods."""
         if replicas < 0:
             raise LabError("replicas must be 0 or more")
-        text = deployment.removeprefix("deployment/").removeprefix("deploy/")
-        ns, sep, name = text.partition("/")
-        if not sep:
-            ns, name = "default", text
+        key = ref_key("Deployment", deployment)
+        ns, name = key.namespace, key.name
         owned = self.applier.owned()
         if not self.applier.may_touch(ns, owned):
             raise LabError(self.applier.refusal(ns))
         apps = self.kube.apps()
-        dep = self.kube.read(f"Deployment {ns}/{name}", apps.read_namespaced_deployment, name, ns)
+        dep = self.kube.read(str(key), apps.read_namespaced_deployment, name, ns)
         selector = ",".join(f"{k}={v}" for k, v in sorted((dep.spec.selector.match_labels or {}).items()))
         before = {p.metadata.name for p in self.kube.core.list_namespaced_pod(ns, label_selector=selector).items}
         apps.patch_namespaced_deployment_scale(name, ns, {"spec": {"replicas": replicas}})
@@ -452,122 +435,8 @@ class LiveServices:
             if len(live) == replicas and fresh_ready:
                 return sorted(f"{ns}/{p.metadata.name}" for p in live)
             if time.monotonic() > deadline:
-                raise LabError(f"Deployment {ns}/{name} has {len(live)} pod(s), not {replicas}, after 180s (kubectl describe deployment shows why)")
+                raise LabError(f"{key} has {len(live)} pod(s), not {replicas}, after 180s (kubectl describe deployment shows why)")
             time.sleep(1)
-
-    # -- ingress controllers ------------------------------------------------------------------------
-    def install_ingress_controller(self, name: str = "ingress-nginx", *, default: bool = False) -> str:
-        """``cloud-provider-kind`` runs with every course cluster (its IngressClass is the default);
-        ``ingress-nginx`` installs the final release's kind manifest (``grader.kind.ingress_nginx``)."""
-        if name not in CONTROLLERS:
-            raise LabError(f"unknown ingress controller {name!r}; choose one of: {', '.join(CONTROLLERS)}")
-        if not self.owns_cluster:
-            raise LabError("installing an ingress controller changes cluster-wide objects (IngressClass, RBAC, webhooks); "
-                           "the lab only does that on its own kind clusters, not on a cluster you brought")
-        ctl = CONTROLLERS[name]
-        net = self.kube.networking()
-        if name == "ingress-nginx":
-            self._install_ingress_nginx()
-        else:
-            self.kube.read(f"IngressClass {ctl.class_name} (cloud-provider-kind creates it when it runs: `netlab up` starts it)",
-                       net.read_ingress_class, ctl.class_name)
-        if default:
-            for cls in net.list_ingress_class().items:
-                value = "true" if cls.metadata.name == ctl.class_name else None
-                if ((cls.metadata.annotations or {}).get("ingressclass.kubernetes.io/is-default-class") == "true") != (value == "true"):
-                    net.patch_ingress_class(cls.metadata.name, {"metadata": {"annotations": {"ingressclass.kubernetes.io/is-default-class": value}}},
-                                            _content_type="application/merge-patch+json")
-        return ctl.class_name
-
-    def _install_ingress_nginx(self, timeout: float = 300.0) -> None:
-        from . import ingress_nginx as nginx
-
-        self.say(nginx.retirement_notice())
-        docs = nginx.prepare(nginx.parse(nginx.download()), self.control_plane or "")
-        for doc in docs:
-            self.applier.ssa(doc)
-        batch = self.kube.batch()
-        deadline = time.monotonic() + timeout
-        while True:
-            pods = self.kube.core.list_namespaced_pod(nginx.NAMESPACE, label_selector=nginx.CONTROLLER_SELECTOR).items
-            ready = any(pod_state(p)[0] for p in pods)
-            jobs_done = True
-            for job in nginx.ADMISSION_JOBS:
-                try:
-                    jobs_done &= bool(batch.read_namespaced_job(job, nginx.NAMESPACE).status.succeeded)
-                except Exception:  # a finished Job may have been cleaned up already
-                    pass
-            if ready and jobs_done:
-                return
-            if time.monotonic() > deadline:
-                raise LabError(f"ingress-nginx was not ready after {timeout:.0f}s (kubectl -n {nginx.NAMESPACE} get pods shows why)")
-            time.sleep(2)
-
-    # -- addresses and status ------------------------------------------------------------------------
-    def address(self, what: str, *, wait: float = ADDRESS_WAIT_S) -> str | None:
-        """External address of ``service/``, ``ingress/`` or ``gateway/<ns>/<name>`` as its controller
-        published it. On kind the controller (cloud-provider-kind) writes it a few seconds after
-        ``apply`` (the first LoadBalancer pulls its Envoy image), so this waits up to ``wait``
-        seconds, saying so on one line (review C5); None when none came (the reason is printed).
-        A Service that is not ``type: LoadBalancer`` gets no address: None at once."""
-        key = object_key(what)
-        if key.kind == "Service":
-            svc = self.kube.plain(self.kube.read(f"Service {key.namespace}/{key.name}", self.kube.core.read_namespaced_service, key.name, key.namespace))
-            if (svc.get("spec") or {}).get("type") != "LoadBalancer":
-                return None
-        found, why = wait_for_address(lambda: self._address_now(what), f"{key.kind} {key.namespace}/{key.name}", timeout=wait, log=self.say,
-                                      problem=(lambda: self._gateway_problem(key)) if key.kind == "Gateway" else None)
-        if found is None and wait > 0:
-            self.say(f"netlab: {key.kind} {key.namespace}/{key.name} has no address: {why}")
-        return found
-
-    def _gateway_problem(self, key: ObjectKey) -> str:
-        """A Gateway its controller refused (Accepted False): waiting longer will not help."""
-        for cond in views.gateway_status(self._gateway_object("gateways", key)).conditions:
-            if cond.type == "Accepted" and cond.status == "False":
-                return f"the Gateway was not accepted ({cond.reason}: {cond.message})"
-        return ""
-
-    def _address_now(self, what: str) -> str | None:
-        key = object_key(what)
-        ref = f"{key.namespace}/{key.name}"
-        if key.kind == "Service":
-            return views.lb_address(self.kube.plain(self.kube.read(f"Service {ref}", self.kube.core.read_namespaced_service, key.name, key.namespace)).get("status"))
-        if key.kind == "Ingress":
-            ing = self.kube.plain(self.kube.read(f"Ingress {ref}", self.kube.networking().read_namespaced_ingress, key.name, key.namespace))
-            return views.lb_address(ing.get("status"))
-        if key.kind == "Gateway":
-            gw = self._gateway_object("gateways", key)
-            return views.gateway_status(gw).addresses[0] if views.gateway_status(gw).addresses else None
-        raise LabError(f"{what!r} has no address: ask for a service/, ingress/ or gateway/")
-
-    def _gateway_object(self, plural: str, key: ObjectKey) -> dict[str, Any]:
-        custom = self.kube.custom()
-        kind = {"gateways": "Gateway", "httproutes": "HTTPRoute", "gatewayclasses": "GatewayClass"}[plural]
-        ref = key.name if not key.namespace else f"{key.namespace}/{key.name}"
-        if plural == "gatewayclasses":
-            return self.kube.read(f"{kind} {ref}", custom.get_cluster_custom_object, *GATEWAY_GROUP, plural, key.name)  # type: ignore[no-any-return]
-        return self.kube.read(f"{kind} {ref}", custom.get_namespaced_custom_object, *GATEWAY_GROUP, key.namespace, plural, key.name)  # type: ignore[no-any-return]
-
-    def status(self, what: str) -> Any:
-        """The conditions the controllers wrote: ``httproute/``, ``gateway/``, ``gatewayclass/``, ``ingress/``."""
-        key = object_key(what)
-        if key.kind == "HTTPRoute":
-            return views.route_status(self._gateway_object("httproutes", key))
-        if key.kind == "Gateway":
-            return views.gateway_status(self._gateway_object("gateways", key))
-        if key.kind == "GatewayClass":
-            return views.class_status(self._gateway_object("gatewayclasses", key))
-        if key.kind == "Ingress":
-            return self.ingress_status(f"{key.namespace}/{key.name}")
-        raise LabError(f"no status for kind {key.kind}: ask for httproute/, gateway/, gatewayclass/ or ingress/")
-
-    def ingress_status(self, ref: str) -> IngressStatus:
-        ns, _, name = ref.partition("/")
-        net = self.kube.networking()
-        ing = self.kube.plain(self.kube.read(f"Ingress {ref}", net.read_namespaced_ingress, name, ns))
-        classes = [self.kube.plain(c) for c in net.list_ingress_class().items]
-        return views.ingress_status(ing, classes)  # type: ignore[no-any-return]
 
 
 __all__ = ["LiveServices", "namespace_hint", "service_ref"]

@@ -64,7 +64,7 @@ def nodes(lab: Lab) -> list[tuple[str, str]]:
     if isinstance(lab, SimulatedLab):
         return [(n.role, str(n.ip)) for n in lab.state.nodes]
     out = []
-    for n in lab.core.list_node().items:  # type: ignore[attr-defined]
+    for n in lab.kube.core.list_node().items:  # type: ignore[attr-defined]
         role = "control-plane" if "node-role.kubernetes.io/control-plane" in (n.metadata.labels or {}) else "worker"
         ip = next((a.address for a in n.status.addresses or [] if a.type == "InternalIP"), "")
         out.append((role, ip))
@@ -73,12 +73,7 @@ def nodes(lab: Lab) -> list[tuple[str, str]]:
 
 def node_address(lab: Lab, name: str) -> str:
     """The address of the node a pod runs on (``name`` as the lab reports it)."""
-    if isinstance(lab, SimulatedLab):
-        return str(lab.state.node(name).ip)
-    for n in lab.core.list_node().items:  # type: ignore[attr-defined]
-        if n.metadata.name == name:
-            return next(a.address for a in n.status.addresses or [] if a.type == "InternalIP")
-    raise LabError(f"no node {name}")
+    return lab.node_ip(name)
 
 
 def pod_of(lab: Lab, ref: str) -> Any:

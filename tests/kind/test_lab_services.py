@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.server
 import itertools
+import re
 import os
 import shutil
 import subprocess
@@ -161,7 +162,7 @@ def test_services_and_endpoints_from_the_cluster(world) -> None:
     eps = lab.endpoints("shop/web")
     assert eps.ready == ("shop/web",) and eps.addresses("http") == (f"127.0.0.1:{world['web_port']}",)
     assert lab.endpoints("web.shop").service == "shop/web"  # the same spellings the simulated cluster accepts
-    with pytest.raises(LabError, match="no Service shop/nope"):
+    with pytest.raises(LabError, match="no service/shop/nope"):
         lab.endpoints("shop/nope")
 
 
@@ -183,7 +184,7 @@ def test_scale_creates_and_removes_pods(world) -> None:
     lab = world["lab"]
     assert lab.scale("deployment/shop/echo", 3) == ["shop/echo-7d9f-0", "shop/echo-7d9f-1", "shop/echo-7d9f-2"]
     assert lab.scale("shop/echo", 1) == ["shop/echo-7d9f-0"]
-    with pytest.raises(LabError, match="no Deployment shop/gone"):
+    with pytest.raises(LabError, match="no deployment/shop/gone"):
         lab.scale("shop/gone", 2)
 
 
@@ -198,7 +199,7 @@ def test_addresses_and_status_are_what_controllers_wrote(world) -> None:
     assert lab.status("gatewayclass/cloud-provider-kind")[0].ok
     with pytest.raises(LabError, match="has no address"):
         lab.address("pod/shop/web")
-    with pytest.raises(LabError, match="no Gateway shop/none"):
+    with pytest.raises(LabError, match="no gateway/shop/none"):
         lab.status("gateway/shop/none")
 
 
@@ -270,7 +271,7 @@ def test_what_kind_cannot_do_says_why(world) -> None:
 
 def test_the_cloud_provider_kind_class_can_be_made_default_on_an_owned_cluster(world) -> None:
     lab = world["lab"]
-    lab.service_calls.owns_cluster = True  # as on a course kind cluster (KindLab.owns_cluster)
+    lab.controllers.owns_cluster = True  # as on a course kind cluster (KindLab.owns_cluster)
     world["cluster"].add({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
                           "metadata": {"name": "nginx", "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
                           "spec": {"controller": "k8s.io/ingress-nginx"}})
@@ -314,5 +315,29 @@ def test_public_readings_of_nodes_and_services(world) -> None:
     assert lab.node_ip("kind-worker") == "127.0.0.1"
     assert lab.cluster_ip("service/shop/web") == "10.96.40.40" and lab.cluster_ip("service/kube-system/kube-dns") == "10.96.0.10"
     assert lab.node_ports("service/shop/web") == {"http": 30080} and lab.node_ports("service/kube-system/kube-dns") == {}
-    with pytest.raises(LabError, match="no node kind-nope"):
+    with pytest.raises(LabError, match="no node/kind-nope"):
         lab.node_ip("kind-nope")
+
+
+@pytest.mark.parametrize("call", [
+    lambda lab: lab.endpoints("shop/nope"),
+    lambda lab: lab.address("service/shop/nope"),
+    lambda lab: lab.scale("deployment/shop/gone", 1),
+    lambda lab: lab.set_ready("shop/ghost"),
+    lambda lab: lab.status("gateway/shop/none"),
+    lambda lab: lab.status("httproute/shop/none"),
+    lambda lab: lab.status("ingress/shop/none"),
+    lambda lab: lab.node_ip("kind-nope"),
+], ids=["endpoints", "address", "scale", "set_ready", "gateway", "httproute", "ingress", "node"])
+def test_a_missing_object_is_named_the_same_way_on_both_backends(world, call) -> None:
+    from grader.lab import SimulatedLab
+
+    sim = SimulatedLab("kindnet")
+    sim.deploy("shop")
+    said = []
+    for lab in (sim, world["lab"]):
+        with pytest.raises(LabError) as err:
+            call(lab)
+        said.append(str(err.value).split(";")[0])
+    assert said[0] == said[1], said
+    assert re.fullmatch(r"no (service|deployment|pod|gateway|httproute|ingress|node)/[a-z/-]+", said[0])

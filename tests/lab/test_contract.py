@@ -99,7 +99,7 @@ spec:
     assert lab.node_ports("service/kube-system/kube-dns") == {}
     ip = lab.cluster_ip("service/shop/web")
     assert ip is not None and lab.probe("shop/api", ip, 80).verdict is Verdict.ALLOWED
-    with pytest.raises(LabError, match="no node 'kind-nope'"):
+    with pytest.raises(LabError, match="no node/kind-nope; known: node/kind-control-plane"):
         lab.node_ip("kind-nope")
 
 

@@ -46,6 +46,7 @@ from ...services import (
     service_endpoints,
 )
 from ...services.providers import LoadBalancerProvider
+from ..refs import no_such, object_name, ref_key
 from .network import SimNetwork
 from .state import ClusterState
 
@@ -461,17 +462,11 @@ class ControlPlane:
         return out
 
     def find_service(self, name: str) -> Service:
-        text = name.removeprefix("service/").removeprefix("svc/")
-        ns, sep, svc_name = text.partition("/")
-        if not sep:
-            ns, svc_name = "default", text
-        if "." in svc_name and not sep:
-            svc_name, _, ns = svc_name.partition(".")
-            ns = ns.split(".")[0]
-        svc = self.service(ns, svc_name)
+        """The Service ``name`` refers to (``grader.lab.refs.ref_key`` spellings)."""
+        key = ref_key("Service", name)
+        svc = self.service(key.namespace, key.name)
         if svc is None:
-            known = ", ".join(s.ref for s in self.services())
-            raise LabError(f"no Service {ns}/{svc_name}; Services: {known}")
+            raise no_such("Service", key.namespace, key.name, (object_name("Service", s.namespace, s.name) for s in self.services()))
         return svc
 
     def endpoints_info(self, name: str) -> EndpointsInfo:
@@ -479,19 +474,18 @@ class ControlPlane:
         return EndpointsInfo(svc.ref, service_endpoints(svc, self.pods(), self.slices()))
 
     def set_ready(self, pod: str, ready: bool) -> None:
-        found = self.state.pod(PodRef.parse(pod))
+        key = ref_key("Pod", pod)
+        found = self.state.pod(PodRef(key.namespace, key.name))
         if found is None:
-            raise LabError(f"no pod {pod}")
+            raise no_such("Pod", key.namespace, key.name)
         self.state.add_pod(replace(found, ready=ready))
 
     def scale(self, deployment: str, replicas: int) -> list[str]:
-        text = deployment.removeprefix("deployment/").removeprefix("deploy/")
-        ns, sep, name = text.partition("/")
-        if not sep:
-            ns, name = "default", text
-        m = self.state.objects.get(ObjectKey("Deployment", ns, name))
+        key = ref_key("Deployment", deployment)
+        ns = key.namespace
+        m = self.state.objects.get(key)
         if m is None:
-            raise LabError(f"no Deployment {ns}/{name}")
+            raise no_such("Deployment", ns, key.name)
         if replicas < 0:
             raise LabError("replicas must be 0 or more")
         self._reconcile_deployment(replace(m, obj=replace(m.obj, replicas=replicas)))

@@ -80,10 +80,6 @@ def _fail(verdict: Verdict, reason: str, hops: Sequence[Hop] = ()) -> Routed:
     return Routed(None, None, tuple(hops), verdict, reason)
 
 
-def _fail(verdict: Verdict, reason: str, hops: Sequence[Hop] = ()) -> Routed:
-    return Routed(None, None, tuple(hops), verdict, reason)
-
-
 class KubeProxy:
     """Routes names and Service addresses to the endpoint that receives the packet."""
 

@@ -60,7 +60,7 @@ class SimulatedLab(Lab):
 
     # -- state -----------------------------------------------------------------------------
     def deploy(self, topology: str | Topology | Mapping[str, object] = "shop") -> Topology:
-        topo = load_topology(topology)  # type: ignore[arg-type]
+        topo = load_topology(topology)
         for ns in topo.namespaces:
             self.state.ensure_namespace(ns)
         for pod in topo.pods:
@@ -304,7 +304,7 @@ class SimulatedLab(Lab):
         pods = [self.state.pod(n) for n in names]
         missing = [n for n, p in zip(names, pods, strict=True) if p is None]
         if missing:
-            raise LabError(f"no pod {missing[0]}")
+            raise LabError(f"no pod/{missing[0]}")
         index = {n: i for i, n in enumerate(names)}
         allowed = policy_matrix(self.policy_engine(), pods, port, proto).allowed  # type: ignore[arg-type]
         out = {}

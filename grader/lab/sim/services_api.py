@@ -32,6 +32,7 @@ from ...model.ingress import Ingress
 from ...reachability import ProbeResult, Verdict
 from ...services import Distribution, EndpointsInfo
 from ..base import object_key
+from ..refs import no_such, ref_key
 from ..results import IngressStatus, ServiceList
 from .controlplane import ControlPlane
 from .kubeproxy import KubeProxy
@@ -130,7 +131,7 @@ class SimServices:
         if key.kind == "Service":
             svc = net.service(key.namespace, key.name)
             if svc is None:
-                raise LabError(f"no Service {key.namespace}/{key.name}")
+                raise no_such("Service", key.namespace, key.name)
             return str(svc.load_balancer_ip) if svc.load_balancer_ip is not None else None
         if key.kind == "Ingress":
             return self.ingress_status(f"{key.namespace}/{key.name}").address
@@ -153,16 +154,16 @@ class SimServices:
         if key.kind == "GatewayClass":
             m = self.control.state.objects.get(ObjectKey("GatewayClass", "", key.name))
             if m is None:
-                raise LabError(f"no GatewayClass {key.name}")
+                raise no_such("GatewayClass", "", key.name)
             return class_status(m.obj)
         raise LabError(f"no status for kind {key.kind}: ask for httproute/, gateway/, gatewayclass/ or ingress/")
 
     def ingress_status(self, ref: str) -> IngressStatus:
         net = self.control
-        ns, _, name = ref.partition("/")
-        m = net.state.objects.get(ObjectKey("Ingress", ns, name))
+        key = ref_key("Ingress", ref)
+        m = net.state.objects.get(key)
         if m is None:
-            raise LabError(f"no Ingress {ref}")
+            raise no_such("Ingress", key.namespace, key.name)
         ing: Ingress = m.obj
         classes = net.ingress_classes()
         reasons = []
@@ -184,10 +185,10 @@ class SimServices:
 
     def gateway_status(self, ref: str) -> GatewayStatus:
         net = self.control
-        ns, _, name = ref.partition("/")
-        gw = net.gateways().get((ns, name))
+        key = ref_key("Gateway", ref)
+        gw = net.gateways().get((key.namespace, key.name))
         if gw is None:
-            raise LabError(f"no Gateway {ref}")
+            raise no_such("Gateway", key.namespace, key.name)
         classes = net.gateway_classes()
         impl = implementation_for(gw, classes)
         if impl is None:
@@ -228,10 +229,10 @@ class SimServices:
 
     def route_status(self, ref: str) -> RouteStatus:
         net = self.control
-        ns, _, name = ref.partition("/")
-        route = next((r for r in net.routes() if r.namespace == ns and r.name == name), None)
+        key = ref_key("HTTPRoute", ref)
+        route = next((r for r in net.routes() if r.namespace == key.namespace and r.name == key.name), None)
         if route is None:
-            raise LabError(f"no HTTPRoute {ref}")
+            raise no_such("HTTPRoute", key.namespace, key.name)
         gateways, classes = net.gateways(), net.gateway_classes()
         listener_ok = {}
         for gw in gateways.values():

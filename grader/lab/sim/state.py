@@ -60,7 +60,7 @@ class ClusterState:
         for n in self.nodes:
             if n.name == name:
                 return n
-        raise LabError(f"no node {name!r}; nodes: {', '.join(n.name for n in self.nodes)}")
+        raise LabError(f"no node/{name}; known: {', '.join(f'node/{n.name}' for n in self.nodes)}")
 
     def workers(self) -> list[Node]:
         return [n for n in self.nodes if n.role == "worker"] or list(self.nodes)
@@ -117,14 +117,14 @@ class ClusterState:
     def relabel_pod(self, ref: PodRef, changes: dict[str, str | None]) -> None:
         pod = self._pods.get(ref)
         if pod is None:
-            raise LabError(f"no pod {ref}")
+            raise LabError(f"no pod/{ref}")
         self._pods[ref] = replace(pod, labels=pod.labels.merged(changes))
         self.touch()
 
     def relabel_namespace(self, name: str, changes: dict[str, str | None]) -> None:
         ns = self.namespaces.get(name)
         if ns is None:
-            raise LabError(f"no namespace {name!r}")
+            raise LabError(f"no namespace/{name}")
         self.namespaces[name] = Namespace(name, ns.labels.merged(changes))
         self.touch()
 

@@ -52,8 +52,8 @@ class Traffic:
         if isinstance(parsed, PodName):
             pod = self.state.pod(parsed.ref)
             if pod is None:
-                known = ", ".join(str(p.ref) for p in self.state.pods(include_system=False))
-                raise LabError(f"no pod {parsed}: known pods are {known}")
+                known = ", ".join(f"pod/{p.ref}" for p in self.state.pods(include_system=False))
+                raise LabError(f"no pod/{parsed}; known: {known}")
             return Endpoint.of_pod(pod)
         raise LabError(f"unknown source {name!r}: expected 'namespace/pod', 'node:<name>' or an external host ({', '.join(self.state.external_hosts)})")
 
@@ -77,7 +77,7 @@ class Traffic:
         if isinstance(parsed, PodName):
             pod = self.state.pod(parsed.ref)
             if pod is None:
-                raise LabError(f"no pod {parsed}")
+                raise LabError(f"no pod/{parsed}")
             return Endpoint.of_pod(pod)
         if isinstance(parsed, Address):
             owner = self.state.owner_of(parsed.ip)
