@@ -98,7 +98,7 @@ class NoOutside:
         ``blocked.example.net`` or their documentation addresses) does not exist on a cluster you
         brought: the probe would go to the real internet and read DNS_FAILED or BLOCKED, so it is
         refused here and the probe is PROBE_FAILED with this reason (review L4)."""
-        lab_only = lab_world_host(destination) or lab_world_host(source)
+        lab_only = lab_world_host(destination)
         if lab_only is not None:
             raise LabError(f"{lab_only} exists only on the simulated cluster and the course's kind clusters, not on a cluster you "
                            "brought; probe a machine of your own network instead")
