@@ -187,7 +187,7 @@ class Prober:
         except Exception as exc:  # the API is down: nothing to measure against
             return HostReach(False, f"the node addresses could not be read ({type(exc).__name__})")
         addrs = [(n, next((a.address for a in n.status.addresses or [] if a.type == "InternalIP"), "")) for n in nodes]
-        cidrs = sorted({c for n, _ in addrs if n.spec is not None for c in (n.spec.pod_cid_rs or ([n.spec.pod_cidr] if n.spec.pod_cidr else []))})
+        cidrs = sorted({c for n, _ in addrs if n.spec is not None for c in (n.spec.pod_cidrs or ([n.spec.pod_cidr] if n.spec.pod_cidr else []))})
         if isinstance(self.outside, NoOutside):
             nets = tuple(cidrs + [f"{ip}/32" for _, ip in addrs if ip])
             return HostReach(False, "on a cluster you brought the lab does not know whether this machine reaches pod and node addresses", nets)

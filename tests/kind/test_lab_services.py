@@ -341,3 +341,49 @@ def test_a_missing_object_is_named_the_same_way_on_both_backends(world, call) ->
         said.append(str(err.value).split(";")[0])
     assert said[0] == said[1], said
     assert re.fullmatch(r"no (service|deployment|pod|gateway|httproute|ingress|node)/[a-z/-]+", said[0])
+
+
+def test_address_waits_for_cloud_provider_kind(world, capsys: pytest.CaptureFixture[str]) -> None:
+    """C5: right after apply() a LoadBalancer Service has no address on kind (cloud-provider-kind
+    writes it seconds later); address() used to return None at once, and lesson 2 requested
+    http://None/. Now it waits, saying so on one line, and returns the address."""
+    import threading
+
+    lab, cluster = world["lab"], world["cluster"]
+    lab.quiet = False
+    cluster.add({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "late", "namespace": "shop"},
+                 "spec": {"type": "LoadBalancer", "clusterIP": "10.96.40.41", "selector": {"app": "web"},
+                          "ports": [{"name": "http", "port": 80, "targetPort": "http", "nodePort": 30081, "protocol": "TCP"}]}})
+
+    def controller() -> None:
+        with cluster.lock:
+            cluster.get("Service", "shop", "late")["status"] = {"loadBalancer": {"ingress": [{"ip": "172.18.0.9"}]}}
+
+    timer = threading.Timer(1.5, controller)
+    timer.start()
+    assert lab.address("service/shop/late", wait=20) == "172.18.0.9"
+    assert "netlab: waiting for cloud-provider-kind to assign an address to service/shop/late" in capsys.readouterr().out
+    assert lab.address("service/kube-system/kube-dns") is None  # not a LoadBalancer: no wait, no address
+
+
+def test_a_cluster_you_brought_has_no_lab_external_hosts(world) -> None:
+    """L4: on a cluster you brought, vm.internal / api.example.com / blocked.example.net do not exist;
+    a probe to them went to the real internet and read BLOCKED or DNS_FAILED."""
+    lab = world["lab"]
+    for destination in ("api.example.com", "203.0.113.10", "vm.internal"):
+        result = lab.probe("shop/api", destination, 80)
+        assert result.verdict is Verdict.PROBE_FAILED and "exists only on the simulated cluster and the course's kind clusters" in result.reason
+
+
+def test_host_probes_to_cluster_addresses_on_a_cluster_you_brought_are_probe_failed(world) -> None:
+    """C4/L4: from this machine, a node or pod address of a cluster you brought may be out of reach;
+    silence from it is PROBE_FAILED, never BLOCKED (the Prober measures once per lab)."""
+    lab, cluster = world["lab"], world["cluster"]
+    cluster.add({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "aks-node"},
+                 "spec": {"podCIDR": "192.0.2.0/24"}, "status": {"addresses": [{"type": "InternalIP", "address": "192.0.2.4"}]}})
+    reach = lab.prober.host_reach()
+    assert not reach.reachable and reach.covers("192.0.2.77") and not reach.covers("198.51.100.1")
+    from grader.kind.hostnet import l4_probe
+
+    verdict, reason, _ = l4_probe("192.0.2.77", 80, "TCP", timeout=0.3, reach=reach)
+    assert verdict is Verdict.PROBE_FAILED and "cannot reach 192.0.2.77 at all" in reason
