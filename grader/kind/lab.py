@@ -483,6 +483,8 @@ class ClusterLab(LiveLab):
         if profile is None:
             self.profile = get_profile(self.cni.profile)
         self._say(f"netlab: context {context}: CNI {self.cni.name} ({self.cni.note}); semantics of profile {self.profile.name}")
+        self._say("netlab: on a cluster you brought the lab changes only namespaces it creates (manifests without a namespace need "
+                  "one), and vm.internal, api.example.com and blocked.example.net do not exist: probes to them are PROBE_FAILED")
 
     def _daemonsets(self) -> list[str]:
         from kubernetes.client.rest import ApiException

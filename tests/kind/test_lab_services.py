@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from support.fake_apiserver import FAKE_NC, FakeCluster
 
-from grader.errors import LabError
+from grader.errors import LabError, ManifestError
 from grader.kind.lab import LiveLab
 from grader.kind.workloads import READINESS_ANNOTATION, readiness_probe
 from grader.reachability import Verdict
@@ -387,3 +387,15 @@ def test_host_probes_to_cluster_addresses_on_a_cluster_you_brought_are_probe_fai
 
     verdict, reason, _ = l4_probe("192.0.2.77", 80, "TCP", timeout=0.3, reach=reach)
     assert verdict is Verdict.PROBE_FAILED and "cannot reach 192.0.2.77 at all" in reason
+
+
+def test_a_manifest_without_namespace_on_a_cluster_you_brought_says_what_to_do(world) -> None:
+    """L5: lesson manifests without a namespace go to `default`, which a cluster you brought keeps for
+    its owner; the refusal now says what to do instead of only "not owned"."""
+    lab = world["lab"]
+    world["cluster"].add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})
+    policy = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny}\nspec: {podSelector: {}}\n"
+    with pytest.raises(ManifestError, match="on a cluster you brought, manifests without a namespace go to .default., which stays yours"):
+        lab.apply(policy)
+    assert lab.apply(policy, namespace="shop")  # a namespace the lab owns: applied (server-side apply on the fake API server)
+    assert world["cluster"].get("NetworkPolicy", "shop", "deny") is not None
