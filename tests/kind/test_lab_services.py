@@ -399,3 +399,37 @@ def test_a_manifest_without_namespace_on_a_cluster_you_brought_says_what_to_do(w
         lab.apply(policy)
     assert lab.apply(policy, namespace="shop")  # a namespace the lab owns: applied (server-side apply on the fake API server)
     assert world["cluster"].get("NetworkPolicy", "shop", "deny") is not None
+
+
+def test_probes_run_through_the_real_exec_path(world, tmp_path: Path) -> None:
+    """F1: the live Lab's own exec (KubeApi.exec over the websocket channel protocol, exit status on
+    the error channel) runs offline against the fake API server; `_exec` is not replaced here."""
+    from support.fake_apiserver import FAKE_AGNHOST
+
+    cluster = world["cluster"]
+    fake_bin = tmp_path / "exec-bin"
+    fake_bin.mkdir()
+    (fake_bin / "agnhost").write_text(FAKE_AGNHOST.format(python=sys.executable))
+    (fake_bin / "agnhost").chmod(0o755)
+    cluster.exec_path = fake_bin
+    lab = LiveLab("kindnet", kubeconfig=str(tmp_path / "kubeconfig"), context="fake", quiet=True)
+    assert lab.kube.exec("shop", "api", "c", ["/bin/sh", "-c", "echo hi; exit 3"]) == (3, "hi\n", "", "")
+    allowed = lab.probe("shop/api", "shop/web", "http")
+    assert allowed.verdict is Verdict.ALLOWED and allowed.answered_by == "shop/web"
+    free = socket_free_port()
+    refused = lab.probe("shop/api", "shop/web", free)
+    assert refused.verdict is Verdict.REFUSED and "REFUSED" in refused.reason
+    cluster.exec_path = tmp_path / "empty"  # no /agnhost in the image: the exec itself fails
+    (tmp_path / "empty").mkdir()
+    broken = lab.probe("shop/api", "shop/web", "http")
+    assert broken.verdict is Verdict.PROBE_FAILED and 'exec: "/agnhost": executable file not found' in broken.reason
+
+
+def socket_free_port() -> int:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return int(port)

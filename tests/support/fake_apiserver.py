@@ -283,6 +283,8 @@ class FakeCluster:
         here = self.root / ns / pod
         here.mkdir(parents=True, exist_ok=True)
         argv = [a.replace("/etc/resolv.conf", f"{here}/resolv.conf").replace("/tmp/netlab", f"{here}/netlab") for a in command]
+        if self.exec_path is not None and argv and argv[0].startswith("/") and (self.exec_path / argv[0].lstrip("/")).is_file():
+            argv[0] = str(self.exec_path / argv[0].lstrip("/"))  # /agnhost -> the fake agnhost
         path = os.environ.get("PATH", "/usr/bin:/bin")
         env = {**os.environ, "PATH": f"{self.exec_path}:{path}" if self.exec_path else path}
         try:
@@ -510,4 +512,31 @@ while True:
         sys.exit(0)
     sys.stdout.buffer.write(data)
     sys.stdout.flush()
+'''
+
+
+FAKE_AGNHOST = '''#!{python}
+"""Stand-in for ``/agnhost connect <host>:<port> --timeout=<d>s --protocol=tcp|udp`` with agnhost's
+output contract (kubernetes test/images/agnhost/connect/connect.go): exit 0 when connected, else
+exit 1 with ``TIMEOUT``/``REFUSED``/``DNS``/``OTHER`` first on stderr."""
+import socket, sys
+args = sys.argv[1:]
+if not args or args[0] != "connect":
+    sys.stderr.write("UNKNOWN: only connect is faked\\n"); sys.exit(1)
+target = next(a for a in args[1:] if not a.startswith("--"))
+timeout = float(next((a.split("=", 1)[1].rstrip("s") for a in args if a.startswith("--timeout=")), "1"))
+proto = next((a.split("=", 1)[1] for a in args if a.startswith("--protocol=")), "tcp")
+host, port = target.rsplit(":", 1)
+if proto != "tcp":
+    sys.stderr.write("OTHER: only tcp is faked\\n"); sys.exit(1)
+try:
+    socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+except socket.gaierror as exc:
+    sys.stderr.write(f"DNS: {{exc}}\\n"); sys.exit(1)
+except TimeoutError as exc:
+    sys.stderr.write(f"TIMEOUT: {{exc}}\\n"); sys.exit(1)
+except ConnectionRefusedError as exc:
+    sys.stderr.write(f"REFUSED: {{exc}}\\n"); sys.exit(1)
+except OSError as exc:
+    sys.stderr.write(f"OTHER: {{exc}}\\n"); sys.exit(1)
 '''
