@@ -10,6 +10,7 @@ from .cni import CniProfile, get_profile
 from .errors import LabError
 from .kind import environment
 from .lab import Lab, SimulatedLab
+from .session import first_time
 
 BACKENDS = ("auto", "sim", "kind")
 
@@ -58,6 +59,7 @@ def connect(profile: str | CniProfile | None = None, backend: str = "auto", *, q
         # needs an Azure model can only be the simulated cluster, whatever Docker and kind offer.
         choice = "sim"
         why = "Azure's load balancer and NSGs exist only there" + ("; NETLAB_BACKEND=kind does not apply" if forced == "kind" else "")
+    detected = choice == "auto"
     if choice == "auto":
         ready, why = kind_ready(prof.name)
         choice = "kind" if ready else "sim"
@@ -72,7 +74,9 @@ def connect(profile: str | CniProfile | None = None, backend: str = "auto", *, q
     if not quiet:
         where = "a real kind cluster" if choice == "kind" else "the simulated cluster"
         lb = f", LoadBalancer Services by {load_balancer}" if load_balancer not in (None, "cloud-provider-kind") else ""
-        print(f"netlab: profile {prof.name} on {where} ({why}{lb})")
+        # Why kind is not used is said once per JupyterLab session (grader/session.py), not in every lesson.
+        said = detected and choice == "sim" and not first_time(f"simulated cluster: {why}")
+        print(f"netlab: profile {prof.name} on {where}{lb}" if said else f"netlab: profile {prof.name} on {where} ({why}{lb})")
     return lab
 
 

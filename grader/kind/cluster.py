@@ -33,7 +33,8 @@ from ..errors import LabError
 from ..facts import fact
 from ._run import CommandError
 from .configs import PROFILE_LABEL, cluster_name, kubeconfig_path, load_config, state_dir
-from .external import ExternalHosts, Layout, calico_routes
+from .external import ExternalHosts
+from .external_layout import Layout, calico_routes
 from .installers import Kubectl, ensure_cloud_provider_kind, install_calico, install_cilium, preload_image, pull_image
 from .kindcli import CREATE_TIMEOUT, Kind, Version
 from .progress import Progress, StepTime

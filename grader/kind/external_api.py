@@ -33,7 +33,7 @@ from ..errors import LabError
 from ..model import Endpoint, ExternalHost
 from ..reachability.endpoints import HOST, NodeName, NodePort, PodName, try_parse
 from ._run import CommandError
-from .external import GATEWAY_NAME, VM_NAME
+from .external_layout import GATEWAY_NAME, VM_NAME
 from .kubeapi import ExecResult
 
 ROUTES_TTL = 5.0

@@ -39,6 +39,7 @@ from ..lab.results import ServiceList
 from ..manifests import ManifestSource, ObjectKey
 from ..model import ExternalHost, Labels, Namespace, Pod, Protocol
 from ..reachability import Comparison, Probe, ProbeResult, Reachability, Verdict
+from ..reachability.commands import host_port
 from ..reachability.endpoints import NamespaceName, label_target
 from ..services import Distribution, EndpointsInfo
 from ..topology import Topology, load_topology
@@ -59,7 +60,7 @@ from .kubeapi import (
 )
 from .live_connections import LiveConnections
 from .probe import Prober
-from .probing import converge, host_port
+from .probing import converge
 from .services_api import LiveServices
 from .workloads import (
     OWNER_LABEL,

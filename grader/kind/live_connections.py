@@ -16,11 +16,11 @@ from ..errors import LabError
 from ..lab.base import PortSpec
 from ..model import PodRef, Protocol
 from ..reachability import Hop, Probe, ProbeResult, Verdict
+from ..reachability.commands import host_port
 from ..reachability.endpoints import HOST, PodName, pod_namespace, try_parse
 from . import connections
 from .kubeapi import Exec
 from .probe import Prober
-from .probing import host_port
 from .services_api import namespace_hint
 
 

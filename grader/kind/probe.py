@@ -19,6 +19,7 @@ from ..errors import LabError
 from ..lab.base import Cell, PortSpec
 from ..model import Namespace, Pod, PodRef, Protocol
 from ..reachability import Hop, Probe, ProbeResult, Verdict
+from ..reachability.commands import connect, host_port, in_pod
 from ..reachability.endpoints import (
     HOST,
     NodeName,
@@ -32,7 +33,7 @@ from .apply import PROBE_NAMESPACE, Applier
 from .external_api import NoOutside, Outside, is_pod
 from .hostnet import HostReach, l4_probe, measure
 from .kubeapi import Exec, KubeApi, model_pod, pod_state
-from .probing import RETRY_TIMEOUT, confirm_blocked, connect_command, host_port, verdict_from_connect
+from .probing import RETRY_TIMEOUT, confirm_blocked, connect_command, verdict_from_connect
 from .workloads import namespace_manifest, probe_pod_manifest
 
 Snapshot = Mapping[str, Any]
@@ -258,7 +259,8 @@ class Prober:
         shown = f"agnhost connect {host_port(address, number)} --protocol={proto.value.lower()}"
         hops = (Hop("probe", f"{source}: {shown}"), Hop("result", (err or out).strip() or f"exit {code}"))
         answered = str(dst_pod.ref) if verdict is Verdict.ALLOWED and dst_pod is not None else None
-        return ProbeResult(probe, verdict, reason, answered_by=answered, loopback=source == destination, hops=hops)
+        ran = in_pod(connect(address, number, proto), src.pod.namespace, src.pod.name)  # the argv above, as a line to type
+        return ProbeResult(probe, verdict, reason, answered_by=answered, loopback=source == destination, hops=hops, command=ran)
 
     def _probe_from_host(self, probe: Probe, destination: str, port: PortSpec, proto: Protocol, snapshot: Snapshot | None) -> ProbeResult:
         """``host`` is the learner's machine: a connection made by this Python process (``grader.kind.hostnet``)."""

@@ -37,6 +37,7 @@ from ..lab.results import ServiceList
 from ..model import PodRef, Protocol
 from ..model.services import Service
 from ..reachability import Hop, Probe, ProbeResult, Verdict
+from ..reachability.commands import host_port
 from ..reachability.endpoints import (
     HOST,
     Address,
@@ -55,7 +56,7 @@ from .external_api import Outside
 from .hostnet import l4_probe
 from .kubeapi import Exec, KubeApi, model_pod, pod_state
 from .probe import Prober
-from .probing import host_port, parse_clientip
+from .probing import parse_clientip
 from .webprobe import DIST_TCP_SCRIPT, DIST_UDP_SCRIPT, parse_distribution
 from .workloads import READINESS_ANNOTATION, set_ready_command
 

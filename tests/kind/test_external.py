@@ -13,9 +13,9 @@ from grader.errors import LabError
 from grader.facts import fact
 from grader.kind.cluster import KindCluster, SetupError
 from grader.kind.coredns import patched_entries
-from grader.kind.external import (
+from grader.kind.external import ExternalHosts
+from grader.kind.external_layout import (
     BGP_PROTO,
-    ExternalHosts,
     Layout,
     Route,
     calico_routes,

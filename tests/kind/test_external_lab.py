@@ -20,7 +20,7 @@ import pytest
 from support.fake_apiserver import FakeCluster
 
 from grader.kind.cluster import KindCluster
-from grader.kind.external import VM_NAME
+from grader.kind.external_layout import VM_NAME
 from grader.kind.lab import KindLab
 from grader.kind.webprobe import CERTS_MARK, HEADERS_MARK, JSON_MARK
 from grader.reachability import Verdict

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-import grader
 from grader.errors import LabError
 from grader.kind.lab import ClusterLab, KindLab, LiveLab
 from grader.lab import Lab, SimulatedLab

@@ -14,7 +14,7 @@ from ...dns import Lookup
 from ...errors import FieldProblem, LabError, ManifestError
 from ...manifests import Manifest, ManifestSource, ObjectKey, parse_manifests
 from ...model import ContainerPort, ExternalHost, Namespace, Pod, PodRef, Protocol
-from ...netpol import NetworkPolicyEngine, policy_matrix
+from ...netpol import NetworkPolicyEngine
 from ...nsg import NetworkSecurityGroup
 from ...reachability import Probe, ProbeResult, Verdict
 from ...reachability.endpoints import NamespaceName, label_target
@@ -25,6 +25,7 @@ from ..results import ServiceList
 from .controlplane import ControlPlane
 from .kubeproxy import KubeProxy
 from .network import Connection, SimNetwork
+from .real_commands import probe_command, with_command
 from .services_api import SimServices
 from .state import ClusterState
 from .traffic import Traffic
@@ -175,7 +176,11 @@ class SimulatedLab(Lab):
     # -- probes ----------------------------------------------------------------------------
     def probe(self, source: str, destination: str, port: PortSpec = None, protocol: Protocol | str = Protocol.TCP) -> ProbeResult:
         proto = Protocol.parse(protocol)
-        probe = Probe(source, destination, port, proto)
+        result = self._probe(Probe(source, destination, port, proto))
+        return with_command(result, probe_command(self.state, source, destination, port, proto))
+
+    def _probe(self, probe: Probe) -> ProbeResult:
+        source, destination, port, proto = probe.source, probe.destination, probe.port, probe.protocol
         try:
             src = self.traffic.source(source)
             target = self.traffic.resolve(src, destination, port, proto)
@@ -306,6 +311,8 @@ class SimulatedLab(Lab):
         if missing:
             raise LabError(f"no pod/{missing[0]}")
         index = {n: i for i, n in enumerate(names)}
+        from ...netpol import policy_matrix  # numpy, loaded for large matrices only
+
         allowed = policy_matrix(self.policy_engine(), pods, port, proto).allowed  # type: ignore[arg-type]
         out = {}
         for s, d in cells:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from ...dns import Lookup
@@ -36,6 +37,7 @@ from ..refs import no_such, ref_key
 from ..results import IngressStatus, ServiceList
 from .controlplane import ControlPlane
 from .kubeproxy import KubeProxy
+from .real_commands import http_command, lookup_command, with_command
 from .traffic import Traffic
 from .web import WebClient
 
@@ -69,7 +71,8 @@ class SimServices:
         if found is None:
             assert failed is not None
             raise LabError(failed.reason)
-        return found
+        command = lookup_command(self.control.state, source, found)
+        return found if command is None else replace(found, command=command.line())
 
     # -- traffic -----------------------------------------------------------------------------
     def http(
@@ -83,7 +86,8 @@ class SimServices:
         ``ca`` is what the client trusts (a ``grader.tls`` CA or PEM): ``result.http.certificate_trusted``
         says whether it would accept the certificate. ``now`` moves the client's clock (expiry checks).
         """
-        return self.web.request(source, url, host=host, sni=sni, method=method, headers=headers, ca=ca, resolve=resolve, now=now)
+        result = self.web.request(source, url, host=host, sni=sni, method=method, headers=headers, ca=ca, resolve=resolve, now=now)
+        return with_command(result, http_command(self.control.state, source, url, host=host, sni=sni, method=method, headers=headers, resolve=resolve))
 
     def distribution(
         self, source: str, destination: str, port: int | str | None = None, *, requests: int = 100,
