@@ -263,7 +263,7 @@ def usable(profile: str | None = None) -> tuple[bool, str]:
 def _reason(check: Check) -> str:
     """``Docker is not installed``, ``kind v0.31.0 is too old (...)``, ``Docker engine not reachable: ...``."""
     detail = check.detail
-    if detail.startswith("not installed") or detail.startswith("neither installed"):
+    if detail.startswith(("not installed", "neither installed")):
         return f"{check.name} is {detail}" if detail.startswith("not") else f"{check.name}: {detail}"
     if check.name == "kind" and detail.startswith("v"):
         return f"kind {detail}"
