@@ -419,6 +419,8 @@ def test_probes_run_through_the_real_exec_path(world, tmp_path: Path) -> None:
     free = socket_free_port()
     refused = lab.probe("shop/api", "shop/web", free)
     assert refused.verdict is Verdict.REFUSED and "REFUSED" in refused.reason
+    grid = lab.matrix("http", sources=["shop/api"], destinations=["shop/web"])  # the same path, through Lab.matrix's threads
+    assert grid.result("shop/api", "shop/web").verdict is Verdict.ALLOWED
     cluster.exec_path = tmp_path / "empty"  # no /agnhost in the image: the exec itself fails
     (tmp_path / "empty").mkdir()
     broken = lab.probe("shop/api", "shop/web", "http")
