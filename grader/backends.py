@@ -20,12 +20,20 @@ def kind_usable() -> tuple[bool, str]:
     return environment.usable()
 
 
+def kind_ready(profile: str) -> tuple[bool, str]:
+    """Whether auto mode uses kind for ``profile``: only when its cluster exists and is ready
+    (``netlab up`` made it), so a lesson cell never creates a cluster (``environment.auto_choice``)."""
+    return environment.auto_choice(profile)
+
+
 def connect(profile: str | CniProfile | None = None, backend: str = "auto", *, quiet: bool = False,
             load_balancer: str | None = None) -> Lab:
     """A lab for ``profile`` (default ``kindnet``) on the chosen backend.
 
-    ``backend="auto"`` uses kind when Docker and kind are usable and the simulated cluster
-    otherwise; ``NETLAB_BACKEND=sim|kind`` decides instead of that detection. An explicit
+    ``backend="auto"`` uses kind only when the profile's kind cluster already exists and is ready
+    (``netlab up --profile P`` made it) and the simulated cluster otherwise, saying on one line how
+    to get a real one; it never creates a cluster. ``NETLAB_BACKEND=kind`` or ``backend="kind"``
+    create what is missing; ``NETLAB_BACKEND=sim|kind`` decides instead of that detection. An explicit
     ``backend="sim"`` or ``"kind"`` is kept whatever the variable says: lessons ask for the
     simulated cluster on purpose when they compare five profiles side by side, or use a model
     only it has. One line on stdout says which and why (stdout, never stderr: nbgrader scores
@@ -53,9 +61,8 @@ def connect(profile: str | CniProfile | None = None, backend: str = "auto", *, q
         why = "Azure's load balancer and NSGs exist only there" + ("; NETLAB_BACKEND=kind does not apply" if forced == "kind" else "")
     detected = choice == "auto"
     if choice == "auto":
-        usable, reason = kind_usable()
-        choice = "kind" if usable else "sim"
-        why = "Docker and kind are available" if usable else reason
+        ready, why = kind_ready(prof.name)
+        choice = "kind" if ready else "sim"
     if choice == "kind":
         from .kind.lab import (
             KindLab,  # loaded on demand: `import grader` stays light (tests/manifests/test_import_time.py)
@@ -73,4 +80,4 @@ def connect(profile: str | CniProfile | None = None, backend: str = "auto", *, q
     return lab
 
 
-__all__ = ["BACKENDS", "connect", "kind_usable"]
+__all__ = ["BACKENDS", "connect", "kind_ready", "kind_usable"]

@@ -65,7 +65,8 @@ class DoctorReport:
 
     def text(self) -> str:
         lines = [c.render() for c in self.checks]
-        where = "a real kind cluster" if self.backend == "kind" else "the simulated cluster"
+        where = ("a profile's real kind cluster once `netlab up` has made it" if self.backend == "kind" and not self.forced
+                 else "a real kind cluster" if self.backend == "kind" else "the simulated cluster")
         missing = [c for c in self.kind_checks if c.needed_for_kind and c.status is not Status.OK]
         why = "real kind clusters need the optional steps below" if self.backend == "sim" and missing and not self.forced else self.reason
         lines.append(f"backend: {self.backend} — grader.connect() will use {where} ({why})")
@@ -106,7 +107,7 @@ def doctor_report() -> DoctorReport:
     if forced in ("sim", "kind"):
         backend, reason = forced, "NETLAB_BACKEND is set"
     else:
-        backend, reason = ("kind", "Docker and kind are available") if usable else ("sim", why)
+        backend, reason = ("kind", "Docker and kind are available; the simulated cluster until then") if usable else ("sim", why)
     return DoctorReport(tuple(checks), kind_checks, backend, reason, usable, forced in ("sim", "kind"))
 
 

@@ -59,9 +59,15 @@ class Applier:
         return namespace in owned or (self.owns_default and namespace == "default")
 
     def refusal(self, namespace: str) -> str:
+        extra = ""
+        if namespace == "default" and not self.owns_default:
+            # Review L5: most lesson manifests have no namespace; on a cluster you brought they land in
+            # `default`, which is not the lab's to change.
+            extra = ("; on a cluster you brought, manifests without a namespace go to 'default', which stays yours: "
+                     "give them a namespace the lab created (apply(text, namespace='<lab namespace>'))")
         return (
             f"namespace {namespace!r} is not owned by the course lab: the lab only changes namespaces it created "
-            f"(labelled {OWNER_SELECTOR}); deploy a topology or apply a Namespace first"
+            f"(labelled {OWNER_SELECTOR}); deploy a topology or apply a Namespace first{extra}"
         )
 
     def require(self, namespace: str) -> None:

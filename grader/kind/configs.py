@@ -51,9 +51,14 @@ def render_config(profile: str | CniProfile) -> dict[str, Any]:
     * calico-*: ``disableDefaultCNI`` as the Calico kind guide does; kube-proxy iptables (default).
     * cilium-tunnel: ``disableDefaultCNI``; kube-proxy iptables.
     * cilium-native: ``disableDefaultCNI`` and ``kubeProxyMode: none`` (Cilium replaces kube-proxy).
+
+    Every profile sets ``dnsSearch: []``, so lookups in pods do not depend on the learner's network.
     """
     prof = get_profile(profile)
-    networking: dict[str, Any] = {"podSubnet": str(prof.pod_subnet), "serviceSubnet": str(prof.service_subnet)}
+    # dnsSearch: [] keeps the learner's host search domains out of the nodes (and so out of every pod's
+    # resolv.conf): unset, kind passes the host's `search` line through (v1alpha4 types.go: "If not set,
+    # this will be inherited from the host"; images/base/files/usr/local/bin/entrypoint, KIND_DNS_SEARCH).
+    networking: dict[str, Any] = {"podSubnet": str(prof.pod_subnet), "serviceSubnet": str(prof.service_subnet), "dnsSearch": []}
     if prof.cni == "kindnet":
         networking["kubeProxyMode"] = "nftables"
     else:

@@ -21,6 +21,7 @@ from ..manifests import ObjectKey
 from . import views
 from .apply import Applier
 from .kubeapi import KubeApi, pod_state
+from .probing import ADDRESS_WAIT_S, wait_for_address
 
 GATEWAY_GROUP = ("gateway.networking.k8s.io", "v1")
 
@@ -83,10 +84,31 @@ class LiveControllers:
             time.sleep(2)
 
     # -- addresses and status ------------------------------------------------------------------------
-    def address(self, what: str) -> str | None:
+    def address(self, what: str, *, wait: float = ADDRESS_WAIT_S) -> str | None:
         """External address of ``service/``, ``ingress/`` or ``gateway/<ns>/<name>`` as its controller
-        published it (None while pending, as kubectl shows ``<pending>``)."""
+        published it. On kind the controller (cloud-provider-kind) writes it a few seconds after
+        ``apply`` (the first LoadBalancer pulls its Envoy image), so this waits up to ``wait``
+        seconds, saying so on one line (review C5); None when none came (the reason is printed).
+        A Service that is not ``type: LoadBalancer`` gets no address: None at once."""
         key = object_key(what)
+        if key.kind == "Service":
+            svc = self.kube.plain(self.kube.read(str(key), self.kube.core.read_namespaced_service, key.name, key.namespace))
+            if (svc.get("spec") or {}).get("type") != "LoadBalancer":
+                return None
+        found, why = wait_for_address(lambda: self._address_now(key, what), str(key), timeout=wait, log=self.say,
+                                      problem=(lambda: self._gateway_problem(key)) if key.kind == "Gateway" else None)
+        if found is None and wait > 0:
+            self.say(f"netlab: {key} has no address: {why}")
+        return found
+
+    def _gateway_problem(self, key: ObjectKey) -> str:
+        """A Gateway its controller refused (Accepted False): waiting longer will not help."""
+        for cond in views.gateway_status(self._gateway_object("gateways", key)).conditions:
+            if cond.type == "Accepted" and cond.status == "False":
+                return f"the Gateway was not accepted ({cond.reason}: {cond.message})"
+        return ""
+
+    def _address_now(self, key: ObjectKey, what: str) -> str | None:
         if key.kind == "Service":
             return views.lb_address(self.kube.plain(self.kube.read(str(key), self.kube.core.read_namespaced_service, key.name, key.namespace)).get("status"))
         if key.kind == "Ingress":

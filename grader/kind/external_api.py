@@ -75,6 +75,18 @@ class Outside(Protocol):
     def forget(self) -> None: ...
 
 
+def lab_world_host(name: str) -> str | None:
+    """``<name> (<address>)`` when ``name`` (a host name or address, optionally ``:port``) is one of
+    the simulated lab's external hosts other than ``host`` (grader.lab.results.default_external_hosts)."""
+    from ..lab.results import default_external_hosts
+
+    bare = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
+    for host in default_external_hosts().values():
+        if host.name != HOST and bare in (host.name, str(host.ip)):
+            return f"{host.name} ({host.ip})"
+    return None
+
+
 class NoOutside:
     """A cluster you brought: the lab knows no machine outside it (``host`` is this machine, as a source)."""
 
@@ -82,6 +94,14 @@ class NoOutside:
         return []
 
     def target(self, source: str, destination: str) -> str:
+        """A destination the lab's simulated world has (``vm.internal``, ``api.example.com``,
+        ``blocked.example.net`` or their documentation addresses) does not exist on a cluster you
+        brought: the probe would go to the real internet and read DNS_FAILED or BLOCKED, so it is
+        refused here and the probe is PROBE_FAILED with this reason (review L4)."""
+        lab_only = lab_world_host(destination)
+        if lab_only is not None:
+            raise LabError(f"{lab_only} exists only on the simulated cluster and the course's kind clusters, not on a cluster you "
+                           "brought; probe a machine of your own network instead")
         return destination
 
     def internet_source(self, source: str) -> str | None:

@@ -393,8 +393,10 @@ class LiveLab(Lab):
     def install_ingress_controller(self, name: str = "ingress-nginx", *, default: bool = False) -> str:
         return self.controllers.install_ingress_controller(name, default=default)
 
-    def address(self, what: str) -> str | None:
-        return self.controllers.address(what)
+    def address(self, what: str, *, wait: float | None = None) -> str | None:
+        """As the simulated cluster answers it; on a real cluster waits (up to 60 s by default, ``wait=0``
+        not at all) for the controller to publish the address."""
+        return self.controllers.address(what) if wait is None else self.controllers.address(what, wait=wait)
 
     def status(self, what: str) -> Any:
         return self.controllers.status(what)
@@ -482,6 +484,8 @@ class ClusterLab(LiveLab):
         if profile is None:
             self.profile = get_profile(self.cni.profile)
         self._say(f"netlab: context {context}: CNI {self.cni.name} ({self.cni.note}); semantics of profile {self.profile.name}")
+        self._say("netlab: on a cluster you brought the lab changes only namespaces it creates (manifests without a namespace need "
+                  "one), and vm.internal, api.example.com and blocked.example.net do not exist: probes to them are PROBE_FAILED")
 
     def _daemonsets(self) -> list[str]:
         from kubernetes.client.rest import ApiException

@@ -167,7 +167,7 @@ class LiveServices:
             raw, hops = self._http_raw(source, req)
         except LabError as exc:
             return ProbeResult(probe, Verdict.PROBE_FAILED, str(exc))
-        verdict, reason = webprobe.verdict_of(raw, req, source)
+        verdict, reason = webprobe.verdict_of(raw, req, source, reach=self.prober.host_reach() if source == HOST else None)
         answered = self._answered_by(raw, req, dst_pod, source_ns) if verdict is Verdict.ALLOWED else None
         http = webprobe.exchange(raw, req, ca=ca, now=now, served_by=answered or "")
         if http is not None and http.certificate_trusted is False:
@@ -323,7 +323,7 @@ class LiveServices:
 
     def _count(self, raw: webprobe.RawHttp, req: webprobe.HttpRequest, source: str, dst_pod: Any, source_ns: str | None,
                answers: list[str | None], verdicts: list[str]) -> None:
-        verdict, _ = webprobe.verdict_of(raw, req, source)
+        verdict, _ = webprobe.verdict_of(raw, req, source, reach=self.prober.host_reach() if source == HOST else None)
         if verdict is Verdict.ALLOWED and raw.status is not None and raw.status < 500:
             who = self._answered_by(raw, req, dst_pod, source_ns)
             answers.append(who)
@@ -358,7 +358,7 @@ class LiveServices:
         hints = [h for h in (namespace_hint(target, pod_namespace(source)),) if h]
         if source == HOST:
             for _ in range(requests):
-                verdict, _, reply = l4_probe(target, port, Protocol.UDP)
+                verdict, _, reply = l4_probe(target, port, Protocol.UDP, reach=self.prober.host_reach())
                 who = self.pod_named(reply.strip(), hints) if reply.strip() else None
                 answers.append(who)
                 verdicts.append(verdict.value)

@@ -242,7 +242,16 @@ def _peer_chain(sock: ssl.SSLSocket) -> tuple[Any, ...]:
 
 # -- outcome -> verdict, exchange ----------------------------------------------------------------------
 
-def verdict_of(raw: RawHttp, req: HttpRequest, source: str, timeout: float = DEFAULT_TIMEOUT) -> tuple[Verdict, str]:
+def verdict_of(raw: RawHttp, req: HttpRequest, source: str, timeout: float = DEFAULT_TIMEOUT, *, reach: Any = None) -> tuple[Verdict, str]:
+    """The verdict of one request. ``reach`` (a ``hostnet.HostReach``, for ``source == "host"``):
+    a timeout or "unreachable" towards a network this machine cannot reach is PROBE_FAILED (C4)."""
+    verdict, reason = _verdict_of(raw, req, source, timeout)
+    if reach is not None and source == "host":
+        verdict, reason = reach.judge(verdict, reason, raw.remote_ip or req.connect_host)
+    return verdict, reason
+
+
+def _verdict_of(raw: RawHttp, req: HttpRequest, source: str, timeout: float) -> tuple[Verdict, str]:
     target = f"{req.connect_host}:{req.port}"
     if raw.outcome == Outcome.OK:
         return Verdict.ALLOWED, f"HTTP {raw.status} from {raw.remote_ip or target}"

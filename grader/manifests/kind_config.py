@@ -31,7 +31,7 @@ STRUCTS: dict[str, dict[str, Any]] = {
     "Cluster": CLUSTER_FIELDS,
     "Node": {
         "role": _STR, "image": _STR, "labels": _STRMAP, "extraMounts": ["Mount"], "extraPortMappings": ["PortMapping"],
-        "gpus": _STR, "kubeadmConfigPatches": _STRLIST, "kubeadmConfigPatchesJSON6902": ["PatchJSON6902"],
+        "kubeadmConfigPatches": _STRLIST, "kubeadmConfigPatchesJSON6902": ["PatchJSON6902"],  # no gpus: v1alpha4 Node has none (N1)
     },
     "Networking": {
         "ipFamily": _STR, "apiServerPort": _INT, "apiServerAddress": _STR, "podSubnet": _STR, "serviceSubnet": _STR,

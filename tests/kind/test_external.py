@@ -249,6 +249,7 @@ def test_a_new_pinned_image_replaces_the_containers(fakes) -> None:
     cluster = KindCluster("kindnet")
     cluster.ensure()
     newer = ExternalHosts(image="registry.k8s.io/e2e-test-images/agnhost:9.99")
+    fakes.set(registry=["registry.k8s.io/e2e-test-images/agnhost:9.99"])  # as if facts.yaml pinned this newer tag
     fakes.clear_log()
     newer.ensure()
     assert sorted(c[3] for c in _calls(fakes, "rm", "--force")) == sorted(EXTERNAL_CONTAINERS)

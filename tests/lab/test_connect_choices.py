@@ -104,7 +104,7 @@ def test_auto_gives_the_simulated_cluster_for_the_azure_model_even_where_kind_ru
     import grader.backends as backends_module
 
     monkeypatch.delenv("NETLAB_BACKEND", raising=False)
-    monkeypatch.setattr(backends_module, "kind_usable", lambda: (True, "Docker and kind are available"))
+    monkeypatch.setattr(backends_module, "kind_ready", lambda profile: (True, "kind cluster netlab-kindnet is ready"))
     lab, out = _connect_quietly_checked(capsys, load_balancer="azure")
     assert isinstance(lab, SimulatedLab) and "on the simulated cluster" in out
 
@@ -129,6 +129,6 @@ def test_cloud_provider_kind_in_auto_mode_keeps_the_detection(monkeypatch, capsy
     import grader.backends as backends_module
 
     monkeypatch.delenv("NETLAB_BACKEND", raising=False)
-    monkeypatch.setattr(backends_module, "kind_usable", lambda: (False, "no Docker engine"))
+    monkeypatch.setattr(backends_module, "kind_ready", lambda profile: (False, "no Docker engine"))
     lab, out = _connect_quietly_checked(capsys, load_balancer="cloud-provider-kind")
     assert isinstance(lab, SimulatedLab) and out == "netlab: profile kindnet on the simulated cluster (no Docker engine)\n"
