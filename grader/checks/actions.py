@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import LabError, ManifestError
 from ..lab import SimulatedLab
-from .spec import SpecError
+from .vocabulary import SpecError
 
 Action = Callable[[Any, Any, dict[str, Any]], None]
 ACTIONS: dict[str, Action] = {}

@@ -15,7 +15,7 @@ from ..errors import LabError, ManifestError, NetlabError
 from ..manifests import Manifest, parse_manifests
 from ..manifests.bounded_yaml import YamlInputError, load_yaml_value
 from .outcome import Finding, Outcome, request_digest
-from .spec import FORMATS, SPEC_VERSION, AnswerError, NotFound, SpecError
+from .vocabulary import FORMATS, SPEC_VERSION, AnswerError, NotFound, SpecError
 
 
 def backend_choice() -> str:

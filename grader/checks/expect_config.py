@@ -23,7 +23,7 @@ from typing import Any
 
 from .kinds import Handler, registrar
 from .outcome import Finding
-from .spec import SpecError
+from .vocabulary import SpecError
 
 HANDLERS: dict[str, Handler] = {}
 expectation = registrar(HANDLERS)

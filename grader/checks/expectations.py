@@ -26,7 +26,7 @@ from ..reachability import LEGEND, Reachability, Verdict, matches
 from ..reachability.render import COLOURS, heatmap, html_grid
 from .kinds import Handler, expected_value, flow_problem, html_block, parse_verdict, port_label, registrar, why_text
 from .outcome import Finding
-from .spec import SpecError
+from .vocabulary import SpecError
 
 def _png(hm: Any) -> str:
     return base64.b64encode(hm.png()).decode("ascii")

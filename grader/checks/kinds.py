@@ -15,7 +15,7 @@ from typing import Any
 from ..reachability import Verdict
 from .outcome import Finding
 from .queries import QUERIES
-from .spec import SpecError
+from .vocabulary import SpecError
 
 Handler = Callable[[Any, dict[str, Any]], Finding]
 """``handler(context, parameters) -> Finding``."""

@@ -15,7 +15,7 @@ from ..lab import SimulatedLab
 from ..model import Node, Pod, Protocol
 from ..reachability import Verdict
 from ..reachability.endpoints import pod_namespace
-from .spec import SpecError
+from .vocabulary import SpecError
 
 Query = Callable[..., Any]
 QUERIES: dict[str, Query] = {}
@@ -162,7 +162,7 @@ def address(lab: Any, what: str) -> str:
     """The external address of ``service/ns/name`` (LoadBalancer), ``ingress/ns/name`` or
     ``gateway/ns/name``. A missing object or a pending address is the learner's to fix."""
     from ..errors import LabError
-    from .spec import NotFound
+    from .vocabulary import NotFound
 
     try:
         found = lab.address(what)

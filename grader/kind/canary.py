@@ -75,7 +75,7 @@ class Canary:
         finally:
             try:
                 self.applier.kube.core.delete_namespace(ns)
-            except Exception:  # cleanup is best effort; the next canary re-applies everything
+            except Exception:  # noqa: BLE001 - cleanup is best effort; the next canary re-applies everything
                 pass
 
     def require(self) -> CanaryResult:

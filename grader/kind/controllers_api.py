@@ -75,7 +75,7 @@ class LiveControllers:
             for job in nginx.ADMISSION_JOBS:
                 try:
                     jobs_done &= bool(batch.read_namespaced_job(job, nginx.NAMESPACE).status.succeeded)
-                except Exception:  # a finished Job may have been cleaned up already
+                except Exception:  # noqa: BLE001 - a finished Job may have been cleaned up already
                     pass
             if ready and jobs_done:
                 return

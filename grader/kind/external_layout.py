@@ -30,7 +30,7 @@ BGP_PROTO = 186
 """``RTPROT_BGP`` (linux/rtnetlink.h): the VM's routes to Calico blocks are tagged as BGP routes."""
 STATE_DIR = "/run/netlab"
 STATE_FILE = f"{STATE_DIR}/config"
-EDGE = ipaddress.ip_address(EDGE_PUBLIC_IP_TEXT)
+EDGE = ipaddress.IPv4Address(EDGE_PUBLIC_IP_TEXT)
 EXEC_TIMEOUT = 60.0
 
 SERVE = (
@@ -165,7 +165,7 @@ class Layout:
 
     def hosts(self) -> tuple[ExternalHost, ...]:
         """The lab's external hosts with their addresses here, in the simulated cluster's order."""
-    
+
         real = {GATEWAY_NAME: self.network.gateway, VM_NAME: self.vm, **{h.name: h.address for h in self.internet}}
         return tuple(replace(h, ip=real[name]) for name, h in default_external_hosts().items() if name in real)
 

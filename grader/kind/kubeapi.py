@@ -177,7 +177,7 @@ class KubeApi:
             )
         except ApiException as exc:
             return None, "", "", f"exec refused by the API server ({exc.status} {exc.reason})"
-        except Exception as exc:  # websocket handshake errors surface as various types
+        except Exception as exc:  # noqa: BLE001 - websocket handshake errors surface as various types
             return None, "", "", f"exec failed: {type(exc).__name__}: {exc}"
         try:
             ws.run_forever(timeout=timeout)

@@ -236,7 +236,7 @@ class LiveLab(Lab):
             for api_version, kind in CLUSTER_SCOPED_SYSTEM:
                 try:
                     self.kube.resource(api_version, kind).delete(label_selector=OWNER_SELECTOR)
-                except (LabError, Exception):  # nothing of that kind was ever created
+                except Exception:  # noqa: BLE001 - nothing of that kind was ever created
                     pass
         if self.applier.owns_default:
             for kind in sorted(self.applier.kinds | {"Pod"}):

@@ -102,7 +102,7 @@ class LiveConnections:
         for conn_id in list(self._connections):
             try:
                 self.close_connection(conn_id)
-            except Exception:  # the pod (and the process in it) may be gone already
+            except Exception:  # noqa: BLE001 - the pod (and the process in it) may be gone already
                 self._connections.pop(conn_id, None)
 
 

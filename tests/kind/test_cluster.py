@@ -168,7 +168,7 @@ def test_status_and_course_clusters(fakes) -> None:
 
 def test_kind_too_old_stops_before_anything(fakes) -> None:
     fakes.set(kind_version="v0.22.0")
-    with pytest.raises(CommandError, match="kind v0.22.0 is too old: the course's node image .* needs kind v0.32.0 or later"):
+    with pytest.raises(CommandError, match=r"kind v0\.22\.0 is too old: the course's node image .* needs kind v0\.32\.0 or later"):
         KindCluster("kindnet").ensure()
     assert [c[1] for c in fakes.calls("kind")] == ["version"]
 
@@ -204,9 +204,9 @@ def test_kind_before_v032_cannot_create_from_the_pinned_node_image(fakes) -> Non
 
     fakes.set(kind_version="v0.31.0")
     config = KindCluster("kindnet")
-    with pytest.raises(CommandError, match="kind v0.31.0 is too old"):
+    with pytest.raises(CommandError, match=r"kind v0\.31\.0 is too old"):
         config.ensure()
-    with pytest.raises(CommandError, match='old API spec: "kubeadm.k8s.io/v1beta3"'):
+    with pytest.raises(CommandError, match=r'old API spec: "kubeadm\.k8s\.io/v1beta3"'):
         Kind().create("netlab-kindnet", "kind-configs/kindnet.yaml", kubeconfig=config.kubeconfig, image=fact("kind-node-image").value)
     assert fakes.state["clusters"] == {}
 

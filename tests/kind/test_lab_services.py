@@ -395,7 +395,7 @@ def test_a_manifest_without_namespace_on_a_cluster_you_brought_says_what_to_do(w
     lab = world["lab"]
     world["cluster"].add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})
     policy = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny}\nspec: {podSelector: {}}\n"
-    with pytest.raises(ManifestError, match="on a cluster you brought, manifests without a namespace go to .default., which stays yours"):
+    with pytest.raises(ManifestError, match=r"on a cluster you brought, manifests without a namespace go to .default., which stays yours"):
         lab.apply(policy)
     assert lab.apply(policy, namespace="shop")  # a namespace the lab owns: applied (server-side apply on the fake API server)
     assert world["cluster"].get("NetworkPolicy", "shop", "deny") is not None

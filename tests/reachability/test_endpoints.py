@@ -101,9 +101,9 @@ HAND_PARSING = {
     "startswith a node prefix": re.compile(r"""(?:startswith|removeprefix)\(\(?\s*f?["']node:"""),
     "slicing off 'node:'": re.compile(r"\[5:\]"),
     "a regex over node names": re.compile(r"""node:\((?:\[|\\)"""),
-    "'/' tested in an endpoint name": re.compile(r"""["']/["'] (?:not )?in %s\b""" % _NAMES),
-    "an endpoint name split at '/'": re.compile(r"""\b%s\.(?:split|partition|rpartition)\(["']/["']""" % _NAMES),
-    "an endpoint name split at ':'": re.compile(r"""\b%s(?:\[\d*:\])?\.(?:split|partition)\(["']:["']""" % _NAMES),
+    "'/' tested in an endpoint name": re.compile(r"""["']/["'] (?:not )?in """ + _NAMES + r"\b"),
+    "an endpoint name split at '/'": re.compile(r"\b" + _NAMES + r"""\.(?:split|partition|rpartition)\(["']/["']"""),
+    "an endpoint name split at ':'": re.compile(r"\b" + _NAMES + r"""(?:\[\d*:\])?\.(?:split|partition)\(["']:["']"""),
 }
 
 

@@ -235,7 +235,7 @@ class KubeProxy:
                 return self._to_node(src, node, port, protocol, [])
         proxy = self.proxy_at(ip)
         if proxy is not None:
-            label, ports = proxy
+            label, _ports = proxy
             number = int(port) if isinstance(port, int) or (isinstance(port, str) and port.isdigit()) else (80 if port is None else None)
             if number is None:
                 return _fail(Verdict.PROBE_FAILED, f"{label} has no port named {port!r}")
@@ -262,9 +262,7 @@ class KubeProxy:
         proxy = self.proxy_at(dst.ip)
         if proxy is not None:
             return port in proxy[1]
-        if dst.kind is EndpointKind.NODE and dst.node == self.state.nodes[0].name and port == API_SERVER_PORT:
-            return True
-        return False
+        return dst.kind is EndpointKind.NODE and dst.node == self.state.nodes[0].name and port == API_SERVER_PORT
 
     def backend_endpoint(self, b: Backend) -> Endpoint:
         if b.pod is not None:

@@ -132,7 +132,7 @@ class SimulatedLab(Lab):
     def reset(self, *, keep_topology: bool = False) -> None:
         self.network.reset()
         if keep_topology and self._topology is not None:
-            for key in self.state.keys():
+            for key in self.state.keys():  # noqa: SIM118 - ClusterState.keys() is a method of its own, not a dict's
                 if key not in self._topology_keys and key not in self.control_plane.system_keys:
                     self.state.remove(key)
             for pod in self._topology.pods:  # restore labels a lesson may have changed
