@@ -19,6 +19,7 @@ help:
 	@echo "make test-fast   unit layer only, within $(TEST_FAST_BUDGET) s on a quiet 2-core machine"
 	@echo "make lint        ruff and mypy (settings in pyproject.toml)"
 	@echo "make benchmark   print speed ratios (benchmarks/)"
+	@echo "make conformance (Docker) real kind clusters vs the simulation: conformance-report.md/.json"
 	@echo "make lessons     regenerate course/*.ipynb and course/FACTS.md from tools/lessons/"
 	@echo "make release | autograde | feedback | grades   instructor workflow (nbgrader), see README"
 	@echo "make build-exercises   regenerate solutions/ from tools/build_exercises.py"
@@ -86,8 +87,11 @@ benchmark: install-test
 lessons: install
 	$(BIN)/python tools/build_lessons.py
 
+# Needs Docker: `netlab up` per profile (steps timed), every scenario on both backends, then
+# `netlab down` per profile (NETLAB_CONFORMANCE_KEEP=1 keeps the clusters). Profiles:
+# NETLAB_CONFORMANCE_PROFILES=kindnet,calico-vxlan,... Writes conformance-report.md and .json.
 conformance: install-test
-	$(BIN)/python -m pytest -m live tests/conformance -v
+	NETLAB_CONFORMANCE_REPORT=$(CURDIR)/conformance-report $(BIN)/python -m pytest -m live tests/conformance -v
 
 # --- instructor workflow (thin wrappers around nbgrader; see README "For instructors") ---
 # nbgrader runs `alembic` from PATH when it creates the gradebook, so the venv's bin goes first.

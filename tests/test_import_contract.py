@@ -62,28 +62,9 @@ FORBIDDEN: dict[tuple[str, str], str] = {
     ("grader.kind", "grader.lab.sim"): "the live backend must not depend on the simulator's internals",
 }
 
-# Edges that exist on main today and that the backend-contract refactor (branch issue11-contract)
-# removes: connect() moves above both backends, kind stops borrowing the simulator's types,
-# manifests stops importing cilium, checks/ stops importing in a circle. The lead empties this at
-# merge; test_pending_edges_still_exist says when.
-PENDING_REMOVAL: frozenset[tuple[str, str]] = frozenset({
-    # lab -> kind: connect() and the environment check live in grader.lab
-    ("grader.lab", "grader.kind.environment"),
-    ("grader.lab", "grader.kind.lab"),
-    # kind -> lab.sim: ServiceList, IngressStatus, default_external_hosts
-    ("grader.kind.external", "grader.lab.sim.state"),
-    ("grader.kind.services_api", "grader.lab.sim.services_api"),
-    ("grader.kind.views", "grader.lab.sim.services_api"),
-    # manifests -> cilium: the CiliumNetworkPolicy parser registered from below
-    ("grader.manifests", "grader.cilium.parse"),
-    # checks/ modules importing each other in a circle: registration of the config and web
-    # expectations by a side-effect import at the end of expectations.py, and the Check builder
-    # (spec) reaching down into the engine and the trusted re-check
-    ("grader.checks.expectations", "grader.checks.expect_config"),
-    ("grader.checks.expectations", "grader.checks.expect_web"),
-    ("grader.checks.spec", "grader.checks.engine"),
-    ("grader.checks.spec", "grader.checks.trusted"),
-})
+# Known edges that break the contract and are being removed, each with its reason and the branch
+# removing it. Empty since the backend-contract refactor (issue 11) landed; keep it that way.
+PENDING_REMOVAL: frozenset[tuple[str, str]] = frozenset()
 
 # Packages whose modules must not import each other in a circle (module level, every kind of import).
 ACYCLIC_PACKAGES = ("grader.checks",)

@@ -24,10 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ..model import Direction, Endpoint, EndpointKind, Flow, Namespace, Pod, Protocol
-from ..netpol import NetworkPolicyEngine
-from ..netpol.engine import DirectionVerdict, FlowVerdict
-from .fqdn import DnsCache, FqdnSelector
-from .model import (
+from ..model.cilium import (
     CLUSTER_LABEL,
     NAMESPACE_LABEL,
     NAMESPACE_LABELS_PREFIX,
@@ -39,6 +36,9 @@ from .model import (
     PortProtocol,
     PortRule,
 )
+from ..netpol import NetworkPolicyEngine
+from ..netpol.engine import DirectionVerdict, FlowVerdict
+from .fqdn import DnsCache, FqdnSelector
 
 
 def endpoint_labels(pod: Pod, namespaces: Mapping[str, Namespace]) -> dict[str, str]:

@@ -18,6 +18,7 @@ from typing import Any
 from ..cni import NODE_NETWORK, CniProfile
 from ..model import ContainerPort, ExternalHost, Node, Pod, Protocol
 from ..reachability import ProbeResult, ReachabilityMatrix, Verdict
+from ..reachability.endpoints import PodName, try_parse
 from ..reachability.render import COLOURS
 from ..topology import Topology, load_topology
 from .picture import Picture, new_figure
@@ -117,10 +118,10 @@ def _with_flow_pods(lab: Any, pods: list[Pod], flows: Sequence[ProbeResult]) -> 
     extra: list[Pod] = []
     for r in flows:
         for name in (r.probe.source, r.probe.destination):
-            if "/" not in name or name.startswith(("node:", "http://", "https://")) or name in drawn:
+            parsed = try_parse(name)
+            if not isinstance(parsed, PodName) or name in drawn:
                 continue
-            namespace = name.split("/", 1)[0]
-            found = next((p for p in lab.pods(namespace) if str(p.ref) == name), None)
+            found = next((p for p in lab.pods(parsed.namespace) if str(p.ref) == name), None)
             if found is not None:
                 extra.append(found)
                 drawn.add(name)

@@ -17,9 +17,9 @@ from grader.manifests.bounded_yaml import (
     capped_text,
     load_yaml_documents,
     load_yaml_value,
-    resolve_plain,
     shown,
 )
+from grader.manifests.yaml_scalars import resolve_plain
 
 from support.wrong_answers_input import ALIAS_BOMB
 
