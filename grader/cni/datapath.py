@@ -102,6 +102,17 @@ class Path:
     crossings: tuple[NicCrossing, ...] = ()
     snat: tuple[tuple[IPAddress, IPAddress, str], ...] = field(default=())
     """Every source rewrite: (from, to, where)."""
+    on_source_node: int = 0
+    """How many of ``hops`` happen before the packet leaves its source's node (1 for a pod: its veth).
+    Egress policy is enforced there, so a trace that egress policy drops stops after these hops."""
+
+    def until_egress(self) -> tuple[Step, ...]:
+        """The hops up to the point where egress policy judges the packet (on the source's node)."""
+        return self.hops[:self.on_source_node]
+
+    def after_egress(self) -> tuple[Step, ...]:
+        """The hops after the packet has left the source's node."""
+        return self.hops[self.on_source_node:]
 
 
 def ephemeral_port(*parts: object) -> int:
@@ -135,12 +146,14 @@ class _Builder:
     def packet(self, src: IPAddress, dst: IPAddress) -> Packet:
         return Packet(src, dst, self.protocol, self.src_port, self.port)
 
+    on_source_node: int = 0
+
     def fail(self, reason: str) -> Path:
         self.hop("route", f"no route: {reason}")
-        return Path(tuple(self.hops), False, reason, None, tuple(self.crossings), tuple(self.snat))
+        return Path(tuple(self.hops), False, reason, None, tuple(self.crossings), tuple(self.snat), self.on_source_node)
 
     def done(self, client_ip: IPAddress) -> Path:
-        return Path(tuple(self.hops), True, "", client_ip, tuple(self.crossings), tuple(self.snat))
+        return Path(tuple(self.hops), True, "", client_ip, tuple(self.crossings), tuple(self.snat), self.on_source_node)
 
     def node_ip(self, name: str) -> IPAddress:
         return self.nodes[name].ip
@@ -165,6 +178,7 @@ def trace(
     b = _Builder(profile, nodes, protocol, port, ephemeral_port(src.ip, dst.ip, port, protocol))
     if src.zone is Zone.POD:
         b.hop("route", f"{src.label} ({src.ip}) → node {src.node} over the pod's veth")
+        b.on_source_node = len(b.hops)
     if dst.zone is Zone.POD:
         return _to_pod(b, src, dst, pod_block, tunnel_address)
     if dst.zone is Zone.NODE:

@@ -204,3 +204,53 @@ def test_listeners_on_nodes_kubelet_everywhere_apiserver_on_the_control_plane() 
 
 def test_edge_address_is_a_documentation_address() -> None:
     assert ipaddress.ip_address(EDGE_PUBLIC_IP_TEXT) in ipaddress.ip_network("192.0.2.0/24")  # RFC 5737 TEST-NET-1
+
+
+DENY_EGRESS = """
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-no-egress, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Egress]
+  egress:
+  - to:
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}
+      podSelector: {matchLabels: {k8s-app: kube-dns}}
+    ports: [{protocol: UDP, port: 53}]
+"""
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("destination", ["api.example.com", "shop/db"])
+def test_a_trace_dropped_by_egress_policy_stops_on_the_source_node(name: str, destination: str) -> None:
+    lab = _lab(name)
+    lab.apply(DENY_EGRESS)
+    result = lab.probe("shop/web", destination, 443 if "." in destination else 5432)
+    assert result.verdict is Verdict.BLOCKED
+    steps = [(h.step, h.detail) for h in result.hops if h.step != "dns"]
+    assert steps[0][0] == "route" and "over the pod's veth" in steps[0][1]
+    assert steps[-1][0] == "policy" and "dropped" in steps[-1][1] and "before it leaves" in steps[-1][1]
+    assert len(steps) == 2, f"nothing happens to a packet after it is dropped: {steps}"
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if n != "calico-bgp"])   # calico-bgp: no NAT, no way back from the internet
+def test_an_allowed_trace_judges_egress_on_the_source_node_before_the_route_on(name: str) -> None:
+    lab = _lab(name)
+    lab.apply(DENY_EGRESS.replace("ports: [{protocol: UDP, port: 53}]", "ports: [{protocol: UDP, port: 53}]\n  - ports: [{protocol: TCP, port: 443}]"))
+    result = lab.probe("shop/web", "api.example.com", 443)
+    assert result.verdict is Verdict.ALLOWED
+    steps = [h.step for h in result.hops if h.step != "dns"]
+    egress = next(i for i, h in enumerate(result.hops) if h.step == "policy" and "egress from" in h.detail)
+    assert steps.index("route") < steps.index("policy")
+    assert any(h.step == "snat" for h in result.hops[egress:]), "the SNAT happens after the packet was allowed out"
+    assert not any(h.step == "snat" for h in result.hops[:egress])
+
+
+def test_a_service_probe_dropped_by_egress_policy_is_translated_on_the_source_node_and_goes_nowhere() -> None:
+    lab = _lab("kindnet")
+    lab.apply(DENY_EGRESS.replace("  egress:\n  - to:\n    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}\n"
+                                  "      podSelector: {matchLabels: {k8s-app: kube-dns}}\n    ports: [{protocol: UDP, port: 53}]\n", ""))
+    result = lab.probe("shop/web", "10.96.0.10", 53, "UDP")   # kube-dns's clusterIP
+    assert result.verdict is Verdict.BLOCKED
+    assert [h.step for h in result.hops] == ["route", "service", "policy"], result.hops
