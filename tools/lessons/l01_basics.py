@@ -321,7 +321,9 @@ LESSON = Lesson(1, "networking-basics", "Kubernetes networking basics", "01-basi
     pod_cidr = ipaddress.ip_network(overlay["pod_cidr"])
     per_node = 2 ** (overlay["per_node_prefix"] - pod_cidr.prefixlen)
     print(f"{pod_cidr} cut into /{overlay['per_node_prefix']} ranges: {per_node} nodes")
-    print(f"documented overlay maximum: {overlay['max_nodes']} nodes (needs a larger pod CIDR, e.g. a /14 gives {2 ** (24 - 14)})")
+    print(f"documented overlay maximum: {overlay['max_nodes']} nodes")
+    for prefix in (14, 12, 11):   # how large must the pod CIDR be for that many /24s?
+        print(f"  a /{prefix} pod CIDR holds {2 ** (24 - prefix)} /24 ranges")
     """),
     md("""
     ## Summary

@@ -223,9 +223,10 @@ LESSON = Lesson(6, "network-security-groups", "Network security groups", "06-nsg
     """),
     md("""
     The partner gets in; the other internet client is dropped by the NSG's `DenyAllInBound`
-    (the generated rule no longer matches it); and the cluster's own pod is refused too: inside
-    the cluster, kube-proxy handles the frontend address itself and applies the same ranges to
-    the pod's address. If pods must use the public address, add the pod CIDR to the ranges:
+    (the generated rule no longer matches it); and the cluster's own pod is **blocked** too (dropped,
+    not refused: nothing answers, the connection times out): inside the cluster, kube-proxy handles
+    the frontend address itself, applies the same ranges to the pod's address and drops what they
+    do not cover. If pods must use the public address, add the pod CIDR to the ranges:
     """),
     code("""
     lab.apply(ranges("203.0.113.0/24", str(lab.profile.pod_subnet)))

@@ -182,7 +182,9 @@ LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies"
 
     Rather than reading grids, write down what *should* happen and let the lab compare. This is
     how the graded exercises check your answers, usually on more flows than the prompt names.
-    Rules written later override earlier ones, so start general:
+    (This is about the checking helper, not about NetworkPolicies, which have no order: in
+    `Reachability`, a later `.expect(...)` for the same flow replaces an earlier one, so start
+    with a general default and then name the exceptions.)
     """),
     code("""
     everyone = [str(p.ref) for p in lab.pods()]
@@ -493,7 +495,8 @@ LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies"
       CNI powered by Cilium; Microsoft's recommendation), Azure Network Policy Manager (NPM), or
       Calico. Without one, NetworkPolicy objects are accepted and ignored, like on a kind
       cluster older than v0.24.
-    - **Azure NPM is being retired**, and moving to Cilium changes a few answers: `ipBlock` no
+    - **Azure NPM is retired on Windows nodes** (support ended on 2026-09-30) and **retires on
+      Linux nodes on 2028-09-30**. Moving to Cilium changes a few answers: `ipBlock` no
       longer covers pod and node addresses, named ports should become numbers, and `endPort`
       needs a recent Cilium.
     - The rules themselves are plain Kubernetes: everything in this lesson applies unchanged.
