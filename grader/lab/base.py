@@ -171,6 +171,10 @@ class Lab(ABC):
         """Run an in-cluster ingress controller; returns its IngressClass name."""
         raise self._unsupported("install_ingress_controller()")
 
+    def install_gateway_class(self, name: str = "approuting-istio") -> str:
+        """Run a Gateway API implementation whose Gateways are pods in the cluster; returns its GatewayClass."""
+        raise self._unsupported("install_gateway_class()")
+
     def address(self, what: str) -> str | None:
         """External address of ``service/``, ``ingress/`` or ``gateway/<ns>/<name>`` (None while pending)."""
         raise self._unsupported("address()")
