@@ -44,8 +44,8 @@ def build() -> Notebook:
     addresses are carved up depends on the CNI plugin. Answer with values read from, and reasoned
     about, the lab: the tests compare them with the addresses the simulator actually handed out.
 
-    Answers here are YAML lines `key: value` (an IP, a CIDR like `10.244.1.0/24`, a number, or a
-    verdict word: `allowed` / `blocked`). **Total: 12 points.**
+    Answers here are YAML lines `key: value` (an IP, a CIDR like `10.244.1.0/24`, or a number).
+    **Total: 9 points.**
     """)
     nb.md(HOW_GRADED)
     nb.code("""
@@ -182,66 +182,5 @@ def build() -> Notebook:
             check.expect_value("web_node", lab_value("pod_node", "shop/web"))
             """)
 
-    anywhere = ('"{apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: web-egress-anywhere, namespace: shop}, '
-                'spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: 0.0.0.0/0}}]}]}}"')
-    from grader.checks.queries import probe_verdict
-
-    def verdict(profile: str, dst: str, port: int) -> str:
-        lab = SimulatedLab(profile)
-        lab.deploy("shop")
-        lab.apply(eval(anywhere))
-        return probe_verdict(lab, "shop/web", dst, port).value
-
-    nb.md(task("""
-    ## Task 4 — Same YAML, different CNI (3 points)
-
-    This policy lets `shop/web` send to `0.0.0.0/0` — "anywhere", one would think:
-
-    ```yaml
-    apiVersion: networking.k8s.io/v1
-    kind: NetworkPolicy
-    metadata: {name: web-egress-anywhere, namespace: shop}
-    spec:
-      podSelector: {matchLabels: {app: web}}
-      policyTypes: [Egress]
-      egress:
-      - to:
-        - ipBlock: {cidr: 0.0.0.0/0}
-    ```
-
-    Predict, then check in the lab: on **kindnet** and on **Cilium** (`cilium-tunnel`), is
-    `shop/web → shop/api 8080/TCP` allowed or blocked? And `shop/web → 203.0.113.10 443/TCP` (the
-    address of `api.example.com`; probing the address keeps DNS out of this question)?
-    Answer with `allowed` or `blocked` for the keys `kindnet_web_to_api`, `kindnet_web_to_internet`,
-    `cilium_web_to_api`, `cilium_web_to_internet`, one `key: value` line each. (Lesson 4 explains
-    the difference.)
-
-    Points: 1 visible, 2 hidden.
-    """))
-    nb.code(f"""
-    anywhere = {anywhere}
-    for profile in ("kindnet", "cilium-tunnel"):
-        l = grader.connect(profile)
-        l.deploy("shop")
-        l.apply(anywhere)
-        # print(l.probe("shop/web", "shop/api", 8080).explain())   # uncomment once you have predicted
-    """)
-    nb.answer("cni_divergence", f"""
-    kindnet_web_to_api: {verdict("kindnet", "shop/api", 8080)}
-    kindnet_web_to_internet: {verdict("kindnet", "203.0.113.10", 443)}
-    cilium_web_to_api: {verdict("cilium-tunnel", "shop/api", 8080)}
-    cilium_web_to_internet: {verdict("cilium-tunnel", "203.0.113.10", 443)}
-    """)
-    cni = 'answer="cni_divergence", format="values", topology="shop", profile="kindnet"'
-    keys = ("kindnet_web_to_api", "kindnet_web_to_internet", "cilium_web_to_api", "cilium_web_to_internet")
-    nb.test("basics_cni_visible", 1, "four verdicts", cni, visible="\n".join(
-        f'check.expect_value("{k}", type="verdict", one_of=["allowed", "blocked"])' for k in keys))
-    nb.test("basics_cni_values", 2, "the verdicts match each CNI", cni, hidden=f"""
-            check.given({anywhere})
-            check.expect_value("kindnet_web_to_api", lab_value("probe_verdict", "shop/web", "shop/api", 8080, profile="kindnet"))
-            check.expect_value("kindnet_web_to_internet", lab_value("probe_verdict", "shop/web", "203.0.113.10", 443, profile="kindnet"))
-            check.expect_value("cilium_web_to_api", lab_value("probe_verdict", "shop/web", "shop/api", 8080, profile="cilium-tunnel"))
-            check.expect_value("cilium_web_to_internet", lab_value("probe_verdict", "shop/web", "203.0.113.10", 443, profile="cilium-tunnel"))
-            """)
     return nb
 

@@ -125,7 +125,8 @@ def build() -> Notebook:
     * `flat_prefix`: the prefix length of the smallest subnet that holds them (`20` for a /20);
     * `flat_utilisation`: the share of that subnet's usable addresses the plan takes (a number
       between 0 and 1; two decimals are enough);
-    * `flat_nodes_per_24`: how many nodes **with 30 pods each** fit in a flat /24.
+    * `flat_nodes_per_24`: how many nodes **with 30 pods each** fit in a flat /24, the surge
+      node counted among them (a surge node takes addresses like any other node: 1 + 30).
 
     Overlay model (Azure CNI Overlay, every node gets a /24 of a private pod CIDR):
 
@@ -145,10 +146,11 @@ def build() -> Notebook:
     overlay_pod_prefix: {q.aks_overlay_pod_prefix(None, total, pods, surge)}
     overlay_nodes_per_16: {q.aks_overlay_nodes(None, "10.244.0.0/16")}
     """)
-    nb.code(f"""
-    # Check your arithmetic (not graded)
-    print(flat_plan({n}, max_pods={pods}, max_surge={surge}, scale_up={up}))
-    print(overlay_plan({n}, max_pods={pods}, max_surge={surge}, scale_up={up}))
+    nb.code("""
+    # Check your method (not graded) on another plan first: 10 nodes growing to 15, one surge node,
+    # 30 pods each. Work it out by hand, then compare; then apply the same steps to Contoso's numbers.
+    print(flat_plan(10, max_pods=30, max_surge=1, scale_up=5))
+    print(overlay_plan(10, max_pods=30, max_surge=1, scale_up=5))
     """)
     plan = 'answer="ip_plan", format="values", topology=None'
     keys = ("flat_addresses", "flat_prefix", "flat_nodes_per_24", "overlay_node_prefix", "overlay_pod_prefix", "overlay_nodes_per_16")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from grader.checks.queries import probe_verdict
+from grader.lab.sim import SimulatedLab
 from nbbuild import Notebook
 
 from .common import (
@@ -39,12 +41,12 @@ def build() -> Notebook:
     # Exercise 7 — Network policies
 
     Lesson 7 showed how NetworkPolicies isolate pods. Here you write them for the shop, and the
-    tests probe the traffic. Tasks 1–4 and 7 use the `shop`; tasks 5–6 use the upstream e2e
+    tests probe the traffic. Tasks 1–4, 7 and 8 use the `shop`; tasks 5–6 use the upstream e2e
     topology (namespaces `x`, `y`, `z` labelled `ns=<name>`, pods `a`, `b`, `c` labelled
     `pod=<name>`, each serving 80 and 81 on TCP, UDP and SCTP with ports named
     `serve-<port>-<protocol>`, e.g. `serve-81-udp`).
 
-    **Total: 23 points.**
+    **Total: 26 points.**
     """)
     nb.md(HOW_GRADED)
     nb.md(SHOP_TABLE)
@@ -584,6 +586,67 @@ def build() -> Notebook:
             check.expect_matrix(9090, sources="shop/api", destinations="*", default="blocked")
             check.expect_matrix(8080, sources="*", destinations="shop/api", default="allowed")
             check.expect_probe("shop/web", "kube-system/coredns-0", 53, "UDP", verdict="allowed")
+            """)
+    # -- task 8 ------------------------------------------------------------------------------
+    anywhere = ('"{apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: web-egress-anywhere, namespace: shop}, '
+                'spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: 0.0.0.0/0}}]}]}}"')
+
+    def verdict(profile: str, dst: str, port: int) -> str:
+        lab = SimulatedLab(profile)
+        lab.deploy("shop")
+        lab.apply(eval(anywhere))
+        return probe_verdict(lab, "shop/web", dst, port).value
+
+    nb.md(task("""
+    ## Task 8 — Same YAML, different CNI (3 points)
+
+    This policy lets `shop/web` send to `0.0.0.0/0` — "anywhere", one would think:
+
+    ```yaml
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata: {name: web-egress-anywhere, namespace: shop}
+    spec:
+      podSelector: {matchLabels: {app: web}}
+      policyTypes: [Egress]
+      egress:
+      - to:
+        - ipBlock: {cidr: 0.0.0.0/0}
+    ```
+
+    Predict, then check in the lab: on **kindnet** and on **Cilium** (`cilium-tunnel`), is
+    `shop/web → shop/api 8080/TCP` allowed or blocked? And `shop/web → 203.0.113.10 443/TCP` (the
+    address of `api.example.com`; probing the address keeps DNS out of this question)?
+    Answer with `allowed` or `blocked` for the keys `kindnet_web_to_api`, `kindnet_web_to_internet`,
+    `cilium_web_to_api`, `cilium_web_to_internet`, one `key: value` line each. (Lesson 7, section 6
+    explains the difference.)
+
+    Points: 1 visible, 2 hidden.
+    """))
+    nb.code(f"""
+    anywhere = {anywhere}
+    for profile in ("kindnet", "cilium-tunnel"):
+        l = grader.connect(profile)
+        l.deploy("shop")
+        l.apply(anywhere)
+        # print(l.probe("shop/web", "shop/api", 8080).explain())   # uncomment once you have predicted
+    """)
+    nb.answer("cni_divergence", f"""
+    kindnet_web_to_api: {verdict("kindnet", "shop/api", 8080)}
+    kindnet_web_to_internet: {verdict("kindnet", "203.0.113.10", 443)}
+    cilium_web_to_api: {verdict("cilium-tunnel", "shop/api", 8080)}
+    cilium_web_to_internet: {verdict("cilium-tunnel", "203.0.113.10", 443)}
+    """)
+    cni = 'answer="cni_divergence", format="values", topology="shop", profile="kindnet"'
+    keys = ("kindnet_web_to_api", "kindnet_web_to_internet", "cilium_web_to_api", "cilium_web_to_internet")
+    nb.test("np_cni_visible", 1, "four verdicts", cni, visible="\n".join(
+        f'check.expect_value("{k}", type="verdict", one_of=["allowed", "blocked"])' for k in keys))
+    nb.test("np_cni_values", 2, "the verdicts match each CNI", cni, hidden=f"""
+            check.given({anywhere})
+            check.expect_value("kindnet_web_to_api", lab_value("probe_verdict", "shop/web", "shop/api", 8080, profile="kindnet"))
+            check.expect_value("kindnet_web_to_internet", lab_value("probe_verdict", "shop/web", "203.0.113.10", 443, profile="kindnet"))
+            check.expect_value("cilium_web_to_api", lab_value("probe_verdict", "shop/web", "shop/api", 8080, profile="cilium-tunnel"))
+            check.expect_value("cilium_web_to_internet", lab_value("probe_verdict", "shop/web", "203.0.113.10", 443, profile="cilium-tunnel"))
             """)
     return nb
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import yaml
 from nbbuild import Notebook
 
 from .common import (
@@ -16,9 +17,9 @@ from .common import (
 )
 from .e03_ingress import SERVICES
 from .trap_pods import (
-    CONTROLLER_LOOKALIKES,
     FAKE_DB,
     FAKE_DNS,
+    GATEWAY_LOOKALIKES,
     KUBE_SYSTEM_OTHER,
     LOGGING,
     LOGGING_PROMETHEUS,
@@ -40,8 +41,8 @@ def build() -> Notebook:
     documents separated by `---`. The tests apply them to a fresh shop and probe the full matrix,
     east-west and egress, including a pod added after your policies.
 
-    Part A (task 1): east-west and egress. Part B (task 2): the shop on HTTPS through the ingress
-    controller, and nothing else gets in; the tests check the whole matrix again, end to end.
+    Part A (task 1): east-west and egress. Part B (task 2): the shop on HTTPS through the shared
+    Gateway (AKS application routing's `approuting-istio`), and nothing else gets in; the tests check the whole matrix again, end to end.
 
     **Total: 13 points.**
     """)
@@ -58,7 +59,7 @@ def build() -> Notebook:
 
     1. **Default deny**, ingress and egress, for every pod in `shop` (including pods added later).
     2. `shop/web` serves 80/TCP to every pod in every namespace (the public front end; traffic
-       from outside the cluster will come through the ingress controller in Part B).
+       from outside the cluster will come through the shared Gateway in Part B).
     3. `shop/web` → `shop/api` on 8080/TCP, and `shop/api` → `shop/db` on 5432/TCP. No other
        traffic between shop pods.
     4. Prometheus (`app=prometheus` in the namespace labelled `purpose=monitoring`) scrapes
@@ -244,82 +245,93 @@ def build() -> Notebook:
     return nb
 
 
+SHARED_GATEWAY = [
+    {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "shared", "namespace": "infra"},
+     "spec": {"gatewayClassName": "approuting-istio",
+              "listeners": [{"name": "https", "port": 443, "protocol": "HTTPS", "hostname": "shop.example.com",
+                             "tls": {"mode": "Terminate", "certificateRefs": [{"name": "shop-tls"}]},
+                             "allowedRoutes": {"namespaces": {"from": "All"}}}]}},
+]
+"""The platform team's shared Gateway of Part B (AKS application routing's GatewayClass)."""
+GATEWAY_POD = "infra/shared-approuting-istio"
+"""The Gateway's Envoy pod (``<gateway>-<class>``, in the Gateway's namespace)."""
+
+
 def capstone_part_b(nb: Notebook) -> None:
     nb.md(task("""
-    ## Task 2 — Part B: HTTPS through the ingress controller, and only through it (5 points)
+    ## Task 2 — Part B: HTTPS through the shared Gateway, and only through it (5 points)
 
-    In production nobody reaches the front end directly: every request comes through
-    **ingress-nginx**. The tests start from a **reference solution of Part A in which `shop/web` no
-    longer accepts port 80 from every namespace** (everything else exactly as task 1 asks), then
-    install ingress-nginx (IngressClass `nginx`; its controller pod `ingress-nginx/ingress-nginx-controller`
-    has the labels `app.kubernetes.io/name=ingress-nginx` and `app.kubernetes.io/component=controller`),
-    create the Services `web` (80 → the front end's `http` port) and `api` (8080 → the back end's
-    `http` port) and the TLS Secret `shop-tls` (a certificate for `shop.example.com` from the
-    company's "shop CA", as in exercise 3).
+    In production nobody reaches the front end directly: every request comes through the
+    platform team's **shared Gateway** `infra/shared`, of GatewayClass `approuting-istio` (AKS
+    application routing's Gateway API implementation, lesson 3 section 4; its Envoy pod is
+    `infra/shared-approuting-istio`, with the label `gateway.networking.k8s.io/gateway-name=shared`).
+    Its HTTPS listener for `shop.example.com` terminates TLS with the Secret `infra/shop-tls` (a
+    certificate from the company's "shop CA") and accepts routes from every namespace.
+
+    The tests start from a **reference solution of Part A in which `shop/web` accepts nothing**
+    (everything else exactly as task 1 asks; the setup cell below applies the same one, so your
+    own Part A's names do not matter), install the GatewayClass, create the namespace `infra`,
+    the Gateway and its Secret, and the Services `web` (80 → the front end's `http` port) and
+    `api` (8080 → the back end's `http` port).
 
     Write, as one answer:
 
-    1. an Ingress `shop` (class `nginx`) for `https://shop.example.com`: `/api` and every path below
-       it → `api`, everything else → `web`, terminating TLS with `shop-tls`;
-    2. the NetworkPolicies that let **only the ingress controller** reach `shop/web` on 80/TCP and
+    1. an HTTPRoute `shop` in `shop`, attached to `infra/shared`, for `shop.example.com`: `/api`
+       and every path below it → `api`, everything else → `web`;
+    2. the NetworkPolicies that let **only the Gateway's pods** reach `shop/web` on 80/TCP and
        `shop/api` on 8080/TCP.
 
     The whole matrix of Part A must still hold: nothing else reaches the shop's pods directly, from
-    any namespace, and the controller reaches nothing else.
+    any namespace, and the Gateway reaches nothing else.
 
-    Points: 1 visible (an Ingress; `https://shop.example.com/` answers with a trusted certificate),
-    4 hidden (routes and TLS; the full matrix — 2 points, its visible part checks that another pod
-    of the `ingress-nginx` namespace stays out; requests from outside and inside the cluster).
+    Points: 1 visible (an HTTPRoute; `https://shop.example.com/` answers with a trusted
+    certificate), 4 hidden (routes; the full matrix — 2 points, its visible part checks that
+    another pod of the `infra` namespace stays out; requests from outside and inside the cluster).
     """))
-    nb.code("""
+    nb.code(f"""
     from grader.tls import mint_ca
 
     ca = mint_ca("shop CA")
     b = grader.connect("kindnet")
     b.deploy("shop")
-    b.install_ingress_controller("ingress-nginx")
-    b.apply(shop_policies)   # your Part A ...
-    b.delete("networkpolicy/shop/web", missing_ok=True)   # ... without the front end's own rules, as in the tests (adapt if yours differ)
-    b.apply([ca.issue(["shop.example.com"]).secret("shop-tls", "shop"),
-             {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"}, "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}},
-             {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": "shop"}, "spec": {"selector": {"app": "api"}, "ports": [{"name": "http", "port": 8080, "targetPort": "http"}]}}])
-    print(b.objects())
+    b.install_gateway_class("approuting-istio")
+    PART_A_REFERENCE = \'\'\'
+    {indent(yaml.safe_dump_all(PART_A_BASELINE, sort_keys=False).strip(), 4)}
+    \'\'\'
+    PLATFORM = \'\'\'
+    {indent(yaml.safe_dump_all([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "infra"}}, *SHARED_GATEWAY, *SERVICES],
+                               sort_keys=False).strip(), 4)}
+    \'\'\'
+    print(*b.apply([PART_A_REFERENCE, PLATFORM, ca.issue(["shop.example.com"]).secret("shop-tls", "infra")]), sep="\\n")
     """)
-    nb.answer("shop_ingress", """
-    apiVersion: networking.k8s.io/v1
-    kind: Ingress
+    nb.answer("shop_entry", """
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
     metadata:
       name: shop
       namespace: shop
     spec:
-      ingressClassName: nginx
-      tls:
-      - hosts:
-        - shop.example.com
-        secretName: shop-tls
+      parentRefs:
+      - name: shared
+        namespace: infra
+      hostnames:
+      - shop.example.com
       rules:
-      - host: shop.example.com
-        http:
-          paths:
-          - path: /
-            pathType: Prefix
-            backend:
-              service:
-                name: web
-                port:
-                  number: 80
-          - path: /api
-            pathType: Prefix
-            backend:
-              service:
-                name: api
-                port:
-                  number: 8080
+      - matches:
+        - path:
+            type: PathPrefix
+            value: /api
+        backendRefs:
+        - name: api
+          port: 8080
+      - backendRefs:
+        - name: web
+          port: 80
     ---
     apiVersion: networking.k8s.io/v1
     kind: NetworkPolicy
     metadata:
-      name: web-from-ingress
+      name: web-from-gateway
       namespace: shop
     spec:
       podSelector:
@@ -331,11 +343,10 @@ def capstone_part_b(nb: Notebook) -> None:
       - from:
         - namespaceSelector:
             matchLabels:
-              kubernetes.io/metadata.name: ingress-nginx
+              kubernetes.io/metadata.name: infra
           podSelector:
             matchLabels:
-              app.kubernetes.io/name: ingress-nginx
-              app.kubernetes.io/component: controller
+              gateway.networking.k8s.io/gateway-name: shared
         ports:
         - protocol: TCP
           port: 80
@@ -343,7 +354,7 @@ def capstone_part_b(nb: Notebook) -> None:
     apiVersion: networking.k8s.io/v1
     kind: NetworkPolicy
     metadata:
-      name: api-from-ingress
+      name: api-from-gateway
       namespace: shop
     spec:
       podSelector:
@@ -355,50 +366,49 @@ def capstone_part_b(nb: Notebook) -> None:
       - from:
         - namespaceSelector:
             matchLabels:
-              kubernetes.io/metadata.name: ingress-nginx
+              kubernetes.io/metadata.name: infra
           podSelector:
             matchLabels:
-              app.kubernetes.io/name: ingress-nginx
-              app.kubernetes.io/component: controller
+              gateway.networking.k8s.io/gateway-name: shared
         ports:
         - protocol: TCP
           port: 8080
     """)
     nb.code(try_cell(
-        "# Try it (not graded). The tests also run another pod in the ingress-nginx namespace and a pod elsewhere",
-        "# with the controller's labels: only the controller itself may get in.",
-        'b.apply("""', pods_yaml(*CONTROLLER_LOOKALIKES), '""")',
-        "b.apply(shop_ingress)",
-        'address = b.address("ingress/shop/shop")',
+        "# Try it (not graded). The tests also run another pod in the infra namespace and a pod elsewhere",
+        "# with the Gateway's label: only the Gateway's own pod may get in.",
+        'b.apply("""', pods_yaml(*GATEWAY_LOOKALIKES), '""")',
+        "b.apply(shop_entry)",
+        'address = b.address("gateway/infra/shared")',
         'for client, url in (("host", "https://shop.example.com/"), ("untrusted/attacker", "https://shop.example.com/api/cart")):',
         "    r = b.http(client, url, resolve=address, ca=ca)",
-        '    print(client, url, r.http.render(), "| trusted:", r.http.certificate_trusted)',
-        'clients = ["ingress-nginx/ingress-nginx-controller", "ingress-nginx/debug", "untrusted/fake-controller", "untrusted/attacker",',
+        '    print(client, url, r.http.render() if r.http else r.summary(), "| trusted:", r.http.certificate_trusted if r.http else None)',
+        f'clients = ["{GATEWAY_POD}", "infra/debug", "untrusted/fake-gateway", "untrusted/attacker",',
         '           "monitoring/prometheus", "shop/web", "shop/api"]',
         'display(b.matrix(80, sources=clients, destinations=["shop/web"]))',
         'display(b.matrix(8080, sources=clients, destinations=["shop/api"]))'))
-    setup = ("check.install_ingress_controller()\n" + given(*SERVICES)
-             + '\ncheck.tls_secret("shop-tls", "shop", ["shop.example.com"], ca="shop CA")')
+    setup = ("check.install_gateway_class()\n" + 'check.add_namespace("infra")\n' + given(*SERVICES, *SHARED_GATEWAY)
+             + '\ncheck.tls_secret("shop-tls", "infra", ["shop.example.com"], ca="shop CA")')
     baseline = given(*PART_A_BASELINE)
-    ctor = 'answer="shop_ingress", topology="shop"'
-    addr = 'lab_value("address", "ingress/shop/shop")'
-    nb.test("cap_b_visible", 1, "an Ingress in shop; HTTPS reaches the front end with a trusted certificate", ctor,
+    ctor = 'answer="shop_entry", topology="shop"'
+    addr = 'lab_value("address", "gateway/infra/shared")'
+    nb.test("cap_b_visible", 1, "an HTTPRoute in shop; HTTPS reaches the front end with a trusted certificate", ctor,
             visible=setup + f"""
-check.expect_objects("Ingress", count=1, namespace="shop")
+check.expect_objects("HTTPRoute", count=1, namespace="shop")
 check.expect_http("host", "https://shop.example.com/", resolve={addr}, ca="shop CA", status=200, answered_by="shop/web", trusted=True)""")
-    nb.test("cap_b_routes", 1, "routes and TLS on top of Part A", ctor, visible=setup, hidden=baseline + f"""
+    nb.test("cap_b_routes", 1, "routes on top of Part A", ctor, visible=setup, hidden=baseline + f"""
 check.expect_http("host", "https://shop.example.com/api/cart", resolve={addr}, ca="shop CA", status=200, answered_by="shop/api", trusted=True)
 check.expect_http("host", "https://shop.example.com/account", resolve={addr}, ca="shop CA", status=200, answered_by="shop/web", trusted=True)
-check.expect_http("host", "http://shop.example.com/", resolve={addr}, status=308, location="https://shop.example.com/")""")
-    nb.test("cap_b_matrix", 2, "the full matrix: only the controller gets in, and only to web:80 and api:8080", ctor,
-            visible=setup + "\n" + add_pods(CONTROLLER_LOOKALIKES[0]) + """
-check.expect_probe("ingress-nginx/debug", "shop/web", 80, verdict="blocked")""",
-            hidden=baseline + "\n" + add_pods(CONTROLLER_LOOKALIKES[1]) + """
-check.expect_matrix(80, sources=["*", "ingress-nginx/*"], destinations="shop/*", default="blocked", allow=["ingress-nginx/ingress-nginx-controller -> shop/web"])
-check.expect_matrix(8080, sources=["*", "ingress-nginx/*"], destinations="shop/*", default="blocked", allow=["shop/web -> shop/api", "ingress-nginx/ingress-nginx-controller -> shop/api"])
-check.expect_matrix(5432, sources=["*", "ingress-nginx/*"], destinations="shop/*", default="blocked", allow=["shop/api -> shop/db"])
-check.expect_matrix(9100, sources=["*", "ingress-nginx/*"], destinations="shop/*", default="blocked", allow=["monitoring/prometheus -> shop/*"])""")
-    nb.test("cap_b_clients", 1, "requests from outside and other namespaces arrive through the controller", ctor, visible=setup,
+check.expect_http("host", "https://shop.example.com/apis", resolve={addr}, ca="shop CA", status=200, answered_by="shop/web", trusted=True)""")
+    nb.test("cap_b_matrix", 2, "the full matrix: only the Gateway's pod gets in, and only to web:80 and api:8080", ctor,
+            visible=setup + "\n" + add_pods(GATEWAY_LOOKALIKES[0]) + """
+check.expect_probe("infra/debug", "shop/web", 80, verdict="blocked")""",
+            hidden=baseline + "\n" + add_pods(GATEWAY_LOOKALIKES[1]) + f"""
+check.expect_matrix(80, sources=["*", "infra/*"], destinations="shop/*", default="blocked", allow=["{GATEWAY_POD} -> shop/web"])
+check.expect_matrix(8080, sources=["*", "infra/*"], destinations="shop/*", default="blocked", allow=["shop/web -> shop/api", "{GATEWAY_POD} -> shop/api"])
+check.expect_matrix(5432, sources=["*", "infra/*"], destinations="shop/*", default="blocked", allow=["shop/api -> shop/db"])
+check.expect_matrix(9100, sources=["*", "infra/*"], destinations="shop/*", default="blocked", allow=["monitoring/prometheus -> shop/*"])""")
+    nb.test("cap_b_clients", 1, "requests from outside and other namespaces arrive through the Gateway", ctor, visible=setup,
             hidden=baseline + f"""
 for client in ("untrusted/attacker", "monitoring/prometheus"):
     check.expect_http(client, "https://shop.example.com/", resolve={addr}, ca="shop CA", status=200, answered_by="shop/web")
@@ -430,4 +440,4 @@ PART_A_BASELINE = [
      "spec": {"podSelector": {"matchLabels": {"app": "db"}}, "policyTypes": ["Ingress"],
               "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "api"}}}], "ports": [{"protocol": "TCP", "port": 5432}]}]}},
 ]
-"""Part A's reference solution without the front end's ingress rule (the tests of Part B start from it)."""
+"""Part A's reference solution without the front end's ingress rule (the tests of Part B, and its setup cell, start from it)."""

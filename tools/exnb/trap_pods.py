@@ -19,9 +19,9 @@ B_NEXT = ("x/b-next", {"pod": "b"}, ["82/UDP/serve-81-udp", "80/TCP/serve-80-tcp
 """A new version of x/b that serves the UDP port named serve-81-udp on 82: a rule by name follows it, a rule by number does not."""
 KUBE_SYSTEM_OTHER = ("kube-system/dnsmasq", {"app": "dnsmasq"}, ["53/UDP", "53/TCP"])
 """A pod of kube-system that is not CoreDNS (tests only: on kind the lab does not create pods in kube-system)."""
-CONTROLLER_LOOKALIKES = [("ingress-nginx/debug", {"app": "debug"}, [80]),
-                         ("untrusted/fake-controller", {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"}, [80])]
-"""Another pod of the controller's namespace, and the controller's labels in another namespace."""
+GATEWAY_LOOKALIKES = [("infra/debug", {"app": "debug"}, [80]),
+                      ("untrusted/fake-gateway", {"gateway.networking.k8s.io/gateway-name": "shared"}, [80])]
+"""Another pod of the shared Gateway's namespace, and the Gateway's pod label in another namespace."""
 STAGING = 'check.add_namespace("shop-staging", {"team": "shop"})'
 """Another namespace with the shop's team label: a namespaceSelector team=shop matches it, but the tasks mean namespace shop."""
 STAGING_PODS = [("shop-staging/web", {"app": "web", "tier": "frontend"}, [80]),
