@@ -526,8 +526,10 @@ BANK += [
     # -- client_ips ------------------------------------------------------------------------------
     V(NM, "client_ips", "no SNAT anywhere: the pod's address", [("  kindnet: 172.18.0.4", "  kindnet: 10.244.2.3")],
       {"ips_vm"}, "`vm_sees.kindnet`: 10.244.2.3 is not right"),
-    V(NM, "client_ips", "SNAT everywhere, even on the flat profile", [("  calico-bgp: 192.168.0.129", "  calico-bgp: 172.18.0.4")],
-      {"ips_vm"}, "`vm_sees.calico-bgp`: 172.18.0.4 is not right"),
+    V(NM, "client_ips", "SNAT everywhere, even on the flat profile", [("  calico-flat: 172.18.128.129", "  calico-flat: 172.18.0.4")],
+      {"ips_vm"}, "`vm_sees.calico-flat`: 172.18.0.4 is not right"),
+    V(NM, "client_ips", "the flat model hides pods like an overlay", [("  calico-flat: allowed", "  calico-flat: blocked")],
+      {"ips_outside"}, "`vm_to_pod.calico-flat`: blocked is not right"),
     V(NM, "client_ips", "the internet sees the node", [("  cilium-tunnel: 192.0.2.1", "  cilium-tunnel: 172.18.0.4")],
       {"ips_outside"}, "`internet_sees.cilium-tunnel`: 172.18.0.4 is not right"),
     V(NM, "client_ips", "pods reachable from the VM on every profile", [("  kindnet: blocked", "  kindnet: allowed")],

@@ -67,7 +67,7 @@ LESSON = Lesson(0, "setup-and-the-lab", "Setup and the lab", "01-basics", [
     where the answers differ.
     """),
     code("""
-    PROFILE = "kindnet"   # or "calico-vxlan", "calico-bgp", "cilium-tunnel", "cilium-native"
+    PROFILE = "kindnet"   # or "calico-vxlan", "calico-flat", "calico-bgp", "cilium-tunnel", "cilium-native"
 
     lab = grader.connect(PROFILE)
     lab
