@@ -21,6 +21,9 @@ LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies"
       NodePort traffic, connections already open), and write it so that it works everywhere;
     - map it to AKS: its three policy engines, the retirement of Azure NPM, and what changes when
       you move to Cilium.
+
+    **Core path** (about 40 minutes): sections 1 to 5, and On AKS. **Deep dive** (15 minutes):
+    section 6, where the same YAML gives other answers on another CNI.
     """),
     code("""
     import pandas as pd
@@ -500,6 +503,15 @@ LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies"
       longer covers pod and node addresses, named ports should become numbers, and `endPort`
       needs a recent Cilium.
     - The rules themselves are plain Kubernetes: everything in this lesson applies unchanged.
+    - **The commands:** the engine is chosen at creation (`--network-dataplane cilium` brings
+      Cilium's; `--network-policy calico` or `azure` the others), and an NPM cluster moves to
+      Cilium in place:
+      ```bash
+      az aks create --resource-group shop-rg --name shop-aks \\
+          --network-plugin azure --network-plugin-mode overlay --network-dataplane cilium
+      az aks update --resource-group shop-rg --name old-aks --network-dataplane cilium   # from Azure NPM
+      ```
+      Check the differences listed above before you move.
     """),
     code("""
     cite("aks-network-policy-engines", "azure-npm-retirement", "aks-cilium-ipblock", "aks-npm-to-cilium-differences",
