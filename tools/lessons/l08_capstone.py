@@ -59,8 +59,9 @@ LESSON = Lesson(8, "capstone", "Capstone: secure the shop end to end", "08-capst
 
     A requirement is only testable once it is a list of flows with a verdict. Write those
     first, as `Reachability` objects (the graded exercises check answers the same way), one per
-    port, over every pod that could try. Later lines override earlier ones, so each starts
-    general and then names the exceptions. The way in through the Gateway is checked end to
+    port, over every pod that could try. (In a `Reachability`, a later `.expect(...)` for the
+    same flow replaces an earlier one: this is about the checking helper, not about
+    NetworkPolicies, which have no order.) So each starts general and then names the exceptions. The way in through the Gateway is checked end to
     end, with HTTPS requests, in section 5.
     """),
     code("""
