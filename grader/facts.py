@@ -28,9 +28,21 @@ class Fact:
         return f"{self.text} (as of {self.as_of.isoformat()}; source: {self.sources[0]})"
 
 
+# libyaml's loader when PyYAML was built with it: the same YAML 1.1 safe schema, about ten times
+# faster than the pure-Python one (this file is read in every kernel that imports the package).
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@cache
+def _raw() -> dict[str, Any]:
+    text = resources.files("grader").joinpath("data/facts.yaml").read_text("utf-8")
+    raw: dict[str, Any] = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
+    return raw
+
+
 @cache
 def all_facts() -> dict[str, Fact]:
-    raw = yaml.safe_load(resources.files("grader").joinpath("data/facts.yaml").read_text("utf-8"))
+    raw = _raw()
     return {
         fid: Fact(fid, body["value"], body["text"], body["as_of"], tuple(body["sources"]))
         for fid, body in sorted(raw["facts"].items())
@@ -47,5 +59,5 @@ def fact(fact_id: str) -> Fact:
 
 
 def reviewed() -> _dt.date:
-    raw = yaml.safe_load(resources.files("grader").joinpath("data/facts.yaml").read_text("utf-8"))
-    return raw["reviewed"]
+    reviewed_on: _dt.date = _raw()["reviewed"]
+    return reviewed_on
