@@ -14,6 +14,11 @@ and again last, and the faster of the two is the base (the first nbgrader run of
 disk cache). Also times the trusted re-check alone (the fresh process that grades every test cell
 outside the kernel; during autograde it runs while the kernel runs). Target: every assignment at
 most 1.3x the empty one.
+
+Two measures: wall seconds (what one grader waits; it swings by half when other jobs share the
+machine) and CPU seconds, user + system, of nbgrader and every process it waited for: the
+sandboxed kernels, bubblewrap, the re-check (what grading many notebooks costs; hardly moved by
+other jobs, but the re-check's CPU counts in full although it overlaps the kernel's run).
 """
 
 from __future__ import annotations

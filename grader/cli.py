@@ -77,23 +77,23 @@ def doctor(
     brief: Annotated[bool, typer.Option("--brief", help="One line: which backend lessons will use and why (what `make lab` prints).")] = False,
     require_kind: Annotated[bool, typer.Option("--require-kind", help="Exit 1 unless the kind backend can run here.")] = False,
 ) -> None:
-    """Check what real kind clusters need, and how to fix it.
+    """Check this machine for the course, and what real kind clusters need.
 
-    Checks Docker, kind >= v0.24, kubectl, Helm or the cilium CLI, inotify limits and memory.
-    Without Docker the course still works: every lesson runs on the simulated cluster.
+    Python and the course's packages; then Docker, kind, kubectl (and, once those work, Helm or
+    the cilium CLI, inotify limits and memory), with how to fix each. Without Docker the course
+    still works: every lesson runs on the simulated cluster. Lesson 0 shows the same report
+    (grader.course.doctor).
     """
-    from .kind import environment
-
     if brief:
+        from .kind import environment
+
         typer.echo(environment.brief())
         return
-    checks = environment.doctor()
-    for check in checks:
-        typer.echo(check.render())
-    ok, why = environment.usable()
-    typer.echo("")
-    typer.echo(f"backend: {'kind' if ok else 'simulated cluster'} ({why})")
-    if require_kind and not ok:
+    from .course import doctor_report
+
+    report = doctor_report()
+    typer.echo(report.text())
+    if require_kind and not report.kind_usable:
         raise typer.Exit(1)
 
 

@@ -9,64 +9,22 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import shutil
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from importlib import metadata
 from typing import Any
 
 from .cni import PROFILES, CniProfile
+from .kind.environment import Check, Status
 from .lab import Lab
 from .model import Node, Pod, Protocol
 from .reachability import ProbeResult, ReachabilityMatrix
+from .render.tables import Table, table
 
-# -- environment check -------------------------------------------------------------------------
-
-
-class Status(StrEnum):
-    OK = "ok"
-    MISSING = "missing"
-    INFO = "info"
-
-    @property
-    def mark(self) -> str:
-        return {Status.OK: "[ok]", Status.MISSING: "[--]", Status.INFO: "[..]"}[self]
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    name: str
-    status: Status
-    detail: str
-
-    def render(self) -> str:
-        return f"{self.status.mark} {self.name:<14} {self.detail}"
-
-
-@dataclass(frozen=True, slots=True)
-class DoctorReport:
-    checks: tuple[Check, ...]
-    backend: str
-    """What ``grader.connect(backend="auto")`` would choose here: ``sim`` or ``kind``."""
-    reason: str
-    netlab_doctor: str | None = None
-    """Output of ``netlab doctor`` when this version of the course has that command."""
-
-    def text(self) -> str:
-        lines = [c.render() for c in self.checks]
-        where = "a real kind cluster" if self.backend == "kind" else "the simulated cluster"
-        lines.append(f"=> grader.connect() will use {where} ({self.reason})")
-        if self.netlab_doctor is not None:
-            lines += ["", "netlab doctor says:", self.netlab_doctor.rstrip()]
-        return "\n".join(lines)
-
-    __str__ = text
-
+# -- environment check: the one doctor (``netlab doctor`` prints the same report) -----------------
 
 _PACKAGES = ("jupyterlab", "nbgrader", "matplotlib", "pandas", "kubernetes")
-_TOOLS = ("docker", "kind", "kubectl")
 
 
 def _version(dist: str) -> str | None:
@@ -76,47 +34,84 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def _netlab_doctor() -> str | None:
-    """Run ``netlab doctor`` in-process (output captured, never on stderr) when the CLI has it."""
-    from . import cli
+@dataclass(frozen=True, slots=True)
+class DoctorReport:
+    """What this machine has for the course, and which backend ``grader.connect()`` picks.
 
-    names = {(c.name or (c.callback.__name__ if c.callback else "")).replace("_", "-") for c in cli.app.registered_commands}
-    if "doctor" not in names:
-        return None
-    from typer.testing import CliRunner
+    ``checks`` are what every learner needs (Python, the course's packages); ``kind_checks`` what
+    real kind clusters need (``grader.kind.environment.doctor``). When the simulated cluster is
+    the backend, nothing in ``kind_checks`` is a problem: :meth:`text` lists what is missing for
+    kind as optional steps, and leaves out the fixes that only matter once kind runs (inotify
+    limits, memory, Helm), which ``netlab doctor`` shows as soon as Docker and kind work.
+    """
 
-    result = CliRunner().invoke(cli.app, ["doctor"])
-    return str(result.output)
+    checks: tuple[Check, ...]
+    kind_checks: tuple[Check, ...]
+    backend: str
+    """What ``grader.connect(backend="auto")`` would choose here: ``sim`` or ``kind``."""
+    reason: str
+    kind_usable: bool
+    """Whether the kind backend can run here (``grader.kind.environment.usable``), whatever NETLAB_BACKEND says."""
+    forced: bool = False
+    """NETLAB_BACKEND chose the backend."""
+
+    @property
+    def problems(self) -> tuple[Check, ...]:
+        """Checks that need fixing for the backend in use (nothing of kind's on the simulated cluster)."""
+        mine = [c for c in self.checks if c.status is not Status.OK]
+        if self.backend == "kind":
+            mine += [c for c in self.kind_checks if c.status is not Status.OK]
+        return tuple(mine)
+
+    def text(self) -> str:
+        lines = [c.render() for c in self.checks]
+        where = "a real kind cluster" if self.backend == "kind" else "the simulated cluster"
+        missing = [c for c in self.kind_checks if c.needed_for_kind and c.status is not Status.OK]
+        why = "real kind clusters need the optional steps below" if self.backend == "sim" and missing and not self.forced else self.reason
+        lines.append(f"backend: {self.backend} — grader.connect() will use {where} ({why})")
+        if self.backend == "kind":
+            lines += ["", "Real kind clusters:"] + ["  " + c.render().replace("\n", "\n  ") for c in self.kind_checks]
+            return "\n".join(lines)
+        if not missing:
+            return "\n".join(lines)
+        lines += ["", "Optional, for real kind clusters (every lesson runs on the simulated cluster without them):"]
+        for c in missing:
+            lines.append(f"  - {c.name}: {c.detail}" + (f"\n      to use kind: {c.fix}" if c.fix else ""))
+        lines.append("  (once Docker and kind work, `netlab doctor` also checks inotify limits, memory and Helm)")
+        return "\n".join(lines)
+
+    __str__ = text
+
+    def _repr_pretty_(self, printer: object, cycle: bool) -> None:
+        printer.text(self.text())  # type: ignore[attr-defined]
 
 
 def doctor_report() -> DoctorReport:
-    """Check this machine for the course: Python, packages, container tools, backend choice."""
+    """Check this machine for the course: Python, packages, what kind needs, the backend choice."""
     from . import __version__
-    from .lab import _kind_usable
+    from .kind import environment
 
     checks = []
     py = sys.version_info
-    checks.append(Check("python", Status.OK if py >= (3, 11) else Status.MISSING,
-                        f"{py.major}.{py.minor}.{py.micro}" + ("" if py >= (3, 11) else " (the course needs 3.11 or newer)")))
-    checks.append(Check("grader", Status.OK, f"{__version__} ({os.path.dirname(__file__)})"))
+    checks.append(Check("python", Status.OK if py >= (3, 11) else Status.FAIL, f"{py.major}.{py.minor}.{py.micro}",
+                        "" if py >= (3, 11) else "the course needs Python 3.11 or newer", needed_for_kind=False))
+    checks.append(Check("grader", Status.OK, f"{__version__} ({os.path.dirname(__file__)})", needed_for_kind=False))
     for dist in _PACKAGES:
         v = _version(dist)
-        checks.append(Check(dist, Status.OK if v else Status.MISSING, v or "not installed: run `make lab` (or pip install -e .)"))
-    for tool in _TOOLS:
-        path = shutil.which(tool)
-        checks.append(Check(tool, Status.OK if path else Status.INFO,
-                            f"on PATH: {path}" if path else "not found (only needed for real clusters; the simulated cluster needs nothing)"))
+        checks.append(Check(dist, Status.OK if v else Status.FAIL, v or "not installed", "" if v else "run `make lab` (or pip install -e .)",
+                            needed_for_kind=False))
+    usable, why = environment.usable()
+    kind_checks = tuple(environment.doctor())
     forced = os.environ.get("NETLAB_BACKEND", "").strip().lower()
     if forced in ("sim", "kind"):
         backend, reason = forced, "NETLAB_BACKEND is set"
     else:
-        usable, why = _kind_usable()
         backend, reason = ("kind", "Docker and kind are available") if usable else ("sim", why)
-    return DoctorReport(tuple(checks), backend, reason, _netlab_doctor())
+    return DoctorReport(tuple(checks), kind_checks, backend, reason, usable, forced in ("sim", "kind"))
 
 
 def doctor() -> None:
-    """Print :func:`doctor_report` (the notebook version of ``netlab doctor``)."""
+    """Print :func:`doctor_report`: the same report as ``netlab doctor`` (stdout only)."""
     print(doctor_report().text())
 
 
@@ -226,8 +221,17 @@ def results_grid(results: Mapping[str, ProbeResult], column: str, *, port: int |
 
 
 def explain_all(results: Iterable[ProbeResult]) -> None:
-    """Print the explanation of several probes, separated by blank lines."""
-    print("\n\n".join(r.explain() for r in results))
+    """Show several probes' explanations: one line each, the rest folded (see ``ProbeResult.explain``).
+
+    In JupyterLab each is a ``<details>`` element; elsewhere one summary line each on stdout."""
+    from IPython import get_ipython
+    from IPython.display import display
+
+    explanations = [r.explain() for r in results]
+    if get_ipython() is None:
+        print("\n".join(map(str, explanations)))
+    else:
+        display(*explanations)
 
 
 # -- where packets go ------------------------------------------------------------------------------
@@ -285,13 +289,15 @@ def wire_table(lab: Lab, source: str, destination: str, port: int, protocol: Pro
 # -- dated facts -------------------------------------------------------------------------------
 
 
-def cite(*fact_ids: str) -> None:
-    """Print dated facts by id, one line each with its date and source (lessons cite this way, so
-    ``tools/build_lessons.py`` can list where each fact is used in ``course/FACTS.md``)."""
+def cite(*fact_ids: str) -> Table:
+    """Dated facts by id as a compact table: the statement, the date it holds for, and its source
+    (a short link in JupyterLab, the URL in plain text). Lessons cite this way, so
+    ``tools/build_lessons.py`` can list where each fact is used in ``course/FACTS.md``."""
     from .facts import fact
 
-    for fid in fact_ids:
-        print(f"- [{fid}] {fact(fid).cite()}")
+    facts = [fact(fid) for fid in fact_ids]
+    return table(("fact", "as of", "source"), [(f.text, f.as_of.isoformat(), f.sources[0]) for f in facts],
+                 links=("source",), wrap={"fact": 60})
 
 
 __all__ = [

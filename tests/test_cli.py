@@ -64,3 +64,14 @@ def test_bad_input_exits_2_with_the_field_path(tmp_path: Path) -> None:
     assert "networkpolicy/deny-x spec.policyTypes[0]: unsupported value 'Inbound'" in result.output
     bad_probe = runner.invoke(app, ["matrix", "e2e", "-p", "eighty"])
     assert bad_probe.exit_code == 2
+
+
+def test_doctor_prints_the_same_report_as_the_lessons(monkeypatch) -> None:
+    """One doctor: `netlab doctor` is grader.course.doctor_report(), not a second set of checks."""
+    from grader.course import doctor_report
+
+    monkeypatch.setenv("NETLAB_BACKEND", "sim")
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 0
+    assert result.output == doctor_report().text() + "\n"
+    assert "backend: sim — grader.connect() will use the simulated cluster (NETLAB_BACKEND is set)" in result.output

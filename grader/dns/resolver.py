@@ -86,6 +86,8 @@ class Lookup:
     answers: tuple[Answer, ...] = ()
     search: tuple[str, ...] = ()
     ndots: int = NDOTS
+    command: str = ""
+    """The command that runs the same lookup on a cluster (``grader.reachability.commands.dig``), when known."""
 
     @property
     def final(self) -> Answer | None:
@@ -116,6 +118,8 @@ class Lookup:
         lines += [f"  {a.render()}" for a in self.answers]
         if not self.ok:
             lines.append(f"  → {self.name!r} does not resolve (NXDOMAIN)")
+        if self.command:
+            lines.append(f"  $ {self.command}")
         return "\n".join(lines)
 
     __str__ = explain

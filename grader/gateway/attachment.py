@@ -12,6 +12,9 @@ Attachment of an HTTPRoute to a Gateway (per parentRef):
 * Hostnames must intersect (HTTPRouteSpec.hostnames): a listener without hostname takes every
   route hostname; a route without hostnames takes the listener's; a wildcard is a suffix match
   of one or more labels → else ``NoMatchingListenerHostname``.
+* A rule with a filter the implementation does not carry out is dropped: ``PartiallyInvalid=True
+  UnsupportedValue``, or ``Accepted=False UnsupportedValue`` when no rule is left
+  (cloud-provider-kind ``pkg/gateway/httproute.go``).
 * Accepted as soon as one listener admits it. ``ResolvedRefs`` checks every backendRef: only
   core Services (``InvalidKind``), existing (``BackendNotFound``), in the route's namespace or
   allowed by a ReferenceGrant in the target namespace (``RefNotPermitted``).
@@ -27,31 +30,67 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from ..model import Namespace
 from ..model.gateway import FromNamespaces, Gateway, GatewayClass, HTTPRoute, Listener, ListenerProtocol, ParentRef, ReferenceGrant
 from ..model.services import Secret, Service
-from ..tls import load_pair
 from .implementations import GatewayImplementation, by_controller
 
 GROUP = "gateway.networking.k8s.io"
 
 
+class ConditionStatus(StrEnum):
+    """``metav1.Condition.status``; compares equal to the API's strings (``"True"`` ...)."""
+
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
 @dataclass(frozen=True, slots=True)
 class Condition:
+    """One ``status.conditions[]`` entry (``metav1.Condition``) of a Gateway, listener or route parent."""
+
     type: str
-    status: str
-    """``True``, ``False`` or ``Unknown``."""
+    status: ConditionStatus
+    """``True``, ``False`` or ``Unknown`` (a plain string is converted)."""
     reason: str
     message: str = ""
 
+    if TYPE_CHECKING:  # the generated __init__ also takes the API's strings ("True" ...) and converts them
+        def __init__(self, type: str, status: ConditionStatus | str, reason: str, message: str = "") -> None: ...
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, ConditionStatus):
+            try:
+                object.__setattr__(self, "status", ConditionStatus(str(self.status)))
+            except ValueError:
+                raise ValueError(f"condition {self.type}: status must be True, False or Unknown, got {self.status!r}") from None
+
     @property
     def ok(self) -> bool:
-        return self.status == "True"
+        return self.status is ConditionStatus.TRUE
 
     def render(self) -> str:
         text = f"{self.type}={self.status} ({self.reason})"
         return text + (f": {self.message}" if self.message else "")
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionRow:
+    """A condition with the object (or part of it) that carries it."""
+
+    object: str
+    condition: Condition
+
+    def render(self) -> str:
+        return f"{self.object}: {self.condition.render()}"
+
+
+def _find(conditions: tuple[Condition, ...], type_: str) -> Condition | None:
+    return next((c for c in conditions if c.type == type_), None)
 
 
 def _cond(type_: str, ok: bool, reason: str, message: str = "") -> Condition:
@@ -98,6 +137,10 @@ class ListenerStatus:
     def programmed(self) -> bool:
         return all(c.ok for c in self.conditions if c.type in ("Accepted", "ResolvedRefs", "Programmed"))
 
+    def condition(self, type_: str) -> Condition | None:
+        """The condition of that type (``Accepted``, ``ResolvedRefs``, ``Programmed``, ``Conflicted``), or None."""
+        return _find(self.conditions, type_)
+
     def render(self) -> str:
         return f"listener {self.name} (attachedRoutes {self.attached_routes}): " + "; ".join(c.render() for c in self.conditions)
 
@@ -112,6 +155,21 @@ class GatewayStatus:
     @property
     def programmed(self) -> bool:
         return any(c.type == "Programmed" and c.ok for c in self.conditions)
+
+    def condition(self, type_: str) -> Condition | None:
+        """The Gateway's condition of that type (``Accepted``, ``Programmed``), or None."""
+        return _find(self.conditions, type_)
+
+    def listener(self, name: str) -> ListenerStatus:
+        found = next((ls for ls in self.listeners if ls.name == name), None)
+        if found is None:
+            raise KeyError(f"gateway {self.gateway} has no listener {name!r} (listeners: {', '.join(ls.name for ls in self.listeners) or 'none'})")
+        return found
+
+    def rows(self) -> tuple[ConditionRow, ...]:
+        """Every condition of the Gateway and its listeners, one row each (as ``kubectl describe`` lists them)."""
+        own = tuple(ConditionRow(f"gateway {self.gateway}", c) for c in self.conditions)
+        return own + tuple(ConditionRow(f"gateway {self.gateway} listener {ls.name}", c) for ls in self.listeners for c in ls.conditions)
 
     def render(self) -> str:
         lines = [f"gateway {self.gateway}: " + "; ".join(c.render() for c in self.conditions)]
@@ -134,6 +192,10 @@ class ParentStatus:
     def accepted(self) -> bool:
         return any(c.type == "Accepted" and c.ok for c in self.conditions)
 
+    def condition(self, type_: str) -> Condition | None:
+        """The route's condition of that type for this parent (``Accepted``, ``ResolvedRefs``), or None."""
+        return _find(self.conditions, type_)
+
     def render(self) -> str:
         attached = f" → listeners {', '.join(self.listeners)}" if self.listeners else ""
         return f"parent {self.parent.render()}{attached}: " + "; ".join(c.render() for c in self.conditions)
@@ -147,6 +209,18 @@ class RouteStatus:
     @property
     def accepted(self) -> bool:
         return any(p.accepted for p in self.parents)
+
+    def parent(self, gateway: str) -> ParentStatus:
+        """The status for the parentRef naming Gateway ``ns/name`` (the first, if several name it)."""
+        found = next((p for p in self.parents if f"{p.parent.namespace}/{p.parent.name}" == gateway), None)
+        if found is None:
+            names = ", ".join(f"{p.parent.namespace}/{p.parent.name}" for p in self.parents) or "none"
+            raise KeyError(f"httproute {self.route} has no parentRef {gateway!r} (parentRefs: {names})")
+        return found
+
+    def rows(self) -> tuple[ConditionRow, ...]:
+        """Every condition of the route, one row per parentRef and condition."""
+        return tuple(ConditionRow(f"httproute {self.route} {p.parent.render()}", c) for p in self.parents for c in p.conditions)
 
     def render(self) -> str:
         if not self.parents:
@@ -199,6 +273,8 @@ def listener_conditions(gw: Gateway, listener: Listener, impl: GatewayImplementa
             if secret.type != "kubernetes.io/tls":
                 problem = f"Secret {ref.namespace}/{ref.name} is of type {secret.type}, not kubernetes.io/tls"
                 break
+            from ..tls import load_pair  # cryptography is loaded only when a listener terminates TLS
+
             pair = load_pair(secret.get("tls.crt"), secret.get("tls.key"))
             if not pair.ok:
                 problem = f"Secret {ref.namespace}/{ref.name}: {pair.problem}"
@@ -243,7 +319,8 @@ def parent_status(route: HTTPRoute, parent: ParentRef, gateways: Mapping[tuple[s
     gw = gateways.get((parent.namespace, parent.name))
     if gw is None:
         return ParentStatus(parent, (Condition("Accepted", "Unknown", "Pending", f"no Gateway {parent.namespace}/{parent.name}: no controller owns this parentRef, so the status stays empty"),)), []
-    if implementation_for(gw, classes) is None:
+    impl = implementation_for(gw, classes)
+    if impl is None:
         return ParentStatus(parent, (Condition("Accepted", "Unknown", "Pending", f"Gateway {gw.ref} uses class {gw.class_name!r}, which no controller in this cluster implements"),)), []
     selected = [lst for lst in gw.listeners if (parent.section_name is None or lst.name == parent.section_name) and (parent.port is None or lst.port == parent.port)]
     if not selected:
@@ -275,7 +352,26 @@ def parent_status(route: HTTPRoute, parent: ParentRef, gateways: Mapping[tuple[s
     message = f"attached to listener(s) {', '.join(attached_names)}"
     if unprogrammed:
         message += f" (not programmed: {', '.join(unprogrammed)}, so no traffic flows through them)"
-    return ParentStatus(parent, (_cond("Accepted", True, "Accepted", message),), attached_names), attached
+    dropped = dropped_rules(route, impl)
+    if dropped and len(dropped) == len(route.rules):
+        text = "; ".join(why for _, why in dropped)
+        return ParentStatus(parent, (_cond("Accepted", False, "UnsupportedValue", f"no rules could be translated: {text}"),)), []
+    conds = [_cond("Accepted", True, "Accepted", message)]
+    if dropped:
+        conds.append(Condition("PartiallyInvalid", ConditionStatus.TRUE, "UnsupportedValue", f"Dropped Rule(s): {'; '.join(why for _, why in dropped)}"))
+    return ParentStatus(parent, tuple(conds), attached_names), attached
+
+
+def dropped_rules(route: HTTPRoute, impl: GatewayImplementation) -> tuple[tuple[int, str], ...]:
+    """Rules the implementation drops because it does not carry out one of their filters, with why
+    (cloud-provider-kind ``pkg/gateway/httproute.go``: ``findUnsupportedFilter`` skips the rule and
+    reports ``PartiallyInvalid``, or ``Accepted=False UnsupportedValue`` when no rule is left)."""
+    out = []
+    for i, rule in enumerate(route.rules):
+        unsupported = next((f.type for f in rule.filters if f.type not in impl.filters), None)
+        if unsupported is not None:
+            out.append((i, f'rule[{i}] has unsupported filter type "{unsupported}" ({impl.name} implements {", ".join(impl.filters)})'))
+    return tuple(out)
 
 
 def resolved_refs(route: HTTPRoute, services: Mapping[tuple[str, str], Service], grants: Sequence[ReferenceGrant]) -> Condition:

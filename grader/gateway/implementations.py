@@ -7,19 +7,24 @@
   Services by DNS) through a route via the control-plane node (``pkg/gateway/kindcluster.go``,
   route-adder), where kube-proxy DNATs and masquerades the off-cluster source: the backend pod
   sees the control-plane node's address. HTTP and HTTPS (Terminate) listeners; passes the
-  Gateway API core conformance tests.
+  Gateway API core conformance tests. Filters: RequestRedirect and RequestHeaderModifier only; a
+  rule with any other filter (URLRewrite, ResponseHeaderModifier) is dropped and the route says
+  ``PartiallyInvalid`` (``pkg/gateway/httproute.go``).
 * ``approuting-istio`` (AKS application routing add-on, fact ``aks-app-routing-gateway-api``):
   Istio without sidecars; for each Gateway it deploys an Envoy Deployment and a LoadBalancer
   Service named ``<gateway>-approuting-istio`` in the Gateway's namespace (Istio "automated
   deployment"), so the data plane is a pod that NetworkPolicies can select, and it sends to pod
   endpoints directly. Its controllerName is not documented by AKS; Istio's default
-  ``istio.io/gateway-controller`` is assumed here.
+  ``istio.io/gateway-controller`` is assumed here. Istio implements the header modifiers,
+  RequestRedirect and URLRewrite (istio.io "Gateway API" task, conformance reports in
+  kubernetes-sigs/gateway-api ``conformance/reports``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..facts import fact
 from ..ingress.controllers import Placement, Upstream
 from ..model.gateway import ListenerProtocol
 
@@ -33,7 +38,8 @@ class GatewayImplementation:
     placement: Placement
     upstream: Upstream
     protocols: tuple[ListenerProtocol, ...] = (ListenerProtocol.HTTP, ListenerProtocol.HTTPS)
-    redirect_codes: tuple[int, ...] = (301, 302, 303, 307, 308)
+    filters: tuple[str, ...] = ("RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite")
+    """HTTPRoute filter types it carries out; a rule with another filter is dropped (``attachment.dropped_rules``)."""
     deployment_suffix: str = ""
     """For pod data planes: Deployment/Service name is ``<gateway>-<suffix>``."""
     sources: tuple[str, ...] = ()
@@ -42,7 +48,11 @@ class GatewayImplementation:
 CLOUD_PROVIDER_KIND_GATEWAY = GatewayImplementation(
     "cloud-provider-kind", "cloud-provider-kind (Envoy container per Gateway on the kind network)",
     "cloud-provider-kind", "kind.sigs.k8s.io/gateway-controller", Placement.NODE_NETWORK, Upstream.CLUSTER_IP,
-    sources=("https://github.com/kubernetes-sigs/cloud-provider-kind/blob/main/docs/user/gateway/gatewayapi.md",),
+    # fact cloud-provider-kind-gateway-filters (pkg/gateway/httproute.go findUnsupportedFilter;
+    # pkg/gateway/features.go claims no HTTPRoutePathRewrite/HostRewrite/ResponseHeaderModification).
+    filters=tuple(fact("cloud-provider-kind-gateway-filters").value),
+    sources=("https://github.com/kubernetes-sigs/cloud-provider-kind/blob/main/docs/user/gateway/gatewayapi.md",
+             "https://github.com/kubernetes-sigs/cloud-provider-kind/blob/main/pkg/gateway/httproute.go"),
 )
 
 APPROUTING_ISTIO = GatewayImplementation(

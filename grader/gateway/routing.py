@@ -10,33 +10,30 @@ Sources: kubernetes-sigs/gateway-api ``apis/v1/httproute_types.go`` and ``gatewa
   ``a.b.example.com``, not ``example.com``).
 * Precedence: the route with the longest matching non-wildcard hostname, then the longest matching
   hostname; then across rules: Exact path, longest PathPrefix, method match, most header
-  matches, most query-param matches; then the oldest route, then ``namespace/name``
-  alphabetically; within a route, the first rule. No match: 404.
+  matches, most query-param matches; then "The oldest Route based on creation timestamp", then
+  "The Route appearing first in alphabetical order by {namespace}/{name}"; within a route, the
+  first matching rule (``HTTPRouteRule.matches`` documentation). Creation timestamps have
+  one-second resolution, so routes created in the same second tie and their names decide.
+  No match: 404.
 * PathPrefix matches element-wise (``/abc`` matches ``/abc/def``, not ``/abcd``; trailing slash
   ignored). Header names are case-insensitive. RegularExpression matches are implementation-
   specific; here a full match with Python ``re`` (Envoy uses RE2 full match).
-* Filters: RequestRedirect builds ``Location`` (scheme, hostname, port -- the well-known port of a
-  new scheme, else the listener's; default ports omitted -- and path via ReplaceFullPath or
-  ReplacePrefixMatch), RequestHeaderModifier / ResponseHeaderModifier set, add, remove.
-* backendRefs: weighted choice (weight 0 gets nothing); an invalid backend answers 500; a backend
-  Service without ready endpoints 503.
+* Filters: ``filters.py``; what the Gateway does with a request as a whole: ``forward.py``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
+from typing import Any
 
 from ..model.gateway import (
-    BackendRef,
     HeaderMatchType,
-    HeaderModifier,
     HTTPRoute,
     Listener,
     ListenerProtocol,
     PathMatchType,
-    RouteFilter,
     RouteMatch,
     RouteRule,
 )
@@ -106,13 +103,22 @@ def select_listener(listeners: Sequence[Listener], port: int, protocol: Listener
     return min(candidates, key=lambda c: c[0])[1] if candidates else None
 
 
+def with_creation_time(route: HTTPRoute, previous: Any, now: int) -> HTTPRoute:
+    """``route`` as stored: a new object is created at ``now``; an update keeps the creation time of
+    ``previous`` (a stored manifest or route), as ``metadata.creationTimestamp`` never changes."""
+    old = getattr(previous, "obj", previous)
+    return replace(route, created=old.created if isinstance(old, HTTPRoute) else now)
+
+
 @dataclass(frozen=True, slots=True)
 class AttachedRoute:
     route: HTTPRoute
     hostnames: tuple[str, ...]
     """Effective hostnames on the listener (``()``: any host)."""
-    order: int
-    """Creation order (older first)."""
+    created: int
+    """The route's creation second (``HTTPRoute.created``); older wins a tie."""
+    dropped: tuple[int, ...] = ()
+    """Indexes of rules the implementation dropped (a filter it does not carry out): they never match."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,70 +149,12 @@ def choose_route(attached: Sequence[AttachedRoute], host: str, method: str, path
             exact = longest = 0
             hostname = None
         for i, rule in enumerate(ar.route.rules):
+            if i in ar.dropped:
+                continue
             for j, m in enumerate(rule.matches):
                 if not request_matches(m, method, path, headers, query):
                     continue
-                key = ((-exact, -longest), match_rank(m), ar.order, ar.route.ref, i, j)
+                key = ((-exact, -longest), match_rank(m), ar.created, ar.route.ref, i, j)
                 if best is None or key < best[0]:
                     best = (key, RouteChoice(ar.route, i, rule, m, hostname))
     return best[1] if best else None
-
-
-def apply_header_modifier(headers: list[tuple[str, str]], mod: HeaderModifier | None) -> list[tuple[str, str]]:
-    if mod is None:
-        return headers
-    out = [(k, v) for k, v in headers if k.lower() not in {r.lower() for r in mod.remove}]
-    for name, value in mod.set:
-        out = [(k, v) for k, v in out if k.lower() != name.lower()] + [(name, value)]
-    for name, value in mod.add:
-        existing = [i for i, (k, _) in enumerate(out) if k.lower() == name.lower()]
-        if existing:
-            k, v = out[existing[0]]
-            out[existing[0]] = (k, f"{v},{value}")
-        else:
-            out.append((name, value))
-    return out
-
-
-def redirect_location(f: RouteFilter, scheme: str, host: str, listener_port: int, path: str, match: RouteMatch) -> str:
-    assert f.redirect is not None
-    r = f.redirect
-    new_scheme = r.scheme or scheme
-    hostname = r.hostname or host.split(":")[0]
-    if r.port is not None:
-        port = r.port
-    elif r.scheme is not None:
-        port = 443 if new_scheme == "https" else 80
-    else:
-        port = listener_port
-    path_only, _, query = path.partition("?")
-    if r.path_type == "ReplaceFullPath" and r.path_value is not None:
-        path_only = r.path_value
-    elif r.path_type == "ReplacePrefixMatch" and r.path_value is not None:
-        prefix = match.path.value.rstrip("/")
-        rest = path_only[len(prefix):] if path_only.startswith(prefix) else path_only
-        path_only = (r.path_value.rstrip("/") + rest) or "/"
-        if not path_only.startswith("/"):
-            path_only = "/" + path_only
-    default = (new_scheme == "http" and port == 80) or (new_scheme == "https" and port == 443)
-    authority = hostname if default else f"{hostname}:{port}"
-    return f"{new_scheme}://{authority}{path_only}" + (f"?{query}" if query else "")
-
-
-@dataclass(frozen=True, slots=True)
-class BackendChoice:
-    backend: BackendRef | None
-    reason: str = ""
-
-
-def filters_of(rule: RouteRule, backend: BackendRef | None) -> tuple[RouteFilter, ...]:
-    return rule.filters + (backend.filters if backend is not None else ())
-
-
-@dataclass(frozen=True)
-class Forward:
-    """What the gateway sends upstream (after filters) and adds to the response."""
-
-    request_headers: tuple[tuple[str, str], ...] = ()
-    response_headers: tuple[tuple[str, str], ...] = ()
-    notes: tuple[str, ...] = field(default=())

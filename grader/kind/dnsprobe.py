@@ -26,17 +26,7 @@ from dataclasses import dataclass
 from ..dns import Lookup
 from ..dns.resolver import CLUSTER_DOMAIN, Answer, Rcode, Record, query_order
 from ..errors import LabError
-
-QUERY_MARK = "@@netlab-query "
-EXIT_MARK = "@@netlab-exit "
-DIG_TIMEOUT_S = 2
-
-DIG_SCRIPT = (
-    'for n in "$@"; do echo "' + QUERY_MARK + '$n"; '
-    f'dig +nosearch +noall +comments +question +answer +time={DIG_TIMEOUT_S} +tries=1 "$n" A 2>&1; '
-    'rc=$?; echo "' + EXIT_MARK + '$rc"; [ "$rc" -eq 9 ] && break; done; true'
-)
-"""Positional parameters are the fully qualified names (with a trailing dot), in resolver order."""
+from ..reachability.commands import DIG_SCRIPT, DIG_TIMEOUT_S, EXIT_MARK, QUERY_MARK, dig
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +60,8 @@ def parse_resolv_conf(text: str) -> ResolvConf:
 
 
 def dig_command(names: Sequence[str]) -> list[str]:
-    """The exec argv: ``/bin/sh -c <loop> sh name1. name2. ...`` (names absolute, trailing dot)."""
-    return ["/bin/sh", "-c", DIG_SCRIPT, "sh", *[n if n.endswith(".") else n + "." for n in names]]
+    """The exec argv: ``/bin/sh -c <loop> sh name1. name2. ...`` (:func:`grader.reachability.commands.dig`)."""
+    return list(dig(names[0].rstrip(".") if names else "", names).argv)
 
 
 @dataclass(frozen=True, slots=True)

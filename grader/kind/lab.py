@@ -34,6 +34,7 @@ from ..lab.base import Lab, PortSpec
 from ..manifests import PARSERS, Manifest, ManifestSource, ObjectKey, parse_manifests
 from ..model import ContainerPort, Labels, Namespace, Pod, PodRef, Protocol
 from ..reachability import Comparison, Hop, Probe, ProbeResult, Reachability, ReachabilityMatrix, Verdict
+from ..reachability.commands import connect, in_pod
 from ..topology import Topology, load_topology
 from .apierrors import api_error_problems
 from .external_api import ExternalHostsMixin
@@ -688,7 +689,8 @@ class LiveLab(LiveServicesMixin, Lab):
         shown = f"agnhost connect {host_port(address, number)} --protocol={proto.value.lower()}"
         hops = (Hop("probe", f"{source}: {shown}"), Hop("result", (err or out).strip() or f"exit {code}"))
         answered = str(dst_pod.ref) if verdict is Verdict.ALLOWED and dst_pod is not None else None
-        return ProbeResult(probe, verdict, reason, answered_by=answered, loopback=source == destination, hops=hops)
+        ran = in_pod(connect(address, number, proto), src.pod.namespace, src.pod.name)  # the argv above, as a line to type
+        return ProbeResult(probe, verdict, reason, answered_by=answered, loopback=source == destination, hops=hops, command=ran)
 
     def _probe_from_host(self, probe: Probe, destination: str, port: PortSpec, proto: Protocol, snapshot: Mapping[str, Any] | None) -> ProbeResult:
         """``host`` is the learner's machine: a connection made by this Python process (``grader.kind.hostnet``)."""

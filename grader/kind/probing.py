@@ -28,46 +28,12 @@ import yaml
 from ..model import Protocol
 from ..reachability import Comparison, Verdict
 
-CONNECT_TIMEOUT = "1s"
-"""Upstream e2e probes with a 1 s timeout (3 s on Windows nodes)."""
-
-
-def host_port(host: str, port: int) -> str:
-    """``10.244.1.5:80``, ``[fd00::5]:80``, ``web.shop:80``."""
-    try:
-        if ipaddress.ip_address(host).version == 6:
-            return f"[{host}]:{port}"
-    except ValueError:
-        pass
-    return f"{host}:{port}"
-
-
-DNS_DEADLINE_S = 6
-"""How long a probe to a *name* may take before its lookup counts as failed (see :func:`connect_command`)."""
-
-_NAME_WRAPPER = (
-    'timeout "$1" /agnhost connect "$2" --timeout="$3" --protocol="$4"; rc=$?; '
-    'if [ "$rc" -eq 143 ] || [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then '
-    'echo "DNS: no answer to the lookup of $2 within $1s (the query to the DNS server got no reply)" >&2; exit 1; fi; exit "$rc"'
-)
+from ..reachability.commands import CONNECT_TIMEOUT, DNS_DEADLINE_S, connect, host_port
 
 
 def connect_command(host: str, port: int, protocol: Protocol | str, timeout: str = CONNECT_TIMEOUT) -> list[str]:
-    """``/agnhost connect <host>:<port> --timeout=1s --protocol=tcp`` as upstream e2e runs it.
-
-    For a DNS name the command runs under ``timeout`` (busybox, in agnhost's Alpine image):
-    agnhost resolves the name before its ``--timeout`` starts, with the pod's resolver defaults
-    (5 s per query, 2 attempts, every search suffix), so a lookup whose queries are dropped (an
-    egress policy without port 53) would run for ~40 s. After :data:`DNS_DEADLINE_S` it is
-    reported the way agnhost reports a failed lookup (``DNS: ...``), which is what it is.
-    """
-    proto = Protocol.parse(protocol).value.lower()
-    target = host_port(host, port)
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return ["/bin/sh", "-c", _NAME_WRAPPER, "sh", str(DNS_DEADLINE_S), target, timeout, proto]
-    return ["/agnhost", "connect", target, f"--timeout={timeout}", f"--protocol={proto}"]
+    """The argv of :func:`grader.reachability.commands.connect` (the simulated cluster shows the same command)."""
+    return list(connect(host, port, protocol, timeout).argv)
 
 
 def parse_exec_status(text: str) -> tuple[int | None, str]:

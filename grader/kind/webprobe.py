@@ -37,25 +37,23 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import http.client
-import ipaddress
 import json
 import re
 import socket
 import ssl
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..reachability import HttpExchange, Verdict
-from .probing import host_port
+from ..reachability.commands import CURL_TIMEOUT, CURL_WRITE_OUT, HttpRequest, curl, host_port, plan
+from ..reachability.commands import is_ip as _is_ip
 
 JSON_MARK = "\n@@netlab-json@@"
 HEADERS_MARK = "\n@@netlab-headers@@"
 CERTS_MARK = "\n@@netlab-certs@@\n"
-WRITE_OUT = r"\n@@netlab-json@@%{json}\n@@netlab-headers@@%{header_json}\n@@netlab-certs@@\n%{certs}"
+WRITE_OUT = CURL_WRITE_OUT
 BODY_LIMIT = 65536
-DEFAULT_TIMEOUT = 5.0
+DEFAULT_TIMEOUT = CURL_TIMEOUT
 _CONNECT_FAILED = re.compile(r"connect to .* failed: (.+)$", re.MULTILINE)
 _PEM = re.compile(r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----")
 
@@ -71,85 +69,9 @@ class Outcome:
     ERROR = "error"
 
 
-@dataclass(frozen=True, slots=True)
-class HttpRequest:
-    """One request, planned the way both clients perform it."""
-
-    url: str
-    scheme: str
-    hostname: str
-    port: int
-    path: str
-    host_header: str
-    sni: str | None
-    connect_host: str
-    """Where the TCP connection goes: ``resolve`` when given, else the URL's host (resolved by the client)."""
-    method: str = "GET"
-    headers: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def tls(self) -> bool:
-        return self.scheme == "https"
-
-    @property
-    def url_name(self) -> str:
-        """The host name curl puts in its URL: the SNI name for HTTPS (curl sends the URL's host as SNI)."""
-        return self.sni if self.tls and self.sni else self.hostname
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text.strip("[]"))
-        return True
-    except ValueError:
-        return False
-
-
-def plan(url: str, *, host: str | None = None, sni: str | None = None, method: str = "GET",
-         headers: Mapping[str, str] | None = None, resolve: str | None = None) -> HttpRequest | str:
-    """The request to make, or a sentence saying why ``url`` cannot be requested."""
-    parts = urlsplit(url)
-    scheme = (parts.scheme or "").lower()
-    if scheme not in ("http", "https") or not parts.hostname:
-        return f"{url!r} is not an http:// or https:// URL with a host"
-    try:
-        explicit = parts.port
-    except ValueError:
-        return f"{url!r} has an invalid port"
-    port = explicit or (443 if scheme == "https" else 80)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    hostname = parts.hostname
-    host_header = host or (hostname if explicit is None else f"{hostname}:{explicit}")
-    if sni is None and scheme == "https" and not _is_ip(hostname):
-        sni = hostname
-    extra = tuple((k, v) for k, v in (headers or {}).items() if k.lower() != "host")
-    return HttpRequest(url, scheme, hostname, port, path, host_header, sni, resolve or hostname, method.upper(), extra)
-
-
 def curl_command(req: HttpRequest, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
-    """The argv exec'd in the source pod."""
-    # -v: curl >= 7.8x reports every failed connect as "Couldn't connect to server"; only the verbose
-    # trace (stderr) still says "connect to ... failed: Connection refused" / "No route to host".
-    cmd = ["curl", "-sS", "-v", "-k", "--max-time", f"{timeout:g}", "--connect-timeout", f"{min(timeout, 3.0):g}", "-o", "-", "-w", WRITE_OUT]
-    if req.method == "HEAD":
-        cmd.append("--head")
-    elif req.method != "GET":
-        cmd += ["-X", req.method]
-    cmd += ["-H", f"Host: {req.host_header}"]
-    for k, v in req.headers:
-        cmd += ["-H", f"{k}: {v}"]
-    name = req.url_name
-    if name != req.connect_host:
-        cmd += ["--connect-to", f"{_bracket(name)}:{req.port}:{_bracket(req.connect_host)}:{req.port}"]
-    cmd.append(f"{req.scheme}://{host_port(name, req.port)}{req.path}")
-    return cmd
-
-
-def _bracket(host: str) -> str:
-    try:
-        return f"[{host}]" if ipaddress.ip_address(host).version == 6 else host
-    except ValueError:
-        return host
+    """The argv exec'd in the source pod: :func:`grader.reachability.commands.curl` (the simulated cluster shows the same command)."""
+    return list(curl(req, timeout).argv)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ import os
 
 from ..cni import CniProfile, get_profile
 from ..errors import LabError
+from ..session import first_time
 from .base import Lab
 from .sim import SimulatedLab
 
@@ -52,6 +53,7 @@ def connect(profile: str | CniProfile | None = None, backend: str = "auto", *, q
         # needs an Azure model can only be the simulated cluster, whatever Docker and kind offer.
         choice = "sim"
         why = "Azure's load balancer and NSGs exist only there" + ("; NETLAB_BACKEND=kind does not apply" if forced == "kind" else "")
+    detected = choice == "auto"
     if choice == "auto":
         usable, reason = _kind_usable()
         choice = "kind" if usable else "sim"
@@ -65,7 +67,9 @@ def connect(profile: str | CniProfile | None = None, backend: str = "auto", *, q
     if not quiet:
         where = "a real kind cluster" if choice == "kind" else "the simulated cluster"
         lb = f", LoadBalancer Services by {load_balancer}" if load_balancer not in (None, "cloud-provider-kind") else ""
-        print(f"netlab: profile {prof.name} on {where} ({why}{lb})")
+        # Why kind is not used is said once per JupyterLab session (grader/session.py), not in every lesson.
+        said = detected and choice == "sim" and not first_time(f"simulated cluster: {why}")
+        print(f"netlab: profile {prof.name} on {where}{lb}" if said else f"netlab: profile {prof.name} on {where} ({why}{lb})")
     return lab
 
 

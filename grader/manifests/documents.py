@@ -6,7 +6,9 @@ is read by :mod:`grader.manifests.bounded_yaml` (bounded, and resolving scalars 
 
 from __future__ import annotations
 
+import copy
 import os
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,9 +62,30 @@ def _looks_like_path(text: str) -> bool:
     return "\n" not in text and text.strip().endswith((".yaml", ".yml", ".json")) and ":" not in text
 
 
-def _parse_yaml_text(text: str, origin: str) -> list[tuple[Any, Mapping[tuple[Any, ...], tuple[Any, str]]]]:
-    """Non-empty documents of ``text`` with their plain-scalar sources (YamlInputError names document, line and column)."""
-    return [(d.value, d.plain_scalars) for d in load_yaml_documents(text, origin=origin) if d.value is not None]
+_Parsed = list[tuple[Any, Mapping[tuple[Any, ...], tuple[Any, str]]]]
+_PARSED: OrderedDict[tuple[str, str], _Parsed] = OrderedDict()
+_PARSED_ENTRIES = 64
+_PARSED_MAX_CHARS = 64 * 1024
+
+
+def _parse_yaml_text(text: str, origin: str) -> _Parsed:
+    """Non-empty documents of ``text`` with their plain-scalar sources (YamlInputError names document, line and column).
+
+    The bounded reader is pure Python (it must count aliases and depth while it composes), and a
+    check reads the same topology and answer texts once per expectation: the last texts read are
+    kept, and each caller gets its own deep copy (callers may fill in defaults). Errors are not
+    kept: bad input is read, and refused, every time."""
+    key = (text, origin)
+    parsed = _PARSED.get(key)
+    if parsed is None:
+        parsed = [(d.value, d.plain_scalars) for d in load_yaml_documents(text, origin=origin) if d.value is not None]
+        if len(text) <= _PARSED_MAX_CHARS:
+            _PARSED[key] = parsed
+            if len(_PARSED) > _PARSED_ENTRIES:
+                _PARSED.popitem(last=False)
+    else:
+        _PARSED.move_to_end(key)
+    return [(copy.deepcopy(value), dict(plain)) for value, plain in parsed]
 
 
 _Raw = tuple[Any, str, Mapping[tuple[Any, ...], tuple[Any, str]]]
@@ -70,7 +93,7 @@ _Raw = tuple[Any, str, Mapping[tuple[Any, ...], tuple[Any, str]]]
 
 def _raw_objects(source: Any, origin: str = "") -> list[_Raw]:
     if isinstance(source, Mapping):
-        return [(dict(source), origin, {})]
+        return [(copy.deepcopy(dict(source)), origin, {})]  # the caller's mapping is never changed
     if isinstance(source, os.PathLike):
         path = Path(source)
         return [(d, path.name, plain) for d, plain in _parse_yaml_text(_read(path), path.name)]

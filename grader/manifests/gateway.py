@@ -39,6 +39,7 @@ from ..model.gateway import (
     RouteMatch,
     RouteRule,
     SecretRef,
+    URLRewrite,
 )
 from .documents import Document
 from .bounded_yaml import shown
@@ -52,7 +53,11 @@ _CONTROLLER = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[
 _PATH_CHARS = re.compile(r"^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+$")
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
 FILTER_TYPES = ("RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror", "RequestRedirect", "URLRewrite", "ExtensionRef", "CORS")
-MODELLED_FILTERS = ("RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect")
+MODELLED_FILTERS = ("RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite")
+"""Filter types the simulated cluster carries out. The CRD accepts the others too, but a filter that
+is accepted and silently does nothing would mislead, so they are refused with a field-path error
+(cloud-provider-kind drops a rule with a filter it does not implement, ``pkg/gateway/httproute.go``
+``findUnsupportedFilter``)."""
 
 
 def _keys(raw: Any, allowed: Sequence[str], path: list[str | int], problems: Problems) -> Mapping[str, Any]:
@@ -247,15 +252,25 @@ def _header_modifier(raw: Any, path: list[str | int], problems: Problems) -> Hea
     return HeaderModifier(out["set"], out["add"], remove)
 
 
+_FILTER_FIELDS = {"requestHeaderModifier": "RequestHeaderModifier", "responseHeaderModifier": "ResponseHeaderModifier",
+                  "requestMirror": "RequestMirror", "requestRedirect": "RequestRedirect", "urlRewrite": "URLRewrite",
+                  "extensionRef": "ExtensionRef", "cors": "CORS"}
+
+
 def _filter(raw: Any, path: list[str | int], problems: Problems) -> RouteFilter | None:
     raw = _keys(raw, ("type", "requestHeaderModifier", "responseHeaderModifier", "requestMirror", "requestRedirect", "urlRewrite", "extensionRef", "cors"), path, problems)
     ftype = str(raw.get("type") or "")
     if ftype not in FILTER_TYPES:
         problems.add([*path, "type"], f"unsupported value {shown(ftype)}: supported values: {', '.join(FILTER_TYPES)}")
         return None
-    field_name = ftype[0].lower() + ftype[1:] if ftype != "URLRewrite" else "urlRewrite"
-    if ftype == "CORS":
-        field_name = "cors"
+    if ftype not in MODELLED_FILTERS:
+        problems.add([*path, "type"], f"{ftype} is not supported by this course's simulated cluster (the Gateway API allows it, "
+                                      f"but it is not modelled here); filters it carries out: {', '.join(MODELLED_FILTERS)}")
+        return None
+    field_name = next(f for f, t in _FILTER_FIELDS.items() if t == ftype)
+    for other, other_type in _FILTER_FIELDS.items():
+        if other != field_name and raw.get(other) is not None:
+            problems.add(path, f"filter.{other} must be nil if the filter.type is not {other_type}")
     if raw.get(field_name) is None:
         problems.add(path, f"filter.{field_name} must be specified for {ftype} filter.type")
         return None
@@ -273,17 +288,36 @@ def _filter(raw: Any, path: list[str | int], problems: Problems) -> RouteFilter 
         code = rr.get("statusCode", 302)
         if code not in (301, 302, 303, 307, 308):
             problems.add([*rpath, "statusCode"], f"unsupported value {shown(code)}: supported values: 301, 302, 303, 307, 308")
-        ptype = pvalue = None
-        if rr.get("path") is not None:
-            p = _keys(rr["path"], ("type", "replaceFullPath", "replacePrefixMatch"), [*rpath, "path"], problems)
-            ptype = p.get("type")
-            if ptype not in ("ReplaceFullPath", "ReplacePrefixMatch"):
-                problems.add([*rpath, "path", "type"], f'unsupported value {shown(ptype)}: supported values: "ReplaceFullPath", "ReplacePrefixMatch"')
-            pvalue = p.get("replaceFullPath") if ptype == "ReplaceFullPath" else p.get("replacePrefixMatch")
-            if pvalue is None:
-                problems.add([*rpath, "path"], f"{ptype} requires the matching field")
+        ptype, pvalue = _path_modifier(rr.get("path"), [*rpath, "path"], problems)
         return RouteFilter(ftype, redirect=RequestRedirect(scheme, hostname, _port(rr.get("port"), [*rpath, "port"], problems), int(code) if isinstance(code, int) else 302, ptype, pvalue))
-    return RouteFilter(ftype)
+    # URLRewrite (HTTPURLRewriteFilter): hostname is a PreciseHostname, path an HTTPPathModifier.
+    wpath: list[str | int] = [*path, "urlRewrite"]
+    rw = _keys(raw[field_name], ("hostname", "path"), wpath, problems)
+    hostname = rw.get("hostname")
+    if hostname is not None and ("*" in str(hostname) or hostname_errors(str(hostname))):
+        problems.add([*wpath, "hostname"], f"invalid value {shown(hostname)}: must be a precise hostname (no wildcard)")
+    ptype, pvalue = _path_modifier(rw.get("path"), [*wpath, "path"], problems)
+    return RouteFilter(ftype, url_rewrite=URLRewrite(str(hostname) if hostname is not None else None, ptype, pvalue))
+
+
+def _path_modifier(raw: Any, path: list[str | int], problems: Problems) -> tuple[str | None, str | None]:
+    """``HTTPPathModifier`` (and its CEL rules), shared by RequestRedirect and URLRewrite."""
+    if raw is None:
+        return None, None
+    p = _keys(raw, ("type", "replaceFullPath", "replacePrefixMatch"), path, problems)
+    ptype = p.get("type")
+    if ptype not in ("ReplaceFullPath", "ReplacePrefixMatch"):
+        problems.add([*path, "type"], f'unsupported value {shown(ptype)}: supported values: "ReplaceFullPath", "ReplacePrefixMatch"')
+        return None, None
+    for fname, ftype in (("replaceFullPath", "ReplaceFullPath"), ("replacePrefixMatch", "ReplacePrefixMatch")):
+        if ptype == ftype and p.get(fname) is None:
+            problems.add(path, f"{fname} must be specified when type is set to '{ftype}'")
+        if ptype != ftype and p.get(fname) is not None:
+            problems.add(path, f"type must be '{ftype}' when {fname} is set")
+    value = p.get("replaceFullPath") if ptype == "ReplaceFullPath" else p.get("replacePrefixMatch")
+    if value is not None and len(str(value)) > 1024:
+        problems.add(path, "the replacement path must have at most 1024 characters")
+    return str(ptype), (str(value) if value is not None else None)
 
 
 def _match(raw: Any, path: list[str | int], problems: Problems) -> RouteMatch:
@@ -389,9 +423,18 @@ def parse_http_route(doc: Document, default_namespace: str) -> HTTPRoute:
                          for j, b in enumerate(_list(raw.get("backendRefs"), [*rpath, "backendRefs"], problems, 16)))
         if backends and "RequestRedirect" in types:
             problems.add(rpath, "RequestRedirect filter must not be used together with backendRefs")
+        one_prefix = len(matches) == 1 and matches[0].path.type is PathMatchType.PATH_PREFIX
         for f in filters:
-            if f.redirect is not None and f.redirect.path_type == "ReplacePrefixMatch" and (len(matches) != 1 or matches[0].path.type is not PathMatchType.PATH_PREFIX):
+            if f.redirect is not None and f.redirect.path_type == "ReplacePrefixMatch" and not one_prefix:
                 problems.add(rpath, "When using RequestRedirect filter with path.replacePrefixMatch, exactly one PathPrefix match must be specified")
+            if f.url_rewrite is not None and f.url_rewrite.path_type == "ReplacePrefixMatch" and not one_prefix:
+                problems.add(rpath, "When using URLRewrite filter with path.replacePrefixMatch, exactly one PathPrefix match must be specified")
+        for b in backends:
+            for f in b.filters:
+                kind = "RequestRedirect" if f.redirect is not None else "URLRewrite" if f.url_rewrite is not None else ""
+                modifier = f.redirect or f.url_rewrite
+                if modifier is not None and modifier.path_type == "ReplacePrefixMatch" and not one_prefix:
+                    problems.add(rpath, f"Within backendRefs, when using {kind} filter with path.replacePrefixMatch, exactly one PathPrefix match must be specified")
         rules.append(RouteRule(matches or (RouteMatch(),), filters, backends, raw.get("name")))
     total = sum(len(r.matches) for r in rules)
     if total > 128:

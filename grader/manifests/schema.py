@@ -6,25 +6,31 @@ parsers. Every schema violation becomes a :class:`FieldProblem` with a kubectl-s
 
 from __future__ import annotations
 
+import json
 import re
 import sys
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
-# jsonschema imports rfc3987_syntax, when it is installed (JupyterLab's jupyter-events pulls it in),
-# only to offer an optional "iri" format checker; importing it builds a Lark grammar and takes
-# about 2.5 s, five times the rest of `import grader`. We never check formats, so the module is
-# hidden for the duration of these two imports (only if nobody imported it before; a later
-# `import rfc3987_syntax` works as usual). Every lesson and every grading process starts faster.
-_HIDE = "rfc3987_syntax" not in sys.modules
-if _HIDE:
-    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+# jsonschema imports, when they are installed (JupyterLab's jupyter-events pulls them in), a set of
+# modules whose only use is its optional format checkers ("iri", "uri", "date-time", "color",
+# "duration", ...). rfc3987_syntax alone builds a Lark grammar and takes about 2.5 s; the others
+# (arrow via isoduration, rfc3986_validator, webcolors, ...) about a tenth of a second together. We
+# never check formats, so these modules are hidden for the duration of these two imports (only those
+# nobody imported before; a later `import webcolors` works as usual). Every lesson, every kernel
+# that grades a notebook and every re-check starts faster. The list is jsonschema/_format.py's
+# optional imports (jsonschema 4.x).
+_FORMAT_ONLY = ("rfc3987_syntax", "rfc3987", "rfc3986_validator", "rfc3339_validator", "webcolors", "uri_template",
+                "isoduration", "fqdn", "jsonpointer")
+_HIDDEN = [name for name in _FORMAT_ONLY if name not in sys.modules]
+for _name in _HIDDEN:
+    sys.modules[_name] = None  # type: ignore[assignment]
 try:
     import jsonschema
     from kubernetes_validate import utils as kv_utils
 finally:
-    if _HIDE:
-        del sys.modules["rfc3987_syntax"]
+    for _name in _HIDDEN:
+        del sys.modules[_name]
 
 from ..errors import FieldProblem, field_path
 from ..facts import fact
@@ -82,6 +88,23 @@ def schema_problems(body: dict[str, Any], document: str) -> list[FieldProblem]:
     validator = _validator(str(body.get("kind")), str(body.get("apiVersion")), kubernetes_minor())
     if validator is None:
         return []
+    try:
+        key = json.dumps(body, allow_nan=False)
+    except (TypeError, ValueError):  # values YAML can hold and JSON cannot: validate every time
+        return _problems(validator, body, document)
+    return list(_problems_of_json(key, document))
+
+
+@lru_cache(maxsize=256)
+def _problems_of_json(body_json: str, document: str) -> tuple[FieldProblem, ...]:
+    """The validation of one body, kept: a check applies the same topology and answer objects once
+    per expectation, and validating is most of what parsing a manifest costs."""
+    body = json.loads(body_json)
+    validator = _validator(str(body.get("kind")), str(body.get("apiVersion")), kubernetes_minor())
+    return tuple(_problems(validator, body, document)) if validator is not None else ()
+
+
+def _problems(validator: jsonschema.protocols.Validator, body: dict[str, Any], document: str) -> list[FieldProblem]:
     problems = []
     for error in sorted(validator.iter_errors(body), key=lambda e: [str(p) for p in e.absolute_path]):
         # Prefer the most specific sub-error of oneOf/anyOf (IntOrString fields).

@@ -156,11 +156,22 @@ class RequestRedirect:
 
 
 @dataclass(frozen=True, slots=True)
+class URLRewrite:
+    """``HTTPURLRewriteFilter``: the Host header and path the backend receives instead of the client's."""
+
+    hostname: str | None = None
+    path_type: str | None = None
+    """``ReplaceFullPath`` or ``ReplacePrefixMatch``."""
+    path_value: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RouteFilter:
     type: str
-    """``RequestHeaderModifier``, ``ResponseHeaderModifier``, ``RequestRedirect``, ``URLRewrite``, ..."""
+    """``RequestHeaderModifier``, ``ResponseHeaderModifier``, ``RequestRedirect``, ``URLRewrite``."""
     header_modifier: HeaderModifier | None = None
     redirect: RequestRedirect | None = None
+    url_rewrite: URLRewrite | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +204,9 @@ class HTTPRoute:
     parent_refs: tuple[ParentRef, ...]
     hostnames: tuple[str, ...] = ()
     rules: tuple[RouteRule, ...] = (RouteRule(),)
+    created: int = 0
+    """``metadata.creationTimestamp`` in whole seconds (the API server's resolution); the simulated
+    cluster counts applies, so the routes of one apply share a second (route precedence ties)."""
 
     @property
     def ref(self) -> str:

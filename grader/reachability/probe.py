@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal, overload
 
 from ..model import Protocol
+from .commands import Command
+from .explanation import Explanation, summary_line
 from .verdict import Verdict
 
 
@@ -55,6 +58,13 @@ class HttpExchange:
     sni: str = ""
     error: str = ""
     """Set when no HTTP response came back (TLS handshake failure, plain HTTP on a TLS port...)."""
+    request_path: str = ""
+    """The path (and query) the backend received, after a proxy's URLRewrite (agnhost netexec echoes it)."""
+
+    @property
+    def request_host(self) -> str | None:
+        """The Host header the backend received (after a URLRewrite hostname), when known."""
+        return next((v for k, v in self.request_headers if k.lower() == "host"), None)
 
     def header(self, name: str) -> str | None:
         """A response header, case-insensitively."""
@@ -84,6 +94,8 @@ class ProbeResult:
     http: HttpExchange | None = None
     attempts: int = 1
     extra: tuple[tuple[str, str], ...] = field(default=())
+    command: Command | None = None
+    """The command that does the same on a cluster (``result.command.line()``); None when there is none."""
 
     @property
     def port_label(self) -> str:
@@ -94,22 +106,39 @@ class ProbeResult:
         """``x/a → y/b 80/TCP: BLOCKED``"""
         return f"{self.probe.source} → {self.probe.destination} {self.port_label}: {self.verdict.name}"
 
-    def explain(self) -> str:
-        """The readable block: the summary, the reason, then every hop."""
+    @overload
+    def explain(self, full: Literal[False] = False) -> Explanation: ...
+    @overload
+    def explain(self, full: Literal[True]) -> str: ...
+    def explain(self, full: bool = False) -> Explanation | str:
+        """Why: the summary, the answer, the reasons, every hop, and the command that does the same
+        on a cluster. Displayed as one line with the rest folded (:class:`Explanation`, which is
+        still the whole text as a ``str``); ``full=True`` returns the whole text as a plain ``str``."""
         lines = [self.summary()]
+        answer = ""
         if self.answered_by:
             seen = f" (saw client {self.client_ip})" if self.client_ip else ""
-            lines.append(f"answered by {self.answered_by}{seen}")
+            answer = f"answered by {self.answered_by}{seen}"
+            lines.append(answer)
         if self.http is not None:
             lines.append(self.http.render())
+            answer = self.http.render() + (f", {answer}" if answer and not self.http.served_by else "")
             if self.http.certificate:
                 trust = {True: "trusted", False: "NOT trusted", None: "not checked"}[self.http.certificate_trusted]
                 lines.append(f"certificate: {self.http.certificate} ({trust}{': ' + self.http.trust_reason if self.http.trust_reason else ''})")
-        lines += ["  " + line for line in self.reason.splitlines()]
+        reasons = self.reason.splitlines()
+        lines += ["  " + line for line in reasons]
         if self.hops:
             lines.append("path:")
             lines += ["  " + h.render() for h in self.hops]
-        return "\n".join(lines)
+        command = self.command.line() if self.command is not None else ""
+        if command:
+            lines.append(f"on a cluster: {command}")
+        text = "\n".join(lines)
+        if full:
+            return text
+        ok = self.verdict is Verdict.ALLOWED
+        return Explanation(text, summary_line(self.summary(), reasons, allowed=ok, answer=answer if ok else ""), command)
 
     def __str__(self) -> str:
         return self.summary()

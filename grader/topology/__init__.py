@@ -12,6 +12,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,14 @@ def _parse(raw: Mapping[str, Any], label: str) -> Topology:
     )
 
 
+@cache
+def _builtin(name: str) -> Topology:
+    """A built-in topology, read once per process (checks deploy the same one again and again).
+    A Topology is frozen, and its policy mappings are only read (applying them copies them)."""
+    text = resources.files("grader.topology").joinpath(f"data/{name}.yaml").read_text("utf-8")
+    return _parse(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)), f"topology {name}")  # noqa: S506 - a safe loader
+
+
 def load_topology(source: str | os.PathLike[str] | Mapping[str, Any] | Topology) -> Topology:
     """A built-in topology by name (``"e2e"``, ``"shop"``), a YAML file, or a mapping."""
     if isinstance(source, Topology):
@@ -113,8 +122,7 @@ def load_topology(source: str | os.PathLike[str] | Mapping[str, Any] | Topology)
         return _parse(source, f"topology {source.get('name', '')}".strip())
     text_source = str(source)
     if text_source in BUILTIN:
-        text = resources.files("grader.topology").joinpath(f"data/{text_source}.yaml").read_text("utf-8")
-        return _parse(yaml.safe_load(text), f"topology {text_source}")
+        return _builtin(text_source)
     path = Path(text_source)
     if not path.is_file():
         raise ManifestError.single(f"topology {text_source}", "", f"no such built-in topology or file; built-in: {', '.join(BUILTIN)}")

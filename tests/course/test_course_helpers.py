@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,8 @@ from grader.course import (
     profiles_table,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 @pytest.fixture
 def shop():
@@ -30,19 +33,21 @@ def shop():
 def test_doctor_reports_the_backend_choice_and_writes_only_stdout(monkeypatch, capfd):
     monkeypatch.setenv("NETLAB_BACKEND", "sim")
     report = doctor_report()
-    assert report.backend == "sim" and report.reason == "NETLAB_BACKEND is set"
+    assert report.backend == "sim" and report.reason == "NETLAB_BACKEND is set" and report.forced
     names = [c.name for c in report.checks]
-    assert names[:2] == ["python", "grader"]
-    assert {"jupyterlab", "matplotlib", "docker", "kind"} <= set(names)
+    assert names == ["python", "grader", "jupyterlab", "nbgrader", "matplotlib", "pandas", "kubernetes"]
+    assert [c.name for c in report.kind_checks][:3] == ["Docker", "kind", "kubectl"]
     assert next(c for c in report.checks if c.name == "python").status is Status.OK
     doctor()
     out, err = capfd.readouterr()
     assert err == ""
-    assert "=> grader.connect() will use the simulated cluster (NETLAB_BACKEND is set)" in out
+    assert "backend: sim — grader.connect() will use the simulated cluster (NETLAB_BACKEND is set)" in out
+    assert out == report.text() + "\n"
 
 
 def test_doctor_without_override_agrees_with_connect(monkeypatch, capsys):
     monkeypatch.delenv("NETLAB_BACKEND", raising=False)
+    monkeypatch.delenv("JPY_PARENT_PID", raising=False)  # outside a Jupyter kernel the reason is always said
     report = doctor_report()
     lab = grader.connect()
     said = capsys.readouterr().out
@@ -50,21 +55,17 @@ def test_doctor_without_override_agrees_with_connect(monkeypatch, capsys):
     assert report.reason in said
 
 
-def test_doctor_runs_netlab_doctor_when_the_cli_has_it(monkeypatch):
-    from grader import cli
+def test_the_one_doctor_runs_no_cli(tmp_path):
+    """Lessons and `netlab doctor` share doctor_report(); the lesson side never loads the CLI (typer)."""
+    import subprocess
+    import sys
 
-    assert doctor_report().netlab_doctor is None or "doctor" in [c.name or c.callback.__name__ for c in cli.app.registered_commands]
-
-    @cli.app.command("doctor")
-    def _doctor() -> None:
-        print("docker: not running")
-
-    try:
-        report = doctor_report()
-        assert report.netlab_doctor is not None and "docker: not running" in report.netlab_doctor
-        assert "netlab doctor says:" in report.text()
-    finally:
-        cli.app.registered_commands.pop()
+    code = "import sys, grader.course as c; c.doctor(); print('typer loaded' if 'typer' in sys.modules else 'no typer')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path,
+                          env={"PATH": "/usr/bin:/bin", "NETLAB_BACKEND": "sim", "PYTHONPATH": str(ROOT)})
+    assert done.stderr == ""
+    assert done.stdout.splitlines()[-1] == "no typer"
+    assert "backend: sim" in done.stdout
 
 
 def test_pods_table_gives_each_pod_its_nodes_range(shop):
@@ -127,14 +128,31 @@ spec:
     assert app_matrix(shop, {"shop/db": 5432}, sources=["host"]).verdict("host", "shop/db") is grader.Verdict.BLOCKED
 
 
-def test_cite_prints_each_fact_with_date_and_source(capsys):
-    cite("kube-proxy-nftables-ga", "kube-proxy-ipvs-deprecated")
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2
-    assert lines[0].startswith("- [kube-proxy-nftables-ga] kube-proxy's nftables mode is GA since Kubernetes 1.33")
-    assert "(as of 2025-04-23; source: https://" in lines[0]
+def test_cite_is_a_compact_table_in_text_and_html():
+    from grader.facts import fact
+
+    t = cite("kube-proxy-nftables-ga", "kube-proxy-ipvs-deprecated")
+    nft = fact("kube-proxy-nftables-ga")
+    assert t.columns == ("fact", "as of", "source")
+    assert t.rows[0] == (nft.text, "2025-04-23", nft.sources[0])
+    lines = str(t).splitlines()
+    assert lines[0].split() == ["fact", "as", "of", "source"]
+    assert lines[1].startswith("kube-proxy's nftables mode is GA since Kubernetes 1.33") and "2025-04-23" in lines[1]
+    assert lines[1].rstrip().endswith(nft.sources[0])
+    assert max(len(line.split("  ")[0]) for line in lines[1:]) <= 60  # the statement wraps; dates and sources stay in line
+    page = t._repr_html_()
+    assert page.count("<tr>") == 3 and f"href='{nft.sources[0]}'" in page
+    assert ">raw.githubusercontent.com</a>" in page  # a short link, not the long URL
     with pytest.raises(KeyError, match="no fact 'nope'"):
         cite("nope")
+
+
+def test_explain_all_prints_one_line_per_probe_outside_jupyter(shop, capsys):
+    results = [shop.probe("shop/web", "shop/db", 5432), shop.probe("untrusted/attacker", "shop/web", 80)]
+    from grader.course import explain_all
+
+    explain_all(results)
+    assert capsys.readouterr().out.splitlines() == [str(r.explain()) for r in results]
 
 
 def test_path_table_lists_the_hops_of_a_probe_in_order(shop):

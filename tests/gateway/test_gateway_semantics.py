@@ -36,7 +36,6 @@ from grader.model.gateway import (
     PathMatchType,
     ReferenceGrant,
     RequestRedirect,
-    RouteFilter,
     RouteMatch,
     RouteRule,
     SecretRef,
@@ -130,8 +129,7 @@ def test_hostname_specificity_beats_path_specificity():
     (RequestRedirect(path_type="ReplacePrefixMatch", path_value="/v2"), "http", 80, "/v1/items", "http://shop.example.com/v2/items"),
 ])
 def test_redirect_location(redirect, scheme, listener_port, path, expected):
-    f = RouteFilter("RequestRedirect", redirect=redirect)
-    assert redirect_location(f, scheme, "shop.example.com", listener_port, path, prefix("/v1")) == expected
+    assert redirect_location(redirect, scheme, "shop.example.com", listener_port, path, prefix("/v1")) == expected
 
 
 def test_header_modifier_set_add_remove():

@@ -11,12 +11,13 @@ from ...cni import CniProfile, get_profile
 from ...errors import FieldProblem, LabError, ManifestError
 from ...manifests import Manifest, ManifestSource, ObjectKey, parse_manifests
 from ...model import ContainerPort, Endpoint, ExternalHost, Namespace, Pod, PodRef, Protocol
-from ...netpol import NetworkPolicyEngine, policy_matrix
+from ...netpol import NetworkPolicyEngine
 from ...nsg import NetworkSecurityGroup
 from ...reachability import Hop, Probe, ProbeResult, ReachabilityMatrix, Verdict
 from ...topology import Topology, load_topology
 from ..base import Lab, PortSpec
 from .network import Connection, SimNetwork
+from .real_commands import probe_command, with_command
 from .services_api import ServicesMixin
 from .services_net import Routed, ServiceNetwork
 from .state import ClusterState
@@ -203,7 +204,11 @@ class SimulatedLab(ServicesMixin, Lab):
 
     def probe(self, source: str, destination: str, port: PortSpec = None, protocol: Protocol | str = Protocol.TCP) -> ProbeResult:
         proto = Protocol.parse(protocol)
-        probe = Probe(source, destination, port, proto)
+        result = self._probe(Probe(source, destination, port, proto))
+        return with_command(result, probe_command(self.state, source, destination, port, proto))
+
+    def _probe(self, probe: Probe) -> ProbeResult:
+        source, destination, port, proto = probe.source, probe.destination, probe.port, probe.protocol
         try:
             src = self._source(source)
             target = self._resolve(src, destination, port, proto)
@@ -316,6 +321,8 @@ class SimulatedLab(ServicesMixin, Lab):
         if missing:
             raise LabError(f"no pod {missing[0]}")
         index = {n: i for i, n in enumerate(names)}
+        from ...netpol import policy_matrix  # numpy, loaded for large matrices only
+
         allowed = policy_matrix(self.policy_engine(), pods, port, proto).allowed  # type: ignore[arg-type]
         out = {}
         for s in srcs:

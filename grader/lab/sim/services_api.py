@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ...dns import Lookup
@@ -31,6 +31,8 @@ from ...model import Protocol
 from ...model.ingress import Ingress
 from ...reachability import ProbeResult, Verdict
 from ...services import Distribution, EndpointsInfo, ServiceInfo, services_table
+
+from .real_commands import http_command, lookup_command, with_command
 
 if TYPE_CHECKING:
     from .services_net import ServiceNetwork
@@ -107,7 +109,8 @@ class ServicesMixin:
         if found is None:
             assert failed is not None
             raise LabError(failed.reason)
-        return found
+        command = lookup_command(self.state, source, found)  # type: ignore[attr-defined]
+        return found if command is None else replace(found, command=command.line())
 
     # -- traffic -----------------------------------------------------------------------------
     def http(
@@ -121,7 +124,8 @@ class ServicesMixin:
         ``ca`` is what the client trusts (a ``grader.tls`` CA or PEM): ``result.http.certificate_trusted``
         says whether it would accept the certificate. ``now`` moves the client's clock (expiry checks).
         """
-        return self._web.request(source, url, host=host, sni=sni, method=method, headers=headers, ca=ca, resolve=resolve, now=now)
+        result = self._web.request(source, url, host=host, sni=sni, method=method, headers=headers, ca=ca, resolve=resolve, now=now)
+        return with_command(result, http_command(self.state, source, url, host=host, sni=sni, method=method, headers=headers, resolve=resolve))  # type: ignore[attr-defined]
 
     def distribution(
         self, source: str, destination: str, port: int | str | None = None, *, requests: int = 100,

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ...cni.divergences import SeenSource, external_service_ingress
 from ...dns import ClusterZone, Lookup, resolve_in_pod, resolve_outside
 from ...errors import FieldProblem, LabError
+from ...gateway.routing import with_creation_time
 from ...ingress import CLOUD_PROVIDER_KIND, IngressController, Placement, get_controller
 from ...manifests import Manifest, ObjectKey
 from ...model import Endpoint, EndpointKind, ExternalHost, Flow, Labels, Node, Pod, PodRef, Protocol
@@ -54,6 +55,7 @@ from ...services import (
     via_cluster_ip,
     via_node,
 )
+from ...services.addresses import held_addresses
 from ...services.providers import LoadBalancerProvider
 
 if TYPE_CHECKING:
@@ -108,6 +110,8 @@ class ServiceNetwork:
         self.ingress_addresses: dict[str, IPAddress] = {}
         """cloud-provider-kind: one Envoy (and address) per namespace with Ingresses."""
         self._pending: dict[ObjectKey, Manifest] = {}
+        self.clock = 0
+        """Seconds of a logical clock, one per apply: creation timestamps (route precedence ties)."""
         self.install_system()
 
     # -- reading the state -------------------------------------------------------------------
@@ -238,6 +242,7 @@ class ServiceNetwork:
     def admission_problems(self, parsed: Sequence[Manifest]) -> list[FieldProblem]:
         """Allocate what the API server allocates, or say why it cannot; keeps the results for store()."""
         self._pending = {}
+        self.clock += 1
         problems: list[FieldProblem] = []
         batch: list[Service] = []
         for m in parsed:
@@ -253,6 +258,8 @@ class ServiceNetwork:
                 self._pending[m.key] = admitted_ing
             elif m.key.kind == "Gateway":
                 self._pending[m.key] = self._admit_gateway(m)
+            elif m.key.kind == "HTTPRoute":
+                self._pending[m.key] = replace(m, obj=with_creation_time(m.obj, self.state.objects.get(m.key), self.clock))
             elif m.key.kind in ("Pod", "Deployment") and m.key in self.system_keys:
                 problems.append(FieldProblem(str(m.key), "", "is part of the cluster's system components; leave it alone"))
         return problems
@@ -418,13 +425,8 @@ class ServiceNetwork:
 
     def taken_addresses(self, exclude: ObjectKey | None = None) -> set[IPAddress]:
         taken: set[IPAddress] = {n.ip for n in self.state.nodes} | {h.ip for h in self.state.external_hosts.values()}
-        for key, m in self.state.objects.items():
-            if key == exclude:
-                continue
-            if key.kind == "Service" and m.obj.load_balancer_ip is not None:
-                taken.add(m.obj.load_balancer_ip)
-            if key.kind == "Gateway" and m.obj.address is not None:
-                taken.add(m.obj.address)
+        # Objects admitted in this apply but not stored yet hold their addresses too (grader/services/addresses.py).
+        taken |= held_addresses((k.kind, m.obj) for k, m in [*self.state.objects.items(), *self._pending.items()] if k != exclude)
         taken |= set(self.ingress_addresses.values())
         net = self._node_network()
         taken.add(net[1])  # the docker network's gateway (the host)

@@ -22,34 +22,24 @@ import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from ...errors import LabError
-from ...gateway import (
-    AttachedRoute,
-    apply_header_modifier,
-    backend_problem,
-    choose_route,
-    gateway_host_matches,
-    implementation_for,
-    listener_conditions,
-    parent_status,
-    redirect_location,
-    select_listener,
-)
+from ...gateway import GatewayWorld, implementation_for, route_request
 from ...gateway.implementations import GatewayImplementation
-from ...ingress import IngressController, Placement, Upstream, class_of, match_request, select_tls, tls_enabled_for
-from ...ingress.matching import strip_port
+from ...ingress import Forward, HttpRequest, IngressController, Outcome, Placement, Upstream, class_of, ingress_request
 from ...model import Endpoint, EndpointKind, Protocol
-from ...model.gateway import Gateway, Listener, ListenerProtocol
+from ...model.gateway import Gateway
 from ...model.ingress import Ingress
-from ...model.services import Secret, Service, ServicePort
+from ...model.services import Service, ServicePort
 from ...reachability import Hop, HttpExchange, Probe, ProbeResult, Verdict
 from ...services import port_endpoints
-from ...tls import CertificateInfo, KeyPair, load_pair, self_signed, verify
+from ... import tls  # its names load cryptography on first use (see grader.tls)
 
 if TYPE_CHECKING:
     from cryptography import x509
+
+    from ...tls import KeyPair
 
     from .lab import SimulatedLab
     from .services_net import ServiceNetwork
@@ -61,7 +51,7 @@ def fake_certificate() -> KeyPair:
     """ingress-nginx's built-in self-signed fallback ("Kubernetes Ingress Controller Fake Certificate")."""
     global _FAKE
     if _FAKE is None:
-        _FAKE = self_signed(["ingress.local"], days=365)
+        _FAKE = tls.self_signed(["ingress.local"], days=365)
     return _FAKE
 
 
@@ -83,6 +73,10 @@ class Exchange:
     body: str = ""
     sni: str = ""
     error: str = ""
+    path: str = ""
+    """The path (and query) as it travels: a proxy's URLRewrite changes it on the way to the backend."""
+    request_path: str = ""
+    """The path the answering backend received."""
     answered_by: str | None = None
     client_ip: str | None = None
     verdict: Verdict = Verdict.ALLOWED
@@ -111,7 +105,7 @@ class WebClient:
         host_header = host or (parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}")
         if sni is None and scheme == "https" and not _is_ip(parts.hostname):
             sni = parts.hostname
-        ex = Exchange(url, sni=sni or "")
+        ex = Exchange(url, sni=sni or "", path=path)
         req_headers = [("Host", host_header), *((k, v) for k, v in (headers or {}).items() if k.lower() != "host")]
         try:
             src = self.lab._source(source)
@@ -140,7 +134,7 @@ class WebClient:
         self._at_server(ex, target.endpoint, target.port, seen, scheme, sni, method.upper(), path, req_headers, ca, now)
         http = HttpExchange(
             ex.status, ex.served_by, ex.certificate, ex.trusted, tuple(ex.response_headers), ex.body, url, ex.location,
-            tuple(ex.request_headers), ex.trust_reason, ex.sni, ex.error,
+            tuple(ex.request_headers), ex.trust_reason, ex.sni, ex.error, ex.request_path,
         )
         verdict = ex.verdict
         if ex.error and verdict is Verdict.ALLOWED:
@@ -169,6 +163,7 @@ class WebClient:
         ex.served_by = endpoint.label
         ex.answered_by = endpoint.label
         ex.client_ip = str(seen.ip)
+        ex.request_path = ex.path
         ex.reasons.append(f"{endpoint.label} answered")
         if scheme == "https":
             ex.certificate = f"CN={endpoint.name} (a public certificate, not modelled)"
@@ -180,6 +175,7 @@ class WebClient:
         ex.client_ip = str(seen.ip)
         ex.body = endpoint.name.split("/")[-1]
         ex.request_headers = headers
+        ex.request_path = ex.path
         ex.reasons.append(f"{endpoint.label} answered 200{via} and saw client {seen.ip}")
 
     def _controller_at(self, endpoint: Endpoint, port: int) -> tuple[IngressController, list[Ingress]] | None:
@@ -211,236 +207,72 @@ class WebClient:
 
     # -- TLS ---------------------------------------------------------------------------------------
     def _present(self, ex: Exchange, chain: Sequence[x509.Certificate], name: str, ca: Any, now: dt.datetime | None, what: str) -> None:
-        info = CertificateInfo.of(chain[0])
+        info = tls.CertificateInfo.of(chain[0])
         ex.certificate = info.render()
         ex.hops.append(Hop("tls", f"{what}: presents {info.render()}"))
         if ca is not None:
-            result = verify(chain, name, ca, now)
+            result = tls.verify(chain, name, ca, now)
             ex.trusted, ex.trust_reason = result.trusted, result.reason
             if not result.trusted:
                 ex.reasons.append(f"the client would reject the certificate: {result.reason} (curl without -k fails here)")
 
-    # -- Ingress -----------------------------------------------------------------------------------
+    # -- Ingress and Gateway: the decision is grader.ingress / grader.gateway's, carried out here ----
     def _ingress(self, ex: Exchange, ctl: IngressController, ingresses: list[Ingress], endpoint: Endpoint, port: int, seen: Endpoint,
                  scheme: str, sni: str | None, method: str, path: str, headers: list[tuple[str, str]], ca: Any, now: dt.datetime | None) -> None:
         label = ctl.label if ctl.placement is Placement.POD else endpoint.label
-        host = strip_port(dict((k.lower(), v) for k, v in headers).get("host", ""))
-        ex.served_by = label
-        ex.answered_by = label
-        ex.client_ip = str(seen.ip)
-        ex.hops.append(Hop("ingress-controller", f"{label} ({ctl.name}) receives {scheme}://{host}{path}; it serves {len(ingresses)} Ingress(es)"))
-        secrets = self.net.secrets()
-        if scheme == "https":
-            choice = select_tls(ctl, ingresses, sni)
-            pair = None
-            why = ""
-            if choice is not None:
-                secret = secrets.get((choice.namespace, choice.tls.secret_name or ""))
-                if choice.tls.secret_name is None:
-                    why = f"ingress {choice.ingress} lists {choice.host} under tls without a secretName"
-                elif secret is None:
-                    why = f"Secret {choice.namespace}/{choice.tls.secret_name} (tls of ingress {choice.ingress}) does not exist"
-                elif secret.type != "kubernetes.io/tls":
-                    why = f"Secret {choice.namespace}/{secret.name} is of type {secret.type}, not kubernetes.io/tls"
-                else:
-                    loaded = load_pair(secret.get("tls.crt"), secret.get("tls.key"))
-                    if not loaded.ok:
-                        why = f"Secret {choice.namespace}/{secret.name}: {loaded.problem}"
-                    elif ctl.default_certificate and sni and not CertificateInfo.of(loaded.chain[0]).covers(sni):
-                        why = f"the certificate in Secret {choice.namespace}/{secret.name} does not cover {sni}"
-                    else:
-                        pair = loaded.chain
-            elif ctl.placement is Placement.NODE_NETWORK:
-                # cloud-provider-kind puts every TLS Secret of the namespace on the HTTPS listener; Envoy
-                # falls back to the first certificate when none matches the SNI.
-                chains = [load_pair(s.get("tls.crt"), s.get("tls.key")) for ing in ingresses for t in ing.tls
-                          if (s := secrets.get((ing.namespace, t.secret_name or ""))) is not None]
-                chains = [c for c in chains if c.ok]
-                if chains:
-                    pair = chains[0].chain
-                    why = f"no tls host matches SNI {sni!r}; Envoy presents the listener's first certificate"
-                else:
-                    why = f"no tls section matches SNI {sni!r}"
-            else:
-                why = f"no Ingress lists {sni!r} under tls" if sni else "the client sent no SNI"
-            if pair is None:
-                if ctl.default_certificate:
-                    fake = fake_certificate().certificate
-                    ex.hops.append(Hop("tls", f"{why}: {ctl.name} falls back to its default certificate"))
-                    ex.reasons.append(f"{why}, so {ctl.name} presents its self-signed default certificate")
-                    self._present(ex, [fake], sni or host, ca, now, f"{label} (default certificate, CN 'Kubernetes Ingress Controller Fake Certificate')")
-                    ex.certificate = "CN=Kubernetes Ingress Controller Fake Certificate SAN=[ingress.local] (self-signed)"
-                else:
-                    ex.error = f"TLS handshake failed: {why}, and {ctl.name} has no certificate to offer"
-                    ex.reasons.append(ex.error)
-                    ex.served_by = ""
-                    ex.answered_by = None
-                    return
-            else:
-                if why:
-                    ex.reasons.append(why)
-                self._present(ex, pair, sni or host, ca, now, f"{label} (SNI {sni or 'none'})")
-        elif ctl.ssl_redirect and host and tls_enabled_for(ctl, ingresses, host):
-            ex.status = 308
-            ex.location = f"https://{host}{path}"
-            ex.response_headers.append(("Location", ex.location))
-            ex.hops.append(Hop("ingress-rule", f"{host} is listed under tls: ssl-redirect answers 308 to HTTPS"))
-            ex.reasons.append(f"{ctl.name} redirects http://{host} to HTTPS (308) because the Ingress lists {host} under tls")
-            return
-        match = match_request(ctl, ingresses, host, path)
-        if match is None:
-            ex.status = ctl.no_route_status
-            ex.hops.append(Hop("ingress-rule", f"no rule matches host {host!r} path {path!r}: default backend"))
-            ex.reasons.append(f"no Ingress rule of {ctl.name} matches host {host!r} and path {path!r}: {ctl.name}'s default backend answers {ex.status}")
-            return
-        ex.hops.append(Hop("ingress-rule", match.describe()))
-        backend = match.backend
-        if backend.service is None:
-            ex.status = ctl.missing_backend_status
-            ex.reasons.append(f"{match.describe()}: resource backends are not served by {ctl.name}")
-            return
-        svc = self.net.service(match.namespace, backend.service)
-        if svc is None:
-            if ctl.placement is Placement.NODE_NETWORK and isinstance(backend.port, str):
-                ex.status = ctl.no_route_status
-                ex.reasons.append(f"Service {match.namespace}/{backend.service} does not exist, so {ctl.name} cannot resolve port {backend.port!r} and drops the rule: {ex.status}")
-            else:
-                ex.status = ctl.missing_backend_status
-                ex.reasons.append(f"{match.describe()}: Service {match.namespace}/{backend.service} does not exist, so {ctl.name} answers {ex.status}")
-            return
-        sport = svc.port(backend.port, Protocol.TCP)
-        if sport is None:
-            listing = ", ".join(f"{p.port}" + (f" ({p.name})" if p.name else "") for p in svc.ports)
-            ex.status = ctl.missing_backend_status if ctl.placement is Placement.POD else ctl.no_route_status
-            ex.reasons.append(f"Service {svc.ref} has no port {backend.port!r} (ports: {listing}): {ctl.name} answers {ex.status}")
-            return
-        proto = "https" if scheme == "https" else "http"
-        upstream_headers = [*headers, ("X-Forwarded-For", str(seen.ip)), ("X-Forwarded-Proto", proto), ("X-Forwarded-Host", host)]
-        if ctl.server == "nginx":
-            upstream_headers.append(("X-Real-IP", str(seen.ip)))
-        statuses = (ctl.no_endpoints_status, ctl.upstream_timeout_status, ctl.upstream_refused_status)
-        self._upstream(ex, endpoint, label, ctl.upstream, svc, sport, upstream_headers, statuses, retries=3 if ctl.server == "nginx" else 1)
+        request = HttpRequest(scheme, port, method, path, tuple(headers), sni, str(seen.ip))
+        ex.hops.append(Hop("ingress-controller", f"{label} ({ctl.name}) receives {scheme}://{request.host}{path}; it serves {len(ingresses)} Ingress(es)"))
+        ex.client_ip = request.client_ip
+        fwd = ingress_request(ctl, ingresses, request, self.net.secrets(), self.net.services_map())
+        what = f"{label} (SNI {sni or 'none'})"
+        if fwd.default_certificate:
+            fwd = replace(fwd, certificate=(fake_certificate().certificate,))
+            what = f"{label} (default certificate, CN 'Kubernetes Ingress Controller Fake Certificate')"
+        self._carry_out(ex, fwd, endpoint, label, ctl.upstream, sni or request.host, ca, now, what,
+                        (ctl.no_endpoints_status, ctl.upstream_timeout_status, ctl.upstream_refused_status), retries=3 if ctl.server == "nginx" else 1)
+        if fwd.default_certificate and not ex.error:
+            ex.certificate = "CN=Kubernetes Ingress Controller Fake Certificate SAN=[ingress.local] (self-signed)"
 
-    # -- Gateway -----------------------------------------------------------------------------------
     def _gateway(self, ex: Exchange, gw: Gateway, impl: GatewayImplementation, endpoint: Endpoint, port: int, seen: Endpoint, scheme: str,
                  sni: str | None, method: str, path: str, headers: list[tuple[str, str]], ca: Any, now: dt.datetime | None) -> None:
         label = f"gateway {gw.ref} ({impl.name})"
-        host = strip_port(dict((k.lower(), v) for k, v in headers).get("host", ""))
-        ex.served_by = label
-        ex.answered_by = label
-        ex.client_ip = str(seen.ip)
-        secrets = self.net.secrets()
-        grants = self.net.grants()
-        protocol = ListenerProtocol.HTTPS if scheme == "https" else ListenerProtocol.HTTP
-        listener = select_listener(gw.listeners, port, protocol, sni if protocol is ListenerProtocol.HTTPS else host)
-        if listener is None:
-            on_port = [lst for lst in gw.listeners if lst.port == port]
-            if protocol is ListenerProtocol.HTTPS:
-                kinds = ", ".join(f"{lst.name} ({lst.protocol} {lst.hostname or '*'})" for lst in on_port) or "none"
-                ex.error = f"TLS handshake failed: no HTTPS listener of {gw.ref} on port {port} matches SNI {sni!r} (listeners there: {kinds})"
-                ex.reasons.append(ex.error)
-                ex.served_by, ex.answered_by = "", None
-                return
-            ex.status = 404
-            ex.reasons.append(f"no HTTP listener of {gw.ref} on port {port} matches host {host!r}: 404")
-            return
-        conds = listener_conditions(gw, listener, impl, secrets, grants)
-        problems = [c for c in conds if c.type in ("Accepted", "ResolvedRefs", "Programmed") and not c.ok]
-        ex.hops.append(Hop("gateway", f"{label} listener {listener.name} ({listener.protocol} {listener.port} {listener.hostname or '*'})"))
-        if problems:
-            detail = "; ".join(c.render() for c in problems)
-            if protocol is ListenerProtocol.HTTPS:
-                ex.error = f"TLS handshake failed: listener {listener.name} is not programmed ({detail})"
-                ex.served_by, ex.answered_by = "", None
-                ex.reasons.append(ex.error)
-                return
-            ex.status = 404
-            ex.reasons.append(f"listener {listener.name} is not programmed ({detail}): 404")
-            return
-        if protocol is ListenerProtocol.HTTPS:
-            chains = []
-            for cref in listener.certificate_refs:
-                secret = secrets.get((cref.namespace, cref.name))
-                if secret is not None:
-                    loaded = load_pair(secret.get("tls.crt"), secret.get("tls.key"))
-                    if loaded.ok:
-                        chains.append(loaded.chain)
-            # "The GatewayClass MUST use the longest matching SNI out of all available certificates."
-            covering = [c for c in chains if sni and CertificateInfo.of(c[0]).covers(sni)]
-            chain = covering[0] if covering else chains[0]
-            self._present(ex, chain, sni or host, ca, now, f"{label} listener {listener.name} (SNI {sni or 'none'})")
-            if listener.hostname and not gateway_host_matches(listener.hostname, host):
-                ex.status = 404
-                ex.reasons.append(f"Host {host!r} does not match listener {listener.name} ({listener.hostname}) chosen by SNI {sni!r}: 404")
-                return
-        attached = self._attached(gw, listener)
-        query = dict(parse_qsl(path.partition("?")[2]))
-        header_map = {k.lower(): v for k, v in headers}
-        choice = choose_route(attached, host, method, path, header_map, query)
-        if choice is None:
-            ex.status = 404
-            names = ", ".join(a.route.ref for a in attached) or "none"
-            ex.hops.append(Hop("route", f"no HTTPRoute rule matches {method} {host}{path} (attached routes: {names})"))
-            ex.reasons.append(f"no HTTPRoute attached to listener {listener.name} matches {method} {host}{path}: 404 (attached: {names})")
-            return
-        ex.hops.append(Hop("route", choice.describe()))
-        response_headers: list[tuple[str, str]] = []
-        request_headers = list(headers)
-        for f in choice.rule.filters:
-            if f.type == "RequestRedirect" and f.redirect is not None:
-                ex.status = f.redirect.status_code
-                ex.location = redirect_location(f, scheme, host, listener.port, path, choice.match)
-                ex.response_headers = [("Location", ex.location)]
-                ex.reasons.append(f"{choice.describe()}: RequestRedirect {ex.status} → {ex.location}")
-                return
-            if f.type == "RequestHeaderModifier":
-                request_headers = apply_header_modifier(request_headers, f.header_modifier)
-            if f.type == "ResponseHeaderModifier":
-                response_headers = apply_header_modifier(response_headers, f.header_modifier)
-        refs = [r for r in choice.rule.backend_refs if r.weight > 0]
-        if not refs:
-            ex.status = 500
-            why = "the rule has no backendRefs" if not choice.rule.backend_refs else "every backendRef has weight 0"
-            ex.reasons.append(f"{choice.describe()}: {why}: 500")
-            return
-        ref = self.net.balancer.weighted(refs, [r.weight for r in refs])
-        assert ref is not None
-        if len(refs) > 1:
-            total = sum(r.weight for r in refs)
-            ex.hops.append(Hop("route", f"weighted backendRefs: picked {ref.render()} (weight {ref.weight}/{total})"))
-        for f in ref.filters:
-            if f.type == "RequestHeaderModifier":
-                request_headers = apply_header_modifier(request_headers, f.header_modifier)
-            if f.type == "ResponseHeaderModifier":
-                response_headers = apply_header_modifier(response_headers, f.header_modifier)
-        problem = backend_problem(choice.route, ref.kind, ref.group, ref.namespace, ref.name, ref.port, self.net.services_map(), grants)
-        if problem is not None:
-            ex.status = 500
-            ex.reasons.append(f"{choice.describe()}: backendRef {ref.render()} is invalid ({problem[0]}: {problem[1]}): 500, as Gateway API requires")
-            return
-        svc = self.net.service(ref.namespace, ref.name)
-        assert svc is not None and ref.port is not None
-        sport = svc.port(ref.port, Protocol.TCP)
-        assert sport is not None
-        proto = "https" if scheme == "https" else "http"
-        request_headers = [*request_headers, ("X-Forwarded-For", str(seen.ip)), ("X-Forwarded-Proto", proto)]
-        ex.response_headers = response_headers
-        self._upstream(ex, endpoint, label, impl.upstream, svc, sport, request_headers, (503, 503, 503), retries=1)
+        request = HttpRequest(scheme, port, method, path, tuple(headers), sni, str(seen.ip))
+        net = self.net
+        world = GatewayWorld(tuple(net.routes()), net.gateways(), net.gateway_classes(), net.state.namespaces, net.secrets(),
+                             tuple(net.grants()), net.services_map())
+        ex.client_ip = request.client_ip
+        fwd = route_request(gw, impl, request, world, pick=net.balancer.weighted)
+        what = f"{label} listener {fwd.listener} (SNI {sni or 'none'})"
+        self._carry_out(ex, fwd, endpoint, f"{label} {fwd.listener_note}".strip(), impl.upstream, sni or request.host, ca, now, what,
+                        (503, 503, 503), retries=1, served_by=label)
 
-    def _attached(self, gw: Gateway, listener: Listener) -> list[AttachedRoute]:
-        gateways = self.net.gateways()
-        classes = self.net.gateway_classes()
-        namespaces = self.net.state.namespaces
-        out = []
-        for order, route in enumerate(self.net.routes()):
-            for parent in route.parent_refs:
-                if (parent.namespace, parent.name) != (gw.namespace, gw.name):
-                    continue
-                status, attached = parent_status(route, parent, gateways, classes, namespaces, {})
-                for lst, hosts in attached:
-                    if lst.name == listener.name:
-                        out.append(AttachedRoute(route, hosts, order))
-        return out
+    def _carry_out(self, ex: Exchange, fwd: Forward, proxy: Endpoint, hop_label: str, upstream: Upstream, name: str, ca: Any,
+                   now: dt.datetime | None, what: str, statuses: tuple[int, int, int], *, retries: int, served_by: str = "") -> None:
+        """Do what a proxy decided: present its certificate, answer itself, or forward to the backend Service."""
+        served_by = served_by or hop_label
+        ex.served_by = ex.answered_by = served_by
+        if fwd.listener_note:
+            ex.hops.append(Hop("gateway", hop_label))
+        if fwd.outcome is Outcome.TLS_FAILED:
+            ex.error = fwd.reason
+            ex.reasons.append(ex.error)
+            ex.served_by, ex.answered_by = "", None
+            return
+        if fwd.tls_note:
+            ex.hops.append(Hop("tls", fwd.tls_note))
+        if fwd.tls_reason:
+            ex.reasons.append(fwd.tls_reason)
+        if fwd.certificate:
+            self._present(ex, fwd.certificate, name, ca, now, what)
+        ex.hops += [Hop(step, detail) for step, detail in fwd.notes]
+        ex.response_headers = list(fwd.response_headers)
+        if fwd.outcome is Outcome.ANSWER:
+            ex.status, ex.location = fwd.status, fwd.location
+            ex.reasons.append(fwd.reason)
+            return
+        assert fwd.service is not None and fwd.service_port is not None
+        ex.path = fwd.path
+        self._upstream(ex, proxy, served_by, upstream, fwd.service, fwd.service_port, list(fwd.request_headers), statuses, retries=retries)
 
     # -- the proxy's own connection ------------------------------------------------------------------
     def _upstream(self, ex: Exchange, proxy: Endpoint, label: str, mode: Upstream, svc: Service, sport: ServicePort,
@@ -533,7 +365,3 @@ def _is_ip(text: str) -> bool:
         return True
     except ValueError:
         return False
-
-
-def secret_of(secrets: Mapping[tuple[str, str], Secret], namespace: str, name: str | None) -> Secret | None:
-    return secrets.get((namespace, name or ""))
