@@ -193,8 +193,21 @@ LESSON = Lesson(2, "services-and-load-balancing", "Services and load balancing",
     """),
     code("""
     lab.set_ready(tired, True)
-    lab.apply(CATALOG.replace("  selector: {app: catalog}     # the pods behind the Service",
-                              "  selector: {app: catalog}\\n  sessionAffinity: ClientIP"))
+    CATALOG_AFFINITY = '''
+    apiVersion: v1
+    kind: Service
+    metadata:
+      name: catalog
+      namespace: shop
+    spec:
+      selector: {app: catalog}
+      sessionAffinity: ClientIP    # new: one endpoint per client address
+      ports:
+      - name: http
+        port: 80
+        targetPort: http
+    '''
+    print(*lab.apply(CATALOG_AFFINITY))
     pinned = {f"from {client}": lab.distribution(client, "catalog", 80, requests=100)
               for client in ("shop/web", "shop/api")}
     draw_distribution(pinned, title="sessionAffinity: ClientIP")
