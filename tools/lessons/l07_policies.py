@@ -297,7 +297,23 @@ LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies"
     happens to Prometheus' scrapes of `shop/db`?
     """),
     code("""
-    TYPO = metrics_policy(RULE_BY_NAME).replace("port: 9100", "port: metric")
+    TYPO = '''
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata:
+      name: metrics-from-monitoring
+      namespace: shop
+    spec:
+      podSelector: {}
+      ingress:
+      - from:
+        - namespaceSelector:
+            matchLabels: {kubernetes.io/metadata.name: monitoring}
+          podSelector:
+            matchLabels: {app: prometheus}
+        ports:
+        - port: metric           # a typo: the pods' port is named metrics
+    '''
     print(*lab.apply(TYPO))
     print(lab.probe("monitoring/prometheus", "shop/db", 9100).explain())
     """),
@@ -307,8 +323,41 @@ LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies"
     name that did not resolve. With the right name, or with a range, the scrape works again:
     """),
     code("""
-    NAMED = metrics_policy(RULE_BY_NAME).replace("port: 9100", "port: metrics")
-    RANGE = metrics_policy(RULE_BY_NAME).replace("port: 9100", "port: 9000\\n      endPort: 9199")
+    NAMED = '''
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata:
+      name: metrics-from-monitoring
+      namespace: shop
+    spec:
+      podSelector: {}
+      ingress:
+      - from:
+        - namespaceSelector:
+            matchLabels: {kubernetes.io/metadata.name: monitoring}
+          podSelector:
+            matchLabels: {app: prometheus}
+        ports:
+        - port: metrics          # the destination pod's port named metrics
+    '''
+    RANGE = '''
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata:
+      name: metrics-from-monitoring
+      namespace: shop
+    spec:
+      podSelector: {}
+      ingress:
+      - from:
+        - namespaceSelector:
+            matchLabels: {kubernetes.io/metadata.name: monitoring}
+          podSelector:
+            matchLabels: {app: prometheus}
+        ports:
+        - port: 9000             # every port from 9000 to 9199
+          endPort: 9199
+    '''
 
     rows = {}
     for name, policy in [("port: metrics", NAMED), ("port: 9000-9199", RANGE)]:
