@@ -5,14 +5,19 @@ BIN    := $(VENV)/bin
 COURSE_START ?= course/00-setup-and-the-lab.ipynb
 # Jupyter refuses to run as root without --allow-root (containers, some cloud VMs).
 JUPYTER_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
+# The one statement of the fast suite's budget: seconds of wall time on a quiet 2-core machine.
+# `make test-fast` prints its own time (and the load average) against it.
+TEST_FAST_BUDGET := 45
 
-.PHONY: help lab test test-fast install install-test benchmark conformance lessons build-exercises release autograde feedback grades clean-grading handout
+.PHONY: help lab test test-fast lint install install-test benchmark conformance lessons build-exercises release autograde feedback grades clean-grading handout
 
 help:
 	@echo "make lab         start JupyterLab on the course (creates .venv, installs)"
 	@echo "make test        run the whole test suite (installs test extras)"
-	@echo "make test-fast   unit layer only, under a minute"
+	@echo "make test-fast   unit layer only, within $(TEST_FAST_BUDGET) s on a quiet 2-core machine"
+	@echo "make lint        ruff and mypy (settings in pyproject.toml)"
 	@echo "make benchmark   print speed ratios (benchmarks/)"
+	@echo "make conformance (Docker) real kind clusters vs the simulation: conformance-report.md/.json"
 	@echo "make lessons     regenerate course/*.ipynb and course/FACTS.md from tools/lessons/"
 	@echo "make release | autograde | feedback | grades   instructor workflow (nbgrader), see README"
 	@echo "make build-exercises   regenerate solutions/ from tools/build_exercises.py"
@@ -42,7 +47,12 @@ test: install-test
 	$(BIN)/python -m pytest -n 2
 
 test-fast: install-test
-	$(BIN)/python -m pytest -q -n 2 -m "not slow and not live and not browser" -p no:cacheprovider
+	@$(BIN)/python tools/timed.py --budget $(TEST_FAST_BUDGET) --name "make test-fast" -- \
+		$(BIN)/python -m pytest -q -n 2 -m "not slow and not live and not browser" -p no:cacheprovider
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 benchmark: install-test
 	$(BIN)/python benchmarks/netpol_scale.py
@@ -52,8 +62,11 @@ benchmark: install-test
 lessons: install
 	$(BIN)/python tools/build_lessons.py
 
+# Needs Docker: `netlab up` per profile (steps timed), every scenario on both backends, then
+# `netlab down` per profile (NETLAB_CONFORMANCE_KEEP=1 keeps the clusters). Profiles:
+# NETLAB_CONFORMANCE_PROFILES=kindnet,calico-vxlan,... Writes conformance-report.md and .json.
 conformance: install-test
-	$(BIN)/python -m pytest -m live tests/conformance -v
+	NETLAB_CONFORMANCE_REPORT=$(CURDIR)/conformance-report $(BIN)/python -m pytest -m live tests/conformance -v
 
 # --- instructor workflow (thin wrappers around nbgrader; see README "For instructors") ---
 # nbgrader runs `alembic` from PATH when it creates the gradebook, so the venv's bin goes first.

@@ -67,7 +67,7 @@ try:
 except ImportError as exc:  # grader not installed where nbgrader runs: no test can pass anyway
     print(f"nbgrader_config.py: grader is not importable ({exc}); install the course with `make install`")
 else:
-    from nbgrader.preprocessors import ClearOutput, DeduplicateIds, OverwriteCells, OverwriteKernelspec  # noqa: E402
+    from nbgrader.preprocessors import ClearOutput, DeduplicateIds, OverwriteCells, OverwriteKernelspec
 
     c.Autograde.sanitize_preprocessors = [
         NormalizeSubmission,

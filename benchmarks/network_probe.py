@@ -39,8 +39,8 @@ def main() -> None:
             names = [str(p.ref) for p in pods]
             engine = lab.policy_engine()
             flows = [Flow(Endpoint.of_pod(a), Endpoint.of_pod(b), 80, Protocol.TCP) for a in pods for b in pods]
-            probe_t = best(lambda: [lab.probe(s, d, 80) for s in names for d in names])
-            engine_t = best(lambda: [engine.evaluate(f) for f in flows])
+            probe_t = best(lambda lab=lab, names=names: [lab.probe(s, d, 80) for s in names for d in names])
+            engine_t = best(lambda engine=engine, flows=flows: [engine.evaluate(f) for f in flows])
             n = len(flows)
             label = f"{profile}{' + NSG' if with_nsg else ''}"
             print(f"{label:<22} probe {probe_t / n * 1e6:7.1f} us   engine only {engine_t / n * 1e6:6.1f} us   ratio {probe_t / engine_t:5.1f}x")

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from .cni import PROFILES, CniProfile, get_profile
 from .errors import FieldProblem, LabError, ManifestError, NetlabError
 from .facts import fact
-from .lab import Lab, SimulatedLab, connect
+from .backends import connect
+from .lab import Lab, SimulatedLab
 from .manifests import Manifest, ObjectKey, parse_manifests
 from .model import Direction, Labels, NetworkPolicy, Pod, PodRef, Protocol
 from .netpol import NetworkPolicyEngine

@@ -113,12 +113,28 @@ def up(
 ) -> None:
     """Create (or reuse) the kind cluster of a profile, with its CNI.
 
-    Safe to rerun: an existing cluster is reused and an interrupted set-up resumes. Clusters are
-    kept until `netlab down`.
+    Checks first what the profile needs (Docker, kind at the version the node image needs, kubectl,
+    Helm or the cilium CLI for Cilium) and prints every blocker at once; nothing is created then.
+    Safe to rerun: an existing cluster is reused, an interrupted set-up resumes, and a half-created
+    cluster is deleted and made again. Clusters are kept until `netlab down`.
     """
+    from .cni import get_profile
+    from .kind import environment
+
+    try:
+        name = get_profile(profile).name
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    stop = environment.blockers(environment.preflight(name))
+    if stop:
+        typer.echo(f"error: netlab up --profile {name} cannot run here; fix {'this' if len(stop) == 1 else 'these'} first:")
+        for check in stop:
+            typer.echo("  " + check.render().replace("\n", "\n  "))
+        typer.echo("The course works without this: every lesson runs on the simulated cluster. `netlab doctor` checks again.")
+        raise typer.Exit(1)
     from .kind.cluster import KindCluster
 
-    cluster = _cluster(profile)
+    cluster = _cluster(name)
     assert isinstance(cluster, KindCluster)
     try:
         status = cluster.ensure(recreate=recreate)

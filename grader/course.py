@@ -65,7 +65,8 @@ class DoctorReport:
 
     def text(self) -> str:
         lines = [c.render() for c in self.checks]
-        where = "a real kind cluster" if self.backend == "kind" else "the simulated cluster"
+        where = ("a profile's real kind cluster once `netlab up` has made it" if self.backend == "kind" and not self.forced
+                 else "a real kind cluster" if self.backend == "kind" else "the simulated cluster")
         missing = [c for c in self.kind_checks if c.needed_for_kind and c.status is not Status.OK]
         why = "real kind clusters need the optional steps below" if self.backend == "sim" and missing and not self.forced else self.reason
         lines.append(f"backend: {self.backend} — grader.connect() will use {where} ({why})")
@@ -106,7 +107,7 @@ def doctor_report() -> DoctorReport:
     if forced in ("sim", "kind"):
         backend, reason = forced, "NETLAB_BACKEND is set"
     else:
-        backend, reason = ("kind", "Docker and kind are available") if usable else ("sim", why)
+        backend, reason = ("kind", "Docker and kind are available; the simulated cluster until then") if usable else ("sim", why)
     return DoctorReport(tuple(checks), kind_checks, backend, reason, usable, forced in ("sim", "kind"))
 
 
@@ -119,9 +120,8 @@ def doctor() -> None:
 
 
 def lab_nodes(lab: Lab) -> list[Node]:
-    """The lab's nodes: from the backend when it reports them, else from its profile (same plan)."""
-    nodes_fn = getattr(lab, "nodes", None)
-    return list(nodes_fn()) if callable(nodes_fn) else list(lab.profile.nodes())
+    """The lab's nodes: its profile's plan (the simulated cluster's nodes are exactly those)."""
+    return list(lab.profile.nodes())
 
 
 def pod_range(pod: Pod, profile: CniProfile, nodes: Sequence[Node]) -> str:
@@ -264,7 +264,7 @@ def wire_table(lab: Lab, source: str, destination: str, port: int, protocol: Pro
         raise LabError("wire_table is a model of the simulated cluster: pass grader.connect(profile, backend='sim'); "
                        "on kind, capture with tcpdump in a node's network namespace")
     proto = Protocol.parse(protocol)
-    src, dst = lab._source(source), lab._source(destination)
+    src, dst = lab.traffic.source(source), lab.traffic.source(destination)
     path = lab.network.trace(src, dst, port, proto)
     profile = lab.profile
     rows = []

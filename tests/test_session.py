@@ -61,7 +61,9 @@ def test_connect_says_why_not_kind_once_per_session(tmp_path: Path) -> None:
     env_path.mkdir()  # no docker on PATH here: detection says "Docker is not installed"
     code = f"import os; os.environ['PATH'] = {str(env_path)!r}; os.environ.pop('NETLAB_BACKEND', None); {CONNECT}; {CONNECT}"
     first = kernel(code, tmp_path).splitlines()
-    assert first == ["netlab: profile kindnet on the simulated cluster (Docker is not installed)",
+    assert first == ["netlab: profile kindnet on the simulated cluster (Docker is not installed; kind is not installed; kubectl is not "
+                     "installed (cluster set-up runs kubectl); `netlab doctor` shows how to fix it, then `netlab up --profile kindnet` "
+                     "for a real kind cluster)",
                      "netlab: profile kindnet on the simulated cluster"]
     assert kernel(code, tmp_path).splitlines() == ["netlab: profile kindnet on the simulated cluster"] * 2
     asked = kernel("import grader; grader.connect('kindnet', backend='sim')", tmp_path)

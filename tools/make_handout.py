@@ -209,7 +209,7 @@ def stale_exercises(root: Path) -> Iterator[str]:
         if len(theirs) != len(ours):
             yield f"exercises/{rel} has {len(ours)} cells, solutions/{rel} has {len(theirs)}: {fix}"
             continue
-        for i, (sol, ex) in enumerate(zip(theirs, ours)):
+        for i, (sol, ex) in enumerate(zip(theirs, ours, strict=True)):
             keys = ("grade_id", "grade", "solution", "locked", "points")
             sol_meta = {k: nbgrader_meta(sol).get(k) for k in keys}
             if sol.get("cell_type") != ex.get("cell_type") or sol_meta != {k: nbgrader_meta(ex).get(k) for k in keys}:

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import LabError, ManifestError
-from .spec import SpecError
+from ..lab import SimulatedLab
+from .vocabulary import SpecError
 
 Action = Callable[[Any, Any, dict[str, Any]], None]
 ACTIONS: dict[str, Action] = {}
@@ -78,15 +79,14 @@ def tls_secret(ctx: Any, lab: Any, p: dict[str, Any]) -> None:
 def add_external_host(ctx: Any, lab: Any, p: dict[str, Any]) -> None:
     """A named host outside the cluster (simulated cluster only: kind cannot invent internet hosts)."""
     _need(p, "name", "ip")
-    add = getattr(lab, "add_external_host", None)
-    if add is None:
+    if not isinstance(lab, SimulatedLab):
         raise LabError(f"this check adds the external host {p['name']}, which only the simulated cluster can do; "
                        "grade it with NETLAB_BACKEND=sim")
     try:
         ipaddress.ip_address(str(p["ip"]))
     except ValueError:
         raise SpecError(f"add_external_host {p['name']}: {p['ip']!r} is not an IP address") from None
-    add(str(p["name"]), str(p["ip"]), ports=tuple(int(x) for x in p.get("ports", (80, 443))))
+    lab.add_external_host(str(p["name"]), str(p["ip"]), ports=tuple(int(x) for x in p.get("ports", (80, 443))))
 
 
 @action("add_neighbour_host")
@@ -103,6 +103,5 @@ def add_neighbour_host(ctx: Any, lab: Any, p: dict[str, Any]) -> None:
         ipaddress.ip_address(str(p["ip"]))
     except ValueError:
         raise SpecError(f"add_neighbour_host {p['name']}: {p['ip']!r} is not an IP address") from None
-    add = getattr(lab, "add_external_host", None)
-    if add is not None:
-        add(str(p["name"]), str(p["ip"]), ports=tuple(int(x) for x in p.get("ports", (80, 443))))
+    if isinstance(lab, SimulatedLab):
+        lab.add_external_host(str(p["name"]), str(p["ip"]), ports=tuple(int(x) for x in p.get("ports", (80, 443))))

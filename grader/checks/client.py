@@ -41,7 +41,7 @@ def bootstrap_argv(mode: str, *, pycache: str | None = None) -> list[str]:
 
 class _Worker:
     def __init__(self) -> None:
-        self.log: IO[bytes] = tempfile.TemporaryFile()
+        self.log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker; close() closes it
         self.proc = subprocess.Popen(
             bootstrap_argv("serve"), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
             text=True, encoding="utf-8", bufsize=1, cwd=tempfile.gettempdir(),
@@ -118,8 +118,8 @@ def show(outcome: Outcome) -> None:
     try:
         from IPython.display import display
     except ImportError:  # plain Python: text only
-        display = None
-    if display is not None:
+        pass
+    else:
         for bundle in display_bundles(outcome):
             display(bundle, raw=True)
     if outcome.passed:

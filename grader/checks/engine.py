@@ -15,7 +15,7 @@ from ..errors import LabError, ManifestError, NetlabError
 from ..manifests import Manifest, parse_manifests
 from ..manifests.bounded_yaml import YamlInputError, load_yaml_value
 from .outcome import Finding, Outcome, request_digest
-from .spec import FORMATS, SPEC_VERSION, AnswerError, NotFound, SpecError
+from .vocabulary import FORMATS, SPEC_VERSION, AnswerError, NotFound, SpecError
 
 
 def backend_choice() -> str:
@@ -174,7 +174,7 @@ def _parse_nsg(name: str, text: str) -> Any:
 def _fresh_lab(backend: str, profile: str, topology: str | None, load_balancer: str | None = None) -> Any:
     """The simulated cluster: a new one per check. A real cluster: the same one, reset to the bare
     topology (nbgrader grades one notebook at a time, so checks never overlap on it)."""
-    from ..lab import connect
+    from ..backends import connect
 
     if backend == "sim":
         lab = connect(profile, backend="sim", quiet=True, load_balancer=load_balancer)
@@ -198,7 +198,7 @@ def _fresh_lab(backend: str, profile: str, topology: str | None, load_balancer: 
 
 
 def check_spec(spec: Any) -> None:
-    from .expectations import EXPECTATIONS
+    from .catalog import EXPECTATIONS
 
     if not isinstance(spec, Mapping) or spec.get("version") != SPEC_VERSION:
         raise SpecError(f"unsupported check spec (version {spec.get('version') if isinstance(spec, Mapping) else None!r})")
@@ -212,7 +212,7 @@ def check_spec(spec: Any) -> None:
 def evaluate(spec: Mapping[str, Any], answers: Mapping[str, str], *, backend: str | None = None, pictures: bool = True) -> Outcome:
     """Apply the answers in a fresh lab and check every expectation. Never raises for bad input.
     ``pictures=False`` skips the HTML and PNG renderings (the trusted re-check only needs the verdict)."""
-    from .expectations import EXPECTATIONS, group_tables
+    from .catalog import EXPECTATIONS, group_tables
 
     digest = request_digest(dict(spec), dict(answers))
     check_id = str(spec.get("id", "?")) if isinstance(spec, Mapping) else "?"

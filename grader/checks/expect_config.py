@@ -3,7 +3,7 @@ config with the learner's own address ranges) and ``nsg_rules`` (what an ``nsg``
 
 ``kind_config`` checks, as the parameter ``aspects`` asks:
 
-* ``valid``: kind would accept the file (``grader.kind.configs.validate_config``: strict decoding of
+* ``valid``: kind would accept the file (``grader.manifests.kind_config.validate_config``: strict decoding of
   ``kind.x-k8s.io/v1alpha4`` and kind's ``validate.go``), with both subnets set;
 * ``nodes``: the node roles and counts;
 * ``ranges``: the pod subnet gives every node its block (kube-controller-manager's
@@ -21,9 +21,12 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-from .expectations import expectation
+from .kinds import Handler, registrar
 from .outcome import Finding
-from .spec import SpecError
+from .vocabulary import SpecError
+
+HANDLERS: dict[str, Handler] = {}
+expectation = registrar(HANDLERS)
 
 ASPECTS = ("valid", "nodes", "ranges", "lab")
 
@@ -45,7 +48,7 @@ def _node_counts(values: Mapping[str, Any]) -> dict[str, int]:
 
 
 def _valid(values: Mapping[str, Any]) -> list[str]:
-    from ..kind.configs import validate_config
+    from ..manifests.kind_config import validate_config
 
     problems = [f"kind would reject it: {p}" for p in validate_config(dict(values), "kind config")]
     for key in ("podSubnet", "serviceSubnet"):

@@ -1,7 +1,7 @@
 """Expectation kinds for Services, Ingress and Gateway traffic: ``http`` (one request through
 ``lab.http``) and ``distribution`` (which pods answer N connections through a Service).
 
-Registered in :data:`grader.checks.expectations.EXPECTATIONS` when that module is imported.
+Registered in this module's ``HANDLERS`` (collected by :mod:`grader.checks.catalog`).
 Problems start with the request (``host → https://shop.example.com/api via 172.18.0.5``), then what
 was expected and observed, then ``why:`` with the lab's explanation.
 """
@@ -15,14 +15,18 @@ from typing import Any
 from ..model import Protocol
 from ..reachability import Verdict
 from ..reachability.render import COLOURS
-from .expectations import _block, _expected_value, _port_label, _why, expectation, parse_verdict
+from .kinds import Handler, expected_value, html_block, parse_verdict, port_label, registrar, why_text
 from .outcome import Finding
+
+
+HANDLERS: dict[str, Handler] = {}
+expectation = registrar(HANDLERS)
 
 
 def _address(ctx: Any, value: Any, profile: str | None) -> str | None:
     if value is None:
         return None
-    return str(_expected_value(ctx, value, profile)) if isinstance(value, Mapping) else str(value)
+    return str(expected_value(ctx, value, profile)) if isinstance(value, Mapping) else str(value)
 
 
 @expectation("http")
@@ -36,7 +40,7 @@ def http(ctx: Any, p: dict[str, Any]) -> Finding:
     request = f"{p['source']} → {p['url']}" + (f" (Host: {p['host']})" if p.get("host") else "") + (f" via {resolve}" if resolve else "")
     got = ex.render() if ex is not None else f"no HTTP answer ({result.verdict.name})"
     problems: list[str] = []
-    why = _why(result.reason, result.verdict)
+    why = why_text(result.reason, result.verdict)
     if "verdict" in p and result.verdict is not parse_verdict(p["verdict"]):
         problems.append(f"{request}: expected {parse_verdict(p['verdict']).name}, observed {result.verdict.name} ({got}){why}")
     status = ex.status if ex is not None and not ex.error else None
@@ -75,7 +79,7 @@ def http_table(rows: Sequence[dict[str, Any]]) -> str:
     ok = all(r["ok"] for r in rows)
     heading = f"{'✓' if ok else '✗'} Requests: {sum(1 for r in rows if r['ok'])} of {len(rows)} as expected (hover a row for why)"
     head = f"<tr><th {th}>request</th><th {th}>expected</th><th {th}>observed</th><th></th></tr>"
-    return _block(heading, f"<table style='border-collapse:collapse'>{head}{''.join(body)}</table>")
+    return html_block(heading, f"<table style='border-collapse:collapse'>{head}{''.join(body)}</table>")
 
 
 @expectation("distribution")
@@ -85,7 +89,7 @@ def distribution(ctx: Any, p: dict[str, Any]) -> Finding:
     port = p.get("port")
     wanted = sorted(str(x) for x in p["answered_by"])
     spread = lab.distribution(p["source"], p["destination"], port, requests=int(p.get("requests", 40)), protocol=proto)
-    flow = f"{p['source']} → {p['destination']} {_port_label(port, proto)}"
+    flow = f"{p['source']} → {p['destination']} {port_label(port, proto)}"
     counts = spread.as_dict()
     problems: list[str] = []
     for who, n in sorted(counts.items()):
@@ -98,10 +102,10 @@ def distribution(ctx: Any, p: dict[str, Any]) -> Finding:
         lost = sum(n for _, n in spread.failures)
         how = ", ".join(f"{n} {verdict}" for verdict, n in spread.failures)
         sample = next((r for r in (lab.probe(p["source"], p["destination"], port, proto) for _ in range(8)) if r.verdict is not Verdict.ALLOWED), None)
-        problems.append(f"{flow}: {lost} of {spread.requests} connections got no answer ({how})" + (_why(sample.reason, sample.verdict) if sample else ""))
+        problems.append(f"{flow}: {lost} of {spread.requests} connections got no answer ({how})" + (why_text(sample.reason, sample.verdict) if sample else ""))
     title = f"{flow}: answered by {', '.join(wanted)}"
     body = html.escape(spread.render())
-    picture = _block(f"{'✓' if not problems else '✗'} {spread.requests} connections {flow}", f"<pre style='margin:0'>{body}</pre>") if ctx.pictures else ""
+    picture = html_block(f"{'✓' if not problems else '✗'} {spread.requests} connections {flow}", f"<pre style='margin:0'>{body}</pre>") if ctx.pictures else ""
     return Finding("distribution", title, not problems, tuple(problems), passed_count=0 if problems else spread.requests, html=picture)
 
 

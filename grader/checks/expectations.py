@@ -4,8 +4,9 @@ Built in: ``objects`` (what the answer contains), ``probe`` (one flow, with opti
 client_ip, http_status), ``matrix`` (every source to every destination on one port) and ``value``
 (an answer value: IP, CIDR, number with tolerance, verdict, text, lists); in
 :mod:`grader.checks.expect_web` ``http`` and ``distribution``; in :mod:`grader.checks.expect_config`
-``kind_config`` and ``nsg_rules``. Register a new kind with ``@expectation("name")``; the test cell
-writes ``check.expect("name", ...)``.
+``kind_config`` and ``nsg_rules``. Register a new kind with ``@expectation("name")`` in one of
+those modules (each has its own ``HANDLERS``; :mod:`grader.checks.catalog` collects them); the
+test cell writes ``check.expect("name", ...)``.
 
 Every problem text starts with the flow or the key it is about, then ``why:`` with the engine's
 explanation, so a learner knows what to change.
@@ -17,64 +18,23 @@ import base64
 import html
 import ipaddress
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..model import Protocol
 from ..reachability import LEGEND, Reachability, Verdict, matches
 from ..reachability.render import COLOURS, heatmap, html_grid
+from .kinds import Handler, expected_value, flow_problem, html_block, parse_verdict, port_label, registrar, why_text
 from .outcome import Finding
-from .queries import QUERIES
-from .spec import SpecError
-
-Handler = Callable[[Any, dict[str, Any]], Finding]
-EXPECTATIONS: dict[str, Handler] = {}
-
-
-def expectation(kind: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        EXPECTATIONS[kind] = fn
-        return fn
-
-    return register
-
-
-def parse_verdict(value: Any) -> Verdict:
-    if isinstance(value, Verdict):
-        return value
-    text = str(value).strip()
-    for v in Verdict:
-        if text.lower() in (v.value, v.name.lower()):
-            return v
-    aliases = {"allow": Verdict.ALLOWED, "block": Verdict.BLOCKED, "denied": Verdict.BLOCKED, "deny": Verdict.BLOCKED,
-               "dropped": Verdict.BLOCKED, "dns_failed": Verdict.DNS_FAILED}
-    if text.lower() in aliases:
-        return aliases[text.lower()]
-    raise ValueError(f"{value!r} is not a verdict: expected one of {', '.join(v.value for v in Verdict)}")
-
-
-def _port_label(port: Any, protocol: str) -> str:
-    return f"{port}/{protocol}" if port is not None else protocol
-
-
-def _why(reason: str, observed: Verdict | None = None) -> str:
-    """The engine's explanation (wrapped); for a blocked flow only the lines that blocked it."""
-    import textwrap
-
-    lines = [ln for ln in reason.splitlines() if ln.strip()]
-    if observed is Verdict.BLOCKED:
-        lines = [ln for ln in lines if "BLOCKED" in ln] or lines
-    wrapped = [w for ln in lines for w in textwrap.wrap(ln, 96, subsequent_indent="  ", break_on_hyphens=False)]
-    return ("\n    why: " + "\n         ".join(wrapped)) if wrapped else ""
-
-
-def flow_problem(source: str, destination: str, port_label: str, expected: Verdict, observed: Verdict, reason: str, prefix: str = "") -> str:
-    """``shop/web → shop/db 5432/TCP: expected BLOCKED, observed ALLOWED`` and why."""
-    return f"{prefix}{source} → {destination} {port_label}: expected {expected.name}, observed {observed.name}{_why(reason, observed)}"
-
+from .vocabulary import SpecError
 
 def _png(hm: Any) -> str:
     return base64.b64encode(hm.png()).decode("ascii")
+
+
+HANDLERS: dict[str, Handler] = {}
+expectation = registrar(HANDLERS)
+"""``@expectation("name")`` registers a kind of this module (``grader.checks.catalog`` collects them)."""
 
 
 # -- objects -------------------------------------------------------------------------------
@@ -99,15 +59,6 @@ def objects(ctx: Any, p: dict[str, Any]) -> Finding:
 
 
 # -- probes --------------------------------------------------------------------------------
-def _expected_value(ctx: Any, value: Any, profile: str | None = None) -> Any:
-    if isinstance(value, Mapping) and "$lab" in value:
-        fn = QUERIES.get(value["$lab"])
-        if fn is None:
-            raise SpecError(f"unknown lab query {value['$lab']!r}; known: {', '.join(sorted(QUERIES))}")
-        return fn(ctx.lab(value.get("profile") or profile), *value.get("args", []))
-    return value
-
-
 @expectation("probe")
 def probe(ctx: Any, p: dict[str, Any]) -> Finding:
     lab = ctx.lab(p.get("profile"))
@@ -115,34 +66,34 @@ def probe(ctx: Any, p: dict[str, Any]) -> Finding:
     want = parse_verdict(p.get("verdict", "allowed"))
     destination = p["destination"]
     if isinstance(destination, Mapping):
-        address = str(_expected_value(ctx, destination, p.get("profile")))
+        address = str(expected_value(ctx, destination, p.get("profile")))
         destination = f"{address} ({' '.join(map(str, destination.get('args', [])))})" if destination.get("args") else address
         p = {**p, "destination": destination}
     else:
         address = destination
     result = lab.probe(p["source"], address, p.get("port"), proto)
-    flow = f"{p['source']} → {p['destination']} {_port_label(p.get('port'), proto)}"
+    flow = f"{p['source']} → {p['destination']} {port_label(p.get('port'), proto)}"
     prefix = f"[{p['profile']}] " if p.get("profile") else ""
     problems: list[str] = []
     if result.verdict is not want:
-        problems.append(flow_problem(p["source"], p["destination"], _port_label(p.get("port"), proto), want, result.verdict, result.reason, prefix))
+        problems.append(flow_problem(p["source"], p["destination"], port_label(p.get("port"), proto), want, result.verdict, result.reason, prefix))
     else:
         if "answered_by" in p and result.answered_by != p["answered_by"]:
-            problems.append(f"{prefix}{flow}: expected {p['answered_by']} to answer, but {result.answered_by or 'nobody'} did{_why(result.reason)}")
+            problems.append(f"{prefix}{flow}: expected {p['answered_by']} to answer, but {result.answered_by or 'nobody'} did{why_text(result.reason)}")
         if "client_ip" in p:
-            expected_ip = str(_expected_value(ctx, p["client_ip"], p.get("profile")))
+            expected_ip = str(expected_value(ctx, p["client_ip"], p.get("profile")))
             if result.client_ip != expected_ip:
-                problems.append(f"{prefix}{flow}: the server should see client {expected_ip}, it saw {result.client_ip}{_why(result.reason)}")
+                problems.append(f"{prefix}{flow}: the server should see client {expected_ip}, it saw {result.client_ip}{why_text(result.reason)}")
         if "http_status" in p:
             status = result.http.status if result.http is not None else None
             if status != p["http_status"]:
-                problems.append(f"{prefix}{flow}: expected HTTP {p['http_status']}, got {status if status is not None else 'no HTTP answer'}{_why(result.reason)}")
+                problems.append(f"{prefix}{flow}: expected HTTP {p['http_status']}, got {status if status is not None else 'no HTTP answer'}{why_text(result.reason)}")
     title = f"{prefix}{flow} {want.name}"
     row = {"flow": prefix + flow, "expected": want.value, "observed": result.verdict.value, "ok": not problems, "reason": result.reason}
     return Finding("probe", title, not problems, tuple(problems), passed_count=0 if problems else 1, row=row)
 
 
-def _probe_table(rows: Sequence[dict[str, Any]]) -> str:
+def probe_table(rows: Sequence[dict[str, Any]]) -> str:
     body = []
     for r in rows:
         colour = COLOURS[Verdict(r["observed"])]
@@ -156,38 +107,20 @@ def _probe_table(rows: Sequence[dict[str, Any]]) -> str:
     head = f"<tr><th {th}>flow</th><th {th}>expected</th><th {th}>observed</th><th></th></tr>"
     ok = all(r["ok"] for r in rows)
     heading = f"{'✓' if ok else '✗'} Probes: {sum(1 for r in rows if r['ok'])} of {len(rows)} as expected (hover a row for why)"
-    return _block(heading, f"<table style='border-collapse:collapse'>{head}{''.join(body)}</table>")
+    return html_block(heading, f"<table style='border-collapse:collapse'>{head}{''.join(body)}</table>")
 
 
-def _value_table(rows: Sequence[dict[str, Any]]) -> str:
+def value_table(rows: Sequence[dict[str, Any]]) -> str:
     body = "".join(
         f"<tr><td style='font-family:monospace;padding:2px 6px'>{html.escape(r['key'])}</td>"
         f"<td style='font-family:monospace;padding:2px 6px'>{html.escape(r['answer'])}</td>"
         f"<td style='padding:2px 6px;font-weight:bold;color:{'#2e7d32' if r['ok'] else '#c62828'}'>{'✓' if r['ok'] else '✗'}</td></tr>"
         for r in rows)
     th = "style='text-align:left;padding:2px 6px'"
-    return _block("Your answers", f"<table style='border-collapse:collapse'><tr><th {th}>key</th><th {th}>your answer</th><th></th></tr>{body}</table>")
-
-
-def group_tables(findings: list[Finding]) -> list[Finding]:
-    """Probe and value findings carry a row each; one table per kind goes on the first of them."""
-    from dataclasses import replace
-
-    from .expect_web import http_table
-
-    out = list(findings)
-    for kind, table in (("probe", _probe_table), ("value", _value_table), ("http", http_table)):
-        index = [i for i, f in enumerate(out) if f.kind == kind and f.row]
-        if index:
-            out[index[0]] = replace(out[index[0]], html=table([out[i].row for i in index]))
-    return out
+    return html_block("Your answers", f"<table style='border-collapse:collapse'><tr><th {th}>key</th><th {th}>your answer</th><th></th></tr>{body}</table>")
 
 
 _LEGEND_HTML = f"<div style='font-family:monospace;font-size:smaller'>{html.escape(LEGEND)}</div>"
-
-
-def _block(heading: str, body: str) -> str:
-    return f"<div style='margin:4px 0'><div style='font-weight:bold;margin-bottom:2px'>{html.escape(heading)}</div>{body}</div>"
 
 
 # -- matrices ------------------------------------------------------------------------------
@@ -213,7 +146,7 @@ def resolve_endpoints(lab: Any, patterns: Sequence[str], *, port: int | str | No
         if pat == "*" or "/" in pat:
             hits = [ref for ref, pod in pods.items() if matches(pat, ref) and (not serving or _serves(pod, port, proto))]
             if not hits:
-                raise SpecError(f"pattern {pat!r} matches no pod" + (f" serving {_port_label(port, proto)}" if serving else ""))
+                raise SpecError(f"pattern {pat!r} matches no pod" + (f" serving {port_label(port, proto)}" if serving else ""))
             out += hits
         else:
             out.append(pat)
@@ -237,8 +170,8 @@ def matrix(ctx: Any, p: dict[str, Any]) -> Finding:
     observed = lab.matrix(port, proto, sources=sources, destinations=destinations)
     cmp = expected.compare(observed)
     prefix = f"[{p['profile']}] " if p.get("profile") else ""
-    title = p.get("title") or f"{prefix}Reachability on {_port_label(port, proto)}"
-    problems = tuple(flow_problem(m.source, m.destination, _port_label(port, proto), m.expected, m.observed, m.reason, prefix) for m in cmp.wrong)
+    title = p.get("title") or f"{prefix}Reachability on {port_label(port, proto)}"
+    problems = tuple(flow_problem(m.source, m.destination, port_label(port, proto), m.expected, m.observed, m.reason, prefix) for m in cmp.wrong)
     wrong = {(m.source, m.destination): "✗" for m in cmp.wrong}
 
     if not ctx.pictures:
@@ -250,10 +183,10 @@ def matrix(ctx: Any, p: dict[str, Any]) -> Finding:
 
     observed_grid = html_grid(sources, destinations, observed.verdict, marks=wrong, tooltip=reason)
     if cmp.ok:
-        grid = _block(f"✓ {title}: {cmp.summary()}", observed_grid)
+        grid = html_block(f"✓ {title}: {cmp.summary()}", observed_grid)
     else:
         expected_grid = html_grid(sources, destinations, expected.expected).replace(_LEGEND_HTML, "")
-        grid = _block(f"✗ {title}: {cmp.summary()}",
+        grid = html_block(f"✗ {title}: {cmp.summary()}",
                       f"<div style='display:flex;gap:32px;align-items:flex-start;flex-wrap:wrap'>"
                       f"<div><div style='font-style:italic'>expected</div>{expected_grid}</div>"
                       f"<div><div style='font-style:italic'>observed (✗ = not as expected; hover a cell for why)</div>{observed_grid}</div></div>")
@@ -348,7 +281,7 @@ def value(ctx: Any, p: dict[str, Any]) -> Finding:
     key = p["key"]
     label = key if isinstance(key, str) else ".".join(key)
     present, raw = _lookup(ctx.values, key)
-    expected = _expected_value(ctx, p["equals"]) if "equals" in p else None
+    expected = expected_value(ctx, p["equals"]) if "equals" in p else None
     kind = p.get("type") or (_infer_type(expected) if expected is not None else "text")
     hint = f" ({p['hint']})" if p.get("hint") else ""
     problems: list[str] = []
@@ -383,4 +316,3 @@ def value(ctx: Any, p: dict[str, Any]) -> Finding:
 
 
 # Kinds kept in their own modules register themselves on import.
-from . import expect_config, expect_web  # noqa: E402,F401

@@ -162,7 +162,7 @@ class NormalizeSubmission(NbGraderPreprocessor):
                 problem = f"it is a copy of `{gid}` (the first one is graded)"
             elif known[gid] != cell.cell_type:
                 problem = f"it was changed from a {known[gid]} cell to a {cell.cell_type} cell"
-            if problem is None:
+            if problem is None and gid is not None:
                 seen.add(gid)
                 continue
             del cell.metadata["nbgrader"]
@@ -217,7 +217,7 @@ class _Recheck:
     cells' text (it grades with them while the kernel runs), finished with the ledger."""
 
     def __init__(self, payload: dict[str, Any], pycache: str) -> None:
-        self.stderr: IO[bytes] = tempfile.TemporaryFile()
+        self.stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process; closed when it is finished
         env = {k: v for k, v in os.environ.items() if k != LEDGER_ENV}
         env.setdefault("NETLAB_BACKEND", "sim")
         self.proc = subprocess.Popen(bootstrap_argv("recheck", pycache=pycache), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -288,6 +288,7 @@ class VerifiedExecute(Execute):
         "Text kept of one cell's outputs in the graded notebook (learner code can print without end; "
         "pictures over this size are dropped).")).tag(config=True)
 
+    kernel_name: str  # nbclient's trait, declared for mypy (nbgrader's Execute is untyped); no value: the trait stays
     _pycache: str | None = None
     """The re-check's bytecode folder: one per grading process, outside any sandbox."""
 
@@ -316,7 +317,7 @@ class VerifiedExecute(Execute):
             try:
                 super().preprocess(nb, resources, km=km)
                 return ""
-            except Exception as exc:  # noqa: BLE001 - any way the kernel can fail
+            except Exception as exc:  # any way the kernel can fail (logged below)
                 if self._cells_started:
                     self.log.warning("The kernel for %s stopped at cell %d (%s: %s); the test cells are still graded from the answers",
                                      _who(resources), self._cells_started, type(exc).__name__, str(exc)[:200])

@@ -11,9 +11,11 @@ import ipaddress
 from collections.abc import Callable
 from typing import Any
 
+from ..lab import SimulatedLab
 from ..model import Node, Pod, Protocol
 from ..reachability import Verdict
-from .spec import SpecError
+from ..reachability.endpoints import pod_namespace
+from .vocabulary import SpecError
 
 Query = Callable[..., Any]
 QUERIES: dict[str, Query] = {}
@@ -28,12 +30,7 @@ def query(name: str) -> Callable[[Query], Query]:
 
 
 def _nodes(lab: Any) -> list[Node]:
-    nodes = getattr(lab, "nodes", None)
-    if callable(nodes):
-        return list(nodes())
-    state = getattr(lab, "state", None)
-    if state is not None:
-        return list(state.nodes)
+    """The profile's node plan (the simulated cluster's nodes are exactly those; kind's carry its names)."""
     return list(lab.profile.nodes())
 
 
@@ -41,22 +38,20 @@ def _node(lab: Any, name: str) -> Node:
     for n in _nodes(lab):
         if n.name == name:
             return n
-    raise SpecError(f"no node {name!r} in profile {lab.profile.name}")
+    raise SpecError(f"no node/{name} in profile {lab.profile.name}")
 
 
 def _pod(lab: Any, ref: str) -> Pod:
-    ns = ref.partition("/")[0]
-    for p in lab.pods(ns):
+    for p in lab.pods(pod_namespace(ref)):
         if str(p.ref) == ref:
             return p
-    raise SpecError(f"no pod {ref!r} in the lab")
+    raise SpecError(f"no pod/{ref} in the lab")
 
 
 def _state(lab: Any, what: str) -> Any:
-    state = getattr(lab, "state", None)
-    if state is None:
+    if not isinstance(lab, SimulatedLab):
         raise SpecError(f"{what} needs the simulated cluster's IPAM state (backend {lab.backend})")
-    return state
+    return lab.state
 
 
 @query("pod_ip")
@@ -167,7 +162,7 @@ def address(lab: Any, what: str) -> str:
     """The external address of ``service/ns/name`` (LoadBalancer), ``ingress/ns/name`` or
     ``gateway/ns/name``. A missing object or a pending address is the learner's to fix."""
     from ..errors import LabError
-    from .spec import NotFound
+    from .vocabulary import NotFound
 
     try:
         found = lab.address(what)

@@ -27,28 +27,10 @@ from typing import Any
 import yaml
 
 from .outcome import CheckFailed, Outcome
+from .vocabulary import FORMATS, SPEC_VERSION, SpecError
 
-SPEC_VERSION = 1
-FORMATS = ("manifests", "values", "nsg")
-"""``manifests``: Kubernetes objects, applied with ``lab.apply``; ``values``: YAML ``key: value``
-lines (IPs, numbers, verdicts, a kind cluster config); ``nsg``: Azure NSG rules (YAML mirroring
-``securityRules``), attached to the lab's node subnet."""
 _ID = re.compile(r"^[A-Za-z0-9_\-]+$")
 _ARROW = re.compile(r"^\s*(\S+)\s*(?:->|→)\s*(\S+)\s*$")
-
-
-class SpecError(ValueError):
-    """The test cell itself is wrong (an instructor's mistake, never the learner's)."""
-
-
-class AnswerError(Exception):
-    """The learner's answer cannot be graded (bad YAML, invalid manifest, wrong shape). Raised by the
-    engine and setup actions; the message is the learner's, and nothing else of the cell is graded."""
-
-
-class NotFound(AnswerError):
-    """Something one expectation needs is missing (a Service without an external address, an Ingress
-    that does not exist): that expectation fails with this message, the others are still checked."""
 
 
 def lab_value(query: str, *args: Any, profile: str | None = None) -> dict[str, Any]:
@@ -228,10 +210,10 @@ class Check:
         narrowed to pods that serve the port unless ``only_serving=False``. Rules apply in order:
         ``allow``/``block`` (``"SRC -> DST"``), then ``rules`` (``(SRC, DST, verdict)``).
         """
-        port, protocol = _port(port, protocol)
+        number, protocol = _port(port, protocol)
         ordered = [_rule(r, "allowed") for r in allow] + [_rule(r, "blocked") for r in block] + [_rule(r) for r in rules]
         params: dict[str, Any] = {
-            "port": port, "protocol": protocol, "sources": [sources] if isinstance(sources, str) else list(sources),
+            "port": number, "protocol": protocol, "sources": [sources] if isinstance(sources, str) else list(sources),
             "destinations": [destinations] if isinstance(destinations, str) else list(destinations),
             "default": default, "rules": ordered, "only_serving": only_serving, "ignore_loopback": ignore_loopback,
         }

@@ -1,4 +1,5 @@
-"""CiliumNetworkPolicy (``cilium.io/v2``): the subset the lab models, its parser and its semantics.
+"""CiliumNetworkPolicy (``cilium.io/v2``): the semantics of the subset the lab models (its types are
+``grader.model.cilium``, its parser ``grader.manifests.cilium``, re-exported here).
 
 Enforced only on the Cilium profiles; elsewhere applying one fails the way a missing CRD does
 (``no matches for kind "CiliumNetworkPolicy" in version "cilium.io/v2"``).
@@ -6,8 +7,8 @@ Enforced only on the Cilium profiles; elsewhere applying one fails the way a mis
 
 from .engine import CiliumPolicyEngine, CombinedDirection, CombinedVerdict, endpoint_labels, evaluate
 from .fqdn import DnsCache, FqdnSelector, normalize, pattern_regex
-from .model import CidrRule, CiliumNetworkPolicy, CiliumRule, EndpointSelector, Entity, PolicySpec, PortProtocol, PortRule
-from .parse import parse_cilium_clusterwide_network_policy, parse_cilium_network_policy
+from ..manifests.cilium import parse_cilium_clusterwide_network_policy, parse_cilium_network_policy
+from ..model.cilium import CidrRule, CiliumNetworkPolicy, CiliumRule, EndpointSelector, Entity, PolicySpec, PortProtocol, PortRule
 
 __all__ = [
     "CidrRule", "CiliumNetworkPolicy", "CiliumPolicyEngine", "CiliumRule", "CombinedDirection", "CombinedVerdict",

@@ -24,10 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ..model import Direction, Endpoint, EndpointKind, Flow, Namespace, Pod, Protocol
-from ..netpol import NetworkPolicyEngine
-from ..netpol.engine import DirectionVerdict, FlowVerdict
-from .fqdn import DnsCache, FqdnSelector
-from .model import (
+from ..model.cilium import (
     CLUSTER_LABEL,
     NAMESPACE_LABEL,
     NAMESPACE_LABELS_PREFIX,
@@ -39,6 +36,9 @@ from .model import (
     PortProtocol,
     PortRule,
 )
+from ..netpol import NetworkPolicyEngine
+from ..netpol.engine import DirectionVerdict, FlowVerdict
+from .fqdn import DnsCache, FqdnSelector
 
 
 def endpoint_labels(pod: Pod, namespaces: Mapping[str, Namespace]) -> dict[str, str]:
@@ -89,7 +89,7 @@ class CiliumPolicyEngine:
     def selecting(self, pod: Pod, direction: Direction) -> list[tuple[CiliumNetworkPolicy, PolicySpec]]:
         labels = endpoint_labels(pod, self.namespaces)
         out = []
-        for policy in self.policies:  # type: ignore[attr-defined]
+        for policy in self.policies:
             for spec in policy.specs:
                 denies = spec.default_deny_ingress if direction is Direction.INGRESS else spec.default_deny_egress
                 rules = spec.ingress if direction is Direction.INGRESS else spec.egress

@@ -1,4 +1,5 @@
-"""DNS names in Cilium policy: ``matchName`` / ``matchPattern`` and the per-node DNS cache behind ``toFQDNs``.
+"""DNS names in Cilium policy: the per-node DNS cache behind ``toFQDNs`` (``matchName`` /
+``matchPattern`` themselves are model types, :class:`grader.model.cilium.FqdnSelector`).
 
 Semantics (docs.cilium.io security/policy/language, "DNS based" and "DNS Policy and IP Discovery";
 ``pkg/fqdn/matchpattern``):
@@ -18,53 +19,10 @@ Semantics (docs.cilium.io security/policy/language, "DNS based" and "DNS Policy 
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
-from dataclasses import dataclass
-from functools import cache
 
+from ..model.cilium import NAME_RE, PATTERN_RE, FqdnSelector, normalize, pattern_regex
 from ..model.cluster import IPAddress
-
-NAME_RE = re.compile(r"^([-a-zA-Z0-9_]+[.]?)+$")
-"""The CRD's pattern for ``matchName`` (FQDNSelector)."""
-PATTERN_RE = re.compile(r"^([-a-zA-Z0-9_*]+[.]?)+$")
-"""The CRD's pattern for ``matchPattern``."""
-_DNS_CHARS = "[-a-z0-9_]"
-
-
-def normalize(name: str) -> str:
-    return name.strip().lower().rstrip(".")
-
-
-@cache
-def pattern_regex(pattern: str) -> re.Pattern[str]:
-    p = normalize(pattern)
-    if p == "*":
-        return re.compile(rf"^({_DNS_CHARS}+\.)*{_DNS_CHARS}+$")
-    prefix = ""
-    if p.startswith("**."):
-        prefix = rf"({_DNS_CHARS}+\.)+"
-        p = p[3:]
-    body = "".join(f"{_DNS_CHARS}*" if ch == "*" else re.escape(ch) for ch in p)
-    return re.compile(f"^{prefix}{body}$")
-
-
-@dataclass(frozen=True, slots=True)
-class FqdnSelector:
-    """One ``toFQDNs`` or ``rules.dns`` entry: exactly one of ``match_name`` / ``match_pattern``."""
-
-    match_name: str | None = None
-    match_pattern: str | None = None
-
-    def matches(self, name: str) -> bool:
-        n = normalize(name)
-        if self.match_name is not None:
-            return n == normalize(self.match_name)
-        assert self.match_pattern is not None
-        return bool(pattern_regex(self.match_pattern).match(n))
-
-    def render(self) -> str:
-        return f"matchName {self.match_name}" if self.match_name is not None else f"matchPattern {self.match_pattern}"
 
 
 class DnsCache:
@@ -85,3 +43,6 @@ class DnsCache:
 
     def clear(self) -> None:
         self._by_node.clear()
+
+
+__all__ = ["NAME_RE", "PATTERN_RE", "DnsCache", "FqdnSelector", "normalize", "pattern_regex"]

@@ -11,11 +11,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from ..model import Node
 from ..model.cluster import IPAddress, IPNetwork
 from .profiles import CniProfile
+
+
+def _addresses(network: IPNetwork) -> Iterable[IPAddress]:
+    """The network's addresses in order (typed: iterating the IPv4/IPv6 union directly infers their common base)."""
+    return network
 
 
 class Ipam:
@@ -31,16 +36,16 @@ class Ipam:
             owned = self.blocks.setdefault(node, [])
             tunnel = self.profile.encapsulated
             for block in list(owned):
-                yield from (ip for i, ip in enumerate(block) if not (tunnel and i == 0 and block == owned[0]))
+                yield from (ip for i, ip in enumerate(_addresses(block)) if not (tunnel and i == 0 and block == owned[0]))
             while True:
                 block = next(self._free_blocks)
                 owned.append(block)
-                yield from (ip for i, ip in enumerate(block) if not (tunnel and i == 0 and block == owned[0]))
+                yield from (ip for i, ip in enumerate(_addresses(block)) if not (tunnel and i == 0 and block == owned[0]))
         else:
             cidr = self.nodes[node].pod_cidr
             assert cidr is not None
             self.blocks.setdefault(node, [cidr])
-            yield from (ip for i, ip in enumerate(cidr) if i >= 2 and ip != cidr.broadcast_address)
+            yield from (ip for i, ip in enumerate(_addresses(cidr)) if i >= 2 and ip != cidr.broadcast_address)
 
     def allocate(self, node: str) -> IPAddress:
         for ip in self._candidates(node):

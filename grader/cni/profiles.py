@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -149,7 +150,7 @@ class CniProfile:
     def nodes(self) -> tuple[Node, ...]:
         """Control plane first, then workers; addresses .2, .3, ... on the node network, and one
         podCIDR block per node in order (what kube-controller-manager's range allocator does)."""
-        blocks = self.pod_subnet.subnets(new_prefix=max(self.node_block_prefix, 24) if self.cni != "calico" else 24)
+        blocks: Iterator[IPNetwork] = self.pod_subnet.subnets(new_prefix=max(self.node_block_prefix, 24) if self.cni != "calico" else 24)
         out = []
         for i, name in enumerate(self.node_names):
             role = "control-plane" if i == 0 else "worker"

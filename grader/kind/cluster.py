@@ -33,10 +33,11 @@ from ..errors import LabError
 from ..facts import fact
 from ._run import CommandError
 from .configs import PROFILE_LABEL, cluster_name, kubeconfig_path, load_config, state_dir
-from .external import ExternalHosts, Layout, calico_routes
-from .installers import Kubectl, ensure_cloud_provider_kind, install_calico, install_cilium, preload_image
-from .kindcli import Kind, Version
-from .progress import Progress
+from .external import ExternalHosts
+from .external_layout import Layout, calico_routes
+from .installers import Kubectl, ensure_cloud_provider_kind, install_calico, install_cilium, preload_image, pull_image
+from .kindcli import CREATE_TIMEOUT, Kind, Version
+from .progress import Progress, StepTime
 from .workloads import agnhost_image
 
 MARKER = ("kube-system", "netlab-cluster")
@@ -119,6 +120,10 @@ class KindCluster:
         self.context = f"kind-{self.name}"
         self.kubectl = Kubectl(self.kubeconfig, binary=kubectl, context=self.context)
         self.show_progress = progress
+        self.create_timeout = CREATE_TIMEOUT
+        """Seconds for ``kind create cluster`` once the node image is pulled."""
+        self.step_times: list[StepTime] = []
+        """The steps of the last ``ensure()`` with their times (``make conformance`` reports them)."""
         self.external = ExternalHosts(docker)
         """vm.internal, api.example.com, blocked.example.net (shared by every course cluster)."""
 
@@ -178,18 +183,26 @@ class KindCluster:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def ensure(self, *, recreate: bool = False) -> ClusterStatus:
-        """Reuse or create the cluster and finish its set-up. Idempotent; prints progress to stdout."""
+        """Reuse or create the cluster and finish its set-up. Idempotent; prints progress to stdout.
+
+        A cluster left half-made by an interrupted ``kind create`` (node containers without a
+        control plane: ``kind get kubeconfig`` fails) is deleted and created again; one whose API
+        server does not answer is an error that says what to run."""
         version = self.kind.require_version()
         reused = self.exists()
         if recreate and reused:
             self.delete()
             reused = False
+        if reused and self._half_made():
+            print(f"netlab: kind cluster {self.name} was left half-made by an interrupted `netlab up`; deleting it and creating it again")
+            self.delete()
+            reused = False
         steps = self._steps(reused)
-        with Progress(self.name, len(steps), enabled=self.show_progress, logs_hint=self.logs_hint) as progress:
+        progress = Progress(self.name, len(steps), enabled=self.show_progress, logs_hint=self.logs_hint)
+        self.step_times = progress.times
+        with progress:
             if reused:
-                if not self.kubeconfig.is_file():
-                    self._write_kubeconfig()
-                self._check_profile(self.nodes())
+                self._step(progress, "connect to the existing cluster", self._reconnect)
                 if self.marker() is not None:
                     progress.write(f"netlab: reusing kind cluster {self.name} (kubeconfig {self.kubeconfig})")
                     self._step(progress, EXTERNAL_STEP, lambda: self.ensure_external_hosts())
@@ -198,6 +211,28 @@ class KindCluster:
             for title, action in steps:
                 self._step(progress, title, lambda action=action: action(version))
         return self.status(exists=True)
+
+    def _half_made(self) -> bool:
+        """kind lists a cluster as soon as its node containers exist (``kind get clusters`` reads
+        container labels); its kubeconfig exists only once kubeadm init ran on the control plane."""
+        try:
+            self.kind.kubeconfig(self.name)
+        except CommandError:
+            return True
+        return False
+
+    def _reconnect(self) -> None:
+        if not self.kubeconfig.is_file():
+            self._write_kubeconfig()
+        try:
+            nodes = self.nodes()
+        except CommandError as exc:
+            raise LabError(
+                f"the API server of {self.name} does not answer ({exc.stderr_tail or exc}). If Docker was restarted and its "
+                f"containers are stopped, start them (`docker start {self.control_plane}` and the workers); otherwise run "
+                f"`netlab up --profile {self.profile.name} --recreate` to start over."
+            ) from None
+        self._check_profile(nodes)
 
     def _step(self, progress: Progress, title: str, action: Any) -> None:
         try:
@@ -211,6 +246,7 @@ class KindCluster:
     def _steps(self, reused: bool) -> list[tuple[str, Any]]:
         steps: list[tuple[str, Any]] = []
         if not reused:
+            steps.append(("pull the node image (about 1 GB on a first run)", lambda v: pull_image(str(fact("kind-node-image").value), docker=self.docker)))
             steps.append(("create the kind cluster (1 control-plane, 2 workers)", self._create))
         if self.profile.cni == "calico":
             steps.append((f"install Calico {fact('calico-version').value} (tigera operator)", lambda v: install_calico(self.kubectl, self.profile)))
@@ -231,7 +267,18 @@ class KindCluster:
         # Without a CNI (Calico/Cilium profiles) the nodes stay NotReady until it is installed, so
         # kind's --wait would only time out; kindnet clusters wait for the control plane.
         wait = "120s" if self.profile.cni == "kindnet" else ""
-        self.kind.create(self.name, config, kubeconfig=self.kubeconfig, image=str(fact("kind-node-image").value), wait=wait)
+        try:
+            self.kind.create(self.name, config, kubeconfig=self.kubeconfig, image=str(fact("kind-node-image").value), wait=wait,
+                             timeout=self.create_timeout)
+        except BaseException:
+            # A timeout or Ctrl+C kills `kind create` (subprocess.run sends SIGKILL), and kind has no signal
+            # handling (no signal.Notify in pkg/cmd): its node containers stay. kind deletes them itself only
+            # when one of its own actions fails (pkg/cluster/internal/create/create.go L102-108).
+            try:
+                self.kind.delete(self.name, kubeconfig=self.kubeconfig)
+            except CommandError:
+                pass  # the error being raised says more than this one
+            raise
         if self.kubeconfig.is_file():
             self.kubeconfig.chmod(0o600)
 

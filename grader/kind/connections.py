@@ -101,18 +101,42 @@ class SendOutcome:
     """What the server said it is (the body of ``/hostname``, or the UDP reply)."""
 
 
+_BROKEN_CLIENT = ("not found", "no such file", "permission denied", "invalid option", "unrecognized option", "usage:",
+                  "illegal option", "can't execute", "cannot execute")
+"""Output of a client that never tried to connect: a shell's ``nc: not found`` (exit 127),
+``Permission denied`` (126), or nc's own usage error (OpenBSD nc ``usage()`` exits 1)."""
+
+
+def _exit_code(text: str) -> int | None:
+    """The client's exit status from the ``@@netlab-closed <rc>`` line START_SCRIPT appends."""
+    _, mark, rest = text.partition(CLOSED_MARK)
+    words = rest.split()
+    return int(words[0]) if mark and words and words[0].lstrip("-").isdigit() else None
+
+
 def parse_send(output: str, protocol: Protocol, *, first: bool, timeout: int = SEND_TIMEOUT) -> SendOutcome:
-    """What one ``send`` saw: an answer, a closed connection, or silence."""
+    """What one ``send`` saw: an answer, a closed connection, or silence.
+
+    A client that could not run (no ``nc`` in the image: the shell exits 126/127; a usage error) is
+    PROBE_FAILED, never an answer or a block; over TCP only an HTTP status line (every course TCP
+    port runs agnhost netexec) counts as the server answering."""
     text, _, state = output.rpartition(STATE_MARK)
     alive = state.strip() == "alive"
     new = text.strip()
     closed = CLOSED_MARK in new
+    code = _exit_code(new)
     data = new.split(CLOSED_MARK, 1)[0].strip()
     low = data.lower()
+    first_line = data.splitlines()[0] if data else ""
+    if code in (126, 127) or any(b in first_line.lower() for b in _BROKEN_CLIENT):
+        return SendOutcome(Verdict.PROBE_FAILED, (f"the client could not run in this container ({first_line or f'exit code {code}'}): "
+                                                  "open_connection needs `nc`, which the course's agnhost pods have"))
     if "name does not resolve" in low or "getaddrinfo" in low or "name or service not known" in low:
-        return SendOutcome(Verdict.DNS_FAILED, f"the name did not resolve ({data.splitlines()[0]})")
+        return SendOutcome(Verdict.DNS_FAILED, f"the name did not resolve ({first_line})")
     if "refused" in low:
-        return SendOutcome(Verdict.REFUSED, f"connection refused ({data.splitlines()[0]})")
+        return SendOutcome(Verdict.REFUSED, f"connection refused ({first_line})")
+    if data and not data.startswith("nc:") and protocol is Protocol.TCP and "HTTP/1." not in data:
+        return SendOutcome(Verdict.PROBE_FAILED, f"something answered, but not an HTTP server ({first_line[:80]}): the probe cannot tell what")
     if data and not data.startswith("nc:"):
         who = _answer_name(data, protocol)
         what = "connected; the server answered" if first else "the established connection still carries traffic: the server answered"

@@ -1,7 +1,7 @@
 """The lab's DNS names on a real cluster: a ``hosts`` block in CoreDNS's Corefile.
 
 The simulated cluster answers ``api.example.com``, ``blocked.example.net`` and ``vm.internal``
-from kube-dns's upstream (``grader/lab/sim/services_net.py`` ``ClusterZone``). On kind, CoreDNS
+from kube-dns's upstream (``grader/lab/sim/kubeproxy.py`` ``ClusterZone``). On kind, CoreDNS
 would forward those names to the Docker host's resolver, which does not know them (the
 documentation addresses exist only in the lab). So the course adds them to CoreDNS itself, with
 the ``hosts`` plugin, the way minikube publishes ``host.minikube.internal``:

@@ -1,9 +1,14 @@
-"""Can this machine run the kind backend? ``usable()`` answers quickly; ``doctor()`` explains.
+"""Can this machine run the kind backend? ``preflight()`` lists the blockers; ``doctor()`` explains.
 
-``usable()`` is what ``grader.lab.connect(backend="auto")`` asks: Docker CLI present, Docker engine
-reachable, kind installed and at least v0.24 (before that kindnet ignores NetworkPolicy). ``doctor()``
-(which also requires kubectl) adds everything a learner may need to fix: Helm / cilium CLI (Cilium profiles), Linux
-inotify limits, memory.
+* ``preflight(profile)``: every check whose failure stops ``netlab up --profile P`` before it
+  creates anything: Docker CLI and engine, kind at the version the pinned node image needs
+  (``kindcli.min_version()``, C1 of the kind-backend review), kubectl, and Helm or the cilium CLI
+  for the Cilium profiles. All of them are run, so the learner sees every blocker at once.
+* ``usable(profile)``: no blocker (what ``netlab doctor`` and ``netlab status`` report).
+* ``auto_choice(profile)``: what ``grader.connect(backend="auto")`` (``grader.backends``) asks. Kind only when that
+  profile's cluster *already exists and is ready* (made by ``netlab up``): a lesson cell never
+  creates a cluster by surprise; otherwise the one-line reason says how to get one.
+* ``doctor()``: the blockers plus what only limits some profiles (inotify limits, memory).
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from ..errors import LabError
 from ..facts import fact
 from ._run import CommandError, _run, install_hint, which
-from .kindcli import Version, min_netpol_version, too_old_hint
+from .kindcli import Version, min_version, too_old_hint
 
 INOTIFY_WATCHES = 524288
 INOTIFY_INSTANCES = 512
@@ -77,6 +83,9 @@ def docker_engine() -> tuple[bool, str, dict[str, str]]:
         "os": str(info.get("OperatingSystem", "")),
         "mem_bytes": str(info.get("MemTotal", "")),
         "cgroup": str(info.get("CgroupVersion", "")),
+        "arch": str(info.get("Architecture", "")),
+        "kernel": str(info.get("KernelVersion", "")),
+        "rootless": "yes" if any("rootless" in str(o) for o in info.get("SecurityOptions") or []) else "",
     }
     return True, f"Docker {facts['version']} on {facts['os']}".strip(), facts
 
@@ -91,23 +100,204 @@ def kind_version() -> Version | None:
         return None
 
 
-def usable() -> tuple[bool, str]:
-    """Whether the kind backend can run here, and a one-line reason either way."""
-    if which("docker") is None:
-        return False, "Docker is not installed"
-    ok, why, facts = docker_engine()
-    if not ok:
-        return False, f"Docker engine not reachable: {why}"
+def _kind_check() -> Check:
     if which("kind") is None:
-        return False, "kind is not installed (netlab doctor shows how to install it)"
+        return Check("kind", Status.FAIL, "not installed", install_hint("kind"))
     version = kind_version()
     if version is None:
-        return False, "`kind version` did not answer"
-    if which("kubectl") is None:
-        return False, "kubectl is not installed (netlab doctor shows how to install it)"
-    if not version.at_least(min_netpol_version()):
-        return False, f"kind {version} is older than {min_netpol_version()} (kindnet would not enforce NetworkPolicy)"
-    return True, f"Docker {facts.get('version', '')} and kind {version}".replace("  ", " ")
+        return Check("kind", Status.FAIL, "`kind version` did not answer", install_hint("kind"))
+    if not version.at_least(min_version()):
+        return Check("kind", Status.FAIL, f"{version} is too old (the node image needs {min_version()} or later)", too_old_hint(version))
+    want = str(fact("kind-version").value)
+    if not version.at_least(want):
+        return Check("kind", Status.WARN, f"{version} (the course is tested with {want})", f"upgrade kind to {want}: " + install_hint("kind").split(": ", 1)[1])
+    return Check("kind", Status.OK, str(version))
+
+
+def _docker_check() -> tuple[Check, dict[str, str]]:
+    if which("docker") is None:
+        return Check("Docker", Status.FAIL, "not installed", install_hint("docker")), {}
+    ok, why, facts = docker_engine()
+    if ok:
+        return Check("Docker", Status.OK, why), facts
+    return Check("Docker", Status.FAIL, f"engine not reachable: {why}",
+                 "start Docker Desktop / the Docker service (Linux: sudo systemctl start docker)"), {}
+
+
+def _cilium_tools_check(profile: str | None) -> Check:
+    from ..cni import get_profile
+
+    helm, cilium = which("helm"), which("cilium")
+    needs = profile is not None and get_profile(profile).cni == "cilium"
+    if helm or cilium:
+        have = ", ".join(t for t, p in (("helm", helm), ("cilium CLI", cilium)) if p)
+        return Check("helm / cilium CLI", Status.OK, f"{have} (needed for the Cilium profiles)", needed_for_kind=needs)
+    if needs:
+        return Check("helm / cilium CLI", Status.FAIL, f"neither installed: profile {profile} installs Cilium with one of them",
+                     install_hint("helm"))
+    return Check("helm / cilium CLI", Status.WARN, "neither installed: the cilium-tunnel and cilium-native profiles need one",
+                 install_hint("helm"), needed_for_kind=False)
+
+
+def _preflight(profile: str | None) -> tuple[list[Check], dict[str, str]]:
+    docker, facts = _docker_check()
+    kubectl = (Check("kubectl", Status.OK, "installed") if which("kubectl") is not None
+               else Check("kubectl", Status.FAIL, "not installed (cluster set-up runs kubectl)", install_hint("kubectl")))
+    checks = [docker, _kind_check(), kubectl, _cilium_tools_check(profile)]
+    if docker.status is Status.OK:
+        room = capacity_check(profile, facts.get("mem_bytes", ""), _other_course_clusters(profile)) if checks[1].status is not Status.FAIL else None
+        checks += [c for c in (kernel_check(facts.get("kernel", ""), profile), subnet_check(profile), room) if c is not None]
+    return checks, facts
+
+
+NFTABLES_KERNEL = (5, 13)
+"""kube-proxy's nftables mode needs Linux 5.13 or later (kubernetes KEP-3866; EKS best practices
+"nftables": "requires Linux kernel 5.13 or later"); the kindnet profile uses it."""
+
+
+def kernel_check(kernel: str, profile: str | None) -> Check | None:
+    """The kernel Docker's containers run on (the VM's on Docker Desktop), for nftables (R4)."""
+    import re
+
+    from ..cni import get_profile
+
+    m = re.match(r"(\d+)\.(\d+)", kernel)
+    if m is None:
+        return None
+    needs = profile is not None and get_profile(profile).kube_proxy_mode == "nftables"
+    if (int(m[1]), int(m[2])) >= NFTABLES_KERNEL:
+        return Check("kernel", Status.OK, f"{kernel} (kube-proxy nftables mode works)", needed_for_kind=needs)
+    return Check("kernel", Status.FAIL if needs else Status.WARN,
+                 f"{kernel} is older than 5.13: kube-proxy's nftables mode (profile kindnet) does not work there",
+                 "upgrade the kernel (or Docker Desktop), or use a profile whose kube-proxy runs in iptables mode (calico-vxlan)",
+                 needed_for_kind=needs)
+
+
+def subnet_check(profile: str | None) -> Check | None:
+    """The profile's pod and Service ranges must not overlap the ``kind`` Docker network (R10; kind
+    known-issues "Local Subnet Clashes"): those addresses would be routed to the nodes' network."""
+    import ipaddress
+    import json
+
+    from ..cni import get_profile
+
+    if profile is None:
+        return None
+    done = _run(["docker", "network", "inspect", "kind"], timeout=20, check=False)
+    if not done.ok:
+        return None  # no kind network yet: kind creates it (Docker picks a free range)
+    try:
+        config = json.loads(done.stdout)[0]["IPAM"]["Config"] or []
+    except (ValueError, LookupError, TypeError):
+        return None
+    prof = get_profile(profile)
+    nets = [ipaddress.ip_network(c["Subnet"]) for c in config if isinstance(c, dict) and "." in str(c.get("Subnet", ""))]
+    # calico-flat puts its pods in the kind network on purpose (AKS's flat model); only its Services must stay out.
+    ranges = (prof.service_subnet,) if prof.pods_on_node_network else (prof.pod_subnet, prof.service_subnet)
+    clash = sorted(f"{ours} overlaps the kind network {n}" for ours in ranges for n in nets if ours.overlaps(n))
+    if clash:
+        return Check("kind network", Status.FAIL, "; ".join(clash),
+                     "remove the kind network when no kind cluster uses it (`docker network rm kind`) so kind makes a new one, "
+                     "or give Docker other default-address-pools (daemon.json)")
+    return Check("kind network", Status.OK, ", ".join(str(n) for n in nets) + f" (no clash with profile {prof.name})", needed_for_kind=False)
+
+
+INOTIFY_PROC = "/proc/sys/fs/inotify"
+
+
+def capacity_check(profile: str | None, docker_mem_bytes: str, others: list[str], system: str | None = None,
+                   proc: str | None = None) -> Check | None:
+    """Room for one more 3-node cluster next to the course clusters already running (L2, R5):
+    memory for all of them (``MEMORY_MIN_GIB`` each), and on Linux the inotify instances several
+    clusters need (kind known-issues: "too many open files" shows as crash-looping CNI pods)."""
+    if profile is None or not others:
+        return None
+    count = len(others) + 1
+    problems, fixes = [], []
+    if docker_mem_bytes.isdigit() and int(docker_mem_bytes) > 0:
+        gib = int(docker_mem_bytes) / 2**30
+        if gib < MEMORY_MIN_GIB * count:
+            problems.append(f"{gib:.1f} GiB for Docker is too little for {count} clusters (about {MEMORY_MIN_GIB:.0f} GiB each)")
+    if (system or platform.system()) == "Linux":
+        instances = _read_int(f"{proc or INOTIFY_PROC}/max_user_instances")
+        if instances is not None and instances < INOTIFY_INSTANCES:
+            problems.append(f"fs.inotify.max_user_instances={instances} is too low for {count} clusters")
+            fixes.append(f"sudo sysctl fs.inotify.max_user_instances={INOTIFY_INSTANCES} fs.inotify.max_user_watches={INOTIFY_WATCHES}")
+    running = ", ".join(others)
+    if problems:
+        return Check("room for another cluster", Status.FAIL, f"{running} already running; " + "; ".join(problems),
+                     " or ".join([f"netlab down --profile {o.removeprefix('netlab-')}" for o in others][:1] + fixes))
+    return Check("room for another cluster", Status.OK, f"{running} already running; room for one more", needed_for_kind=False)
+
+
+def _other_course_clusters(profile: str | None) -> list[str]:
+    from .configs import CLUSTER_PREFIX, cluster_name
+
+    if profile is None or which("kind") is None:
+        return []
+    try:
+        done = _run(["kind", "get", "clusters"], timeout=30)
+    except CommandError:
+        return []
+    mine = cluster_name(profile)
+    return sorted(c for c in (ln.strip() for ln in done.stdout.splitlines()) if c.startswith(CLUSTER_PREFIX) and c != mine)
+
+
+def preflight(profile: str | None = None) -> list[Check]:
+    """Every check ``netlab up --profile P`` needs to pass, all of them run (no early return), in
+    the order a learner should fix them. A FAIL whose ``needed_for_kind`` is set is a blocker."""
+    return _preflight(profile)[0]
+
+
+def blockers(checks: list[Check]) -> list[Check]:
+    return [c for c in checks if c.status is Status.FAIL and c.needed_for_kind]
+
+
+def usable(profile: str | None = None) -> tuple[bool, str]:
+    """Whether the kind backend can run here (for ``profile``), and a one-line reason either way."""
+    checks = preflight(profile)
+    stop = blockers(checks)
+    if stop:
+        return False, "; ".join(_reason(c) for c in stop)
+    return True, f"{checks[0].detail} and kind {checks[1].detail}".replace(" (the course is tested with", " (tested with")
+
+
+def _reason(check: Check) -> str:
+    """``Docker is not installed``, ``kind v0.31.0 is too old (...)``, ``Docker engine not reachable: ...``."""
+    detail = check.detail
+    if detail.startswith(("not installed", "neither installed")):
+        return f"{check.name} is {detail}" if detail.startswith("not") else f"{check.name}: {detail}"
+    if check.name == "kind" and detail.startswith("v"):
+        return f"kind {detail}"
+    return f"{check.name} {detail}"
+
+
+def auto_choice(profile: str) -> tuple[bool, str]:
+    """Whether ``connect(profile, backend="auto")`` should use kind, and the one-line reason.
+
+    Kind only when ``netlab-<profile>`` exists and is ready (set-up finished, every node Ready);
+    never creates anything. The reason for "no" names the command that makes the cluster."""
+    from ..cni import get_profile
+    from .configs import cluster_name
+
+    name = cluster_name(get_profile(profile))
+    up = f"run `netlab up --profile {get_profile(profile).name}` for a real kind cluster"
+    ok, why = usable(profile)
+    if not ok:
+        return False, f"{why}; `netlab doctor` shows how to fix it, then {up.removeprefix('run ')}"
+    from .kindcli import Kind
+
+    try:
+        if not Kind().exists(name):
+            return False, f"no kind cluster {name} yet; {up}"
+        from .cluster import KindCluster
+
+        status = KindCluster(profile, progress=False).status(exists=True)
+    except (CommandError, LabError) as exc:
+        return False, f"kind cluster {name} could not be checked ({str(exc).splitlines()[0]}); {up}"
+    if not status.ready:
+        return False, f"kind cluster {name} is not ready ({status.detail or 'nodes not Ready'}); {up}"
+    return True, f"kind cluster {name} is ready"
 
 
 def _read_int(path: str) -> int | None:
@@ -159,43 +349,9 @@ def memory_check(docker_mem_bytes: str = "", meminfo: str = "/proc/meminfo") -> 
     return Check("memory", status, detail, fix, needed_for_kind=False)
 
 
-def doctor() -> list[Check]:
+def doctor(profile: str | None = None) -> list[Check]:
     """Every check, in the order a learner should fix them."""
-    checks: list[Check] = []
-    if which("docker") is None:
-        checks.append(Check("Docker", Status.FAIL, "not installed", install_hint("docker")))
-        facts: dict[str, str] = {}
-    else:
-        ok, why, facts = docker_engine()
-        if ok:
-            checks.append(Check("Docker", Status.OK, why))
-        else:
-            checks.append(Check("Docker", Status.FAIL, f"engine not reachable: {why}",
-                                "start Docker Desktop / the Docker service (Linux: sudo systemctl start docker)"))
-    want = fact("kind-version").value
-    if which("kind") is None:
-        checks.append(Check("kind", Status.FAIL, "not installed", install_hint("kind")))
-    else:
-        version = kind_version()
-        if version is None:
-            checks.append(Check("kind", Status.FAIL, "`kind version` did not answer", install_hint("kind")))
-        elif not version.at_least(min_netpol_version()):
-            checks.append(Check("kind", Status.FAIL, f"{version} is too old", too_old_hint(version)))
-        elif not version.at_least(str(want)):
-            checks.append(Check("kind", Status.WARN, f"{version} (the course is tested with {want})", f"upgrade kind to {want}: " + install_hint("kind").split(": ", 1)[1]))
-        else:
-            checks.append(Check("kind", Status.OK, str(version)))
-    if which("kubectl") is None:
-        checks.append(Check("kubectl", Status.FAIL, "not installed (cluster set-up runs kubectl)", install_hint("kubectl")))
-    else:
-        checks.append(Check("kubectl", Status.OK, "installed"))
-    helm, cilium = which("helm"), which("cilium")
-    if helm or cilium:
-        have = ", ".join(t for t, p in (("helm", helm), ("cilium CLI", cilium)) if p)
-        checks.append(Check("helm / cilium CLI", Status.OK, f"{have} (needed for the Cilium profiles)", needed_for_kind=False))
-    else:
-        checks.append(Check("helm / cilium CLI", Status.WARN, "neither installed: the cilium-tunnel and cilium-native profiles need one",
-                            install_hint("helm"), needed_for_kind=False))
+    checks, facts = _preflight(profile)
     checks.append(inotify_check())
     checks.append(memory_check(facts.get("mem_bytes", "")))
     return checks
@@ -205,7 +361,8 @@ def brief() -> str:
     """One line for ``make lab``: which backend lessons will use and why."""
     ok, why = usable()
     if ok:
-        return f"netlab: lessons will use real kind clusters ({why}); `netlab up --profile kindnet` creates one ahead of time."
+        return (f"netlab: kind can run here ({why}); a lesson uses a real cluster for a profile once "
+                "`netlab up --profile <profile>` has made it, and the simulated cluster until then.")
     return (
         f"netlab: the course runs on the simulated cluster ({why}). Everything works there; "
         "for real kind clusters install Docker and kind, then run `netlab doctor`."

@@ -1,7 +1,9 @@
-"""The external hosts in the Lab API of a course kind cluster (a mixin of ``KindLab``).
+"""The lab's machines outside the cluster, as the live Lab's probing and HTTP parts see them.
 
 What the simulated cluster does with ``host``, ``vm.internal``, ``api.example.com`` and
-``blocked.example.net``, answered by the containers of :mod:`grader.kind.external`:
+``blocked.example.net``, answered on a course kind cluster by the containers of
+:mod:`grader.kind.external` (:class:`LabOutside`); a cluster you brought has none of them
+(:class:`NoOutside`).
 
 * ``lab.external_hosts()`` lists them with their addresses here (``vm.internal`` is ``.100`` of
   whatever subnet Docker gave the ``kind`` network), so lessons print real addresses.
@@ -24,84 +26,176 @@ from __future__ import annotations
 import ipaddress
 import threading
 import time
-from dataclasses import replace
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from ..errors import LabError
-from ..model import Endpoint, ExternalHost, Protocol
-from ..reachability import Hop, Probe, ProbeResult, Verdict
-from . import webprobe
+from ..model import Endpoint, ExternalHost
+from ..reachability.endpoints import HOST, NodeName, NodePort, PodName, try_parse
 from ._run import CommandError
-from .external import GATEWAY_NAME, VM_NAME
-from .probing import connect_command, host_port, verdict_from_connect
+from .external_layout import GATEWAY_NAME, VM_NAME
+from .kubeapi import ExecResult
 
 ROUTES_TTL = 5.0
 """Seconds between two checks of vm.internal's routes to Calico blocks (calico-bgp)."""
 
 
-def _is_pod(name: str) -> bool:
-    return "/" in name and not name.startswith(("node:", "http://", "https://"))
+def is_pod(name: str) -> bool:
+    return isinstance(try_parse(name), PodName)
 
 
-class ExternalHostsMixin:
-    """Mixed into :class:`grader.kind.lab.KindLab` (which has ``cluster``, ``profile``, ``_destination``...)."""
+def _in_cluster(name: str) -> bool:
+    return isinstance(try_parse(name), PodName | NodeName | NodePort)
 
-    cluster: Any
-    profile: Any
-    _hosts_cache: list[ExternalHost] | None = None
-    _routes_checked: float = float("-inf")
-    _routes_lock = threading.Lock()
-    _hosts_lock = threading.Lock()
-    """Class-wide locks: matrix() probes from many threads; one reads the table or syncs the routes."""
+
+class Outside(Protocol):
+    """What probing and HTTP ask about the machines outside the cluster."""
+
+    def hosts(self) -> list[ExternalHost]: ...
+
+    def target(self, source: str, destination: str) -> str:
+        """Where ``source`` connects for ``destination`` (a name, or the address the lab hands it)."""
+
+    def internet_source(self, source: str) -> str | None:
+        """Why ``source`` cannot start a probe here (an internet host only answers), or None."""
+
+    def sync_routes(self, *names: str) -> None: ...
+
+    def runs(self, source: str) -> bool:
+        """Whether ``source`` is an outside machine the lab runs commands in (``vm.internal``)."""
+
+    def exec(self, command: list[str], timeout: float) -> ExecResult: ...
+
+    def label_of(self, candidates: Sequence[str]) -> str | None:
+        """``<name> (<address>)`` of the first outside machine named or addressed by ``candidates``."""
+
+    def gateway_address(self) -> str | None:
+        """The address of ``host`` (the learner's machine), where the lab knows it."""
+
+    def forget(self) -> None: ...
+
+
+def lab_world_host(name: str) -> str | None:
+    """``<name> (<address>)`` when ``name`` (a host name or address, optionally ``:port``) is one of
+    the simulated lab's external hosts other than ``host`` (grader.lab.results.default_external_hosts)."""
+    from ..lab.results import default_external_hosts
+
+    bare = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
+    for host in default_external_hosts().values():
+        if host.name != HOST and bare in (host.name, str(host.ip)):
+            return f"{host.name} ({host.ip})"
+    return None
+
+
+class NoOutside:
+    """A cluster you brought: the lab knows no machine outside it (``host`` is this machine, as a source)."""
+
+    def hosts(self) -> list[ExternalHost]:
+        return []
+
+    def target(self, source: str, destination: str) -> str:
+        """A destination the lab's simulated world has (``vm.internal``, ``api.example.com``,
+        ``blocked.example.net`` or their documentation addresses) does not exist on a cluster you
+        brought: the probe would go to the real internet and read DNS_FAILED or BLOCKED, so it is
+        refused here and the probe is PROBE_FAILED with this reason (review L4)."""
+        lab_only = lab_world_host(destination)
+        if lab_only is not None:
+            raise LabError(f"{lab_only} exists only on the simulated cluster and the course's kind clusters, not on a cluster you "
+                           "brought; probe a machine of your own network instead")
+        return destination
+
+    def internet_source(self, source: str) -> str | None:
+        return None
+
+    def sync_routes(self, *names: str) -> None:
+        return None
+
+    def runs(self, source: str) -> bool:
+        return False
+
+    def exec(self, command: list[str], timeout: float) -> ExecResult:
+        raise LabError("this lab has no machine outside the cluster to run commands in")
+
+    def label_of(self, candidates: Sequence[str]) -> str | None:
+        return None
+
+    def gateway_address(self) -> str | None:
+        return None
+
+    def forget(self) -> None:
+        return None
+
+
+class LabOutside:
+    """The course kind cluster's external hosts (``cluster.external``), with calico-bgp route sync."""
+
+    def __init__(self, cluster: Any, profile: Any) -> None:
+        self.cluster = cluster
+        self.profile = profile
+        self._cache: list[ExternalHost] | None = None
+        self._routes_checked = float("-inf")
+        self._routes_lock = threading.Lock()
+        self._hosts_lock = threading.Lock()
+        """matrix() probes from many threads; one reads the table or syncs the routes."""
 
     # -- the table -----------------------------------------------------------------------------
-    def external_hosts(self) -> list[ExternalHost]:
+    def hosts(self) -> list[ExternalHost]:
         with self._hosts_lock:
-            if self._hosts_cache is None:
-                self._hosts_cache = list(self.cluster.external.hosts())
-            return list(self._hosts_cache)
+            if self._cache is None:
+                self._cache = list(self.cluster.external.hosts())
+            return list(self._cache)
 
-    def _external(self) -> dict[str, ExternalHost]:
-        return {h.name: h for h in self.external_hosts()}
+    def _by_name(self) -> dict[str, ExternalHost]:
+        return {h.name: h for h in self.hosts()}
 
-    def _external_at(self, address: str) -> ExternalHost | None:
+    def _at(self, address: str) -> ExternalHost | None:
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
             return None
-        return next((h for h in self.external_hosts() if h.ip == ip), None)
+        return next((h for h in self.hosts() if h.ip == ip), None)
 
-    def _external_label(self, host: ExternalHost) -> str:
-        return Endpoint.external(host.ip, host.name).label
+    def label_of(self, candidates: Sequence[str]) -> str | None:
+        try:
+            for text in candidates:
+                host = self._by_name().get(text) or self._at(text)
+                if host is not None:
+                    return Endpoint.external(host.ip, host.name).label
+        except (CommandError, LabError):
+            return None
+        return None
 
-    def _target(self, source: str, destination: str) -> str:
-        """Where ``source`` connects for ``destination``: a pod resolves the lab's DNS names itself;
-        other sources get the address; ``host`` is always the kind network's gateway. Pods and
-        nodes are left as they are (without asking Docker anything)."""
-        if _is_pod(destination) or destination.startswith("node:") or (_is_pod(source) and destination != GATEWAY_NAME):
+    def gateway_address(self) -> str | None:
+        return str(self._by_name()[GATEWAY_NAME].ip)
+
+    def target(self, source: str, destination: str) -> str:
+        """A pod resolves the lab's DNS names itself; other sources get the address; ``host`` is
+        always the kind network's gateway. Pods and nodes are left as they are (without asking
+        Docker anything)."""
+        if _in_cluster(destination) or (is_pod(source) and destination != GATEWAY_NAME):
             return destination
-        hosts = self._external()
+        hosts = self._by_name()
         if destination == GATEWAY_NAME:
             return str(hosts[GATEWAY_NAME].ip)
-        if destination in hosts and not _is_pod(source):
+        if destination in hosts and not is_pod(source):
             return str(hosts[destination].ip)
         return destination
 
-    def _internet_source(self, source: str) -> str | None:
-        if "/" in source or source.startswith("node:") or source in (GATEWAY_NAME, VM_NAME):
+    def internet_source(self, source: str) -> str | None:
+        if _in_cluster(source) or source in (GATEWAY_NAME, VM_NAME):
             return None
-        host = self._external().get(source)
+        host = self._by_name().get(source)
         if host is None or host.where != "internet":
             return None
-        return (f"on kind, {source} only answers: probes start from a pod, a node, 'host' (this machine) or {VM_NAME}. "
+        return (f"on kind, {source} only answers: probes start from a pod, a node, '{HOST}' (this machine) or {VM_NAME}. "
                 f"The simulated cluster models connections from the internet (connect(backend='sim')).")
 
-    def _sync_vm_routes(self, *names: str) -> None:
+    def sync_routes(self, *names: str) -> None:
         """calico-bgp: vm.internal's routes to the cluster's Calico blocks, when a probe involves it."""
-        if not getattr(self.profile, "pod_routes_advertised", False) or all(_is_pod(n) or n.startswith("node:") for n in names):
+        if not getattr(self.profile, "pod_routes_advertised", False) or all(_in_cluster(n) for n in names):
             return
         try:
-            vm = self._external().get(VM_NAME)
+            vm = self._by_name().get(VM_NAME)
         except (CommandError, LabError):
             return
         if vm is None or not any(n == VM_NAME or n == str(vm.ip) for n in names):
@@ -115,88 +209,21 @@ class ExternalHostsMixin:
                 pass  # the probe then shows what the network does without them
             self._routes_checked = time.monotonic()
 
-    # -- L4 probes -------------------------------------------------------------------------------
-    def _probe(self, source: str, destination: str, port: Any, proto: Protocol, snapshot: Any) -> ProbeResult:
-        probe = Probe(source, destination, port, proto)
-        try:
-            why = self._internet_source(source)
-            if why is not None:
-                return ProbeResult(probe, Verdict.PROBE_FAILED, why)
-            target = self._target(source, destination)
-        except (CommandError, LabError) as exc:
-            return ProbeResult(probe, Verdict.PROBE_FAILED, f"the lab's external hosts are not available: {exc}")
-        self._sync_vm_routes(source, destination, target)
-        if source == VM_NAME:
-            result = self._probe_from_vm(probe, target, port, proto, snapshot)
-        else:
-            result = super()._probe(source, target, port, proto, snapshot)  # type: ignore[misc]
-        if result.verdict is Verdict.ALLOWED and result.answered_by is None and not _is_pod(destination):
-            try:
-                host = self._external().get(destination) or self._external_at(target)
-            except (CommandError, LabError):
-                host = None
-            if host is not None:
-                result = replace(result, answered_by=self._external_label(host))
-        return replace(result, probe=probe) if result.probe != probe else result
-
-    def _probe_from_vm(self, probe: Probe, target: str, port: Any, proto: Protocol, snapshot: Any) -> ProbeResult:
-        try:
-            address, dst_pod, why = self._destination(target, snapshot)  # type: ignore[attr-defined]
-            if address is None:
-                return ProbeResult(probe, Verdict.PROBE_FAILED, why)
-            number = self._port(dst_pod, port, proto)  # type: ignore[attr-defined]
-            if number is None:
-                return ProbeResult(probe, Verdict.PROBE_FAILED, f"port {port!r} does not name a {proto} port of {probe.destination}")
-        except Exception as exc:  # API errors while looking the destination up: the probe did not run
-            return ProbeResult(probe, Verdict.PROBE_FAILED, f"the probe could not run: {type(exc).__name__}: {exc}")
-        command = connect_command(address, number, proto)
-        code, out, err, error = self.cluster.external.exec_in_vm(command)
-        verdict, reason = verdict_from_connect(code, err, out, error)
-        shown = f"agnhost connect {host_port(address, number)} --protocol={proto.value.lower()}"
-        hops = (Hop("probe", f"{VM_NAME}: {shown} (docker exec in its container)"), Hop("result", (err or out).strip() or error or f"exit {code}"))
-        answered = str(dst_pod.ref) if verdict is Verdict.ALLOWED and dst_pod is not None else None
-        return ProbeResult(probe, verdict, reason, answered_by=answered, hops=hops)
-
-    # -- HTTP ------------------------------------------------------------------------------------
-    def _http_target(self, req: webprobe.HttpRequest, source: str) -> tuple[webprobe.HttpRequest, Any, str | None]:
-        why = self._internet_source(source)
-        if why is not None:
-            raise LabError(why)
-        target = self._target(source, req.connect_host)
-        if target != req.connect_host:
-            req = replace(req, connect_host=target)  # curl --connect-to: the URL's name stays for Host and SNI
-        self._sync_vm_routes(source, req.hostname, target)
-        return super()._http_target(req, source)  # type: ignore[misc, no-any-return]
-
-    def _http_raw(self, source: str, req: webprobe.HttpRequest) -> tuple[webprobe.RawHttp, tuple[Hop, ...]]:
-        if source != VM_NAME:
-            return super()._http_raw(source, req)  # type: ignore[misc, no-any-return]
-        command = webprobe.curl_command(req)
-        code, out, err, error = self.cluster.external.exec_in_vm(command, timeout=webprobe.DEFAULT_TIMEOUT + 15)
-        shown = " ".join(a for a in command if not a.startswith(r"\n@@netlab"))
-        return webprobe.parse_curl(code, out, err, error), (Hop("probe", f"{VM_NAME}: {shown} (docker exec in its container)"),)
-
-    def _answered_by(self, raw: webprobe.RawHttp, req: webprobe.HttpRequest, dst_pod: Any, source_ns: str | None) -> str | None:
-        who = super()._answered_by(raw, req, dst_pod, source_ns)  # type: ignore[misc]
-        if who is not None:
-            return who  # type: ignore[no-any-return]
-        try:
-            host = self._external_at(raw.remote_ip) or self._external_at(req.connect_host) or self._external().get(req.hostname)
-        except (CommandError, LabError):
-            return None
-        return self._external_label(host) if host is not None else None
-
-    def _l4_target(self, destination: str, port: Any) -> tuple[str, int]:
-        """``distribution`` and ``open_connection``: ``host`` is a lab name; other names stay for the
-        source to resolve (``_http_target`` hands non-pod sources the address)."""
-        if destination == GATEWAY_NAME:
-            destination = str(self._external()[GATEWAY_NAME].ip)
-        return super()._l4_target(destination, port)  # type: ignore[misc, no-any-return]
-
-    def _forget_external(self) -> None:
-        self._hosts_cache = None
-        self.cluster.external.forget()
+    def routes_stale(self) -> None:
+        """New pods may sit in new Calico blocks (calico-bgp): sync before the next probe."""
         self._routes_checked = float("-inf")
 
+    def runs(self, source: str) -> bool:
+        return source == VM_NAME
 
-__all__ = ["ExternalHostsMixin", "host_port"]
+    def exec(self, command: list[str], timeout: float) -> ExecResult:
+        code, out, err, error = self.cluster.external.exec_in_vm(command, timeout=timeout)
+        return code, out, err, error
+
+    def forget(self) -> None:
+        self._cache = None
+        self.cluster.external.forget()
+        self.routes_stale()
+
+
+__all__ = ["LabOutside", "NoOutside", "Outside", "is_pod"]

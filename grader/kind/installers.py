@@ -63,7 +63,9 @@ class Kubectl:
         done = self.run("create", *args, timeout=timeout, input=input, check=False)
         if done.ok:
             return done
-        failures = [line for line in done.stderr.splitlines() if line.strip()]
+        # kubectl prints one "Error from server (AlreadyExists)" line per existing object, and the API
+        # server's deprecation notices as "Warning: ..." lines (client-go rest/warnings.go): neither is a failure.
+        failures = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith("Warning:")]
         if failures and all("AlreadyExists" in line or "already exists" in line for line in failures):
             return done
         raise CommandError(self.argv("create", *args), done.returncode, done.stdout, done.stderr)
@@ -170,6 +172,14 @@ def cilium_values(profile: str | CniProfile, api_server_host: str) -> dict[str, 
     * cilium-native: ``routingMode: native`` with ``ipv4NativeRoutingCIDR`` = the pod subnet and
       ``autoDirectNodeRoutes`` (kind nodes share one L2 network), and ``kubeProxyReplacement``
       with the API server address, since the cluster has no kube-proxy (kubeProxyMode none).
+      Two more values make cloud-provider-kind work without kube-proxy (Cilium
+      ``Documentation/network/kubernetes/kubeproxy-free.rst``):
+      ``kubeProxyReplacementHealthzBindAddr: 0.0.0.0:10256`` serves the ``/healthz`` that
+      cloud-provider-kind's Envoy checks on every node for ``externalTrafficPolicy: Cluster``
+      (cloud-provider-kind v0.11.1 ``pkg/loadbalancer/proxy.go`` L213-216, ``healthy_panic_threshold: 0``
+      L157-158: without it no backend is ever healthy); ``bpf.lbExternalClusterIP: true`` lets its
+      Ingress/Gateway Envoy, which runs outside the cluster and sends to the Service's ClusterIP
+      (``pkg/gateway/gateway.go`` L684-686), reach ClusterIPs at all.
 
     Both use ``ipam.mode: kubernetes`` so each node's pods come from its podCIDR, as kind's
     cilium-cli auto-detection does.
@@ -188,6 +198,8 @@ def cilium_values(profile: str | CniProfile, api_server_host: str) -> dict[str, 
             "ipv4NativeRoutingCIDR": str(prof.pod_subnet),
             "autoDirectNodeRoutes": True,
             "kubeProxyReplacement": True,
+            "kubeProxyReplacementHealthzBindAddr": "0.0.0.0:10256",
+            "bpf": {"lbExternalClusterIP": True},
             "k8sServiceHost": api_server_host,
             "k8sServicePort": 6443,
         })
@@ -239,29 +251,46 @@ def _install_text(tool: str) -> str:
 # --- cloud-provider-kind ----------------------------------------------------------------------------
 
 CPK_CONTAINER = "netlab-cloud-provider-kind"
-CPK_IMAGE_REPO = "registry.k8s.io/cloud-provider-kind/cloud-controller-manager"
-"""Image repository named in cloud-provider-kind's README; its tags follow the release tags
-(research/kind.md §10 lists this as not verified)."""
+
+
+def cloud_provider_kind_image() -> str:
+    """The image promoted to registry.k8s.io for the pinned release, by digest (facts.yaml
+    ``cloud-provider-kind-image``, from the k8s.io promotion PR; research/kind.md §10 had left the
+    tag unverified)."""
+    return str(fact("cloud-provider-kind-image").value)
+
+
+def docker_socket(env: dict[str, str] | None = None) -> str:
+    """The Docker socket on the host, for cloud-provider-kind's bind mount: ``DOCKER_HOST`` when it is
+    a ``unix://`` path (rootless Docker: ``$XDG_RUNTIME_DIR/docker.sock``), else the default."""
+    import os
+
+    host = (env if env is not None else os.environ).get("DOCKER_HOST", "")
+    return host.removeprefix("unix://") if host.startswith("unix://") else "/var/run/docker.sock"
 
 
 def cloud_provider_kind_argv(docker: str = "docker", network: str = "kind") -> list[str]:
     """``docker run`` for cloud-provider-kind as its README documents: the Docker socket mounted,
     attached to the ``kind`` network; ``--restart unless-stopped`` so it survives Docker restarts."""
-    image = f"{CPK_IMAGE_REPO}:{fact('cloud-provider-kind-version').value}"
     return [
         docker, "run", "--detach", "--name", CPK_CONTAINER, "--restart", "unless-stopped",
-        "--network", network, "--volume", "/var/run/docker.sock:/var/run/docker.sock", image,
+        "--network", network, "--volume", f"{docker_socket()}:/var/run/docker.sock", cloud_provider_kind_image(),
     ]
 
 
 def ensure_cloud_provider_kind(docker: str = "docker") -> str:
-    """Start cloud-provider-kind unless it runs already; returns what was done."""
-    done = _run([docker, "ps", "--all", "--filter", f"name=^{CPK_CONTAINER}$", "--format", "{{.Names}}\t{{.State}}"], timeout=30)
-    state = ""
+    """Start cloud-provider-kind unless it runs already; returns what was done. A container of
+    another image (an older pin) is replaced, so a version bump in facts.yaml takes effect."""
+    done = _run([docker, "ps", "--all", "--filter", f"name=^{CPK_CONTAINER}$", "--format", "{{.Names}}\t{{.State}}\t{{.Image}}"], timeout=30)
+    state, image = "", ""
     for line in done.stdout.splitlines():
-        name, _, st = line.partition("\t")
+        name, st, img = ([*line.split("\t"), "", ""])[:3]
         if name.strip() == CPK_CONTAINER:
-            state = st.strip()
+            state, image = st.strip(), img.strip()
+    if state and image and image != cloud_provider_kind_image():
+        _run([docker, "rm", "--force", CPK_CONTAINER], timeout=60)
+        _run(cloud_provider_kind_argv(docker), timeout=300)
+        return "replaced"
     if state == "running":
         return "running"
     if state:
@@ -273,6 +302,19 @@ def ensure_cloud_provider_kind(docker: str = "docker") -> str:
 
 # --- images -----------------------------------------------------------------------------------------
 
+PULL_TIMEOUT = 1800.0
+"""Seconds for one ``docker pull`` (the ~1 GB node image on a slow line)."""
+
+
+def pull_image(image: str, *, docker: str = "docker") -> str:
+    """``docker pull`` unless the image is there already (``pulled`` or ``present``)."""
+    present = _run([docker, "image", "inspect", "--format", "{{.Id}}", image], timeout=30, check=False)
+    if present.ok:
+        return "present"
+    _run([docker, "pull", image], timeout=PULL_TIMEOUT)
+    return "pulled"
+
+
 def preload_image(kind: Kind, cluster: str, image: str, *, docker: str = "docker") -> str:
     """Pull ``image`` on the host once and load it into every node of ``cluster``.
 
@@ -280,9 +322,7 @@ def preload_image(kind: Kind, cluster: str, image: str, *, docker: str = "docker
     ``ctr: content digest sha256:... not found`` (kind#3795); then the image is saved to an
     archive for the current platform and loaded with ``kind load image-archive`` (kind#4247).
     """
-    present = _run([docker, "image", "inspect", "--format", "{{.Id}}", image], timeout=30, check=False)
-    if not present.ok:
-        _run([docker, "pull", image], timeout=600)
+    pull_image(image, docker=docker)
     try:
         kind.load_image(cluster, image)
         return "loaded"

@@ -78,16 +78,28 @@ def parse_create(done: Completed) -> CreateOutcome:
 
 
 def min_netpol_version() -> Version:
+    """Before this kind's default CNI (kindnet) ignores NetworkPolicy (kind#842, kind#3612)."""
     return Version.parse(str(fact("kind-min-version-netpol").value))
 
 
+def min_version() -> Version:
+    """The oldest kind that can create a cluster from the pinned node image (facts.yaml
+    ``kind-min-version-node-image``): kind <= v0.31 renders kubeadm ``v1beta3`` for every
+    Kubernetes version (kind v0.31.0 ``pkg/cluster/internal/kubeadm/config.go`` L505-507) and
+    kubeadm 1.36 removed it (kubernetes#136016), so ``kind create cluster`` fails in kubeadm init."""
+    return max(Version.parse(str(fact("kind-min-version-node-image").value)), min_netpol_version())
+
+
 def too_old_hint(found: Version) -> str:
-    need = min_netpol_version()
-    return (
-        f"kind {found} is older than {need}: before {need} kind's default CNI (kindnet) does not enforce "
-        f"NetworkPolicy, so policy exercises would silently pass everything. Upgrade kind to "
-        f"{fact('kind-version').value} (https://kind.sigs.k8s.io/docs/user/quick-start/#installation)."
-    )
+    need, want = min_version(), fact("kind-version").value
+    from ._run import install_hint
+
+    how = install_hint("kind").split(": ", 1)[1]
+    why = (f"the course's node image ({fact('kubernetes-version').value}) needs kind {need} or later "
+           f"(older kind writes a kubeadm config Kubernetes {fact('kubernetes-version').value} no longer reads)")
+    if not found.at_least(min_netpol_version()):
+        why += f"; before {min_netpol_version()} kind's default CNI also ignores NetworkPolicy"
+    return f"kind {found} is too old: {why}. Upgrade kind to {want}: {how}"
 
 
 class Kind:
@@ -108,7 +120,7 @@ class Kind:
     def require_version(self) -> Version:
         """The installed version; raises CommandError (with the upgrade hint) when it is too old."""
         found = self.version()
-        if not found.at_least(min_netpol_version()):
+        if not found.at_least(min_version()):
             raise CommandError([self.binary, "version"], 0, str(found), "", too_old_hint(found))
         return found
 

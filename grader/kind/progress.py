@@ -10,8 +10,18 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from tqdm import tqdm
+
+
+@dataclass(frozen=True, slots=True)
+class StepTime:
+    """One finished (or failed) step and how long it took (``make conformance`` reports them)."""
+
+    name: str
+    seconds: float
+    ok: bool
 
 
 class Progress:
@@ -23,7 +33,8 @@ class Progress:
         self.enabled = enabled
         self.logs_hint = logs_hint
         self.started = time.monotonic()
-        self.bar: tqdm | None = None  # type: ignore[type-arg]
+        self.bar: tqdm | None = None
+        self.times: list[StepTime] = []
 
     def __enter__(self) -> Progress:
         if self.enabled:
@@ -55,9 +66,11 @@ class Progress:
             yield
         except BaseException:
             elapsed = time.monotonic() - t0
+            self.times.append(StepTime(name, elapsed, False))
             self.write(f"  ✗ {name} failed after {elapsed:.0f}s" + (f"; {self.logs_hint}" if self.logs_hint else ""))
             raise
         elapsed = time.monotonic() - t0
+        self.times.append(StepTime(name, elapsed, True))
         if self.bar is not None:
             self.bar.update(1)
         self.write(f"  ✓ {name} ({elapsed:.0f}s)")

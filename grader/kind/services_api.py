@@ -1,19 +1,19 @@
-"""The Services/DNS/Ingress/Gateway part of the Lab API on a real cluster (a mixin of ``LiveLab``).
+"""The Services/DNS/Ingress/Gateway part of the Lab API on a real cluster (composed into ``LiveLab``).
 
-Same calls, same return types as the simulated cluster (``grader/lab/sim/services_api.py``); the
-answers come from the cluster itself:
+Same calls, same return types (``grader/lab/results.py``) as the simulated cluster; the answers
+come from the cluster itself:
 
 * ``services`` / ``endpoints`` read Services and EndpointSlices (``grader.kind.views``);
 * ``nslookup`` runs ``dig`` in the source pod (``grader.kind.dnsprobe``);
 * ``http`` runs curl in the source pod, or Python on the learner's machine for ``host``
   (``grader.kind.webprobe``); ``distribution`` sends N requests to ``/hostname`` and counts the
   pods that named themselves;
-* ``address`` / ``status`` read what cloud-provider-kind (or ingress-nginx) wrote to the objects;
 * ``set_ready`` flips the readiness probe of a pod (``grader.kind.workloads``), ``scale`` scales a
-  Deployment, ``install_ingress_controller`` installs ingress-nginx (``grader.kind.ingress_nginx``);
+  Deployment;
+* ``address`` / ``status`` / ``install_ingress_controller``: ``grader.kind.controllers_api``;
 * ``open_connection`` / ``send`` / ``close_connection`` keep a client process in the source pod
-  (``grader.kind.connections``);
-* ``attach_nsg`` and friends raise: kind has no Azure NSG (``grader.lab.base``).
+  (``grader.kind.live_connections``);
+* ``attach_nsg`` and friends raise: kind has no Azure NSG (``grader.kind.lab``).
 
 Who answered: a pod destination answered itself; behind a Service, an Ingress or a Gateway the
 answer only says who it is when the backend tells: agnhost netexec answers ``/hostname`` with the
@@ -24,88 +24,55 @@ so ``answered_by`` stays None there -- ask for ``/hostname`` when a lesson needs
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import re
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import Any
 
 from ..dns import Lookup
 from ..errors import LabError
-from ..ingress import CONTROLLERS
-from ..lab.base import object_key
-from ..manifests import ObjectKey
+from ..lab.refs import ref_key
+from ..lab.results import ServiceList
 from ..model import PodRef, Protocol
+from ..model.services import Service
 from ..reachability import Hop, Probe, ProbeResult, Verdict
+from ..reachability.commands import host_port
+from ..reachability.endpoints import (
+    HOST,
+    Address,
+    DnsName,
+    ExternalName,
+    NodeName,
+    NodePort,
+    PodName,
+    pod_namespace,
+    try_parse,
+)
 from ..services import Distribution, EndpointsInfo
-from . import connections as conn
 from . import dnsprobe, views, webprobe
+from .apply import Applier
+from .external_api import Outside
 from .hostnet import l4_probe
-from .probing import host_port, parse_clientip
+from .kubeapi import Exec, KubeApi, model_pod, pod_state
+from .probe import Prober
+from .probing import parse_clientip
+from .webprobe import DIST_TCP_SCRIPT, DIST_UDP_SCRIPT, parse_distribution
 from .workloads import READINESS_ANNOTATION, set_ready_command
 
-if TYPE_CHECKING:
-    from ..lab.sim.services_api import IngressStatus, ServiceList
-
-GATEWAY_GROUP = ("gateway.networking.k8s.io", "v1")
 SETTLE_TIMEOUT = 45.0
-DIST_MARK = "@@netlab@@"
-ERR_MARK = "@@netlab-err@@"
-DIST_TCP_SCRIPT = (
-    'n=$1; shift; f=/tmp/netlab-dist-$$; i=0; while [ "$i" -lt "$n" ]; do i=$((i+1)); '
-    'out=$("$@" 2>"$f"); rc=$?; err=$(grep -E "failed:|curl: [(]" "$f" | tr "\\n" " "); '
-    f'printf "%s%s%s%s%s%s\\n" "{DIST_MARK}" "$rc" "{DIST_MARK}" "$(printf "%s" "$out" | tr "\\n" " ")" "{ERR_MARK}" "$err"; '
-    'done; rm -f "$f"; true'
-)
-"""Args: N, then the curl argv (``-v``, ``-w ' @@%{http_code}'``). One line per request:
-``@@netlab@@<exit>@@netlab@@<body> @@<http code>@@netlab-err@@<curl's error lines>``. curl's
-verbose trace goes to a file so the body stays clean; only its ``connect ... failed: <why>`` and
-``curl: (N)`` lines are kept (curl >= 7.8x only says "Couldn't connect" without them). curl's
-``-w`` must not start with ``@`` (that names a file to read the format from)."""
-DIST_UDP_SCRIPT = (
-    'n=$1; h=$2; p=$3; i=0; while [ "$i" -lt "$n" ]; do j=0; '
-    'while [ "$j" -lt 25 ] && [ "$i" -lt "$n" ]; do i=$((i+1)); j=$((j+1)); '
-    f'( r=$(printf hostname | nc -u -w 1 "$h" "$p" 2>&1 | tr "\\n" " "); printf "%s0%s%s @@udp%s\\n" "{DIST_MARK}" "{DIST_MARK}" "$r" "{ERR_MARK}" ) & '
-    'done; wait; done; true'
-)
-"""Args: N, host, port. UDP datagrams in batches of 25 parallel ``nc -u`` clients (one source port each)."""
-_LINE = re.compile(re.escape(DIST_MARK) + r"(-?\d+)" + re.escape(DIST_MARK) + r"(.*?)(?: @@(\d{3}|udp))?" + re.escape(ERR_MARK) + r"(.*)$")
-
-
 def service_ref(text: str) -> tuple[str, str]:
     """``service/ns/name``, ``ns/name``, ``name.ns`` or ``name`` (in default) -> (namespace, name)."""
-    text = text.removeprefix("service/").removeprefix("svc/")
-    ns, sep, name = text.partition("/")
-    if sep:
-        return ns, name
-    if "." in text:
-        name, _, ns = text.partition(".")
-        return ns.split(".")[0], name
-    return "default", text
-
-
-
-
-def parse_distribution(output: str) -> list[tuple[int, str, str, str]]:
-    """(exit code, body, HTTP code / ``udp`` / ``''``, error text) per request line."""
-    out = []
-    for line in output.splitlines():
-        m = _LINE.match(line.strip())
-        if m:
-            out.append((int(m.group(1)), m.group(2).strip(), m.group(3) or "", m.group(4).strip()))
-    return out
+    key = ref_key("Service", text)
+    return key.namespace, key.name
 
 
 def namespace_hint(host: str, source_namespace: str | None) -> str | None:
     """The namespace a Service name points into: ``web.shop[.svc.cluster.local]`` -> shop, ``web`` -> the source's."""
-    if "/" in host or ":" in host:
+    parsed = try_parse(host)
+    if not isinstance(parsed, DnsName | ExternalName):
         return None  # a lab name (ns/pod, node:<name>) or an address, not a DNS name
-    try:
-        ipaddress.ip_address(host)
-        return None
-    except ValueError:
-        pass
-    labels = host.rstrip(".").split(".")
+    labels = parsed.labels if isinstance(parsed, DnsName) else (parsed.name,)
     if len(labels) == 1:
         return source_namespace
     if len(labels) >= 2 and (len(labels) == 2 or labels[2] == "svc"):
@@ -113,85 +80,58 @@ def namespace_hint(host: str, source_namespace: str | None) -> str | None:
     return None
 
 
-class LiveServicesMixin:
-    """Mixed into :class:`grader.kind.lab.LiveLab` (which provides the API clients and ``_exec``)."""
+class LiveServices:
+    """The Services/DNS/HTTP calls on a real cluster. Declared collaborators: the API handle, the
+    :class:`~grader.kind.apply.Applier` (ownership), the :class:`~grader.kind.probe.Prober`
+    (sources, destinations, the pod snapshot), an ``exec`` callable and the outside machines."""
 
-    api: Any
-    core: Any
-    _client_mod: Any
-    owns_cluster: bool = False
-    _connections: dict[int, conn.LiveConnection]
-
-    # -- API helpers -------------------------------------------------------------------------
-    def _plain(self, obj: Any) -> dict[str, Any]:
-        return self.api.sanitize_for_serialization(obj)  # type: ignore[no-any-return]
-
-    def _networking(self) -> Any:
-        return self._client_mod.NetworkingV1Api(self.api)
-
-    def _discovery(self) -> Any:
-        return self._client_mod.DiscoveryV1Api(self.api)
-
-    def _apps(self) -> Any:
-        return self._client_mod.AppsV1Api(self.api)
-
-    def _custom(self) -> Any:
-        return self._client_mod.CustomObjectsApi(self.api)
-
-    def _read(self, what: str, call: Any, *args: Any) -> Any:
-        from kubernetes.client.rest import ApiException
-
-        try:
-            return call(*args)
-        except ApiException as exc:
-            if exc.status == 404:
-                raise LabError(f"no {what}") from None
-            raise LabError(f"cannot read {what}: {exc.status} {exc.reason}") from None
-
-    def _slices(self, namespace: str | None = None) -> list[dict[str, Any]]:
-        d = self._discovery()
-        items = d.list_namespaced_endpoint_slice(namespace).items if namespace else d.list_endpoint_slice_for_all_namespaces().items
-        return [self._plain(s) for s in items]
+    def __init__(self, kube: KubeApi, applier: Applier, prober: Prober, exec_: Exec, outside: Outside) -> None:
+        self.kube = kube
+        self.applier = applier
+        self.prober = prober
+        self.exec = exec_
+        self.outside = outside
+        self._name_cache: dict[tuple[str, tuple[str, ...]], str | None] | None = None
+        """Set while ``distribution`` runs: the same few names answer every request."""
 
     # -- looking at Services -------------------------------------------------------------------
     def services(self, namespace: str | None = None) -> ServiceList:
         """Services like ``kubectl get svc -A -o wide`` (system ones included), sorted."""
-        from ..lab.sim.services_api import ServiceList
         from ..services import ServiceInfo
 
-        items = self.core.list_namespaced_service(namespace).items if namespace else self.core.list_service_for_all_namespaces().items
-        slices = self._slices(namespace)
+        items = self.kube.core.list_namespaced_service(namespace).items if namespace else self.kube.core.list_service_for_all_namespaces().items
+        slices = self.kube.slices(namespace)
         rows = []
         for item in items:
-            svc = views.service_from_api(self._plain(item))
+            svc = views.service_from_api(self.kube.plain(item))
             rows.append(ServiceInfo.of(svc, views.ready_endpoint_count(svc, slices)))
         return ServiceList(tuple(sorted(rows, key=lambda r: (r.namespace, r.name))))
 
+    def service(self, service: str) -> Service:
+        """The Service ``service/<ns>/<name>`` (or ``ns/name``, ``name.ns``) as the model reads it."""
+        key = ref_key("Service", service)
+        return views.service_from_api(self.kube.plain(self.kube.read(str(key), self.kube.core.read_namespaced_service, key.name, key.namespace)))
+
     def endpoints(self, service: str) -> EndpointsInfo:
         """Endpoints of ``ns/name`` from its EndpointSlices, and why selected pods are missing."""
-        ns, name = service_ref(service)
-        svc = views.service_from_api(self._plain(self._read(f"Service {ns}/{name}", self.core.read_namespaced_service, name, ns)))
-        from .lab import _model_pod
-
-        pods = [_model_pod(p) for p in self.core.list_namespaced_pod(ns).items]
-        return views.endpoints_info(svc, self._slices(ns), pods)
+        svc = self.service(service)
+        pods = [model_pod(p) for p in self.kube.core.list_namespaced_pod(svc.namespace).items]
+        return views.endpoints_info(svc, self.kube.slices(svc.namespace), pods)
 
     # -- DNS -----------------------------------------------------------------------------------
     def nslookup(self, source: str, name: str) -> Lookup:
         """Resolve ``name`` as ``source`` does: the pod's resolv.conf, then ``dig`` for each name
         of its search path. Raises LabError when no DNS reply comes (traffic to port 53 blocked)."""
-        if source == "host":
+        if source == HOST:
             return self._host_lookup(name)
-        src = self._source(source, None)  # type: ignore[attr-defined]
-        if not src.running or src.pod is None:
-            raise LabError(src.why_not or f"no pod for {source}")
+        src = self.prober.running_source(source)
         pod = src.pod
-        code, out, err, exec_error = self._exec(pod.namespace, pod.name, src.container, ["cat", "/etc/resolv.conf"])  # type: ignore[attr-defined]
+        code, out, err, exec_error = self.exec(pod.namespace, pod.name, src.container, ["cat", "/etc/resolv.conf"])
         if code != 0:
             raise LabError(f"cannot read /etc/resolv.conf in {source}: {exec_error or err.strip() or f'exit {code}'}")
         conf = dnsprobe.parse_resolv_conf(out)
         names = dnsprobe.candidates(name, conf)
-        code, out, err, exec_error = self._exec(pod.namespace, pod.name, src.container, dnsprobe.dig_command(names), timeout=40)  # type: ignore[attr-defined]
+        code, out, err, exec_error = self.exec(pod.namespace, pod.name, src.container, dnsprobe.dig_command(names), timeout=40)
         if code is None:
             raise LabError(f"nslookup in {source} could not run: {exec_error or err.strip()}")
         replies = dnsprobe.parse_dig(out)
@@ -227,7 +167,7 @@ class LiveServicesMixin:
             raw, hops = self._http_raw(source, req)
         except LabError as exc:
             return ProbeResult(probe, Verdict.PROBE_FAILED, str(exc))
-        verdict, reason = webprobe.verdict_of(raw, req, source)
+        verdict, reason = webprobe.verdict_of(raw, req, source, reach=self.prober.host_reach() if source == HOST else None)
         answered = self._answered_by(raw, req, dst_pod, source_ns) if verdict is Verdict.ALLOWED else None
         http = webprobe.exchange(raw, req, ca=ca, now=now, served_by=answered or "")
         if http is not None and http.certificate_trusted is False:
@@ -236,35 +176,41 @@ class LiveServicesMixin:
         return ProbeResult(probe, verdict, reason, answered_by=answered, client_ip=client_ip, hops=hops, http=http)
 
     def _http_target(self, req: webprobe.HttpRequest, source: str) -> tuple[webprobe.HttpRequest, Any, str | None]:
-        """Map lab names in the URL/resolve (``ns/pod``, ``node:<name>``) to addresses."""
-        from dataclasses import replace
-
+        """Map lab names in the URL/resolve (``ns/pod``, ``node:<name>``, the outside machines) to addresses."""
+        why = self.outside.internet_source(source)
+        if why is not None:
+            raise LabError(why)
+        outside = self.outside.target(source, req.connect_host)
+        if outside != req.connect_host:
+            req = replace(req, connect_host=outside)  # curl --connect-to: the URL's name stays for Host and SNI
+        self.outside.sync_routes(source, req.hostname, outside)
         dst_pod = None
         target = req.connect_host
-        if target.startswith("node:") or ("/" in target and not target.startswith("[")):
-            address, dst_pod, why = self._destination(target, None)  # type: ignore[attr-defined]
+        if isinstance(try_parse(target), NodeName | NodePort | PodName):
+            address, dst_pod, why = self.prober.destination(target, None)
             if address is None:
                 raise LabError(why)
             req = replace(req, connect_host=address)
         else:
             dst_pod = self._pod_at(target)
-        source_ns = source.split("/", 1)[0] if "/" in source and not source.startswith("node:") else None
-        return req, dst_pod, source_ns
+        return req, dst_pod, pod_namespace(source)
 
     def _pod_at(self, address: str) -> Any:
-        try:
-            ipaddress.ip_address(address)
-        except ValueError:
+        if not isinstance(try_parse(address), Address):
             return None
-        from .lab import _model_pod
 
-        for p in self._snapshot().values():  # type: ignore[attr-defined]
+        for p in self.prober.snapshot().values():
             if p.status and p.status.pod_ip == address and not p.spec.host_network:
-                return _model_pod(p)
+                return model_pod(p)
         return None
 
     def _http_raw(self, source: str, req: webprobe.HttpRequest) -> tuple[webprobe.RawHttp, tuple[Hop, ...]]:
-        if source == "host":
+        if self.outside.runs(source):
+            command = webprobe.curl_command(req)
+            code, out, err, error = self.outside.exec(command, webprobe.DEFAULT_TIMEOUT + 15)
+            shown = " ".join(a for a in command if not a.startswith(r"\n@@netlab"))
+            return webprobe.parse_curl(code, out, err, error), (Hop("probe", f"{source}: {shown} (docker exec in its container)"),)
+        if source == HOST:
             raw = webprobe.host_request(req)
             note = ""
             if raw.outcome in (webprobe.Outcome.TIMEOUT, webprobe.Outcome.UNREACHABLE):
@@ -273,11 +219,9 @@ class LiveServicesMixin:
                 note = docker_desktop_note(req.connect_host)
             return (webprobe.RawHttp(raw.outcome, raw.message + note, raw.status, raw.headers, raw.body, raw.remote_ip, raw.chain) if note else raw,
                     (Hop("probe", f"host: {req.method} {req.url} (Python http.client, connecting to {req.connect_host}:{req.port})"),))
-        src = self._source(source, None)  # type: ignore[attr-defined]
-        if not src.running or src.pod is None:
-            raise LabError(src.why_not or f"no pod for {source}")
+        src = self.prober.running_source(source)
         command = webprobe.curl_command(req)
-        code, out, err, exec_error = self._exec(src.pod.namespace, src.pod.name, src.container, command)  # type: ignore[attr-defined]
+        code, out, err, exec_error = self.exec(src.pod.namespace, src.pod.name, src.container, command)
         shown = " ".join(a for a in command if not a.startswith(r"\n@@netlab"))
         return webprobe.parse_curl(code, out, err, exec_error), (Hop("probe", f"{source}: {shown}"),)
 
@@ -288,17 +232,14 @@ class LiveServicesMixin:
             # a short Service name points into the source's namespace (namespace_hint); any other name
             # or address says nothing about where the backend lives
             hints = [h for h in (namespace_hint(req.hostname, source_ns), dst_pod.namespace if dst_pod else None) if h]
-            who = self._pod_named(body, hints)
+            who = self.pod_named(body, hints)
             if who is not None:
                 return who
         if dst_pod is not None:
             return str(dst_pod.ref)
-        return None
+        return self.outside.label_of((raw.remote_ip, req.connect_host, req.hostname))
 
-    _name_cache: dict[tuple[str, tuple[str, ...]], str | None] | None = None
-    """Set while ``distribution`` runs: the same few names answer every request."""
-
-    def _pod_named(self, hostname: str, hints: Sequence[str]) -> str | None:
+    def pod_named(self, hostname: str, hints: Sequence[str]) -> str | None:
         cache = self._name_cache
         if cache is not None:
             key = (hostname, tuple(hints))
@@ -312,15 +253,15 @@ class LiveServicesMixin:
         (the e2e topology has x/a, y/a, z/a): the namespace hints decide first, then which of them
         is a ready endpoint of some Service (an answer through a Service, Ingress or Gateway came
         from one); None when that still leaves several."""
-        names = sorted({ref for ref in self._snapshot() if ref.split("/", 1)[1] == hostname})  # type: ignore[attr-defined]
-        if getattr(self, "owns_default", False):
-            names += [f"default/{p.metadata.name}" for p in self.core.list_namespaced_pod("default").items if p.metadata.name == hostname]
+        names = sorted({ref for ref in self.prober.snapshot() if PodRef.parse(ref).name == hostname})
+        if self.applier.owns_default:
+            names += [f"default/{p.metadata.name}" for p in self.kube.core.list_namespaced_pod("default").items if p.metadata.name == hostname]
         for ns in hints:
             if f"{ns}/{hostname}" in names:
                 return f"{ns}/{hostname}"
         if len(names) > 1:
             endpoints = {f"{(ep.get('targetRef') or {}).get('namespace') or (s.get('metadata') or {}).get('namespace')}/{(ep.get('targetRef') or {}).get('name')}"
-                         for s in self._slices() for ep in s.get("endpoints") or [] if (ep.get("conditions") or {}).get("ready") is not False}
+                         for s in self.kube.slices() for ep in s.get("endpoints") or [] if (ep.get("conditions") or {}).get("ready") is not False}
             names = [n for n in names if n in endpoints] or names
         return names[0] if len(names) == 1 else None
 
@@ -347,7 +288,7 @@ class LiveServicesMixin:
         else:
             if proto is Protocol.SCTP:
                 raise LabError("distribution over SCTP is not supported on a real cluster (agnhost's SCTP server does not name itself)")
-            target, number = self._l4_target(destination, port)
+            target, number = self.l4_target(destination, port)
             if proto is Protocol.UDP:
                 return self._udp_distribution(source, destination, target, number, requests)
             req = webprobe.plan(f"http://{host_port(target, number)}/hostname", host=host, resolve=resolve)
@@ -356,20 +297,18 @@ class LiveServicesMixin:
         req, dst_pod, source_ns = self._http_target(req, source)
         answers: list[str | None] = []
         verdicts: list[str] = []
-        if source == "host":
+        if source == HOST:
             for _ in range(requests):
                 raw = webprobe.host_request(req, timeout=3.0)
                 self._count(raw, req, source, dst_pod, source_ns, answers, verdicts)
             return Distribution.count(source, destination, answers, verdicts)
-        src = self._source(source, None)  # type: ignore[attr-defined]
-        if not src.running or src.pod is None:
-            raise LabError(src.why_not or f"no pod for {source}")
+        src = self.prober.running_source(source)
         curl = ["curl", "-sS", "-v", "-k", "--max-time", "3", "--connect-timeout", "2", "-o", "-", "-w", " @@%{http_code}", "-H", f"Host: {req.host_header}"]
         if req.url_name != req.connect_host:
             curl += ["--connect-to", f"{req.url_name}:{req.port}:{req.connect_host}:{req.port}"]
         curl.append(f"{req.scheme}://{host_port(req.url_name, req.port)}{req.path}")
         script = ["/bin/sh", "-c", DIST_TCP_SCRIPT, "sh", str(requests), *curl]
-        code, out, err, exec_error = self._exec(src.pod.namespace, src.pod.name, src.container, script, timeout=30 + 4 * requests)  # type: ignore[attr-defined]
+        code, out, err, exec_error = self.exec(src.pod.namespace, src.pod.name, src.container, script, timeout=30 + 4 * requests)
         if code is None:
             raise LabError(f"distribution from {source} could not run: {exec_error or err.strip()}")
         for rc, text, status, error in parse_distribution(out):
@@ -384,7 +323,7 @@ class LiveServicesMixin:
 
     def _count(self, raw: webprobe.RawHttp, req: webprobe.HttpRequest, source: str, dst_pod: Any, source_ns: str | None,
                answers: list[str | None], verdicts: list[str]) -> None:
-        verdict, _ = webprobe.verdict_of(raw, req, source)
+        verdict, _ = webprobe.verdict_of(raw, req, source, reach=self.prober.host_reach() if source == HOST else None)
         if verdict is Verdict.ALLOWED and raw.status is not None and raw.status < 500:
             who = self._answered_by(raw, req, dst_pod, source_ns)
             answers.append(who)
@@ -393,13 +332,17 @@ class LiveServicesMixin:
             answers.append(None)
             verdicts.append(f"HTTP {raw.status}" if verdict is Verdict.ALLOWED else verdict.value)
 
-    def _l4_target(self, destination: str, port: int | str | None) -> tuple[str, int]:
+    def l4_target(self, destination: str, port: int | str | None) -> tuple[str, int]:
+        """``distribution`` and ``open_connection``: lab names become addresses (``host`` too); other
+        names stay for the source to resolve."""
         dest, number = destination, port
-        m = re.fullmatch(r"node:([^:]+):(\d+)", destination)
-        if m:
-            dest, number = f"node:{m.group(1)}", int(m.group(2))
-        if dest.startswith("node:") or "/" in dest:
-            address, _, why = self._destination(dest, None)  # type: ignore[attr-defined]
+        if destination == HOST:
+            dest = self.outside.gateway_address() or destination
+        parsed = try_parse(dest)
+        if isinstance(parsed, NodePort):
+            dest, number = str(parsed.on), parsed.port
+        if isinstance(parsed, NodeName | NodePort | PodName):
+            address, _, why = self.prober.destination(dest, None)
             if address is None:
                 raise LabError(why)
             dest = address
@@ -412,25 +355,22 @@ class LiveServicesMixin:
     def _udp_distribution(self, source: str, destination: str, target: str, port: int, requests: int) -> Distribution:
         answers: list[str | None] = []
         verdicts: list[str] = []
-        source_ns = source.split("/", 1)[0] if "/" in source and not source.startswith("node:") else None
-        hints = [h for h in (namespace_hint(target, source_ns),) if h]
-        if source == "host":
+        hints = [h for h in (namespace_hint(target, pod_namespace(source)),) if h]
+        if source == HOST:
             for _ in range(requests):
-                verdict, _, reply = l4_probe(target, port, Protocol.UDP)
-                who = self._pod_named(reply.strip(), hints) if reply.strip() else None
+                verdict, _, reply = l4_probe(target, port, Protocol.UDP, reach=self.prober.host_reach())
+                who = self.pod_named(reply.strip(), hints) if reply.strip() else None
                 answers.append(who)
                 verdicts.append(verdict.value)
             return Distribution.count(source, destination, answers, verdicts)
-        src = self._source(source, None)  # type: ignore[attr-defined]
-        if not src.running or src.pod is None:
-            raise LabError(src.why_not or f"no pod for {source}")
+        src = self.prober.running_source(source)
         script = ["/bin/sh", "-c", DIST_UDP_SCRIPT, "sh", str(requests), target, str(port)]
-        code, out, err, exec_error = self._exec(src.pod.namespace, src.pod.name, src.container, script, timeout=30 + requests)  # type: ignore[attr-defined]
+        code, out, err, exec_error = self.exec(src.pod.namespace, src.pod.name, src.container, script, timeout=30 + requests)
         if code is None:
             raise LabError(f"distribution from {source} could not run: {exec_error or err.strip()}")
         for _, text, _, _ in parse_distribution(out):
             low = text.lower()
-            who = self._pod_named(text.split()[0], hints) if text.split() and "nc:" not in low else None
+            who = self.pod_named(text.split()[0], hints) if text.split() and "nc:" not in low else None
             answers.append(who)
             verdicts.append(Verdict.ALLOWED.value if who else (Verdict.REFUSED.value if "refused" in low else Verdict.BLOCKED.value))
         return Distribution.count(source, destination, answers, verdicts)
@@ -439,31 +379,31 @@ class LiveServicesMixin:
     def set_ready(self, pod: str, ready: bool = True) -> None:
         """Make a pod pass or fail its readiness probe (the marker file its exec probe tests, see
         ``grader.kind.workloads``); returns once the pod's Ready condition and its EndpointSlices agree."""
-        ref = PodRef.parse(pod)
-        owned = self._owned()  # type: ignore[attr-defined]
-        if not self._may_touch(ref.namespace, owned):  # type: ignore[attr-defined]
-            raise LabError(self._refusal(ref.namespace))  # type: ignore[attr-defined]
-        p = self._read(f"pod {pod}", self.core.read_namespaced_pod, ref.name, ref.namespace)
+        key = ref_key("Pod", pod)
+        ref = PodRef(key.namespace, key.name)
+        owned = self.applier.owned()
+        if not self.applier.may_touch(ref.namespace, owned):
+            raise LabError(self.applier.refusal(ref.namespace))
+        p = self.kube.read(str(key), self.kube.core.read_namespaced_pod, ref.name, ref.namespace)
         container = (p.metadata.annotations or {}).get(READINESS_ANNOTATION)
         if not container:
             raise LabError(
                 f"pod {pod} has no netlab readiness probe, so the lab cannot make it fail one: topology pods have it, and so do "
                 "containers written as `image: agnhost` (the course's server shorthand); other images decide their own readiness"
             )
-        code, _, err, exec_error = self._exec(ref.namespace, ref.name, container, set_ready_command(ready))  # type: ignore[attr-defined]
+        code, _, err, exec_error = self.exec(ref.namespace, ref.name, container, set_ready_command(ready))
         if code != 0:
             raise LabError(f"could not change the readiness of {pod}: {exec_error or err.strip() or f'exit {code}'}")
         self._settle_readiness(ref, ready)
 
     def _settle_readiness(self, ref: PodRef, ready: bool, timeout: float = SETTLE_TIMEOUT) -> None:
-        from .lab import _pod_state
 
         deadline = time.monotonic() + timeout
         while True:
-            p = self.core.read_namespaced_pod(ref.name, ref.namespace)
-            pod_ok = _pod_state(p)[0] is ready
+            p = self.kube.core.read_namespaced_pod(ref.name, ref.namespace)
+            pod_ok = pod_state(p)[0] is ready
             slices_ok = True
-            for s in self._slices(ref.namespace):
+            for s in self.kube.slices(ref.namespace):
                 for ep in s.get("endpoints") or []:
                     target = ep.get("targetRef") or {}
                     if target.get("kind") == "Pod" and target.get("name") == ref.name:
@@ -478,207 +418,26 @@ class LiveServicesMixin:
         """``kubectl scale deployment/<ns>/<name> --replicas=N``; waits for the new pods; returns the Deployment's pods."""
         if replicas < 0:
             raise LabError("replicas must be 0 or more")
-        text = deployment.removeprefix("deployment/").removeprefix("deploy/")
-        ns, sep, name = text.partition("/")
-        if not sep:
-            ns, name = "default", text
-        owned = self._owned()  # type: ignore[attr-defined]
-        if not self._may_touch(ns, owned):  # type: ignore[attr-defined]
-            raise LabError(self._refusal(ns))  # type: ignore[attr-defined]
-        apps = self._apps()
-        dep = self._read(f"Deployment {ns}/{name}", apps.read_namespaced_deployment, name, ns)
+        key = ref_key("Deployment", deployment)
+        ns, name = key.namespace, key.name
+        owned = self.applier.owned()
+        if not self.applier.may_touch(ns, owned):
+            raise LabError(self.applier.refusal(ns))
+        apps = self.kube.apps()
+        dep = self.kube.read(str(key), apps.read_namespaced_deployment, name, ns)
         selector = ",".join(f"{k}={v}" for k, v in sorted((dep.spec.selector.match_labels or {}).items()))
-        before = {p.metadata.name for p in self.core.list_namespaced_pod(ns, label_selector=selector).items}
+        before = {p.metadata.name for p in self.kube.core.list_namespaced_pod(ns, label_selector=selector).items}
         apps.patch_namespaced_deployment_scale(name, ns, {"spec": {"replicas": replicas}})
-        from .lab import _pod_state
 
         deadline = time.monotonic() + 180
         while True:
-            live = [p for p in self.core.list_namespaced_pod(ns, label_selector=selector).items if p.metadata.deletion_timestamp is None]
-            fresh_ready = all(_pod_state(p)[0] for p in live if p.metadata.name not in before)
+            live = [p for p in self.kube.core.list_namespaced_pod(ns, label_selector=selector).items if p.metadata.deletion_timestamp is None]
+            fresh_ready = all(pod_state(p)[0] for p in live if p.metadata.name not in before)
             if len(live) == replicas and fresh_ready:
                 return sorted(f"{ns}/{p.metadata.name}" for p in live)
             if time.monotonic() > deadline:
-                raise LabError(f"Deployment {ns}/{name} has {len(live)} pod(s), not {replicas}, after 180s (kubectl describe deployment shows why)")
+                raise LabError(f"{key} has {len(live)} pod(s), not {replicas}, after 180s (kubectl describe deployment shows why)")
             time.sleep(1)
 
-    # -- ingress controllers ------------------------------------------------------------------------
-    def install_ingress_controller(self, name: str = "ingress-nginx", *, default: bool = False) -> str:
-        """``cloud-provider-kind`` runs with every course cluster (its IngressClass is the default);
-        ``ingress-nginx`` installs the final release's kind manifest (``grader.kind.ingress_nginx``)."""
-        if name not in CONTROLLERS:
-            raise LabError(f"unknown ingress controller {name!r}; choose one of: {', '.join(CONTROLLERS)}")
-        if not self.owns_cluster:
-            raise LabError("installing an ingress controller changes cluster-wide objects (IngressClass, RBAC, webhooks); "
-                           "the lab only does that on its own kind clusters, not on a cluster you brought")
-        ctl = CONTROLLERS[name]
-        net = self._networking()
-        if name == "ingress-nginx":
-            self._install_ingress_nginx()
-        else:
-            self._read(f"IngressClass {ctl.class_name} (cloud-provider-kind creates it when it runs: `netlab up` starts it)",
-                       net.read_ingress_class, ctl.class_name)
-        if default:
-            for cls in net.list_ingress_class().items:
-                value = "true" if cls.metadata.name == ctl.class_name else None
-                if ((cls.metadata.annotations or {}).get("ingressclass.kubernetes.io/is-default-class") == "true") != (value == "true"):
-                    net.patch_ingress_class(cls.metadata.name, {"metadata": {"annotations": {"ingressclass.kubernetes.io/is-default-class": value}}},
-                                            _content_type="application/merge-patch+json")
-        return ctl.class_name
 
-    def _install_ingress_nginx(self, timeout: float = 300.0) -> None:
-        from . import ingress_nginx as nginx
-        from .lab import _pod_state
-
-        self._say(nginx.retirement_notice())  # type: ignore[attr-defined]
-        docs = nginx.prepare(nginx.parse(nginx.download()), self.control_plane or "")  # type: ignore[attr-defined]
-        for doc in docs:
-            self._ssa(doc)  # type: ignore[attr-defined]
-        batch = self._client_mod.BatchV1Api(self.api)
-        deadline = time.monotonic() + timeout
-        while True:
-            pods = self.core.list_namespaced_pod(nginx.NAMESPACE, label_selector=nginx.CONTROLLER_SELECTOR).items
-            ready = any(_pod_state(p)[0] for p in pods)
-            jobs_done = True
-            for job in nginx.ADMISSION_JOBS:
-                try:
-                    jobs_done &= bool(batch.read_namespaced_job(job, nginx.NAMESPACE).status.succeeded)
-                except Exception:  # a finished Job may have been cleaned up already
-                    pass
-            if ready and jobs_done:
-                return
-            if time.monotonic() > deadline:
-                raise LabError(f"ingress-nginx was not ready after {timeout:.0f}s (kubectl -n {nginx.NAMESPACE} get pods shows why)")
-            time.sleep(2)
-
-    def install_gateway_class(self, name: str = "approuting-istio") -> str:
-        """``approuting-istio``: upstream Istio (Helm) and the GatewayClass, as ``grader.kind.gateway_istio`` describes."""
-        from . import gateway_istio
-        from ._run import _run
-
-        if name != gateway_istio.CLASS_NAME:
-            raise LabError(f"unknown Gateway API implementation {name!r} to install; choose: {gateway_istio.CLASS_NAME} "
-                           "(cloud-provider-kind's class is there already)")
-        if not self.owns_cluster:
-            raise LabError("installing Istio changes cluster-wide objects; the lab only does that on its own kind clusters")
-        self._say(gateway_istio.install_notice())  # type: ignore[attr-defined]
-        for argv in gateway_istio.helm_argv(str(self.kubeconfig)):  # type: ignore[attr-defined]
-            _run(argv, timeout=660)
-        self._ssa(gateway_istio.gateway_class())  # type: ignore[attr-defined]
-        return gateway_istio.CLASS_NAME
-
-    # -- addresses and status ------------------------------------------------------------------------
-    def address(self, what: str) -> str | None:
-        """External address of ``service/``, ``ingress/`` or ``gateway/<ns>/<name>`` as its controller
-        published it (None while pending, as kubectl shows ``<pending>``)."""
-        key = object_key(what)
-        ref = f"{key.namespace}/{key.name}"
-        if key.kind == "Service":
-            return views.lb_address(self._plain(self._read(f"Service {ref}", self.core.read_namespaced_service, key.name, key.namespace)).get("status"))
-        if key.kind == "Ingress":
-            ing = self._plain(self._read(f"Ingress {ref}", self._networking().read_namespaced_ingress, key.name, key.namespace))
-            return views.lb_address(ing.get("status"))
-        if key.kind == "Gateway":
-            gw = self._gateway_object("gateways", key)
-            return views.gateway_status(gw).addresses[0] if views.gateway_status(gw).addresses else None
-        raise LabError(f"{what!r} has no address: ask for a service/, ingress/ or gateway/")
-
-    def _gateway_object(self, plural: str, key: ObjectKey) -> dict[str, Any]:
-        custom = self._custom()
-        kind = {"gateways": "Gateway", "httproutes": "HTTPRoute", "gatewayclasses": "GatewayClass"}[plural]
-        ref = key.name if not key.namespace else f"{key.namespace}/{key.name}"
-        if plural == "gatewayclasses":
-            return self._read(f"{kind} {ref}", custom.get_cluster_custom_object, *GATEWAY_GROUP, plural, key.name)  # type: ignore[no-any-return]
-        return self._read(f"{kind} {ref}", custom.get_namespaced_custom_object, *GATEWAY_GROUP, key.namespace, plural, key.name)  # type: ignore[no-any-return]
-
-    def status(self, what: str) -> Any:
-        """The conditions the controllers wrote: ``httproute/``, ``gateway/``, ``gatewayclass/``, ``ingress/``."""
-        key = object_key(what)
-        if key.kind == "HTTPRoute":
-            return views.route_status(self._gateway_object("httproutes", key))
-        if key.kind == "Gateway":
-            return views.gateway_status(self._gateway_object("gateways", key))
-        if key.kind == "GatewayClass":
-            return views.class_status(self._gateway_object("gatewayclasses", key))
-        if key.kind == "Ingress":
-            return self.ingress_status(f"{key.namespace}/{key.name}")
-        raise LabError(f"no status for kind {key.kind}: ask for httproute/, gateway/, gatewayclass/ or ingress/")
-
-    def ingress_status(self, ref: str) -> IngressStatus:
-        ns, _, name = ref.partition("/")
-        net = self._networking()
-        ing = self._plain(self._read(f"Ingress {ref}", net.read_namespaced_ingress, name, ns))
-        classes = [self._plain(c) for c in net.list_ingress_class().items]
-        return views.ingress_status(ing, classes)  # type: ignore[no-any-return]
-
-    # -- long-lived connections ---------------------------------------------------------------------
-    def open_connection(self, source: str, destination: str, port: int | str | None = None, protocol: Protocol | str = Protocol.TCP) -> conn.LiveConnection:
-        """Start a client process in ``source`` that holds one connection open (see ``grader.kind.connections``)."""
-        proto = Protocol.parse(protocol)
-        probe = Probe(source, destination, port, proto)
-        if proto is Protocol.SCTP:
-            raise LabError("open_connection supports TCP and UDP on a real cluster")
-        if source == "host":
-            raise LabError("open_connection starts from a pod or a node on a real cluster (the client process lives there)")
-        src = self._source(source, None)  # type: ignore[attr-defined]
-        if not src.running or src.pod is None:
-            raise LabError(src.why_not or f"no pod for {source}")
-        if not hasattr(self, "_connections"):
-            self._connections = {}
-        target, number = self._l4_target(destination, port if port is not None else self._default_port(destination, proto))
-        conn_id = max(self._connections, default=0) + 1
-        prefix = conn.prefix_for(conn_id)
-        pod = src.pod
-        code, _, err, exec_error = self._exec(pod.namespace, pod.name, src.container, conn.start_command(prefix, target, number, proto))  # type: ignore[attr-defined]
-        if code != 0:
-            raise LabError(f"could not start the client process in {source}: {exec_error or err.strip() or f'exit {code}'}")
-        pending = conn.LiveConnection(conn_id, probe, ProbeResult(probe, Verdict.UNKNOWN, "opening"), str(pod.ref), src.container, prefix, target, number)
-        first = self._send(pending, first=True)
-        opened = conn.LiveConnection(conn_id, probe, first, str(pod.ref), src.container, prefix, target, number)
-        self._connections[conn_id] = opened
-        return opened
-
-    def _default_port(self, destination: str, proto: Protocol) -> int | None:
-        if "/" in destination and not destination.startswith("node:"):
-            _, pod, _ = self._destination(destination, None)  # type: ignore[attr-defined]
-            return self._port(pod, None, proto)  # type: ignore[attr-defined, no-any-return]
-        return None
-
-    def _get_connection(self, connection: Any) -> conn.LiveConnection:
-        key = connection.id if isinstance(connection, conn.LiveConnection) else int(connection)
-        found = getattr(self, "_connections", {}).get(key)
-        if found is None:
-            raise LabError(f"no open connection #{key}")
-        return found
-
-    def send(self, connection: Any) -> ProbeResult:
-        """Send a request on an open connection and say whether an answer came back on it."""
-        c = self._get_connection(connection)
-        if not c.established:
-            return ProbeResult(c.probe, Verdict.PROBE_FAILED, f"connection #{c.id} was never established ({c.result.verdict.name})")
-        return self._send(c, first=False)
-
-    def _send(self, c: conn.LiveConnection, *, first: bool) -> ProbeResult:
-        ns, name = c.pod.split("/", 1)
-        code, out, err, exec_error = self._exec(ns, name, c.container, conn.send_command(c.prefix, c.host, c.probe.protocol, first=first), timeout=conn.SEND_TIMEOUT + 15)  # type: ignore[attr-defined]
-        if code is None:
-            return ProbeResult(c.probe, Verdict.PROBE_FAILED, f"connection #{c.id}: could not reach the client process ({exec_error or err.strip()})")
-        outcome = conn.parse_send(out, c.probe.protocol, first=first)
-        dest = c.probe.destination
-        dest_ns = dest.split("/", 1)[0] if "/" in dest and not dest.startswith("node:") else None
-        hints = [h for h in (namespace_hint(dest, ns), dest_ns) if h]
-        who = self._pod_named(outcome.hostname, hints) if outcome.hostname else None
-        hops = (Hop("connection", f"#{c.id}: {c.pod} → {host_port(c.host, c.port)}/{c.probe.protocol} held by a client process in the pod"),)
-        return ProbeResult(c.probe, outcome.verdict, f"connection #{c.id}: {outcome.reason}", answered_by=who, hops=hops)
-
-    def close_connection(self, connection: Any) -> None:
-        c = self._get_connection(connection)
-        ns, name = c.pod.split("/", 1)
-        self._exec(ns, name, c.container, conn.close_command(c.prefix))  # type: ignore[attr-defined]
-        del self._connections[c.id]
-
-    def connections(self) -> list[conn.LiveConnection]:
-        return [self._connections[k] for k in sorted(getattr(self, "_connections", {}))]
-
-
-__all__ = ["LiveServicesMixin", "namespace_hint", "parse_distribution", "service_ref"]
+__all__ = ["LiveServices", "namespace_hint", "service_ref"]

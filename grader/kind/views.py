@@ -32,6 +32,7 @@ from ..model.ingress import CLASS_ANNOTATION, IS_DEFAULT_CLASS, Ingress, Ingress
 from ..model.services import Service, ServicePort, ServiceType, SessionAffinity, TrafficPolicy
 from ..services import EndpointsInfo
 from ..services.endpoints import Backend, Exclusion, PortEndpoints, selected_pods
+from ..lab.results import IngressStatus
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
@@ -160,13 +161,12 @@ def ingress_from_api(obj: Mapping[str, Any]) -> Ingress:
                    (meta.get("annotations") or {}).get(CLASS_ANNOTATION))
 
 
-def ingress_status(obj: Mapping[str, Any], classes: Sequence[Mapping[str, Any]]) -> Any:
+def ingress_status(obj: Mapping[str, Any], classes: Sequence[Mapping[str, Any]]) -> IngressStatus:
     """Which controller serves an Ingress (by its class) and the address it published.
 
     ``served`` follows the IngressClass: a class whose controller is one the course knows
     (``grader.ingress.CONTROLLERS``) or any other class that exists. The address is what the
     controller wrote to ``status.loadBalancer`` (None until it has processed the Ingress)."""
-    from ..lab.sim.services_api import IngressStatus
 
     ing = ingress_from_api(obj)
     by_name = {c.name: c for c in (ingress_class_from_api(c) for c in classes)}

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..reachability import HttpExchange, Verdict
-from ..reachability.commands import CURL_TIMEOUT, CURL_WRITE_OUT, HttpRequest, curl, host_port, plan
+from ..reachability.commands import CURL_TIMEOUT, CURL_WRITE_OUT, HttpRequest, curl, plan
 from ..reachability.commands import is_ip as _is_ip
 
 JSON_MARK = "\n@@netlab-json@@"
@@ -242,7 +242,16 @@ def _peer_chain(sock: ssl.SSLSocket) -> tuple[Any, ...]:
 
 # -- outcome -> verdict, exchange ----------------------------------------------------------------------
 
-def verdict_of(raw: RawHttp, req: HttpRequest, source: str, timeout: float = DEFAULT_TIMEOUT) -> tuple[Verdict, str]:
+def verdict_of(raw: RawHttp, req: HttpRequest, source: str, timeout: float = DEFAULT_TIMEOUT, *, reach: Any = None) -> tuple[Verdict, str]:
+    """The verdict of one request. ``reach`` (a ``hostnet.HostReach``, for ``source == "host"``):
+    a timeout or "unreachable" towards a network this machine cannot reach is PROBE_FAILED (C4)."""
+    verdict, reason = _verdict_of(raw, req, source, timeout)
+    if reach is not None and source == "host":
+        verdict, reason = reach.judge(verdict, reason, raw.remote_ip or req.connect_host)
+    return verdict, reason
+
+
+def _verdict_of(raw: RawHttp, req: HttpRequest, source: str, timeout: float) -> tuple[Verdict, str]:
     target = f"{req.connect_host}:{req.port}"
     if raw.outcome == Outcome.OK:
         return Verdict.ALLOWED, f"HTTP {raw.status} from {raw.remote_ip or target}"
@@ -297,7 +306,41 @@ def exchange(raw: RawHttp, req: HttpRequest, *, ca: Any = None, now: dt.datetime
                         (), trust_reason, req.sni or "", "")
 
 
+# -- distribution: N requests in one exec -------------------------------------------------------
+DIST_MARK = "@@netlab@@"
+ERR_MARK = "@@netlab-err@@"
+DIST_TCP_SCRIPT = (
+    'n=$1; shift; f=/tmp/netlab-dist-$$; i=0; while [ "$i" -lt "$n" ]; do i=$((i+1)); '
+    'out=$("$@" 2>"$f"); rc=$?; err=$(grep -E "failed:|curl: [(]" "$f" | tr "\\n" " "); '
+    f'printf "%s%s%s%s%s%s\\n" "{DIST_MARK}" "$rc" "{DIST_MARK}" "$(printf "%s" "$out" | tr "\\n" " ")" "{ERR_MARK}" "$err"; '
+    'done; rm -f "$f"; true'
+)
+"""Args: N, then the curl argv (``-v``, ``-w ' @@%{http_code}'``). One line per request:
+``@@netlab@@<exit>@@netlab@@<body> @@<http code>@@netlab-err@@<curl's error lines>``. curl's
+verbose trace goes to a file so the body stays clean; only its ``connect ... failed: <why>`` and
+``curl: (N)`` lines are kept (curl >= 7.8x only says "Couldn't connect" without them). curl's
+``-w`` must not start with ``@`` (that names a file to read the format from)."""
+DIST_UDP_SCRIPT = (
+    'n=$1; h=$2; p=$3; i=0; while [ "$i" -lt "$n" ]; do j=0; '
+    'while [ "$j" -lt 25 ] && [ "$i" -lt "$n" ]; do i=$((i+1)); j=$((j+1)); '
+    f'( r=$(printf hostname | nc -u -w 1 "$h" "$p" 2>&1 | tr "\\n" " "); printf "%s0%s%s @@udp%s\\n" "{DIST_MARK}" "{DIST_MARK}" "$r" "{ERR_MARK}" ) & '
+    'done; wait; done; true'
+)
+"""Args: N, host, port. UDP datagrams in batches of 25 parallel ``nc -u`` clients (one source port each)."""
+_LINE = re.compile(re.escape(DIST_MARK) + r"(-?\d+)" + re.escape(DIST_MARK) + r"(.*?)(?: @@(\d{3}|udp))?" + re.escape(ERR_MARK) + r"(.*)$")
+
+
+def parse_distribution(output: str) -> list[tuple[int, str, str, str]]:
+    """(exit code, body, HTTP code / ``udp`` / ``''``, error text) per request line."""
+    out = []
+    for line in output.splitlines():
+        m = _LINE.match(line.strip())
+        if m:
+            out.append((int(m.group(1)), m.group(2).strip(), m.group(3) or "", m.group(4).strip()))
+    return out
+
+
 __all__ = [
-    "HttpRequest", "Outcome", "RawHttp", "curl_command", "curl_outcome", "exchange", "host_request", "load_chain", "parse_curl", "plan",
-    "tls_error", "verdict_of",
+    "DIST_TCP_SCRIPT", "DIST_UDP_SCRIPT", "HttpRequest", "Outcome", "RawHttp", "curl_command", "curl_outcome", "exchange", "host_request", "load_chain", "parse_curl", "parse_distribution",
+    "plan", "tls_error", "verdict_of",
 ]

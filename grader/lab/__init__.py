@@ -1,76 +1,24 @@
-"""Lab backends behind one API: the simulated cluster (always available) and kind (Docker)."""
+"""The one Lab API (``base.Lab``) and the simulated cluster behind it.
+
+``connect()`` (which also knows the kind backend) lives above both backends, in
+``grader.backends``; ``grader.connect`` is the public name. ``grader.lab.connect`` still resolves
+to it for notebooks written against the older name (module ``__getattr__``, loaded on first use).
+"""
 
 from __future__ import annotations
 
-import os
+import importlib
+from typing import Any
 
-from ..cni import CniProfile, get_profile
-from ..errors import LabError
-from ..session import first_time
 from .base import Lab
 from .sim import SimulatedLab
 
-BACKENDS = ("auto", "sim", "kind")
+
+def __getattr__(name: str) -> Any:
+    # Only for the old public names; grader.lab itself never needs the backend chooser.
+    if name in ("connect", "BACKENDS"):
+        return getattr(importlib.import_module("grader.backends"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _kind_usable() -> tuple[bool, str]:
-    """Whether the kind backend can run here, and why not."""
-    try:
-        from ..kind import environment  # type: ignore[attr-defined]
-    except ImportError:
-        return False, "the kind backend is not installed in this version of the course"
-    return environment.usable()  # type: ignore[no-any-return]
-
-
-def connect(profile: str | CniProfile | None = None, backend: str = "auto", *, quiet: bool = False,
-            load_balancer: str | None = None) -> Lab:
-    """A lab for ``profile`` (default ``kindnet``) on the chosen backend.
-
-    ``backend="auto"`` uses kind when Docker and kind are usable and the simulated cluster
-    otherwise; ``NETLAB_BACKEND=sim|kind`` decides instead of that detection. An explicit
-    ``backend="sim"`` or ``"kind"`` is kept whatever the variable says: lessons ask for the
-    simulated cluster on purpose when they compare five profiles side by side, or use a model
-    only it has. One line on stdout says which and why (stdout, never stderr: nbgrader scores
-    any stderr as a failure).
-
-    ``load_balancer`` chooses who serves ``type: LoadBalancer`` Services on the simulated
-    cluster: ``"cloud-provider-kind"`` (the default, as on kind) or ``"azure"`` (a model of
-    Azure's pass-through Standard Load Balancer, whose NSG rules the NSG model adds). Only the
-    simulated cluster has that model: with ``backend="auto"`` (and any ``NETLAB_BACKEND``) such a
-    lab is the simulated cluster, and the line says so; ``backend="kind"`` raises :class:`LabError`.
-    """
-    prof = get_profile(profile)
-    forced = os.environ.get("NETLAB_BACKEND", "").strip().lower()
-    choice = forced if backend == "auto" and forced else backend
-    if choice not in BACKENDS:
-        raise LabError(f"unknown backend {choice!r}: expected one of {', '.join(BACKENDS)} (from NETLAB_BACKEND or backend=)")
-    why = "NETLAB_BACKEND" if backend == "auto" and forced else "requested"
-    if load_balancer not in (None, "cloud-provider-kind") and choice != "sim":
-        if backend != "auto":
-            raise LabError(f"load_balancer={load_balancer!r} is a model of the simulated cluster; kind serves LoadBalancer "
-                           "Services with cloud-provider-kind: connect(..., backend='sim', load_balancer=...)")
-        # Automatic choice (NETLAB_BACKEND included, which only replaces the detection): a lab that
-        # needs an Azure model can only be the simulated cluster, whatever Docker and kind offer.
-        choice = "sim"
-        why = "Azure's load balancer and NSGs exist only there" + ("; NETLAB_BACKEND=kind does not apply" if forced == "kind" else "")
-    detected = choice == "auto"
-    if choice == "auto":
-        usable, reason = _kind_usable()
-        choice = "kind" if usable else "sim"
-        why = "Docker and kind are available" if usable else reason
-    if choice == "kind":
-        from ..kind.lab import KindLab  # type: ignore[import-not-found]
-
-        lab: Lab = KindLab(prof)
-    else:
-        lab = SimulatedLab(prof, load_balancer=load_balancer)
-    if not quiet:
-        where = "a real kind cluster" if choice == "kind" else "the simulated cluster"
-        lb = f", LoadBalancer Services by {load_balancer}" if load_balancer not in (None, "cloud-provider-kind") else ""
-        # Why kind is not used is said once per JupyterLab session (grader/session.py), not in every lesson.
-        said = detected and choice == "sim" and not first_time(f"simulated cluster: {why}")
-        print(f"netlab: profile {prof.name} on {where}{lb}" if said else f"netlab: profile {prof.name} on {where} ({why}{lb})")
-    return lab
-
-
-__all__ = ["BACKENDS", "Lab", "SimulatedLab", "connect"]
+__all__ = ["Lab", "SimulatedLab"]

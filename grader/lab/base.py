@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from ..cni import CniProfile
@@ -34,8 +34,11 @@ from ..reachability import (
 )
 from ..services import Distribution, EndpointsInfo
 from ..topology import Topology
+from .results import ServiceList
 
 PortSpec = int | str | None
+Cell = tuple[str, str]
+"""(source, destination) of one matrix cell."""
 
 
 def object_key(text: str) -> ObjectKey:
@@ -44,10 +47,6 @@ def object_key(text: str) -> ObjectKey:
         return ObjectKey.parse(text)
     except ValueError as exc:
         raise LabError(str(exc)) from None
-
-_NO_NSG = ("network security groups are an Azure model and kind has no NSG: use the simulated cluster "
-           "(connect(backend='sim')) for NSG lessons; on kind the analogues are node-level filtering and a "
-           "Service's loadBalancerSourceRanges")
 
 
 class Lab(ABC):
@@ -87,11 +86,11 @@ class Lab(ABC):
     @abstractmethod
     def objects(self, kind: str | None = None) -> list[ObjectKey]: ...
 
+    @abstractmethod
     def external_hosts(self) -> list[ExternalHost]:
         """Machines outside the cluster that probes can start from or go to (``host``, ``vm.internal``,
         ``api.example.com``, ``blocked.example.net``), with the addresses they have on this backend.
         Empty where the lab knows none (a cluster you brought)."""
-        return []
 
     # -- traffic ---------------------------------------------------------------------------
     @abstractmethod
@@ -102,13 +101,32 @@ class Lab(ABC):
     def probe_all(self, probes: Iterable[Probe]) -> list[ProbeResult]:
         return [self.probe(p.source, p.destination, p.port, p.protocol) for p in probes]
 
+    # -- matrices: written once, over one hook -----------------------------------------------------
     @abstractmethod
+    def _probe_cells(self, cells: Sequence[Cell], port: PortSpec, protocol: Protocol) -> dict[Cell, ProbeResult]:
+        """The one thing a backend adds to ``matrix``: probe every (source, destination) cell on
+        ``port``/``protocol`` and answer one result per cell (a cell that could not be probed is
+        PROBE_FAILED with the reason). The simulated cluster may take a fast path over the policy
+        engine; the live backend probes in parallel from one pod snapshot."""
+
     def matrix(
         self, port: int | str, protocol: Protocol | str = Protocol.TCP, *,
         sources: Sequence[str] | None = None, destinations: Sequence[str] | None = None,
         namespaces: Sequence[str] | None = None,
     ) -> ReachabilityMatrix:
-        """Probe every source pod to every destination pod on one port/protocol."""
+        """Probe every source to every destination on one port/protocol. Sources and destinations
+        default to the lab's pods (in ``namespaces`` when given); both are sorted."""
+        proto = Protocol.parse(protocol)
+        default = [str(p.ref) for p in self.pods() if namespaces is None or p.namespace in namespaces] \
+            if sources is None or destinations is None else []
+        srcs = tuple(sorted(sources if sources is not None else default))
+        dsts = tuple(sorted(destinations if destinations is not None else default))
+        cells = [(s, d) for s in srcs for d in dsts]
+        results = self._probe_cells(cells, port, proto) if cells else {}
+        missing = [c for c in cells if c not in results]
+        if missing:
+            raise LabError(f"the {self.backend} backend answered no result for {len(missing)} cell(s), first {missing[0]}")
+        return ReachabilityMatrix(port, proto, srcs, dsts, {c: results[c] for c in cells})
 
     def matrices(
         self, ports: Sequence[tuple[int, Protocol | str]] | None = None, *, namespaces: Sequence[str] | None = None,
@@ -126,91 +144,114 @@ class Lab(ABC):
             out.append(self.matrix(port, proto, sources=sources, destinations=dests))
         return out
 
-    # -- Services, DNS, load balancing, Ingress, Gateway API (services-ingress issue) ------------
-    # Concrete defaults so a backend that does not implement them yet fails with a sentence, not
-    # an AttributeError; the simulated cluster implements all of them (grader/lab/sim/services_api.py).
-    def _unsupported(self, what: str) -> LabError:
-        return LabError(f"the {self.backend} backend does not implement {what} yet")
+    def check(self, expected: Reachability, *, timeout: float | None = None) -> Comparison:
+        """Observe the expected matrix and compare. ``_settle`` decides how long to keep observing:
+        once on the simulated cluster; a live cluster re-probes until it holds or ``timeout`` passes."""
+        port = expected.port if expected.port is not None else 80
 
+        def observe() -> Comparison:
+            return expected.compare(self.matrix(port, expected.protocol, sources=expected.sources, destinations=expected.destinations))
+
+        return self._settle(expected, observe, timeout)
+
+    def _settle(self, expected: Reachability, observe: Callable[[], Comparison], timeout: float | None) -> Comparison:
+        """One observation (the simulated cluster changes only when told to)."""
+        return observe()
+
+    # -- Services, DNS, load balancing, Ingress, Gateway API -----------------------------------------
+    @abstractmethod
     def http(
         self, source: str, url: str, *, host: str | None = None, sni: str | None = None, method: str = "GET",
         headers: Mapping[str, str] | None = None, ca: Any = None, resolve: str | None = None, now: dt.datetime | None = None,
     ) -> ProbeResult:
         """An HTTP(S) request from a pod, a node, ``host`` or an external host. ``result.http``
         (``HttpExchange``) has the status, who served it, the certificate and whether ``ca`` trusts it."""
-        raise self._unsupported("http()")
 
+    @abstractmethod
     def nslookup(self, source: str, name: str) -> Lookup:
         """Resolve ``name`` as ``source`` does (search path, ndots), with every query and its answer."""
-        raise self._unsupported("nslookup()")
 
-    def services(self, namespace: str | None = None) -> Any:
+    @abstractmethod
+    def services(self, namespace: str | None = None) -> ServiceList:
         """Services as ``kubectl get svc -o wide`` lists them (rows of ``ServiceInfo``)."""
-        raise self._unsupported("services()")
 
+    @abstractmethod
     def endpoints(self, service: str) -> EndpointsInfo:
         """The endpoints of ``ns/name``: ready, not ready, and pods left out (with why)."""
-        raise self._unsupported("endpoints()")
 
+    @abstractmethod
     def distribution(
         self, source: str, destination: str, port: int | str | None = None, *, requests: int = 100,
         protocol: Protocol | str = Protocol.TCP, host: str | None = None, resolve: str | None = None,
     ) -> Distribution:
         """N connections (or HTTP requests, for a URL) → which pod answered how often."""
-        raise self._unsupported("distribution()")
 
+    @abstractmethod
     def set_ready(self, pod: str, ready: bool = True) -> None:
         """Make a pod pass or fail its readiness probe."""
-        raise self._unsupported("set_ready()")
 
+    @abstractmethod
     def scale(self, deployment: str, replicas: int) -> list[str]:
         """``kubectl scale``; returns the Deployment's pods."""
-        raise self._unsupported("scale()")
 
+    @abstractmethod
     def install_ingress_controller(self, name: str = "ingress-nginx", *, default: bool = False) -> str:
         """Run an in-cluster ingress controller; returns its IngressClass name."""
-        raise self._unsupported("install_ingress_controller()")
 
     def install_gateway_class(self, name: str = "approuting-istio") -> str:
         """Run a Gateway API implementation whose Gateways are pods in the cluster; returns its GatewayClass."""
-        raise self._unsupported("install_gateway_class()")
+        from ..errors import LabError
 
+        raise LabError(f"install_gateway_class() is not available on the {type(self).__name__} backend")
+
+    @abstractmethod
     def address(self, what: str) -> str | None:
         """External address of ``service/``, ``ingress/`` or ``gateway/<ns>/<name>`` (None while pending)."""
-        raise self._unsupported("address()")
 
+    @abstractmethod
     def status(self, what: str) -> Any:
         """Conditions of ``httproute/``, ``gateway/``, ``gatewayclass/`` or ``ingress/<ns>/<name>``, explained."""
-        raise self._unsupported("status()")
-    # -- network model extras (issue 4) ---------------------------------------------------------
+
+    # -- what tests and lessons read about nodes and Services ---------------------------------------
+    @abstractmethod
+    def node_ip(self, node: str) -> str:
+        """The InternalIP of ``node`` (a course node name, e.g. ``kind-worker``); LabError for an unknown node."""
+
+    @abstractmethod
+    def cluster_ip(self, service: str) -> str | None:
+        """The clusterIP of ``service/<ns>/<name>`` (None for a headless Service)."""
+
+    @abstractmethod
+    def node_ports(self, service: str) -> dict[str, int]:
+        """The nodePorts of ``service/<ns>/<name>`` by port name (or by port number as text when
+        unnamed); empty for a ClusterIP Service."""
+
+    # -- long-lived connections and NSGs ---------------------------------------------------------
+    @abstractmethod
     def open_connection(self, source: str, destination: str, port: PortSpec = None, protocol: Protocol | str = Protocol.TCP) -> object:
         """Open a long-lived connection to observe what later policy changes do to it (see ``send``)."""
-        raise LabError(f"the {self.backend} backend does not support open_connection yet")
 
+    @abstractmethod
     def send(self, connection: Any) -> ProbeResult:
         """Send on a connection from ``open_connection``."""
-        raise LabError(f"the {self.backend} backend does not support send yet")
 
-    def close_connection(self, connection: Any) -> None:
-        raise LabError(f"the {self.backend} backend does not support close_connection yet")
+    @abstractmethod
+    def close_connection(self, connection: Any) -> None: ...
 
+    @abstractmethod
+    def connections(self) -> list[Any]:
+        """Open connections, oldest first."""
+
+    @abstractmethod
     def attach_nsg(self, rules: object, *, to: str = "subnet", name: str | None = None) -> object:
-        """Associate an Azure network security group with the node subnet or a node's NIC (simulated cluster only)."""
-        raise LabError(_NO_NSG)
+        """Associate an Azure network security group with the node subnet or a node's NIC (a backend
+        without an NSG model raises LabError saying what to use instead)."""
 
-    def detach_nsg(self, to: str = "subnet") -> None:
-        raise LabError(_NO_NSG)
+    @abstractmethod
+    def detach_nsg(self, to: str = "subnet") -> None: ...
 
-    def nsg_rules(self, to: str = "subnet") -> object:
-        raise LabError(_NO_NSG)
-
-    def check(self, expected: Reachability) -> Comparison:
-        """Observe the expected matrix and compare. Live backends re-probe until it holds or a deadline passes."""
-        observed = self.matrix(
-            expected.port if expected.port is not None else 80, expected.protocol,
-            sources=expected.sources, destinations=expected.destinations,
-        )
-        return expected.compare(observed)
+    @abstractmethod
+    def nsg_rules(self, to: str = "subnet") -> object: ...
 
     def _keys_of(self, what: object) -> list[ObjectKey]:
         """What ``delete`` was given, as keys: an ObjectKey, a ``kind/ns/name`` string, a list of

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..cilium.parse import parse_cilium_clusterwide_network_policy, parse_cilium_network_policy
 from ..errors import FieldProblem, ManifestError
 from .bounded_yaml import capped_problem, shown, with_source
+from .cilium import parse_cilium_clusterwide_network_policy, parse_cilium_network_policy
 from .core import parse_namespace, parse_pod
 from .documents import Document, ManifestSource, load_documents
 from .gateway import parse_gateway, parse_gateway_class, parse_http_route, parse_reference_grant

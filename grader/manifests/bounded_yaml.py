@@ -56,11 +56,11 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from yaml.composer import Composer
-from yaml.events import AliasEvent
+from yaml.events import AliasEvent, Event
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
@@ -68,6 +68,10 @@ from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 from ..errors import FieldProblem, ManifestError, field_path
+from .yaml_scalars import (
+    BINARY_TAG, BOOL_TAG, BOOLEANS, FLOAT_TAG, INT_TAG, MAP_TAG, MERGE_TAG, NULL_TAG, NULLS, SEQ_TAG, SPECIAL_FLOATS, STR_TAG, TIMESTAMP_TAG,
+    YAML_STYLE_FLOAT, GoYamlResolver, go_int, resolve_plain,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,95 +120,6 @@ class YamlInputError(ManifestError):
         return self.problems[0].path
 
 
-# -- scalars as go-yaml v2 resolves them ---------------------------------------------------------
-STR_TAG = "tag:yaml.org,2002:str"
-BOOL_TAG = "tag:yaml.org,2002:bool"
-INT_TAG = "tag:yaml.org,2002:int"
-FLOAT_TAG = "tag:yaml.org,2002:float"
-NULL_TAG = "tag:yaml.org,2002:null"
-MERGE_TAG = "tag:yaml.org,2002:merge"
-BINARY_TAG = "tag:yaml.org,2002:binary"
-TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
-SEQ_TAG = "tag:yaml.org,2002:seq"
-MAP_TAG = "tag:yaml.org,2002:map"
-
-BOOLEANS: dict[str, bool] = {
-    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"), True),
-    **dict.fromkeys(("n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"), False),
-}
-"""go-yaml v2 ``resolveMapList``: YAML 1.1 booleans, ``y``/``n`` included (PyYAML leaves those out)."""
-_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
-_SPECIAL_FLOATS = {
-    **dict.fromkeys((".nan", ".NaN", ".NAN"), math.nan),
-    **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), math.inf),
-    **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), -math.inf),
-}
-_HINTED = frozenset("+-0123456789yYnNtTfFoO~.")
-"""First characters go-yaml's ``resolveTable`` looks further at; any other scalar is a string."""
-_YAML_STYLE_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-_DOT_FLOAT = re.compile(r"^\.[0-9]+([eE][-+]?[0-9]+)?$")
-_GO_INT = re.compile(r"^([-+]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$")
-_TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ].*)?$")
-_INT64 = (-(2**63), 2**63 - 1)
-
-
-def _go_int(text: str) -> int | None:
-    """``strconv.ParseInt(text, 0, 64)``, falling back to ``ParseUint`` as go-yaml does; None if neither."""
-    m = _GO_INT.match(text)
-    if m is None:
-        return None
-    sign, digits = m.groups()
-    lower = digits.lower()
-    if lower.startswith(("0x", "0o", "0b")):
-        value = int(digits[2:], {"x": 16, "o": 8, "b": 2}[lower[1]])
-    elif len(digits) > 1 and digits.startswith("0"):
-        value = int(digits[1:], 8)
-    else:
-        value = int(digits)
-    value = -value if sign == "-" else value
-    if _INT64[0] <= value <= _INT64[1] or (not sign and 0 <= value < 2**64):
-        return value
-    return None
-
-
-def resolve_plain(text: str) -> tuple[str, Any]:
-    """The tag and value go-yaml v2 gives an untagged plain scalar (``resolve.go`` ``resolve``)."""
-    if text == "<<":
-        return MERGE_TAG, text
-    if text and text[0] not in _HINTED:
-        return STR_TAG, text
-    if text in BOOLEANS:
-        return BOOL_TAG, BOOLEANS[text]
-    if text in _NULLS:
-        return NULL_TAG, None
-    if text in _SPECIAL_FLOATS:
-        return FLOAT_TAG, _SPECIAL_FLOATS[text]
-    first = text[0]
-    if first == ".":
-        return (FLOAT_TAG, float(text)) if _DOT_FLOAT.match(text) else (STR_TAG, text)
-    if first in "+-0123456789":
-        if _TIMESTAMP.match(text):
-            return STR_TAG, text  # decoded into interface{}, a timestamp stays a string
-        plain = text.replace("_", "")
-        number = _go_int(plain)
-        if number is not None:
-            return INT_TAG, number
-        if _YAML_STYLE_FLOAT.match(plain):
-            value = float(plain)
-            if math.isfinite(value):
-                return FLOAT_TAG, value
-    return STR_TAG, text
-
-
-class _GoYamlResolver(BaseResolver):
-    """Tags for untagged nodes as go-yaml v2 chooses them; explicit tags are left as written."""
-
-    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
-        if kind is ScalarNode and implicit[0]:
-            return resolve_plain(value)[0]
-        return super().resolve(kind, value, implicit)
-
-
 # -- composing with bounds -------------------------------------------------------------------
 class _BoundedComposer(Composer):
     """PyYAML's composer, counting alias nodes and nesting as it goes."""
@@ -212,11 +127,15 @@ class _BoundedComposer(Composer):
     limits: YamlLimits
     label: str
 
+    if TYPE_CHECKING:  # PyYAML's mixins: the Parser the loader class also inherits provides these
+        def check_event(self, *choices: type[Event]) -> bool: ...
+        def peek_event(self) -> Any: ...
+
     def _bound_state(self) -> None:
         self._depth = 0
         self._aliases = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(AliasEvent):
             self._aliases += 1
             if self._aliases > self.limits.max_aliases:
@@ -234,7 +153,7 @@ class _BoundedComposer(Composer):
             self._depth -= 1
 
 
-class _Loader(Reader, Scanner, Parser, _BoundedComposer, _GoYamlResolver):
+class _Loader(Reader, Scanner, Parser, _BoundedComposer, GoYamlResolver):
     def __init__(self, text: str, limits: YamlLimits, label: str) -> None:
         Reader.__init__(self, text)
         Scanner.__init__(self)
@@ -396,16 +315,16 @@ class _Builder:
             if text in BOOLEANS:
                 return BOOLEANS[text]
         elif tag == INT_TAG:
-            number = _go_int(text.replace("_", ""))
+            number = go_int(text.replace("_", ""))
             if number is not None:
                 return number
         elif tag == FLOAT_TAG:
-            if text in _SPECIAL_FLOATS:
-                return _SPECIAL_FLOATS[text]
-            if _YAML_STYLE_FLOAT.match(text.replace("_", "")):
+            if text in SPECIAL_FLOATS:
+                return SPECIAL_FLOATS[text]
+            if YAML_STYLE_FLOAT.match(text.replace("_", "")):
                 return float(text.replace("_", ""))
         elif tag == NULL_TAG:
-            if text in _NULLS:
+            if text in NULLS:
                 return None
         elif tag == BINARY_TAG:
             try:
@@ -502,7 +421,7 @@ def not_a_string(value: Any, source: str | None = None) -> str:
 _SAFETY_QUOTED = 2 * SHOWN_MAX
 """Quoted segments longer than this are cut by the safety net (shorter apostrophe-to-apostrophe
 stretches of ordinary prose are left alone); :func:`shown` already cut what it quoted to SHOWN_MAX."""
-_QUOTED = re.compile("'(?:[^'\\\\\\n]|\\\\.){%d,}'|\"(?:[^\"\\\\\\n]|\\\\.){%d,}\"" % (_SAFETY_QUOTED, _SAFETY_QUOTED))
+_QUOTED = re.compile(f"'(?:[^'\\\\\\n]|\\\\.){{{_SAFETY_QUOTED},}}'|\"(?:[^\"\\\\\\n]|\\\\.){{{_SAFETY_QUOTED},}}\"")
 _MESSAGE_MAX = 1000
 _PATH_PART_MAX = SHOWN_MAX
 

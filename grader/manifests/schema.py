@@ -9,8 +9,13 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Mapping
 from functools import cache, lru_cache
 from typing import Any
+
+from ..errors import FieldProblem, field_path
+from ..facts import fact
+from .bounded_yaml import not_a_string, shown
 
 # jsonschema imports, when they are installed (JupyterLab's jupyter-events pulls them in), a set of
 # modules whose only use is its optional format checkers ("iri", "uri", "date-time", "color",
@@ -31,10 +36,6 @@ try:
 finally:
     for _name in _HIDDEN:
         del sys.modules[_name]
-
-from ..errors import FieldProblem, field_path
-from ..facts import fact
-from .bounded_yaml import not_a_string, shown
 
 
 def kubernetes_minor() -> str:
@@ -62,7 +63,7 @@ def has_schema(kind: str, api_version: str) -> bool:
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
-    if error.validator == "additionalProperties":
+    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping) and isinstance(error.schema, Mapping):
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
         names = ", ".join(shown(e) for e in extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
@@ -76,7 +77,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"expected {expected}, got {type(error.instance).__name__} {shown(error.instance)}"
     if error.validator == "required":
         return error.message.replace("is a required property", "is required")
-    if error.validator == "enum":
+    if error.validator == "enum" and isinstance(error.validator_value, list):
         return f"unsupported value {shown(error.instance)}: expected one of {', '.join(map(repr, error.validator_value))}"
     if error.validator in ("oneOf", "anyOf"):
         return f"{shown(error.instance)} is not valid here"

@@ -109,10 +109,10 @@ def _check_source_ranges_annotation(text: str, stype: ServiceType, problems: Pro
         if net is None:
             problems.add(path, f"{quoted} is not a CIDR: expected a comma-separated list of CIDRs such as 10.0.0.0/24,192.168.2.0/24")
             continue
-        address, _, length = value.partition("/")
-        if net.version == 6 and ipaddress.ip_address(address).ipv4_mapped is not None:
+        address = ipaddress.ip_address(value.partition("/")[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
             problems.add(path, f"{quoted} must not have an IPv4-mapped IPv6 address")
-        elif ipaddress.ip_address(address) != net.network_address:
+        elif address != net.network_address:
             problems.add(path, f"{quoted} must not have bits set beyond the prefix length (the network is {net})")
         elif value != str(net):
             problems.add(path, f"{quoted} must be in canonical form ({str(net)!r})")

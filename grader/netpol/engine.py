@@ -161,7 +161,7 @@ def port_matches(port: PolicyPort, number: int, protocol: Protocol, destination:
     return resolved is not None and resolved.port == number
 
 
-def _ports_match(rule: Rule, number: int, protocol: Protocol, destination: Pod | None) -> PolicyPort | None | bool:
+def _ports_match(rule: Rule, number: int, protocol: Protocol, destination: Pod | None) -> PolicyPort | bool | None:
     """The matching port entry; True when the rule has no ports (all); None when nothing matches."""
     if not rule.ports:
         return True

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model import Direction, LabelSelector, Namespace, Peer, Pod, Protocol, Rule
+from ..model import Direction, Labels, LabelSelector, Namespace, Peer, Pod, Protocol, Rule
 from .engine import NetworkPolicyEngine, port_matches
 
 
@@ -38,9 +38,9 @@ class _Vectors:
         self.engine = engine
         self.pods = pods
         self.n = len(pods)
-        groups: dict[tuple[str, object], int] = {}
+        groups: dict[tuple[str, Labels], int] = {}
         self.group_of = np.empty(self.n, dtype=np.int64)
-        self.group_labels: list[object] = []
+        self.group_labels: list[Labels] = []
         for i, pod in enumerate(pods):
             key = (pod.namespace, pod.labels)
             if key not in groups:
@@ -67,7 +67,7 @@ class _Vectors:
     def pods_matching(self, selector: LabelSelector) -> np.ndarray:
         hit = self._selector_cache.get(selector)
         if hit is None:
-            per_group = np.fromiter((selector.matches(l) for l in self.group_labels), dtype=bool, count=len(self.group_labels))  # type: ignore[arg-type]
+            per_group = np.fromiter((selector.matches(labels) for labels in self.group_labels), dtype=bool, count=len(self.group_labels))
             hit = per_group[self.group_of]
             self._selector_cache[selector] = hit
         return hit
@@ -75,7 +75,7 @@ class _Vectors:
     def namespaces_matching(self, selector: LabelSelector) -> np.ndarray:
         hit = self._ns_selector_cache.get(selector)
         if hit is None:
-            per_ns = np.fromiter((selector.matches(l) for l in self.ns_labels), dtype=bool, count=len(self.ns_labels))
+            per_ns = np.fromiter((selector.matches(labels) for labels in self.ns_labels), dtype=bool, count=len(self.ns_labels))
             hit = per_ns[self.ns_of] if len(self.ns_labels) else np.zeros(self.n, dtype=bool)
             self._ns_selector_cache[selector] = hit
         return hit

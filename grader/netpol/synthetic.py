@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..model import (
@@ -40,7 +41,7 @@ class SyntheticCluster:
     policies: list[NetworkPolicy]
 
 
-def _selector(rng: random.Random, keys: dict[str, tuple[str, ...]]) -> LabelSelector:
+def _selector(rng: random.Random, keys: Mapping[str, tuple[str, ...]]) -> LabelSelector:
     roll = rng.random()
     if roll < 0.15:
         return LabelSelector()
@@ -55,7 +56,7 @@ def _selector(rng: random.Random, keys: dict[str, tuple[str, ...]]) -> LabelSele
 def _peer(rng: random.Random) -> Peer:
     roll = rng.random()
     if roll < 0.1:
-        base = ipaddress.ip_network(f"10.{rng.randrange(240, 248)}.0.0/16")
+        base = ipaddress.IPv4Network(f"10.{rng.randrange(240, 248)}.0.0/16")
         return Peer(ip_block=IPBlock(base, (next(base.subnets(new_prefix=20)),)))
     pod_keys = {"app": APPS, "tier": TIERS}
     ns_keys = {"team": TEAMS}

@@ -226,7 +226,7 @@ def validate_ranges(*, node_subnet: str | IPNetwork | None = None, pod_cidr: str
         if name.startswith("peered"):
             continue
         for r in reserved:
-            if net.version == r.version and net.overlaps(r):  # type: ignore[arg-type]
+            if net.version == r.version and net.overlaps(r):
                 findings.append(Finding(Level.ERROR, name, f"{net} overlaps {r}, a range AKS reserves"))
     pairs = [("node_subnet", "pod_cidr"), ("node_subnet", "service_cidr"), ("pod_cidr", "service_cidr"), ("vnet", "pod_cidr"),
              ("vnet", "service_cidr")]
@@ -263,7 +263,7 @@ def validate_ranges(*, node_subnet: str | IPNetwork | None = None, pod_cidr: str
 
 
 def _overlap(a: IPNetwork, b: IPNetwork) -> bool:
-    return a.version == b.version and a.overlaps(b)  # type: ignore[arg-type]
+    return a.version == b.version and a.overlaps(b)
 
 
 def _inside(a: IPNetwork, b: IPNetwork) -> bool:

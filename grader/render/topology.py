@@ -18,6 +18,7 @@ from typing import Any
 from ..cni import NODE_NETWORK, CniProfile
 from ..model import ContainerPort, ExternalHost, Node, Pod, Protocol
 from ..reachability import ProbeResult, ReachabilityMatrix, Verdict
+from ..reachability.endpoints import PodName, try_parse
 from ..reachability.render import COLOURS
 from ..topology import Topology, load_topology
 from .picture import Picture, new_figure
@@ -117,10 +118,10 @@ def _with_flow_pods(lab: Any, pods: list[Pod], flows: Sequence[ProbeResult]) -> 
     extra: list[Pod] = []
     for r in flows:
         for name in (r.probe.source, r.probe.destination):
-            if "/" not in name or name.startswith(("node:", "http://", "https://")) or name in drawn:
+            parsed = try_parse(name)
+            if not isinstance(parsed, PodName) or name in drawn:
                 continue
-            namespace = name.split("/", 1)[0]
-            found = next((p for p in lab.pods(namespace) if str(p.ref) == name), None)
+            found = next((p for p in lab.pods(parsed.namespace) if str(p.ref) == name), None)
             if found is not None:
                 extra.append(found)
                 drawn.add(name)
@@ -170,7 +171,7 @@ def draw_topology(
         labels: print each pod's labels in its box (default: only for a topology not deployed).
     """
     profile: CniProfile | None = None
-    if isinstance(source, (str, Topology)) or isinstance(source, Mapping):
+    if isinstance(source, (str, Topology, Mapping)):
         topo = load_topology(source)
         pods = list(topo.pods)
         hidden: list[Pod] = []
@@ -286,7 +287,7 @@ def draw_topology(
             step = (pod_h - 0.19 - 0.17) / (len(lines) - 1)
             for k, (text, kw) in enumerate(lines):
                 ax.text(px + 0.12, py + pod_h - 0.19 - k * step, text,
-                        color="white", va="center", **kw)  # type: ignore[arg-type]
+                        color="white", va="center", **kw)
             boxes[str(pod.ref)] = _Box(patch, px + pw / 2, py + pod_h / 2, i, px + pw)
 
     if nodes:

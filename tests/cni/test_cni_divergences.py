@@ -183,12 +183,12 @@ def test_npm_lets_nodeport_traffic_past_a_deny_all_and_cilium_does_not() -> None
     web = lab.state.pod("shop/web")
     assert web is not None
     remote = next(n.name for n in lab.state.nodes if n.name != web.node)
-    client, backend = lab._source("vm.internal"), lab._source("shop/web")
+    client, backend = lab.traffic.source("vm.internal"), lab.traffic.source("shop/web")
     # What the Services code gets when it asks the engine with the source the view names.
-    assert not lab.network.evaluate(client, backend, 80, Protocol.TCP, seen_source=lab._source(f"node:{remote}")).allowed
+    assert not lab.network.evaluate(client, backend, 80, Protocol.TCP, seen_source=lab.traffic.source(f"node:{remote}")).allowed
     assert not lab.network.evaluate(client, backend, 80, Protocol.TCP).allowed
     # The pod's own node stays exempt (kube-proxy profiles with a local backend).
-    assert lab.network.evaluate(client, backend, 80, Protocol.TCP, seen_source=lab._source(f"node:{web.node}")).allowed
+    assert lab.network.evaluate(client, backend, 80, Protocol.TCP, seen_source=lab.traffic.source(f"node:{web.node}")).allowed
 
 
 def test_externaltrafficpolicy_local_keeps_the_client_everywhere() -> None:

@@ -48,7 +48,7 @@ def test_overlay_profiles_wrap_cross_node_pod_traffic_in_vxlan_between_node_ips(
     src_node, dst_node = lab.state.node(web.node or ""), lab.state.node(db.node or "")
     assert f"outer UDP {src_node.ip} → {dst_node.ip}:{port}" in encap[0]
     assert f"inner TCP {web.ip} → {db.ip}:5432" in encap[0]
-    path = lab.network.trace(lab._source(src), lab._source(dst), 5432, Protocol.TCP)
+    path = lab.network.trace(lab.traffic.source(src), lab.traffic.source(dst), 5432, Protocol.TCP)
     wire = {(c.node, c.direction): c.packet for c in path.crossings}
     assert wire[(src_node.name, "Outbound")].protocol is Protocol.UDP
     assert wire[(src_node.name, "Outbound")].dst_port == port
@@ -63,7 +63,7 @@ def test_routed_profiles_put_pod_addresses_on_the_node_network_without_encapsula
     assert result.verdict is Verdict.ALLOWED
     assert not [h for h in result.hops if h.step == "encapsulation"]
     assert any("plain routed, no encapsulation" in h.detail for h in result.hops)
-    path = lab.network.trace(lab._source(src), lab._source(dst), 5432, Protocol.TCP)
+    path = lab.network.trace(lab.traffic.source(src), lab.traffic.source(dst), 5432, Protocol.TCP)
     web, db = lab.state.pod(src), lab.state.pod(dst)
     assert web is not None and db is not None
     assert {(c.packet.src, c.packet.dst, c.packet.dst_port) for c in path.crossings} == {(web.ip, db.ip, 5432)}
@@ -75,7 +75,7 @@ def test_pods_on_the_same_node_never_touch_the_node_network(name: str) -> None:
     lab.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "neighbour", "namespace": "shop"},
                "spec": {"nodeName": lab.state.pod("shop/db").node,  # type: ignore[union-attr]
                         "containers": [{"name": "c", "ports": [{"containerPort": 80}]}]}})
-    path = lab.network.trace(lab._source("shop/neighbour"), lab._source("shop/db"), 5432, Protocol.TCP)
+    path = lab.network.trace(lab.traffic.source("shop/neighbour"), lab.traffic.source("shop/db"), 5432, Protocol.TCP)
     assert path.routable and not path.crossings
     assert path.client_ip == lab.state.pod("shop/neighbour").ip  # type: ignore[union-attr]
 

@@ -31,8 +31,9 @@ from grader.lab.sim import SimulatedLab
 from grader.manifests import PARSERS
 from grader.reachability import ProbeResult, Verdict
 
+from conformance.conformance_report import REPORT, Disagreement, Row
+
 SCENARIOS: list[dict[str, Any]] = yaml.safe_load(Path(__file__).with_name("scenarios.yaml").read_text())
-DISAGREEMENTS: list[str] = []
 _KIND_LABS: dict[str, Lab] = {}
 CONVERGE_S = 60.0
 ADDRESS_WAIT_S = 120.0
@@ -63,7 +64,7 @@ def nodes(lab: Lab) -> list[tuple[str, str]]:
     if isinstance(lab, SimulatedLab):
         return [(n.role, str(n.ip)) for n in lab.state.nodes]
     out = []
-    for n in lab.core.list_node().items:  # type: ignore[attr-defined]
+    for n in lab.kube.core.list_node().items:  # type: ignore[attr-defined]
         role = "control-plane" if "node-role.kubernetes.io/control-plane" in (n.metadata.labels or {}) else "worker"
         ip = next((a.address for a in n.status.addresses or [] if a.type == "InternalIP"), "")
         out.append((role, ip))
@@ -72,12 +73,7 @@ def nodes(lab: Lab) -> list[tuple[str, str]]:
 
 def node_address(lab: Lab, name: str) -> str:
     """The address of the node a pod runs on (``name`` as the lab reports it)."""
-    if isinstance(lab, SimulatedLab):
-        return str(lab.state.node(name).ip)
-    for n in lab.core.list_node().items:  # type: ignore[attr-defined]
-        if n.metadata.name == name:
-            return next(a.address for a in n.status.addresses or [] if a.type == "InternalIP")
-    raise LabError(f"no node {name}")
+    return lab.node_ip(name)
 
 
 def pod_of(lab: Lab, ref: str) -> Any:
@@ -177,13 +173,28 @@ def run(lab: Lab, scenario: dict[str, Any], *, converge: bool = False) -> list[t
 
 
 def _kind_lab(profile: str) -> Lab:
+    """The profile's kind lab: ``netlab up`` first (its steps and times go to the report), then the lab."""
     if profile not in _KIND_LABS:
+        from grader.kind.cluster import KindCluster
         from grader.kind.lab import KindLab
 
+        cluster = KindCluster(profile)
+        try:
+            cluster.ensure()
+        except LabError as exc:
+            REPORT.up(profile, cluster.step_times, str(exc))
+            raise
+        REPORT.up(profile, cluster.step_times)
         _KIND_LABS[profile] = KindLab(profile)
     lab = _KIND_LABS[profile]
     lab.reset()
     return lab
+
+
+def forget_kind_lab(profile: str) -> bool:
+    """Drop the lab of a profile whose cluster is about to be deleted (conftest.py); whether the run
+    made one (a skipped or failed `netlab up` made none, and then there is nothing to delete)."""
+    return _KIND_LABS.pop(profile, None) is not None
 
 
 def _requires(scenario: dict[str, Any]) -> None:
@@ -208,14 +219,17 @@ def test_scenario(backend: str, scenario: dict[str, Any], profile: str) -> None:
     prof = PROFILES[profile]
     sim = run(SimulatedLab(prof), scenario)
     observed = sim if backend == "sim" else run(_kind_lab(profile), scenario, converge=True)
+    if backend != "sim":
+        REPORT.scenario(profile, scenario["name"], "sim", [Row(label, _outcome(r), tuple(p)) for label, r, p in sim])
+        REPORT.scenario(profile, scenario["name"], "kind", [Row(label, _outcome(r), tuple(p)) for label, r, p in observed])
     sim_by_label = {label: (r, p) for label, r, p in sim}
     wrong = []
     for label, result, problems in observed:
         wrong += [f"{label}: {p}" for p in problems]
         mine, mine_problems = sim_by_label.get(label, (None, []))
         differs = mine is not None and (mine.verdict is not result.verdict or bool(problems) != bool(mine_problems))
-        if backend != "sim" and differs:
-            DISAGREEMENTS.append(f"[{profile}] {scenario['name']}: {label}: simulated {_outcome(mine)}, kind {_outcome(result)}")
+        if backend != "sim" and differs and mine is not None:
+            REPORT.disagreement(profile, Disagreement(scenario["name"], label, _outcome(mine), _outcome(result)))
     assert not wrong, f"{scenario['name']} on {backend}/{profile} ({scenario['why']}):\n" + "\n".join(wrong)
 
 

@@ -216,6 +216,7 @@ def test_verify_asks_a_separate_process_and_raises_naming_the_flow(capfd: pytest
     assert capfd.readouterr().err == ""  # nbgrader would score any stderr as 0
 
 
+@pytest.mark.slow  # two fresh interpreters import the whole package to run the verifier's CLI
 def test_verify_cli_check_mode(tmp_path: Path) -> None:
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps(shop().expect_probe("untrusted/attacker", "shop/web", 80, verdict="blocked").spec()))
@@ -228,6 +229,7 @@ def test_verify_cli_check_mode(tmp_path: Path) -> None:
     assert "✓ 1 expectation met" in good.stdout and "`dd` is empty" in bad.stdout
 
 
+@pytest.mark.slow  # a fresh interpreter imports the whole package
 def test_verify_serve_answers_garbage_without_dying() -> None:
     from grader.checks.client import bootstrap_argv
 
@@ -355,6 +357,7 @@ def test_long_messages_are_capped() -> None:
     assert cap("short") == "short"
 
 
+@pytest.mark.slow  # a fresh interpreter imports the whole package
 def test_recheck_is_not_fooled_by_patches_in_the_calling_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """A learner's patches live in the kernel; the re-check imports a clean grader in its own process."""
     from grader.checks.client import bootstrap_argv
@@ -521,7 +524,7 @@ def test_extra_external_hosts_resolve_for_fqdn_rules_on_the_simulated_cluster() 
     c.expect_probe("shop/web", "example.com", 443, verdict="allowed").expect_probe("shop/web", "example.com", 22, verdict="refused")
     assert c.run({"p": DENY}).passed
     lab = SimulatedLab("kindnet")
-    with pytest.raises(LabError, match="already used by api.example.com"):
+    with pytest.raises(LabError, match=r"already used by api\.example\.com"):
         lab.add_external_host("other.example.com", "203.0.113.10")
 
 

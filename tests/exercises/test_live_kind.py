@@ -7,11 +7,11 @@ import pytest
 
 from grader.checks import Check
 from grader.checks.engine import evaluate
-from grader.lab import _kind_usable
+from grader.backends import kind_usable
 
 pytestmark = pytest.mark.live
 
-USABLE, WHY = _kind_usable()
+USABLE, WHY = kind_usable()
 DENY = """
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy

@@ -221,6 +221,7 @@ def test_it_is_a_git_repository_with_one_commit_and_a_clean_tree(handout: Path) 
     assert git(ROOT, "rev-parse", "HEAD") in git(handout, "log", "-1", "--format=%B")
 
 
+@pytest.mark.slow  # builds a second hand-out through real git
 def test_building_twice_gives_the_same_commit_and_files(handout: Path, tmp_path: Path) -> None:
     again = built(tmp_path / "again")
     assert git(again, "rev-parse", "HEAD") == git(handout, "rev-parse", "HEAD")
@@ -332,6 +333,7 @@ def _exercise_never_released(repo: Path) -> str:
     return "exercises/05-egress/05-egress.ipynb is missing: run `make release`"
 
 
+@pytest.mark.slow  # builds the hand-out of a copied course, then one more (refused) build per damage, through real git
 @pytest.mark.parametrize("damage", [_leak_answer_into_a_lesson, _leak_hidden_test_into_an_exercise, _marker_in_the_package,
                                     _prompt_changed_but_not_released, _points_changed_but_not_released, _exercise_never_released],
                          ids=lambda f: f.__name__.strip("_"))

@@ -70,12 +70,22 @@ class FakeServer:
             if (call / "kubeconfig").exists():
                 env["KUBECONFIG"] = (call / "kubeconfig").read_text("utf-8")
             code, out, err = self.fakes.run(tool, args, stdin or None, env)
-        except Exception:  # a bug in a fake must show in the test, not hang the client
+        except Exception:  # noqa: BLE001 - a bug in a fake must show in the test, not hang the client
             code, out, err = 70, "", traceback.format_exc()
-        (call / "out").write_text(out, "utf-8")
-        (call / "err").write_text(err, "utf-8")
-        with open(call / "done", "w", encoding="utf-8") as done:
-            done.write(f"{code}\n")
+        try:
+            (call / "out").write_text(out, "utf-8")
+            (call / "err").write_text(err, "utf-8")
+        except OSError:
+            return
+        # A client killed while waiting (a timeout in _run, as with a hanging `kind create`) never
+        # opens its FIFO, and opening it for writing blocks until a reader comes: answer from a
+        # daemon thread so such a client cannot hold up the next calls.
+        threading.Thread(target=self._finish, args=(call / "done", code), daemon=True).start()
+
+    @staticmethod
+    def _finish(done: Path, code: int) -> None:
+        with open(done, "w", encoding="utf-8") as fh:
+            fh.write(f"{code}\n")
 
     def stop(self) -> None:
         with open(self.fifo, "w", encoding="utf-8") as fh:

@@ -165,6 +165,41 @@ def kubeconfig_yaml(name):
     )
 
 
+def pinned_images():
+    """The image references the project pins (grader/data/facts.yaml): the only ones the fake registry
+    serves, so an unverified tag fails offline as it would live (``manifest unknown``)."""
+    import yaml
+
+    facts = yaml.safe_load((Path(__file__).resolve().parents[2] / "grader/data/facts.yaml").read_text())["facts"]
+    refs = {str(facts[k]["value"]) for k in ("kind-node-image", "agnhost-image", "cloud-provider-kind-image") if k in facts}
+    return refs | {r.split("@", 1)[0] for r in refs if "@" in r}
+
+
+def kubeadm_version_too_new(kind_version, image):
+    """kind < v0.32 with a node image of Kubernetes 1.36 or later (kubeadm v1beta3 removed)."""
+    import re
+
+    k = re.match(r"v?(\d+)\.(\d+)", kind_version)
+    n = re.search(r":v1\.(\d+)", image)
+    return bool(k and n and (int(k[1]), int(k[2])) < (0, 32) and int(n[1]) >= 36)
+
+
+DOCKER_HOSTS = {
+    # `docker info --format '{{json .}}'` fields that differ per host (docker/cli cli/command/system/info.go
+    # prints these fields of the engine's /info; values as Docker Desktop and the engine report them).
+    "linux": {"OperatingSystem": "Ubuntu 24.04 LTS", "OSType": "linux", "Architecture": "x86_64", "KernelVersion": "6.8.0-49-generic",
+              "SecurityOptions": ["name=apparmor", "name=seccomp,profile=builtin", "name=cgroupns"]},
+    "desktop-mac": {"OperatingSystem": "Docker Desktop", "OSType": "linux", "Architecture": "aarch64", "KernelVersion": "6.10.14-linuxkit",
+                    "SecurityOptions": ["name=seccomp,profile=unconfined", "name=cgroupns"]},
+    "desktop-wsl2": {"OperatingSystem": "Docker Desktop", "OSType": "linux", "Architecture": "x86_64",
+                     "KernelVersion": "5.15.167.4-microsoft-standard-WSL2", "SecurityOptions": ["name=seccomp,profile=unconfined", "name=cgroupns"]},
+    "rootless": {"OperatingSystem": "Ubuntu 24.04 LTS", "OSType": "linux", "Architecture": "x86_64", "KernelVersion": "6.8.0-49-generic",
+                 "SecurityOptions": ["name=seccomp,profile=builtin", "name=rootless", "name=cgroupns"]},
+    "arm64": {"OperatingSystem": "Ubuntu 24.04 LTS", "OSType": "linux", "Architecture": "aarch64", "KernelVersion": "6.8.0-49-generic",
+              "SecurityOptions": ["name=apparmor", "name=seccomp,profile=builtin", "name=cgroupns"]},
+}
+
+
 def kind(state):
     if ARGS[:1] == ["version"]:
         print(f"kind {state.get('kind_version', 'v0.33.0')} go1.24.5 linux/amd64")
@@ -178,14 +213,19 @@ def kind(state):
             print(c)
         return
     if ARGS[:2] == ["get", "nodes"]:
+        # kind pkg/cmd/kind/get/nodes/nodes.go:100: no nodes is a notice on stderr, exit 0
         if name not in clusters:
-            die(f'ERROR: no nodes found for cluster "{name}"')
+            sys.stderr.write(f'No kind nodes found for cluster "{name}".\n')
+            return
         for n in clusters[name]["nodes"]:
             print(n)
         return
     if ARGS[:2] == ["get", "kubeconfig"]:
         if name not in clusters:
             die(f"ERROR: could not locate any control plane nodes for cluster named '{name}'. Use the --name option to select a different cluster")
+        if clusters[name].get("partial"):  # kubeadm init never ran: no admin.conf on the node
+            die(f'ERROR: failed to get cluster internal kubeconfig: command "docker exec --privileged {name}-control-plane cat /etc/kubernetes/admin.conf" '
+                "failed with error: exit status 1\nCommand Output: cat: /etc/kubernetes/admin.conf: No such file or directory")
         sys.stdout.write(kubeconfig_yaml(name))
         return
     if ARGS[:2] == ["create", "cluster"]:
@@ -203,12 +243,40 @@ def kind(state):
                 workers += 1
                 nodes.append(f"{name}-worker" + ("" if workers == 1 else str(workers)))
         labels = (config.get("nodes") or [{}])[0].get("labels") or {}
+        image = flag("--image") or "kindest/node:v1.37.0"
+        if image not in state.get("images", []) and image not in pinned_images():
+            die(f'ERROR: failed to create cluster: failed to pull image "{image}": command "docker pull {image}" failed with error: exit status 1\n'
+                f"Command Output: Error response from daemon: manifest for {image} not found: manifest unknown: manifest unknown")
         ensure_kind_network(state)
         ips = [attach(state, "kind", node) for node in nodes]
-        clusters[name] = {"nodes": nodes, "ips": ips, "labels": labels, "config": config, "image": flag("--image"),
-                          "corefile": KUBEADM_COREFILE}
+        clusters[name] = {"nodes": nodes, "ips": ips, "labels": labels, "config": config, "image": image,
+                          "corefile": KUBEADM_COREFILE, "partial": True}
+        save(state)  # the node containers exist from here on (kind pkg/cluster/internal/create/create.go: provision, then actions)
+        sys.stderr.write(f'Creating cluster "{name}" ...\n ✓ Ensuring node image ({image}) 🖼\n ✓ Preparing nodes 📦 📦 📦\n')
+        if state.get("create_hangs"):
+            # Killed here (timeout, Ctrl+C): kind has no signal handling (no signal.Notify in pkg/cmd), so
+            # the node containers stay, and `kind get clusters` lists the half-made cluster.
+            import time
+
+            time.sleep(float(state["create_hangs"]))
+            die("ERROR: failed to create cluster: context deadline exceeded")
+        if kubeadm_version_too_new(state.get("kind_version", "v0.33.0"), image):
+            # kind <= v0.31 writes kubeadm.k8s.io/v1beta3 (pkg/cluster/internal/kubeadm/config.go@v0.31.0 L505-507),
+            # which kubeadm 1.36+ refuses (kubernetes#136016); on an action error kind deletes the nodes
+            # unless --retain (create.go L102-108).
+            if "--retain" not in ARGS:
+                for node in nodes:
+                    detach_everywhere(state, node)
+                clusters.pop(name)
+            save(state)
+            die(" ✗ Starting control-plane 🕹️\n"
+                f'ERROR: failed to create cluster: failed to init node with kubeadm: command "docker exec --privileged {name}-control-plane '
+                'kubeadm init --config=/kind/kubeadm.conf --skip-token-print --v=6" failed with error: exit status 1\n'
+                'Command Output: your configuration file uses an old API spec: "kubeadm.k8s.io/v1beta3" is no longer supported. '
+                "Please use kubeadm v1.35 instead and run 'kubeadm config migrate --old-config old-config-file --new-config new-config-file', "
+                "which will write the new, similar spec using a newer API version.")
+        clusters[name].pop("partial")
         Path(flag("--kubeconfig")).write_text(kubeconfig_yaml(name))
-        sys.stderr.write(f'Creating cluster "{name}" ...\n ✓ Ensuring node image ({flag("--image")}) 🖼\n ✓ Preparing nodes 📦 📦 📦\n')
         if flag("--wait"):
             if state.get("wait_times_out"):
                 sys.stderr.write(" • Waiting ≤ 2m0s for control-plane = Ready ⏳\n • WARNING: Timed out waiting for Ready ⚠️\n")
@@ -252,11 +320,13 @@ def kind(state):
 def docker(state):
     if not state.get("docker_running", True):
         die("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?")
+    host = DOCKER_HOSTS[state.get("docker_host", "linux")]
     if ARGS[:1] == ["info"]:
-        print(json.dumps({"ServerVersion": "28.3.2", "OperatingSystem": "Ubuntu 24.04 LTS", "MemTotal": state.get("docker_mem", 16 * 2**30), "CgroupVersion": "2"}))
+        extra = {"KernelVersion": state["docker_kernel"]} if "docker_kernel" in state else {}
+        print(json.dumps({"ServerVersion": "28.3.2", "MemTotal": state.get("docker_mem", 16 * 2**30), "CgroupVersion": "2", **host, **extra}))
         return
     if ARGS[:1] == ["version"]:
-        print("linux/amd64")
+        print(f"linux/{host['Architecture'].replace('x86_64', 'amd64').replace('aarch64', 'arm64')}")
         return
     images = state.setdefault("images", [])
     if ARGS[:2] == ["image", "inspect"]:
@@ -265,6 +335,8 @@ def docker(state):
         print("sha256:feed")
         return
     if ARGS[:1] == ["pull"]:
+        if ARGS[1] not in pinned_images() and ARGS[1] not in state.get("registry", []):
+            die(f"Error response from daemon: manifest for {ARGS[1]} not found: manifest unknown: manifest unknown")
         images.append(ARGS[1])
         save(state)
         print(f"Status: Downloaded newer image for {ARGS[1]}")
@@ -355,8 +427,12 @@ def docker(state):
         if network in nets:
             attach(state, network, name, flag("--ip"))
         labels = dict(a.split("=", 1) for i, a in enumerate(ARGS) if i and ARGS[i - 1] == "--label")
-        containers[name] = "running"
         image = ARGS[ARGS.index("--entrypoint") + 2] if "--entrypoint" in ARGS else ARGS[-1]
+        if image not in images and image not in pinned_images() and image not in state.get("registry", []):
+            detach_everywhere(state, name)
+            die(f"Unable to find image '{image}' locally\ndocker: Error response from daemon: manifest for {image} not found: manifest unknown: manifest unknown\n\n"
+                "Run 'docker run --help' for more information", 125)
+        containers[name] = "running"
         info[name] = {"labels": labels, "argv": list(ARGS), "tmpfs": {}, "caps": flag("--cap-add"), "image": image}
         save(state)
         print("4d1f0c9a")
@@ -463,7 +539,7 @@ def kubectl(state, stdin):
         save(state)
         items = [] if polls < 2 else [
             {"metadata": {"name": n}, "status": {"conditions": [{"type": "Available", "status": "True" if polls >= 3 else "False"}]}}
-            for n in ("apiserver", "calico", "ippools")]
+            for n in ("calico", "ippools")]  # with only an Installation (no APIServer CR), tigera operator v1.42 reports these
         print(json.dumps({"kind": "List", "items": items}))
         return
     if rest[:1] == ["apply"]:
@@ -476,20 +552,95 @@ def kubectl(state, stdin):
         save(state)
         return
     if rest[:1] == ["create"]:
+        # kubectl create -f: one line per object on stdout ("<resource>.<group>/<name> created",
+        # kubectl pkg/cmd/create/create.go via printers.NamePrinter), one "Error from server
+        # (AlreadyExists)" line per object that exists, and the API server's warnings as "Warning: ..."
+        # lines on stderr (k8s.io/client-go/rest/warnings.go), on success and failure alike.
         source = rest[rest.index("-f") + 1]
         created = cluster.setdefault("created", [])
-        if source != "-" and source in created:
-            die(f'Error from server (AlreadyExists): error when creating "{source}": customresourcedefinitions.apiextensions.k8s.io "ippools.crd.projectcalico.org" already exists')
-        created.append(source if source != "-" else stdin)
+        objects = manifest_objects(source, stdin)
+        warnings = [f"Warning: {w}" for w in (state.get("kubectl_warnings") or {}).get(source, [])]
+        fresh = [o for o in objects if o not in created]
+        for obj in fresh:
+            created.append(obj)
+            print(f"{obj} created")
         if "crd_projectcalico_org" in source:
             cluster.setdefault("blockaffinities", [])  # the CRDs exist; Calico IPAM fills them in as pods start
         save(state)
-        print("created")
+        errors = [f'Error from server (AlreadyExists): error when creating "{source}": {o.split("/")[0]} "{o.split("/")[1]}" already exists'
+                  for o in objects if o not in fresh]
+        if warnings:
+            sys.stderr.write("\n".join(warnings) + "\n")
+        if errors:
+            die("\n".join(errors))
         return
     if rest[:1] in (["wait"], ["rollout"]):
         print("condition met")
         return
     die(f"error: unknown command {rest}")
+
+
+MANIFEST_OBJECTS = {
+    # A few of the objects each pinned Calico manifest creates (v3.32.1 manifests/*.yaml), as kubectl names them.
+    "v1_crd_projectcalico_org.yaml": ["customresourcedefinition.apiextensions.k8s.io/bgpconfigurations.crd.projectcalico.org",
+                                      "customresourcedefinition.apiextensions.k8s.io/blockaffinities.crd.projectcalico.org",
+                                      "customresourcedefinition.apiextensions.k8s.io/ippools.crd.projectcalico.org"],
+    "tigera-operator.yaml": ["namespace/tigera-operator", "customresourcedefinition.apiextensions.k8s.io/installations.operator.tigera.io",
+                             "customresourcedefinition.apiextensions.k8s.io/tigerastatuses.operator.tigera.io",
+                             "serviceaccount/tigera-operator", "deployment.apps/tigera-operator"],
+}
+
+
+def manifest_objects(source, stdin):
+    if source == "-":
+        import yaml
+
+        return [f"{d['kind'].lower()}.{d['apiVersion'].split('/')[0]}/{d['metadata']['name']}" if "/" in d["apiVersion"]
+                else f"{d['kind'].lower()}/{d['metadata']['name']}" for d in yaml.safe_load_all(stdin or "") if d]
+    return MANIFEST_OBJECTS.get(source.rsplit("/", 1)[-1], [f"configmap/{source.rsplit('/', 1)[-1]}"])
+
+
+def values_keys():
+    """The Cilium chart's values keys (tests/kind/data/cilium-<version>-values-keys.txt)."""
+    path = Path(__file__).with_name("data") / "cilium-1.20.2-values-keys.txt"
+    return {ln.strip() for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("#")}
+
+
+def unknown_values(doc, prefix=""):
+    keys, out = values_keys(), []
+    for key, value in sorted((doc or {}).items()):
+        path = prefix + key
+        if path + ".*" in keys:
+            continue
+        if isinstance(value, dict) and value:
+            out += unknown_values(value, path + ".")
+        elif path not in keys:
+            out.append(path)
+    return out
+
+
+def helm_or_cilium(state):
+    """helm upgrade --install / cilium install with --values: the chart's values.schema.json (Cilium
+    ships one) is checked by Helm before anything is sent; the fake refuses any key outside the key
+    list with Helm's schema error (helm pkg/chart/v2/util/jsonschema.go), as `cilium install`
+    (which runs Helm's install action, cilium-cli/install/install.go) does too."""
+    values = flag("--values")
+    if values:
+        import yaml
+
+        text = Path(values).read_text()
+        wrong = unknown_values(yaml.safe_load(text))
+        if wrong:
+            lines = [f"- {'(root)' if '.' not in w else w.rsplit('.', 1)[0].replace('.', '/')}: Additional property {w.rsplit('.', 1)[-1]} is not allowed" for w in wrong]
+            die("Error: INSTALLATION FAILED: values don't meet the specifications of the schema(s) in the following chart(s):\ncilium:\n" + "\n".join(lines))
+        state.setdefault("values", []).append(text)
+        save(state)
+    if TOOL == "helm":
+        print('Release "cilium" does not exist. Installing it now.\nNAME: cilium\nNAMESPACE: kube-system\nSTATUS: deployed\nREVISION: 1')
+    elif ARGS[:1] == ["install"]:
+        print("🔮 Auto-detected Kubernetes kind: kind\nℹ️  Using Cilium version " + (flag("--version") or "") + "\n⌛ Waiting for Cilium to be installed and ready...")
+    else:
+        print("Cilium:             OK")
 
 
 def dispatch(stdin):
@@ -503,11 +654,7 @@ def dispatch(stdin):
     elif TOOL == "kubectl":
         kubectl(state, stdin)
     elif TOOL in ("helm", "cilium"):
-        values = flag("--values")
-        if values:
-            state.setdefault("values", []).append(Path(values).read_text())
-            save(state)
-        print(f"{TOOL}: ok")
+        helm_or_cilium(state)
     else:
         die(f"fake tool {TOOL} has no behaviour")
 

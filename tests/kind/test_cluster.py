@@ -49,7 +49,8 @@ def test_kindnet_first_run_creates_everything(fakes, capsys: pytest.CaptureFixtu
     cluster = KindCluster("kindnet")
     status = cluster.ensure()
     assert status.exists and status.ready and len(status.nodes) == 3
-    assert _steps(fakes) == ["kind create cluster", "kubectl wait", "docker pull", "kind load docker-image", "docker run", "kubectl apply"]
+    assert _steps(fakes) == ["docker pull", "kind create cluster", "kubectl wait", "docker pull", "kind load docker-image", "docker run", "kubectl apply"]
+    assert fakes.calls("docker")[fakes.calls("docker").index(["docker", "pull", fact("kind-node-image").value]) - 1][:3] == ["docker", "image", "inspect"]
     create = next(c for c in fakes.calls("kind") if c[1] == "create")
     assert create[create.index("--image") + 1] == fact("kind-node-image").value
     assert create[create.index("--kubeconfig") + 1] == str(cluster.kubeconfig)
@@ -74,7 +75,7 @@ def test_kindnet_first_run_creates_everything(fakes, capsys: pytest.CaptureFixtu
 
 
 def test_interrupted_setup_resumes(fakes) -> None:
-    fakes.set(fail={"docker pull": [1, "Error response from daemon: Get \"https://registry.k8s.io/v2/\": net/http: TLS handshake timeout"]})
+    fakes.set(fail={f"docker pull {agnhost_image()}": [1, "Error response from daemon: Get \"https://registry.k8s.io/v2/\": net/http: TLS handshake timeout"]})
     with pytest.raises(SetupError) as info:
         KindCluster("kindnet").ensure()
     text = str(info.value)
@@ -97,9 +98,10 @@ def test_calico_resumes_over_objects_that_exist(fakes, no_sleep) -> None:
 
 def test_calico_profile_installs_the_operator_and_its_installation(fakes, no_sleep) -> None:
     KindCluster("calico-bgp").ensure()
-    created = fakes.state["clusters"]["netlab-calico-bgp"]["created"]
-    assert created[:2] == calico_manifest_urls()
-    installation = yaml.safe_load(created[2])
+    creates = [r for r in fakes.records("kubectl") if "create" in r["argv"]]
+    assert [r["argv"][r["argv"].index("-f") + 1] for r in creates] == [*calico_manifest_urls(), "-"]
+    assert "installation.operator.tigera.io/default" in fakes.state["clusters"]["netlab-calico-bgp"]["created"]
+    installation = yaml.safe_load(creates[-1]["stdin"])
     assert installation["spec"]["calicoNetwork"]["ipPools"][0]["encapsulation"] == "None"
     create = next(c for c in fakes.calls("kind") if c[1] == "create")
     assert "--wait" not in create  # NotReady until Calico runs: kind's wait would only time out
@@ -166,7 +168,7 @@ def test_status_and_course_clusters(fakes) -> None:
 
 def test_kind_too_old_stops_before_anything(fakes) -> None:
     fakes.set(kind_version="v0.22.0")
-    with pytest.raises(CommandError, match="older than v0.24.0"):
+    with pytest.raises(CommandError, match=r"kind v0\.22\.0 is too old: the course's node image .* needs kind v0\.32\.0 or later"):
         KindCluster("kindnet").ensure()
     assert [c[1] for c in fakes.calls("kind")] == ["version"]
 
@@ -193,3 +195,51 @@ def test_parse_nodes() -> None:
     ]}
     nodes = parse_nodes(doc)
     assert [(n.name, n.ready, n.internal_ip, n.profile_label) for n in nodes] == [("a", True, "172.18.0.2", None), ("b", False, "", "kindnet")]
+
+
+def test_kind_before_v032_cannot_create_from_the_pinned_node_image(fakes) -> None:
+    """C1, through the fake kind: v0.31 renders kubeadm v1beta3, which the 1.37 node image's kubeadm
+    refuses; kind deletes its nodes and exits 1. The version gate stops this before anything starts."""
+    from grader.kind.kindcli import Kind
+
+    fakes.set(kind_version="v0.31.0")
+    config = KindCluster("kindnet")
+    with pytest.raises(CommandError, match=r"kind v0\.31\.0 is too old"):
+        config.ensure()
+    with pytest.raises(CommandError, match=r'old API spec: "kubeadm\.k8s\.io/v1beta3"'):
+        Kind().create("netlab-kindnet", "kind-configs/kindnet.yaml", kubeconfig=config.kubeconfig, image=fact("kind-node-image").value)
+    assert fakes.state["clusters"] == {}
+
+
+def test_interrupted_create_deletes_the_half_made_cluster(fakes) -> None:
+    """L1: a timed-out (or Ctrl+C'd) `kind create` leaves node containers (kind has no signal
+    handling); the set-up deletes them before the error reaches the learner."""
+    fakes.set(create_hangs=2)
+    cluster = KindCluster("kindnet")
+    cluster.create_timeout = 0.5
+    with pytest.raises(SetupError) as info:
+        cluster.ensure()
+    assert "create the kind cluster (1 control-plane, 2 workers) failed" in str(info.value) and "timed out" in str(info.value)
+    assert "netlab-kindnet" not in fakes.state.get("clusters", {})
+    assert ["kind", "delete", "cluster", "--name", "netlab-kindnet", "--kubeconfig", str(cluster.kubeconfig)] in fakes.calls("kind")
+
+
+def test_half_made_cluster_from_an_earlier_run_is_recreated(fakes, capsys: pytest.CaptureFixture[str]) -> None:
+    """L1: a half-made cluster (node containers, no control plane) used to be "reused" and failed with
+    a raw `kind get kubeconfig` error; now `ensure` deletes it and creates it again."""
+    fakes.set(clusters={"netlab-kindnet": {"nodes": ["netlab-kindnet-control-plane"], "labels": {}, "partial": True}})
+    status = KindCluster("kindnet").ensure()
+    assert status.ready
+    assert "was left half-made by an interrupted `netlab up`; deleting it and creating it again" in capsys.readouterr().out
+    assert _steps(fakes)[:3] == ["kind delete cluster", "docker pull", "kind create cluster"]
+
+
+def test_cluster_whose_api_does_not_answer_says_what_to_run(fakes) -> None:
+    """L1: an existing cluster whose API server is down is not recreated behind the learner's back."""
+    KindCluster("kindnet").ensure()
+    fakes.set(fail={"kubectl get nodes": [1, "The connection to the server 127.0.0.1:40123 was refused - did you specify the right host or port?"]})
+    with pytest.raises(SetupError) as info:
+        KindCluster("kindnet").ensure()
+    text = str(info.value)
+    assert "connect to the existing cluster failed" in text and "`docker start netlab-kindnet-control-plane`" in text
+    assert "`netlab up --profile kindnet --recreate`" in text

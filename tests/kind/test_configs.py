@@ -44,10 +44,13 @@ def test_config_matches_the_profile(name: str) -> None:
     assert net.get("disableDefaultCNI", False) is (profile.cni != "kindnet")
     assert net.get("kubeProxyMode", "iptables") == profile.kube_proxy_mode  # what the simulated cluster models
     assert doc == render_config(name)  # the files are what the code would generate
+    assert net["dnsSearch"] == []  # R3: the learner's host search domains stay out of the pods
 
 
 @pytest.mark.parametrize(("doc", "path", "message"), [
     ({"nodes": [{"role": "control-plane", "constraints": 1}]}, "nodes[0].constraints", "unknown field 'constraints' in v1alpha4.Node"),
+    # N1: v1alpha4 Node has no gpus field (kind pkg/apis/config/v1alpha4/types.go), so kind refuses it.
+    ({"nodes": [{"role": "control-plane", "gpus": "all"}]}, "nodes[0].gpus", "unknown field 'gpus' in v1alpha4.Node"),
     ({"nodes": [{"role": "master"}]}, "nodes[0].role", "unsupported value 'master'"),
     ({"nodes": [{"role": "worker"}]}, "nodes", "must have at least one control-plane node"),
     ({"networking": {"kubeProxyMode": "userspace"}}, "networking.kubeProxyMode", "unsupported value 'userspace'"),

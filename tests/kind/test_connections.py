@@ -42,7 +42,7 @@ class Toggle(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if not self.answering.wait(5):
             return
         body = b"web"
@@ -126,3 +126,28 @@ def test_parse_send_outcomes() -> None:
     got = conn.parse_send(udp, Protocol.UDP, first=True)
     assert got.verdict is Verdict.ALLOWED and got.hostname == "web-7d9f"
     assert conn.parse_send("\n@@netlab-state alive", Protocol.TCP, first=True).verdict is Verdict.BLOCKED
+
+
+def test_a_container_without_nc_is_probe_failed(tmp_path: Path, server: int) -> None:
+    """L3: in a pod whose image has no `nc`, the shell prints `nc: not found` and exits 127; that used
+    to read ALLOWED ("connected; the server answered")."""
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    assert shutil.which("nc", path=env["PATH"]) is None
+    prefix = str(tmp_path / "netlab-conn-3")
+    run(conn.start_command(prefix, "127.0.0.1", server, Protocol.TCP), env)
+    time.sleep(0.3)
+    out = run(conn.send_command(prefix, "127.0.0.1", Protocol.TCP, timeout=1, first=True), env)
+    got = conn.parse_send(out, Protocol.TCP, first=True)
+    assert got.verdict is Verdict.PROBE_FAILED and "open_connection needs `nc`" in got.reason, out
+    run(conn.close_command(prefix), env)
+
+
+def test_a_usage_error_or_a_non_http_answer_is_probe_failed() -> None:
+    """L3: nc's usage error used to read BLOCKED; bytes that are no HTTP answer used to read ALLOWED."""
+    usage = "nc: invalid option -- 'z'\nusage: nc [-46CDdFhklNnrStUuvZz] [-I length] [-i interval]\n@@netlab-closed 1\n@@netlab-state gone"
+    assert conn.parse_send(usage, Protocol.TCP, first=True).verdict is Verdict.PROBE_FAILED
+    other = "SSH-2.0-OpenSSH_9.6\n@@netlab-state alive"
+    got = conn.parse_send(other, Protocol.TCP, first=True)
+    assert got.verdict is Verdict.PROBE_FAILED and "not an HTTP server" in got.reason
+    http = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nweb\n@@netlab-state alive"
+    assert conn.parse_send(http, Protocol.TCP, first=True).verdict is Verdict.ALLOWED

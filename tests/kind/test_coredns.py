@@ -87,7 +87,7 @@ def test_a_root_block_without_kubernetes_gets_the_block_first() -> None:
 
 def test_refuses_what_it_cannot_do_safely() -> None:
     own_hosts = KUBEADM_COREFILE.replace("    ready\n", "    ready\n    hosts {\n       10.0.0.1 db.corp\n       fallthrough\n    }\n")
-    with pytest.raises(LabError, match="only\\s+once per server block"):
+    with pytest.raises(LabError, match=r"only\s+once per server block"):
         patch_corefile(own_hosts, ENTRIES)
     with pytest.raises(LabError, match="no server block for the root zone"):
         patch_corefile("corp.example:53 {\n    forward . 10.0.0.1\n}\n", ENTRIES)

@@ -13,9 +13,9 @@ from grader.errors import LabError
 from grader.facts import fact
 from grader.kind.cluster import KindCluster, SetupError
 from grader.kind.coredns import patched_entries
-from grader.kind.external import (
+from grader.kind.external import ExternalHosts
+from grader.kind.external_layout import (
     BGP_PROTO,
-    ExternalHosts,
     Layout,
     Route,
     calico_routes,
@@ -31,7 +31,7 @@ from grader.kind.external import (
     vm_script,
 )
 from grader.kind.workloads import agnhost_image
-from grader.lab.sim.state import default_external_hosts
+from grader.lab.results import default_external_hosts
 
 # Multi-step scenarios through fake executables: in make test, not in make test-fast.
 pytestmark = pytest.mark.slow
@@ -249,6 +249,7 @@ def test_a_new_pinned_image_replaces_the_containers(fakes) -> None:
     cluster = KindCluster("kindnet")
     cluster.ensure()
     newer = ExternalHosts(image="registry.k8s.io/e2e-test-images/agnhost:9.99")
+    fakes.set(registry=["registry.k8s.io/e2e-test-images/agnhost:9.99"])  # as if facts.yaml pinned this newer tag
     fakes.clear_log()
     newer.ensure()
     assert sorted(c[3] for c in _calls(fakes, "rm", "--force")) == sorted(EXTERNAL_CONTAINERS)

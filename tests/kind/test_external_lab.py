@@ -20,7 +20,7 @@ import pytest
 from support.fake_apiserver import FakeCluster
 
 from grader.kind.cluster import KindCluster
-from grader.kind.external import VM_NAME
+from grader.kind.external_layout import VM_NAME
 from grader.kind.lab import KindLab
 from grader.kind.webprobe import CERTS_MARK, HEADERS_MARK, JSON_MARK
 from grader.reachability import Verdict
@@ -161,7 +161,7 @@ def test_the_internet_hosts_only_answer(world) -> None:
 
 def test_pod_probes_do_not_need_docker(world) -> None:
     lab, fakes = world["lab"], world["fakes"]
-    lab._forget_external()
+    lab.lab_outside.forget()
     fakes.remove("docker")
     assert lab.probe("shop/web", "shop/api", 8080).verdict is Verdict.ALLOWED
     assert lab.probe("shop/web", "10.96.0.10", 53).verdict is Verdict.ALLOWED  # an address the lab does not own: still no Docker

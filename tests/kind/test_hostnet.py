@@ -83,3 +83,37 @@ def test_docker_desktop_note(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Docker Desktop" in docker_desktop_note("172.18.0.5")
     monkeypatch.setattr(hostnet.platform, "system", lambda: "Linux")
     assert docker_desktop_note("172.18.0.5") == ""
+
+
+def test_unreachable_kind_network_makes_host_probes_probe_failed(tcp_listener: int) -> None:
+    """C4: on Docker Desktop (macOS, Windows, WSL2) the host cannot reach the kind network, so every
+    `host` probe timed out and read BLOCKED. The lab measures reachability once (a connect to the
+    control plane's API port); when it fails, silence from those addresses is PROBE_FAILED."""
+    from grader.kind.hostnet import HostReach, measure
+
+    unreachable = measure("192.0.2.1", 6443, networks=("192.0.2.0/24",), timeout=0.3)  # RFC 5737 TEST-NET-1: nothing answers
+    assert not unreachable.reachable and "Docker Desktop" in unreachable.reason
+    before = l4_probe("192.0.2.10", 80, Protocol.TCP, timeout=0.3)[0]
+    assert before in (Verdict.BLOCKED, Verdict.PROBE_FAILED)  # what the code before this issue said: BLOCKED on a dropped SYN
+    verdict, reason, _ = l4_probe("192.0.2.10", 80, Protocol.TCP, timeout=0.3, reach=unreachable)
+    assert verdict is Verdict.PROBE_FAILED and "cannot reach 192.0.2.10 at all" in reason
+    # Outside the unreachable network nothing changes: a listener on this machine still answers.
+    assert l4_probe("127.0.0.1", tcp_listener, Protocol.TCP, reach=unreachable)[0] is Verdict.ALLOWED
+    reachable = measure("127.0.0.1", tcp_listener)
+    assert reachable.reachable
+    assert reachable.judge(Verdict.BLOCKED, "dropped", "192.0.2.10") == (Verdict.BLOCKED, "dropped")
+    assert HostReach(False, "x", ("172.18.0.0/16",)).covers("172.18.3.4") and not HostReach(False, "x", ("172.18.0.0/16",)).covers("10.0.0.1")
+
+
+def test_http_from_an_unreachable_host_is_probe_failed() -> None:
+    """C4 for lab.http("host", ...): a timeout to an LB address the host cannot reach is PROBE_FAILED."""
+    from grader.kind import webprobe
+    from grader.kind.hostnet import HostReach
+
+    req = webprobe.plan("http://172.18.0.7/clientip")
+    assert isinstance(req, webprobe.HttpRequest)
+    raw = webprobe.RawHttp(webprobe.Outcome.TIMEOUT, "timed out")
+    assert webprobe.verdict_of(raw, req, "host")[0] is Verdict.BLOCKED
+    reach = HostReach(False, "Docker Desktop", ("172.18.0.0/16",))
+    verdict, reason = webprobe.verdict_of(raw, req, "host", reach=reach)
+    assert verdict is Verdict.PROBE_FAILED and "cannot reach 172.18.0.7" in reason

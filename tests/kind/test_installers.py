@@ -14,7 +14,7 @@ from grader.facts import fact
 from grader.kind._run import CommandError
 from grader.kind.installers import (
     CPK_CONTAINER, Kubectl, calico_installation, calico_manifest_urls, cilium_values, cloud_provider_kind_argv,
-    ensure_cloud_provider_kind, install_calico, tigerastatus_pending,
+    docker_socket, ensure_cloud_provider_kind, install_calico, install_cilium, tigerastatus_pending,
 )
 
 # Calico operator API (docs.tigera.io reference/installation/api, research/kind.md §3.2).
@@ -33,6 +33,8 @@ CILIUM_VALUES: dict[str, Any] = {
     "ipv4NativeRoutingCIDR": str,
     "autoDirectNodeRoutes": bool,
     "kubeProxyReplacement": bool,
+    "kubeProxyReplacementHealthzBindAddr": str,
+    "bpf": {"lbExternalClusterIP": bool},
     "k8sServiceHost": str,
     "k8sServicePort": int,
 }
@@ -167,7 +169,8 @@ def test_cloud_provider_kind_container(fakes) -> None:
     assert argv[:2] == ["docker", "run"]
     assert argv[argv.index("--network") + 1] == "kind"
     assert "/var/run/docker.sock:/var/run/docker.sock" in argv
-    assert argv[-1] == f"registry.k8s.io/cloud-provider-kind/cloud-controller-manager:{fact('cloud-provider-kind-version').value}"
+    assert argv[-1] == fact("cloud-provider-kind-image").value
+    assert argv[-1].startswith(f"registry.k8s.io/cloud-provider-kind/cloud-controller-manager:{fact('cloud-provider-kind-version').value}@sha256:")
     fakes.set(networks={"kind": {"subnet": "172.18.0.0/16", "gateway": "172.18.0.1", "user_subnet": False, "labels": {}, "endpoints": {}}})
     assert ensure_cloud_provider_kind() == "created"
     assert ensure_cloud_provider_kind() == "running"
@@ -175,3 +178,71 @@ def test_cloud_provider_kind_container(fakes) -> None:
     assert ensure_cloud_provider_kind() == "started"
     assert fakes.calls("docker")[-1] == ["docker", "start", CPK_CONTAINER]
     assert sum(c[1] == "run" for c in fakes.calls("docker")) == 1
+
+
+def test_cilium_native_serves_what_cloud_provider_kind_needs(fakes, tmp_path: Path) -> None:
+    """C2: cloud-provider-kind health-checks kube-proxy's :10256/healthz on every node for
+    externalTrafficPolicy Cluster (proxy.go@v0.11.1 L213-216), and without kube-proxy only Cilium's
+    KPR health server answers there. C3: its Ingress/Gateway Envoy sends to ClusterIPs from outside
+    the cluster, which Cilium's KPR refuses unless bpf.lbExternalClusterIP. Both go to the chart the
+    fake helm checks against the chart's key list."""
+    kubectl = _cluster_with_kubectl(fakes, tmp_path, "netlab-cilium-native")
+    install_cilium(kubectl, "cilium-native", api_server_host="netlab-cilium-native-control-plane", workdir=tmp_path)
+    (sent,) = [yaml.safe_load(v) for v in fakes.state["values"]]
+    assert sent["kubeProxyReplacementHealthzBindAddr"] == "0.0.0.0:10256"
+    assert sent["bpf"] == {"lbExternalClusterIP": True}
+    tunnel = cilium_values("cilium-tunnel", "cp")
+    assert "kubeProxyReplacementHealthzBindAddr" not in tunnel  # kube-proxy runs there and serves :10256 itself
+
+
+def test_fake_helm_refuses_values_the_chart_does_not_have(fakes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """F5: a misspelt value fails offline (it used to print `helm: ok` for anything)."""
+    import grader.kind.installers as installers
+
+    real = installers.cilium_values
+    monkeypatch.setattr(installers, "cilium_values", lambda p, h: {**real(p, h), "bpf": {"lbExternalClusterIp": True}})
+    kubectl = _cluster_with_kubectl(fakes, tmp_path, "netlab-cilium-native")
+    with pytest.raises(CommandError) as info:
+        install_cilium(kubectl, "cilium-native", api_server_host="cp", workdir=tmp_path)
+    assert "- bpf: Additional property lbExternalClusterIp is not allowed" in str(info.value)
+    fakes.remove("helm")  # the same check through `cilium install`
+    with pytest.raises(CommandError, match="Additional property lbExternalClusterIp"):
+        install_cilium(kubectl, "cilium-native", api_server_host="cp", workdir=tmp_path)
+
+
+def test_cloud_provider_kind_of_an_older_pin_is_replaced(fakes) -> None:
+    """N2: a container of another image is replaced, so a version bump in facts.yaml takes effect."""
+    old = "registry.k8s.io/cloud-provider-kind/cloud-controller-manager:v0.10.0"
+    fakes.set(networks={"kind": {"subnet": "172.18.0.0/16", "gateway": "172.18.0.1", "user_subnet": False, "labels": {}, "endpoints": {}}},
+              containers={CPK_CONTAINER: "running"}, container_info={CPK_CONTAINER: {"labels": {}, "image": old}})
+    assert ensure_cloud_provider_kind() == "replaced"
+    assert fakes.state["container_info"][CPK_CONTAINER]["image"] == fact("cloud-provider-kind-image").value
+    assert ensure_cloud_provider_kind() == "running"
+
+
+def test_fake_registry_serves_only_pinned_references(fakes) -> None:
+    """F3/R1: an image reference nobody verified fails as Docker does (manifest unknown)."""
+    from grader.kind._run import _run
+
+    done = _run(["docker", "pull", "registry.k8s.io/cloud-provider-kind/cloud-controller-manager:v0.11.9"], timeout=30, check=False)
+    assert done.returncode == 1 and "manifest unknown" in done.stderr
+    assert _run(["docker", "pull", str(fact("cloud-provider-kind-image").value)], timeout=30).ok
+
+
+def test_docker_socket_follows_docker_host() -> None:
+    """R6: rootless Docker listens on $XDG_RUNTIME_DIR/docker.sock (DOCKER_HOST)."""
+    assert docker_socket({"DOCKER_HOST": "unix:///run/user/1000/docker.sock"}) == "/run/user/1000/docker.sock"
+    assert docker_socket({}) == "/var/run/docker.sock"
+    assert docker_socket({"DOCKER_HOST": "tcp://10.0.0.5:2376"}) == "/var/run/docker.sock"
+
+
+def test_kubectl_create_rerun_with_warnings_is_not_an_error(fakes, tmp_path: Path) -> None:
+    """N4/F6: kubectl prints one line per object, AlreadyExists per existing object and the API
+    server's `Warning:` lines; a rerun with a warning used to fail."""
+    kubectl = _cluster_with_kubectl(fakes, tmp_path)
+    url = calico_manifest_urls()[1]
+    fakes.set(kubectl_warnings={url: ["unrecognized format \"int32\"", "unrecognized format \"int64\""]})
+    first = kubectl.create("-f", url)
+    assert first.stdout.splitlines()[0] == "namespace/tigera-operator created" and len(first.stdout.splitlines()) == 5
+    again = kubectl.create("-f", url)
+    assert again.returncode == 1 and again.stderr.startswith('Warning: unrecognized format "int32"')

@@ -30,8 +30,8 @@ def unreachable(tmp_path: Path) -> LiveLab:
     path = tmp_path / "kubeconfig"
     path.write_text(KUBECONFIG)
     lab = LiveLab("kindnet", kubeconfig=str(path), context="gone", quiet=True)
-    lab._configuration.retries = 0
-    lab.api.configuration.retries = 0
+    lab.kube.configuration.retries = 0
+    lab.kube.api.configuration.retries = 0
     return lab
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.server
 import itertools
+import re
 import os
 import shutil
 import subprocess
@@ -24,7 +25,7 @@ from typing import Any
 import pytest
 from support.fake_apiserver import FAKE_NC, FakeCluster
 
-from grader.errors import LabError
+from grader.errors import LabError, ManifestError
 from grader.kind.lab import LiveLab
 from grader.kind.workloads import READINESS_ANNOTATION, readiness_probe
 from grader.reachability import Verdict
@@ -42,7 +43,7 @@ class Names(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path == "/hostname":
             body = next(self.names)
         elif self.path == "/clientip":
@@ -161,7 +162,7 @@ def test_services_and_endpoints_from_the_cluster(world) -> None:
     eps = lab.endpoints("shop/web")
     assert eps.ready == ("shop/web",) and eps.addresses("http") == (f"127.0.0.1:{world['web_port']}",)
     assert lab.endpoints("web.shop").service == "shop/web"  # the same spellings the simulated cluster accepts
-    with pytest.raises(LabError, match="no Service shop/nope"):
+    with pytest.raises(LabError, match="no service/shop/nope"):
         lab.endpoints("shop/nope")
 
 
@@ -183,7 +184,7 @@ def test_scale_creates_and_removes_pods(world) -> None:
     lab = world["lab"]
     assert lab.scale("deployment/shop/echo", 3) == ["shop/echo-7d9f-0", "shop/echo-7d9f-1", "shop/echo-7d9f-2"]
     assert lab.scale("shop/echo", 1) == ["shop/echo-7d9f-0"]
-    with pytest.raises(LabError, match="no Deployment shop/gone"):
+    with pytest.raises(LabError, match="no deployment/shop/gone"):
         lab.scale("shop/gone", 2)
 
 
@@ -198,7 +199,7 @@ def test_addresses_and_status_are_what_controllers_wrote(world) -> None:
     assert lab.status("gatewayclass/cloud-provider-kind")[0].ok
     with pytest.raises(LabError, match="has no address"):
         lab.address("pod/shop/web")
-    with pytest.raises(LabError, match="no Gateway shop/none"):
+    with pytest.raises(LabError, match="no gateway/shop/none"):
         lab.status("gateway/shop/none")
 
 
@@ -270,7 +271,7 @@ def test_what_kind_cannot_do_says_why(world) -> None:
 
 def test_the_cloud_provider_kind_class_can_be_made_default_on_an_owned_cluster(world) -> None:
     lab = world["lab"]
-    lab.owns_cluster = True
+    lab.controllers.owns_cluster = True  # as on a course kind cluster (KindLab.owns_cluster)
     world["cluster"].add({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
                           "metadata": {"name": "nginx", "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
                           "spec": {"controller": "k8s.io/ingress-nginx"}})
@@ -294,9 +295,9 @@ def test_a_hostname_shared_by_pods_of_several_namespaces_names_the_service_endpo
     cluster.pod("other", "web", {"app": "not-behind-a-service"}, "10.244.3.3")
     r = lab.http("host", f"http://shop.example.com:{world['web_port']}/hostname", resolve="127.0.0.1")
     assert r.answered_by == "shop/web"
-    assert lab._pod_named("web", []) == "shop/web"
+    assert lab.service_calls.pod_named("web", []) == "shop/web"
     lab.set_ready("shop/web", False)  # no longer an endpoint: the name alone no longer tells which pod it was
-    assert lab._pod_named("web", []) is None and lab._pod_named("web", ["other"]) == "other/web"
+    assert lab.service_calls.pod_named("web", []) is None and lab.service_calls.pod_named("web", ["other"]) == "other/web"
 
 
 def test_deploy_and_reset_restore_the_readiness_the_topology_declares(world) -> None:
@@ -306,3 +307,131 @@ def test_deploy_and_reset_restore_the_readiness_the_topology_declares(world) -> 
     lab.set_ready("shop/web", False)
     lab._restore_readiness([Pod("shop", "web", ready=True), Pod("shop", "gone")])  # what deploy() and reset(keep_topology) run
     assert lab.endpoints("shop/web").ready == ("shop/web",)
+
+
+def test_public_readings_of_nodes_and_services(world) -> None:
+    """What tests used to dig out of internal state, read the same way as on the simulated cluster."""
+    lab = world["lab"]
+    assert lab.node_ip("kind-worker") == "127.0.0.1"
+    assert lab.cluster_ip("service/shop/web") == "10.96.40.40" and lab.cluster_ip("service/kube-system/kube-dns") == "10.96.0.10"
+    assert lab.node_ports("service/shop/web") == {"http": 30080} and lab.node_ports("service/kube-system/kube-dns") == {}
+    with pytest.raises(LabError, match="no node/kind-nope"):
+        lab.node_ip("kind-nope")
+
+
+@pytest.mark.parametrize("call", [
+    lambda lab: lab.endpoints("shop/nope"),
+    lambda lab: lab.address("service/shop/nope"),
+    lambda lab: lab.scale("deployment/shop/gone", 1),
+    lambda lab: lab.set_ready("shop/ghost"),
+    lambda lab: lab.status("gateway/shop/none"),
+    lambda lab: lab.status("httproute/shop/none"),
+    lambda lab: lab.status("ingress/shop/none"),
+    lambda lab: lab.node_ip("kind-nope"),
+], ids=["endpoints", "address", "scale", "set_ready", "gateway", "httproute", "ingress", "node"])
+def test_a_missing_object_is_named_the_same_way_on_both_backends(world, call) -> None:
+    from grader.lab import SimulatedLab
+
+    sim = SimulatedLab("kindnet")
+    sim.deploy("shop")
+    said = []
+    for lab in (sim, world["lab"]):
+        with pytest.raises(LabError) as err:
+            call(lab)
+        said.append(str(err.value).split(";")[0])
+    assert said[0] == said[1], said
+    assert re.fullmatch(r"no (service|deployment|pod|gateway|httproute|ingress|node)/[a-z/-]+", said[0])
+
+
+def test_address_waits_for_cloud_provider_kind(world, capsys: pytest.CaptureFixture[str]) -> None:
+    """C5: right after apply() a LoadBalancer Service has no address on kind (cloud-provider-kind
+    writes it seconds later); address() used to return None at once, and lesson 2 requested
+    http://None/. Now it waits, saying so on one line, and returns the address."""
+    import threading
+
+    lab, cluster = world["lab"], world["cluster"]
+    lab.quiet = False
+    cluster.add({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "late", "namespace": "shop"},
+                 "spec": {"type": "LoadBalancer", "clusterIP": "10.96.40.41", "selector": {"app": "web"},
+                          "ports": [{"name": "http", "port": 80, "targetPort": "http", "nodePort": 30081, "protocol": "TCP"}]}})
+
+    def controller() -> None:
+        with cluster.lock:
+            cluster.get("Service", "shop", "late")["status"] = {"loadBalancer": {"ingress": [{"ip": "172.18.0.9"}]}}
+
+    timer = threading.Timer(1.5, controller)
+    timer.start()
+    assert lab.address("service/shop/late", wait=20) == "172.18.0.9"
+    assert "netlab: waiting for cloud-provider-kind to assign an address to service/shop/late" in capsys.readouterr().out
+    assert lab.address("service/kube-system/kube-dns") is None  # not a LoadBalancer: no wait, no address
+
+
+def test_a_cluster_you_brought_has_no_lab_external_hosts(world) -> None:
+    """L4: on a cluster you brought, vm.internal / api.example.com / blocked.example.net do not exist;
+    a probe to them went to the real internet and read BLOCKED or DNS_FAILED."""
+    lab = world["lab"]
+    for destination in ("api.example.com", "203.0.113.10", "vm.internal"):
+        result = lab.probe("shop/api", destination, 80)
+        assert result.verdict is Verdict.PROBE_FAILED and "exists only on the simulated cluster and the course's kind clusters" in result.reason
+
+
+def test_host_probes_to_cluster_addresses_on_a_cluster_you_brought_are_probe_failed(world) -> None:
+    """C4/L4: from this machine, a node or pod address of a cluster you brought may be out of reach;
+    silence from it is PROBE_FAILED, never BLOCKED (the Prober measures once per lab)."""
+    lab, cluster = world["lab"], world["cluster"]
+    cluster.add({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "aks-node"},
+                 "spec": {"podCIDR": "192.0.2.0/24"}, "status": {"addresses": [{"type": "InternalIP", "address": "192.0.2.4"}]}})
+    reach = lab.prober.host_reach()
+    assert not reach.reachable and reach.covers("192.0.2.77") and not reach.covers("198.51.100.1")
+    from grader.kind.hostnet import l4_probe
+
+    verdict, reason, _ = l4_probe("192.0.2.77", 80, "TCP", timeout=0.3, reach=reach)
+    assert verdict is Verdict.PROBE_FAILED and "cannot reach 192.0.2.77 at all" in reason
+
+
+def test_a_manifest_without_namespace_on_a_cluster_you_brought_says_what_to_do(world) -> None:
+    """L5: lesson manifests without a namespace go to `default`, which a cluster you brought keeps for
+    its owner; the refusal now says what to do instead of only "not owned"."""
+    lab = world["lab"]
+    world["cluster"].add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})
+    policy = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny}\nspec: {podSelector: {}}\n"
+    with pytest.raises(ManifestError, match=r"on a cluster you brought, manifests without a namespace go to .default., which stays yours"):
+        lab.apply(policy)
+    assert lab.apply(policy, namespace="shop")  # a namespace the lab owns: applied (server-side apply on the fake API server)
+    assert world["cluster"].get("NetworkPolicy", "shop", "deny") is not None
+
+
+def test_probes_run_through_the_real_exec_path(world, tmp_path: Path) -> None:
+    """F1: the live Lab's own exec (KubeApi.exec over the websocket channel protocol, exit status on
+    the error channel) runs offline against the fake API server; `_exec` is not replaced here."""
+    from support.fake_apiserver import FAKE_AGNHOST
+
+    cluster = world["cluster"]
+    fake_bin = tmp_path / "exec-bin"
+    fake_bin.mkdir()
+    (fake_bin / "agnhost").write_text(FAKE_AGNHOST.format(python=sys.executable))
+    (fake_bin / "agnhost").chmod(0o755)
+    cluster.exec_path = fake_bin
+    lab = LiveLab("kindnet", kubeconfig=str(tmp_path / "kubeconfig"), context="fake", quiet=True)
+    assert lab.kube.exec("shop", "api", "c", ["/bin/sh", "-c", "echo hi; exit 3"]) == (3, "hi\n", "", "")
+    allowed = lab.probe("shop/api", "shop/web", "http")
+    assert allowed.verdict is Verdict.ALLOWED and allowed.answered_by == "shop/web"
+    free = socket_free_port()
+    refused = lab.probe("shop/api", "shop/web", free)
+    assert refused.verdict is Verdict.REFUSED and "REFUSED" in refused.reason
+    grid = lab.matrix("http", sources=["shop/api"], destinations=["shop/web"])  # the same path, through Lab.matrix's threads
+    assert grid.result("shop/api", "shop/web").verdict is Verdict.ALLOWED
+    cluster.exec_path = tmp_path / "empty"  # no /agnhost in the image: the exec itself fails
+    (tmp_path / "empty").mkdir()
+    broken = lab.probe("shop/api", "shop/web", "http")
+    assert broken.verdict is Verdict.PROBE_FAILED and 'exec: "/agnhost": executable file not found' in broken.reason
+
+
+def socket_free_port() -> int:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return int(port)

@@ -15,7 +15,7 @@ import pytest
 
 from grader.cni import PROFILES
 from grader.kind.coredns import patched_entries
-from grader.kind.external import vm_address
+from grader.kind.external_layout import vm_address
 from grader.lab.sim import SimulatedLab
 from grader.reachability import Reachability, Verdict
 

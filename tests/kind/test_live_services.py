@@ -127,7 +127,7 @@ def test_load_balancer_address_and_client_ip_from_the_host(lab) -> None:
         pytest.skip("the kind network is reachable from the host only on Linux")
     r = wait_for(lambda: (x := lab.http("host", f"http://{addr}/clientip")).verdict is Verdict.ALLOWED and x)
     assert r and r.http.status == 200
-    node_ips = {a.address for n in lab.core.list_node().items for a in n.status.addresses if a.type == "InternalIP"}
+    node_ips = {lab.node_ip(n.name) for n in lab.profile.nodes()}
     assert r.client_ip in node_ips  # Envoy → nodePort, kube-proxy SNAT to the receiving node (externalTrafficPolicy Cluster)
 
 
@@ -140,8 +140,7 @@ def test_ingress_served_by_cloud_provider_kind_with_tls(lab) -> None:
     assert status and status.controller == "cloud-provider-kind"
     r = wait_for(lambda: (x := lab.http("host", "https://shop.example.com/hostname", resolve=status.address, ca=ca)).verdict is Verdict.ALLOWED and x)
     assert r and r.http.status == 200 and r.answered_by == "shop/web" and r.http.certificate_trusted is True
-    cp = next(a.address for n in lab.core.list_node().items if "node-role.kubernetes.io/control-plane" in (n.metadata.labels or {})
-              for a in n.status.addresses if a.type == "InternalIP")
+    cp = lab.node_ip(next(n.name for n in lab.profile.nodes() if n.role == "control-plane"))
     assert lab.http("host", "http://shop.example.com/clientip", resolve=status.address).client_ip == cp  # fact cloud-provider-kind-ingress
     assert lab.http("host", "http://other.example.com/", resolve=status.address).http.status == 404
     lab.delete("ingress/shop/shop")

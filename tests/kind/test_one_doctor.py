@@ -33,7 +33,8 @@ def test_with_kind_usable_every_kind_check_and_fix_is_shown(fakes) -> None:
     report = doctor_report()
     assert report.backend == "kind" and report.kind_usable
     text = report.text()
-    assert "backend: kind — grader.connect() will use a real kind cluster (Docker and kind are available)" in text
+    assert ("backend: kind — grader.connect() will use a profile's real kind cluster once `netlab up` has made it "
+            "(Docker and kind are available; the simulated cluster until then)") in text
     assert "Real kind clusters:" in text and "✓ Docker: Docker 28.3.2" in text
     for name in ("helm / cilium CLI", "inotify limits", "memory"):
         assert name in text

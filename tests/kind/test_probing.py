@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from grader.kind.probing import (
@@ -111,3 +113,43 @@ def test_converge_gives_up_at_the_deadline() -> None:
                                     clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s), log=logs.append)
     assert not comparison.ok and attempts == 6 and now[0] == 10
     assert "still 1 flow(s) not as expected after 6 attempts" in logs[-1]
+
+
+def test_a_timeout_is_confirmed_once_before_it_reads_blocked() -> None:
+    """R2: one missed 1 s handshake on a busy machine used to read BLOCKED."""
+    from grader.kind.probing import confirm_blocked
+
+    tries: list[str] = []
+
+    def again(result: tuple[Verdict, str]) -> Callable[[], tuple[Verdict, str]]:
+        def run() -> tuple[Verdict, str]:
+            tries.append("again")
+            return result
+        return run
+
+    blocked = (Verdict.BLOCKED, "no answer within the probe timeout (TIMEOUT)")
+    assert confirm_blocked(blocked, again((Verdict.ALLOWED, "connected")))[0] is Verdict.ALLOWED
+    verdict, reason = confirm_blocked(blocked, again(blocked))
+    assert verdict is Verdict.BLOCKED and reason.endswith("(also on a second try with a 3s timeout)")
+    assert confirm_blocked((Verdict.REFUSED, "refused"), again(blocked)) == (Verdict.REFUSED, "refused")
+    assert tries == ["again", "again"]
+
+
+def test_address_wait_polls_until_cloud_provider_kind_writes_it() -> None:
+    """C5: right after apply() the LoadBalancer has no address on kind; address() waits, says so once."""
+    from grader.kind.probing import wait_for_address
+
+    now = [0.0]
+    answers = iter([None, None, None, "172.18.0.7"])
+    said: list[str] = []
+    found, why = wait_for_address(lambda: next(answers), "Service shop/web", clock=lambda: now[0],
+                                  sleep=lambda s: now.__setitem__(0, now[0] + s), log=said.append)
+    assert (found, why) == ("172.18.0.7", "")
+    assert said == ["netlab: waiting for cloud-provider-kind to assign an address to Service shop/web (up to 60s; the first one pulls its Envoy image)"]
+    now[0] = 0.0
+    found, why = wait_for_address(lambda: None, "Service shop/web", timeout=5, clock=lambda: now[0],
+                                  sleep=lambda s: now.__setitem__(0, now[0] + s), log=said.append)
+    assert found is None and why.startswith("no address after 5s: is cloud-provider-kind running?")
+    found, why = wait_for_address(lambda: None, "Gateway shop/gw", problem=lambda: "GatewayClass cloud-provider-kind not accepted",
+                                  clock=lambda: now[0], sleep=lambda s: None, log=said.append)
+    assert (found, why) == (None, "GatewayClass cloud-provider-kind not accepted")

@@ -111,5 +111,5 @@ def test_kind_older_than_v024_is_refused_with_the_reason(fakes) -> None:
     fakes.set(kind_version="v0.23.0")
     with pytest.raises(CommandError) as info:
         Kind().require_version()
-    assert "v0.23.0 is older than v0.24.0" in info.value.hint
-    assert "does not enforce NetworkPolicy" in info.value.hint
+    assert "kind v0.23.0 is too old: the course's node image (1.37) needs kind v0.32.0 or later" in info.value.hint
+    assert "before v0.24.0 kind's default CNI also ignores NetworkPolicy" in info.value.hint

@@ -1,4 +1,4 @@
-"""Small parsers of the kind backend's Services calls (grader.kind.services_api)."""
+"""Small parsers of the kind backend's Services calls (grader.kind.services_api, grader.kind.webprobe)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import subprocess
 import pytest
 
 from grader.errors import LabError
-from grader.kind.services_api import DIST_TCP_SCRIPT, namespace_hint, parse_distribution, service_ref
+from grader.kind.services_api import namespace_hint, service_ref
+from grader.kind.webprobe import DIST_TCP_SCRIPT, parse_distribution
 from grader.lab.base import object_key as status_key
 from grader.manifests import ObjectKey
 

@@ -101,10 +101,10 @@ def test_auto_gives_the_simulated_cluster_for_the_azure_model_even_where_kind_ru
     """With Docker and kind usable, auto would pick kind; the Azure model exists only on the
     simulated cluster, so a lab that needs it is simulated all the same (kind's detection is
     replaced here because this machine has no Docker)."""
-    import grader.lab as lab_module
+    import grader.backends as backends_module
 
     monkeypatch.delenv("NETLAB_BACKEND", raising=False)
-    monkeypatch.setattr(lab_module, "_kind_usable", lambda: (True, "Docker and kind are available"))
+    monkeypatch.setattr(backends_module, "kind_ready", lambda profile: (True, "kind cluster netlab-kindnet is ready"))
     lab, out = _connect_quietly_checked(capsys, load_balancer="azure")
     assert isinstance(lab, SimulatedLab) and "on the simulated cluster" in out
 
@@ -126,9 +126,9 @@ def test_explicit_kind_with_the_azure_model_is_a_clear_error(monkeypatch):
 
 def test_cloud_provider_kind_in_auto_mode_keeps_the_detection(monkeypatch, capsys):
     """Only the Azure model forces the simulated cluster: the default load balancer leaves auto mode alone."""
-    import grader.lab as lab_module
+    import grader.backends as backends_module
 
     monkeypatch.delenv("NETLAB_BACKEND", raising=False)
-    monkeypatch.setattr(lab_module, "_kind_usable", lambda: (False, "no Docker engine"))
+    monkeypatch.setattr(backends_module, "kind_ready", lambda profile: (False, "no Docker engine"))
     lab, out = _connect_quietly_checked(capsys, load_balancer="cloud-provider-kind")
     assert isinstance(lab, SimulatedLab) and out == "netlab: profile kindnet on the simulated cluster (no Docker engine)\n"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 import grader
-from grader.lab import _kind_usable
+from grader.backends import kind_usable
 from grader.reachability import Verdict
 
 pytestmark = pytest.mark.live
@@ -37,7 +37,7 @@ spec:
 
 @pytest.fixture(scope="module")
 def kind_lab():
-    usable, why = _kind_usable()
+    usable, why = kind_usable()
     if not usable:
         pytest.skip(f"needs Docker and kind: {why}")
     lab = grader.connect("kindnet", backend="kind", quiet=True)

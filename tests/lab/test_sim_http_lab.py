@@ -280,7 +280,7 @@ spec:
 
 
 def test_install_gateway_class_gives_the_aks_app_routing_class_and_its_pods(lab):
-    assert "approuting-istio" not in {c for c in lab.service_network.gateway_classes()}
+    assert "approuting-istio" not in lab.control_plane.gateway_classes()
     assert lab.install_gateway_class("approuting-istio") == "approuting-istio"
     lab.apply("""
 apiVersion: gateway.networking.k8s.io/v1

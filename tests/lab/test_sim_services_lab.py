@@ -160,7 +160,7 @@ def test_load_balancer_source_ranges(lab):
 
 
 def test_pass_through_load_balancer_local_preserves_the_client_address(lab):
-    lab.service_network.provider = get_provider("azure")
+    lab.control_plane.provider = get_provider("azure")
     lab.apply(web_service("  externalTrafficPolicy: Local", kind="LoadBalancer"))
     addr = lab.address("service/shop/web")
     assert addr.startswith("192.0.2.")

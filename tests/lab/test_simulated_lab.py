@@ -45,7 +45,7 @@ def test_deploy_is_idempotent(lab: SimulatedLab) -> None:
 def test_calico_profile_allocates_from_26_blocks() -> None:
     lab = SimulatedLab("calico-vxlan")
     lab.deploy("e2e")
-    for node, blocks in lab.state.ipam.blocks.items():
+    for blocks in lab.state.ipam.blocks.values():
         assert all(b.prefixlen == 26 and b.subnet_of(ipaddress.ip_network("192.168.0.0/16")) for b in blocks)
     for pod in lab.pods():
         assert any(pod.ip in b for b in lab.state.ipam.blocks[pod.node])

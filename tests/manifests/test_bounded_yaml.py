@@ -17,9 +17,9 @@ from grader.manifests.bounded_yaml import (
     capped_text,
     load_yaml_documents,
     load_yaml_value,
-    resolve_plain,
     shown,
 )
+from grader.manifests.yaml_scalars import resolve_plain
 
 from support.wrong_answers_input import ALIAS_BOMB
 
@@ -70,7 +70,7 @@ def test_nesting_is_bounded_before_python_recursion_is() -> None:
     assert err.value.line == 1
     load_yaml_documents("[" * 60 + "]" * 60)
     deep_through_aliases = "a: &a [[[[[[[[[[x]]]]]]]]]]\n" + "".join(
-        f"{n}: &{n} [[[[[[[[[[*{p}]]]]]]]]]]\n" for p, n in zip("abcdefgh", "bcdefghi"))
+        f"{n}: &{n} [[[[[[[[[[*{p}]]]]]]]]]]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True))
     with pytest.raises(YamlInputError, match="YAML aliases nest this more than 64 levels deep"):
         load_yaml_documents(deep_through_aliases)
 
@@ -81,11 +81,11 @@ def test_size_limit() -> None:
 
 
 def test_limits_are_data_and_real_answers_are_far_below_them() -> None:
-    assert LIMITS == YamlLimits(256 * 1024, 64, 100, 10_000, 1024 * 1024)
+    assert YamlLimits(256 * 1024, 64, 100, 10_000, 1024 * 1024) == LIMITS
     from support.nbtools import answers_of, notebooks, read
 
     for path in notebooks():
-        for name, text in answers_of(read(path)).items():
+        for text in answers_of(read(path)).values():
             small = YamlLimits(max_bytes=16 * 1024, max_depth=16, max_aliases=0, max_nodes=1_000, max_chars=32 * 1024)
             load_yaml_documents(text, limits=small)  # every solution fits limits 10x tighter (no alias at all)
 

@@ -24,6 +24,7 @@ def test_import_grader_does_not_build_the_rfc3987_grammar():
     assert run("import grader, rfc3987_syntax; print(rfc3987_syntax.__name__)") == "rfc3987_syntax"
 
 
+@pytest.mark.slow  # a fresh interpreter imports the whole package
 def test_schema_validation_still_reports_field_paths():
     out = run(
         "import grader\n"

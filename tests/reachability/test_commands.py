@@ -17,8 +17,8 @@ from support.fake_apiserver import FakeCluster
 
 import grader
 from grader.errors import LabError
-from grader.kind import lab as kind_lab
-from grader.kind.external import VM_NAME, container_name
+from grader.kind import apply as kind_apply
+from grader.kind.external_layout import VM_NAME, container_name
 from grader.kind.lab import LiveLab
 from grader.kind.workloads import probe_pod_manifest
 from grader.lab.sim.lab import SimulatedLab
@@ -59,8 +59,8 @@ def live(sim: SimulatedLab, tmp_path: Path) -> Iterator[RecordingLab]:
         for p in sim.pods():
             ports = [{"containerPort": c.port, "protocol": c.protocol.value, **({"name": c.name} if c.name else {})} for c in p.ports]
             cluster.pod(p.namespace, p.name, dict(p.labels.items()), str(p.ip), ports=ports, node=p.node or "kind-worker")
-        probe = probe_pod_manifest("kind-worker", kind_lab.PROBE_NAMESPACE)
-        cluster.pod(kind_lab.PROBE_NAMESPACE, probe["metadata"]["name"], {}, str(sim.state.node("kind-worker").ip), node="kind-worker")
+        probe = probe_pod_manifest("kind-worker", kind_apply.PROBE_NAMESPACE)
+        cluster.pod(kind_apply.PROBE_NAMESPACE, probe["metadata"]["name"], {}, str(sim.state.node("kind-worker").ip), node="kind-worker")
         search = sim.nslookup("shop/web", "api").search
         resolv = f"search {' '.join(search)}\nnameserver 10.96.0.10\noptions ndots:5\n"
         yield RecordingLab("kindnet", kubeconfig=str(cluster.kubeconfig(tmp_path / "kubeconfig")), context="fake", quiet=True,
@@ -116,7 +116,7 @@ def test_a_lookup_shows_the_dig_the_kind_backend_runs(sim: SimulatedLab, live: R
 
 
 def test_places_are_named_as_the_kind_backend_names_them() -> None:
-    assert commands.PROBE_NAMESPACE == kind_lab.PROBE_NAMESPACE
+    assert commands.PROBE_NAMESPACE == kind_apply.PROBE_NAMESPACE
     assert commands.probe_pod_name("kind-worker") == probe_pod_manifest("kind-worker", "x")["metadata"]["name"]
     assert commands.external_container(VM_NAME) == container_name(VM_NAME)
 

@@ -185,5 +185,5 @@ def test_the_pods_of_drawn_flows_appear_even_outside_lab_pods(shop):
     host_boxes = [p for p in pic.figure.axes[0].patches if hasattr(p, "get_y") and round(p.get_y(), 2) == 0.3]
     assert len(host_boxes) == 3 and min(p.get_width() for p in host_boxes) >= 1.4
     xs = sorted((p.get_x(), p.get_x() + p.get_width()) for p in host_boxes)
-    assert all(a[1] < b[0] for a, b in zip(xs, xs[1:]))  # no overlap
+    assert all(a[1] < b[0] for a, b in zip(xs, xs[1:], strict=False))  # no overlap
     render_strictly(pic)

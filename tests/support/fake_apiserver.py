@@ -12,13 +12,33 @@ controllers are imitated, each in a few lines, because the Lab's calls observe t
 * the ReplicaSet controller, for ``PATCH .../deployments/<name>/scale``: pods created or deleted
   at once, newest first.
 
-Not served: exec (tests run exec'd commands on this machine instead), watch, apply, discovery.
+Also served, as the API server does (issue 12, review F1), so the live Lab's own code runs offline:
+
+* discovery (``/version``, ``/api``, ``/apis``, ``/api/v1``, ``/apis/<group>/<version>``), which the
+  dynamic client reads before its first call (kubernetes ``dynamic/discovery.py``);
+* server-side apply: ``PATCH`` with ``Content-Type: application/apply-patch+yaml``, ``fieldManager``
+  (required), ``force``, ``dryRun=All`` (nothing stored), creation of a missing object, and a 409
+  ``Conflict`` when another manager owns a field the apply changes and ``force`` is not set
+  (apiserver ``pkg/endpoints/handlers/fieldmanager``; message format of ``internal/conflict.go``);
+* ``DELETE`` of one object (a Namespace takes its objects with it);
+* exec over the Kubernetes websocket protocol (``v5.channel.k8s.io``, else ``v4``; apimachinery
+  ``pkg/util/httpstream/wsstream/conn.go``): binary frames whose first byte is the channel (1
+  stdout, 2 stderr, 3 error), the command's status on the error channel as a ``metav1.Status``
+  (``Success``, or ``NonZeroExitCode`` with the code in ``details.causes``, or a failure without
+  a code when the executable is missing: kubelet ``pkg/kubelet/cri/streaming/remotecommand``), then a
+  close frame. The command runs on this machine (``exec_path`` first on PATH, the pod's
+  ``/tmp/netlab`` and ``/etc/resolv.conf`` mapped under ``<root>/<ns>/<pod>/``).
+
+Not served: watch.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
 import json
+import os
 import re
 import subprocess
 import threading
@@ -30,8 +50,17 @@ from urllib.parse import parse_qs, urlsplit
 PLURALS = {
     "Namespace": "namespaces", "Pod": "pods", "Service": "services", "Node": "nodes", "EndpointSlice": "endpointslices",
     "Ingress": "ingresses", "IngressClass": "ingressclasses", "Deployment": "deployments", "Gateway": "gateways",
-    "HTTPRoute": "httproutes", "GatewayClass": "gatewayclasses", "Job": "jobs",
+    "HTTPRoute": "httproutes", "GatewayClass": "gatewayclasses", "Job": "jobs", "NetworkPolicy": "networkpolicies",
+    "ConfigMap": "configmaps",
 }
+GROUP_VERSIONS = {
+    "v1": ("Namespace", "Pod", "Service", "Node", "ConfigMap"), "apps/v1": ("Deployment",), "batch/v1": ("Job",),
+    "discovery.k8s.io/v1": ("EndpointSlice",), "networking.k8s.io/v1": ("Ingress", "IngressClass", "NetworkPolicy"),
+    "gateway.networking.k8s.io/v1": ("Gateway", "HTTPRoute", "GatewayClass"),
+}
+"""What discovery serves: which kinds each group/version has."""
+CLUSTER_SCOPED = {"Namespace", "Node", "IngressClass", "GatewayClass"}
+APPLY_PATCH = "application/apply-patch+yaml"
 KINDS = {v: k for k, v in PLURALS.items()}
 _PATH = re.compile(r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))(?P<rest>/.*)?$")
 
@@ -169,9 +198,118 @@ class FakeCluster:
         return {"apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": {"name": name, "namespace": namespace},
                 "spec": {"replicas": replicas}, "status": {"replicas": replicas}}
 
-    # -- HTTP -------------------------------------------------------------------------------------------
-    def route(self, method: str, path: str, query: dict[str, list[str]], body: dict[str, Any] | None) -> tuple[int, dict[str, Any]]:
+    # -- discovery, server-side apply, delete (F1) ----------------------------------------------------
+    def discovery(self, path: str) -> tuple[int, dict[str, Any]] | None:
+        if path == "/version":
+            return 200, {"major": "1", "minor": "37", "gitVersion": "v1.37.0", "platform": "linux/amd64"}
+        if path == "/api":
+            return 200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
+        if path == "/apis":
+            groups = [{"name": gv.split("/")[0], "versions": [{"groupVersion": gv, "version": gv.split("/")[1]}],
+                       "preferredVersion": {"groupVersion": gv, "version": gv.split("/")[1]}} for gv in GROUP_VERSIONS if "/" in gv]
+            return 200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+        gv = "v1" if path == "/api/v1" else path.removeprefix("/apis/") if path.count("/") == 3 and path.startswith("/apis/") else None
+        if gv is None or gv not in GROUP_VERSIONS:
+            return None
+        verbs = ["create", "delete", "get", "list", "patch", "update", "watch"]
+        resources = [{"name": PLURALS[k], "singularName": k.lower(), "namespaced": k not in CLUSTER_SCOPED, "kind": k, "verbs": verbs}
+                     for k in GROUP_VERSIONS[gv]]
+        if gv == "v1":
+            resources.append({"name": "pods/exec", "singularName": "", "namespaced": True, "kind": "PodExecOptions", "verbs": ["create", "get"]})
+        return 200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}
+
+    def apply(self, gv: str, plural: str, ns: str, name: str, body: dict[str, Any], query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        manager = (query.get("fieldManager") or [""])[0]
+        if not manager:
+            return 422, _status(422, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch')
+        meta_in = body.get("metadata") or {}
+        if body.get("apiVersion") != gv or PLURALS.get(str(body.get("kind"))) != plural or meta_in.get("name") != name:
+            return 400, _status(400, f"the apply body ({body.get('apiVersion')} {body.get('kind')} {meta_in.get('name')}) does not match the URL")
+        force = (query.get("force") or ["false"])[0] == "true"
+        dry = (query.get("dryRun") or [""])[0] == "All"
+        key = (gv, plural, ns, name)
+        old = self.objects.get(key)
+        owners: dict[str, str] = dict((old or {}).get("_owners") or {})
+        fields = _leaves(body, skip=("apiVersion", "kind", "metadata.name", "metadata.namespace"))
+        before = _leaves(old or {})
+        conflicts = sorted(f for f, v in fields.items() if owners.get(f, manager) != manager and before.get(f) != v)
+        if conflicts and not force:
+            by = owners[conflicts[0]]
+            text = ", ".join(f".{f}" for f in conflicts)
+            plural_s = "s" if len(conflicts) > 1 else ""
+            return 409, {**_status(409, f'Apply failed with {len(conflicts)} conflict{plural_s}: conflict with "{by}": {text}'),
+                         "details": {"causes": [{"reason": "FieldManagerConflict", "message": f'conflict with "{by}"', "field": f".{f}"}
+                                                for f in conflicts]}}
+        new = copy.deepcopy(body)
+        meta = new.setdefault("metadata", {})
+        if ns:
+            meta["namespace"] = ns
+        base = (old or {}).get("metadata") or {}
+        meta["uid"] = base.get("uid", f"uid-{name}")
+        meta["resourceVersion"] = str(int(base.get("resourceVersion", "0")) + 1)
+        meta["creationTimestamp"] = base.get("creationTimestamp", "2026-11-27T12:00:00Z")
+        if old is not None and "status" in old:
+            new["status"] = copy.deepcopy(old["status"])
+        for f in fields:
+            owners[f] = manager
+        meta["managedFields"] = [{"manager": m, "operation": "Apply", "apiVersion": gv} for m in sorted(set(owners.values()))]
+        code = 200 if old is not None else 201
+        if dry:
+            return code, new
+        self.objects[key] = {**copy.deepcopy(new), "_owners": owners}
+        if plural == "namespaces":
+            (self.root / name).mkdir(parents=True, exist_ok=True)
+        return code, new
+
+    def delete(self, gv: str, plural: str, ns: str, name: str) -> tuple[int, dict[str, Any]]:
+        key = (gv, plural, ns, name)
+        if key not in self.objects:
+            return 404, _status(404, f'{plural} "{name}" not found')
+        self.objects.pop(key)
+        if plural == "namespaces":
+            for other in [k for k in self.objects if k[2] == name]:
+                self.objects.pop(other)
+        return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": {"name": name, "kind": plural}}
+
+    # -- exec (F1) -------------------------------------------------------------------------------------
+    exec_path: Path | None = None
+    """A directory put first on PATH for exec'd commands (fake ``nc``, ``dig``, ``agnhost`` ...)."""
+
+    def run_exec(self, ns: str, pod: str, command: list[str], timeout: float = 30.0) -> tuple[bytes, bytes, dict[str, Any]]:
+        """(stdout, stderr, metav1.Status for the error channel) of one exec, as the kubelet reports it."""
+        with self.lock:
+            if self.get("Pod", ns, pod) is None:
+                return b"", b"", _status(404, f'pods "{pod}" not found')
+        here = self.root / ns / pod
+        here.mkdir(parents=True, exist_ok=True)
+        argv = [a.replace("/etc/resolv.conf", f"{here}/resolv.conf").replace("/tmp/netlab", f"{here}/netlab") for a in command]
+        if self.exec_path is not None and argv and argv[0].startswith("/") and (self.exec_path / argv[0].lstrip("/")).is_file():
+            argv[0] = str(self.exec_path / argv[0].lstrip("/"))  # /agnhost -> the fake agnhost
+        path = os.environ.get("PATH", "/usr/bin:/bin")
+        env = {**os.environ, "PATH": f"{self.exec_path}:{path}" if self.exec_path else path}
+        try:
+            done = subprocess.run(argv, capture_output=True, env=env, timeout=timeout, check=False)
+        except FileNotFoundError:
+            return b"", b"", {**_status(500, (
+                "Internal error occurred: error executing command in container: failed to exec in container: failed to start exec: "
+                f'OCI runtime exec failed: exec failed: unable to start container process: exec: "{command[0]}": '
+                "executable file not found in $PATH: unknown"))}
+        if done.returncode == 0:
+            return done.stdout, done.stderr, {"metadata": {}, "status": "Success"}
+        return done.stdout, done.stderr, {
+            "metadata": {}, "status": "Failure", "reason": "NonZeroExitCode",
+            "message": f"command terminated with non-zero exit code: error executing command {command}, exit code {done.returncode}",
+            "details": {"causes": [{"reason": "ExitCode", "message": str(done.returncode)}]},
+        }
+
+    # -- controllers ----------------------------------------------------------------------------------
+    def route(self, method: str, path: str, query: dict[str, list[str]], body: dict[str, Any] | None,
+              content_type: str = "application/json") -> tuple[int, dict[str, Any]]:
         self.requests.append((method, path))
+        if method == "GET":
+            found_discovery = self.discovery(path)
+            if found_discovery is not None:
+                return found_discovery
         m = _PATH.match(path)
         if not m:
             return 404, _status(404, f"no route {path}")
@@ -186,6 +324,10 @@ class FakeCluster:
         if plural not in KINDS:
             return 404, _status(404, f"the server could not find the requested resource ({plural})")
         with self.lock:
+            if method == "PATCH" and content_type == APPLY_PATCH and name and body is not None and sub is None:
+                return self.apply(gv, plural, ns, name, body, query)
+            if method == "DELETE" and name and sub is None:
+                return self.delete(gv, plural, ns, name)
             if method == "PATCH" and plural == "deployments" and sub == "scale" and body is not None:
                 if self.get("Deployment", ns, name or "") is None:
                     return 404, _status(404, f'deployments.apps "{name}" not found')
@@ -205,12 +347,13 @@ class FakeCluster:
             found = next((o for o in items if o["metadata"]["name"] == name), None)
             if found is None:
                 return 404, _status(404, f'{plural} "{name}" not found')
+            found.pop("_owners", None)
             if method == "GET":
                 return 200, found
             if method == "PATCH" and body is not None:
                 key = (found["apiVersion"], plural, found["metadata"].get("namespace", ""), found["metadata"]["name"])
                 stored = _merge(self.objects[key], body)
-                return 200, copy.deepcopy(stored)
+                return 200, {k: v for k, v in copy.deepcopy(stored).items() if k != "_owners"}
         return 405, _status(405, f"{method} not supported by the fake")
 
     # -- lifecycle ----------------------------------------------------------------------------------------
@@ -233,8 +376,35 @@ class FakeCluster:
         return path
 
 
+_SERVER_FIELDS = ("metadata.uid", "metadata.resourceVersion", "metadata.creationTimestamp", "metadata.managedFields")
+
+
+def _leaves(obj: Any, prefix: str = "", skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``spec.replicas`` -> value for every leaf the client set (lists are one leaf, as SSA's atomic lists are)."""
+    out: dict[str, Any] = {}
+    if not isinstance(obj, dict):
+        return out
+    for k, v in obj.items():
+        path = f"{prefix}{k}"
+        if path in skip or path in _SERVER_FIELDS or (not prefix and k in ("status", "_owners")):
+            continue
+        if isinstance(v, dict) and v:
+            out.update(_leaves(v, path + ".", skip))
+        else:
+            out[path] = v
+    return out
+
+
+def _without_owners(payload: dict[str, Any]) -> dict[str, Any]:
+    payload.pop("_owners", None)
+    for item in payload.get("items") or []:
+        if isinstance(item, dict):
+            item.pop("_owners", None)
+    return payload
+
+
 def _status(code: int, message: str) -> dict[str, Any]:
-    reason = {404: "NotFound", 405: "MethodNotAllowed"}.get(code, "BadRequest")
+    reason = {404: "NotFound", 405: "MethodNotAllowed", 409: "Conflict", 422: "Invalid", 500: "InternalError"}.get(code, "BadRequest")
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code}
 
 
@@ -248,21 +418,67 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         body = None
         length = int(self.headers.get("Content-Length") or 0)
+        content_type = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip()
         if length:
-            body = json.loads(self.rfile.read(length))
-        code, payload = self.cluster.route(method, parts.path, parse_qs(parts.query), body)
-        data = json.dumps(payload).encode()
+            raw = self.rfile.read(length)
+            if "yaml" in content_type:
+                import yaml
+
+                body = yaml.safe_load(raw)
+            else:
+                body = json.loads(raw)
+        if method == "GET" and (self.headers.get("Upgrade") or "").lower() == "websocket" and parts.path.endswith("/exec"):
+            self._exec(parts.path, parse_qs(parts.query))
+            return
+        code, payload = self.cluster.route(method, parts.path, parse_qs(parts.query), body, content_type)
+        data = json.dumps(_without_owners(payload)).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._handle("GET")
 
-    def do_PATCH(self) -> None:  # noqa: N802
+    def do_PATCH(self) -> None:
         self._handle("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    # -- exec over the websocket channel protocol ----------------------------------------------------
+    def _exec(self, path: str, query: dict[str, list[str]]) -> None:
+        m = re.match(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)/exec$", path)
+        offered = [p.strip() for p in (self.headers.get("Sec-WebSocket-Protocol") or "").split(",") if p.strip()]
+        protocol = next((p for p in ("v5.channel.k8s.io", "v4.channel.k8s.io") if p in offered), None)
+        if m is None or protocol is None or not query.get("command"):
+            self.send_response(400)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        key = self.headers["Sec-WebSocket-Key"] + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 section 4.2.2
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", base64.b64encode(hashlib.sha1(key.encode()).digest()).decode())
+        self.send_header("Sec-WebSocket-Protocol", protocol)
+        self.end_headers()
+        out, err, status = self.cluster.run_exec(m.group(1), m.group(2), query["command"])
+        for channel, data in ((1, out), (2, err)):
+            for i in range(0, len(data), 32768):
+                self._frame(0x2, bytes([channel]) + data[i:i + 32768])
+        self._frame(0x2, bytes([3]) + json.dumps(status).encode())
+        self._frame(0x8, (1000).to_bytes(2, "big"))
+        self.wfile.flush()
+        self.close_connection = True
+
+    def _frame(self, opcode: int, payload: bytes) -> None:
+        """One unmasked server frame (RFC 6455 section 5.2)."""
+        n = len(payload)
+        head = bytes([0x80 | opcode]) + (bytes([n]) if n < 126 else bytes([126]) + n.to_bytes(2, "big") if n < 65536
+                                         else bytes([127]) + n.to_bytes(8, "big"))
+        self.wfile.write(head + payload)
 
 
 FAKE_NC = '''#!{python}
@@ -296,4 +512,31 @@ while True:
         sys.exit(0)
     sys.stdout.buffer.write(data)
     sys.stdout.flush()
+'''
+
+
+FAKE_AGNHOST = '''#!{python}
+"""Stand-in for ``/agnhost connect <host>:<port> --timeout=<d>s --protocol=tcp|udp`` with agnhost's
+output contract (kubernetes test/images/agnhost/connect/connect.go): exit 0 when connected, else
+exit 1 with ``TIMEOUT``/``REFUSED``/``DNS``/``OTHER`` first on stderr."""
+import socket, sys
+args = sys.argv[1:]
+if not args or args[0] != "connect":
+    sys.stderr.write("UNKNOWN: only connect is faked\\n"); sys.exit(1)
+target = next(a for a in args[1:] if not a.startswith("--"))
+timeout = float(next((a.split("=", 1)[1].rstrip("s") for a in args if a.startswith("--timeout=")), "1"))
+proto = next((a.split("=", 1)[1] for a in args if a.startswith("--protocol=")), "tcp")
+host, port = target.rsplit(":", 1)
+if proto != "tcp":
+    sys.stderr.write("OTHER: only tcp is faked\\n"); sys.exit(1)
+try:
+    socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+except socket.gaierror as exc:
+    sys.stderr.write(f"DNS: {{exc}}\\n"); sys.exit(1)
+except TimeoutError as exc:
+    sys.stderr.write(f"TIMEOUT: {{exc}}\\n"); sys.exit(1)
+except ConnectionRefusedError as exc:
+    sys.stderr.write(f"REFUSED: {{exc}}\\n"); sys.exit(1)
+except OSError as exc:
+    sys.stderr.write(f"OTHER: {{exc}}\\n"); sys.exit(1)
 '''

@@ -331,7 +331,7 @@ class KernelTamper:
 
         nb = with_answers(exercise_nb, {**solution_answers, self.answer: self.wrong(solution_answers[self.answer])})
         return _insert_after_setup(nb, (
-            "import grader.checks.client as client, grader.checks.engine as engine, grader.checks.expectations as kinds\n"
+            "import grader.checks.client as client, grader.checks.engine as engine, grader.checks.catalog as kinds\n"
             "import grader.tls.certificates as certificates\n"
             "from grader.checks.outcome import Finding\n"
             "kinds.EXPECTATIONS['http'] = lambda ctx, p: Finding('http', 'ok', True, passed_count=1)\n"

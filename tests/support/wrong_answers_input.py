@@ -20,7 +20,7 @@ ALIAS_BOMB = (
     "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: default-deny-ingress\n  namespace: shop\n"
     "  annotations:\n"
     f"    a: &a [\"{_LAUGH}\", \"{_LAUGH}\", \"{_LAUGH}\", \"{_LAUGH}\", \"{_LAUGH}\", \"{_LAUGH}\", \"{_LAUGH}\", \"{_LAUGH}\", \"{_LAUGH}\"]\n"
-    + "".join(f"    {n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefg", "bcdefgh"))
+    + "".join(f"    {n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefg", "bcdefgh", strict=True))
     + "spec:\n  podSelector: {}\n  policyTypes:\n  - Ingress\n"
 )
 """600-odd bytes that stand for 9**8 (43 million) strings: the 'billion laughs'."""

@@ -200,11 +200,11 @@ def build() -> Notebook:
     """))
     nb.code("""
     for profile in ("kindnet", "calico-vxlan", "calico-flat", "cilium-tunnel"):
-        l = grader.connect(profile)
-        l.deploy("shop")
-        web = next(p for p in l.pods("shop") if p.name == "web")
+        try_lab = grader.connect(profile)
+        try_lab.deploy("shop")
+        web = next(p for p in try_lab.pods("shop") if p.name == "web")
         print(f"{profile:14} shop/web is {web.ip} on {web.node}")
-        # r = l.probe("shop/web", "vm.internal", 80); print(r.client_ip); print(r.explain())   # once you have predicted
+        # r = try_lab.probe("shop/web", "vm.internal", 80); print(r.client_ip); print(r.explain())   # once you have predicted
     """)
 
     def seen(profile: str, dst: str, port: int) -> str:

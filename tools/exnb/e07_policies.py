@@ -626,10 +626,10 @@ def build() -> Notebook:
     nb.code(f"""
     anywhere = {anywhere}
     for profile in ("kindnet", "cilium-tunnel"):
-        l = grader.connect(profile)
-        l.deploy("shop")
-        l.apply(anywhere)
-        # print(l.probe("shop/web", "shop/api", 8080).explain())   # uncomment once you have predicted
+        try_lab = grader.connect(profile)
+        try_lab.deploy("shop")
+        try_lab.apply(anywhere)
+        # print(try_lab.probe("shop/web", "shop/api", 8080).explain())   # uncomment once you have predicted
     """)
     nb.answer("cni_divergence", f"""
     kindnet_web_to_api: {verdict("kindnet", "shop/api", 8080)}

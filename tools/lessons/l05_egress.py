@@ -25,7 +25,6 @@ LESSON = Lesson(5, "controlling-egress", "Controlling egress", "05-egress", [
     """),
     code("""
     import grader
-    from grader import Verdict
     from grader.course import app_matrix, cite, explain_all
     from grader.render import compare_matrices
 

@@ -3,31 +3,39 @@ Kubernetes semantics say (each rule cites its source in the engine that implemen
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
-from ...cni import CniProfile, get_profile
+from ...cni import NODE_NETWORK, CniProfile, get_profile
+from ...dns import Lookup
 from ...errors import FieldProblem, LabError, ManifestError
 from ...manifests import Manifest, ManifestSource, ObjectKey, parse_manifests
-from ...model import ContainerPort, Endpoint, ExternalHost, Namespace, Pod, PodRef, Protocol
+from ...model import ContainerPort, ExternalHost, Namespace, Pod, PodRef, Protocol
 from ...netpol import NetworkPolicyEngine
 from ...nsg import NetworkSecurityGroup
-from ...reachability import Hop, Probe, ProbeResult, ReachabilityMatrix, Verdict
+from ...reachability import Probe, ProbeResult, Verdict
+from ...reachability.endpoints import NamespaceName, label_target
+from ...services import Distribution, EndpointsInfo
 from ...topology import Topology, load_topology
-from ..base import Lab, PortSpec
+from ..base import Cell, Lab, PortSpec
+from ..results import ServiceList
+from .controlplane import ControlPlane
+from .kubeproxy import KubeProxy
 from .network import Connection, SimNetwork
 from .real_commands import probe_command, with_command
-from .services_api import ServicesMixin
-from .services_net import Routed, ServiceNetwork
+from .services_api import SimServices
 from .state import ClusterState
+from .traffic import Traffic
 from .web import WebClient
 
 EXPLAIN_LIMIT = 2500
 """Above this many cells, matrix() skips per-cell explanations (probe() still explains any flow)."""
 
 
-class SimulatedLab(ServicesMixin, Lab):
+class SimulatedLab(Lab):
     backend = "sim"
 
     def __init__(self, profile: str | CniProfile | None = None, *, load_balancer: str | None = None) -> None:
@@ -40,12 +48,20 @@ class SimulatedLab(ServicesMixin, Lab):
         self._engine_cache: tuple[int, NetworkPolicyEngine] | None = None
         self.network = SimNetwork(self.profile, self.state)
         """Datapath, Cilium policy, NSGs and open connections (``grader/lab/sim/network.py``)."""
-        self.service_network = ServiceNetwork(self)
-        self._web = WebClient(self, self.service_network)
+        self.control_plane = ControlPlane(self.state, self.profile, self.network, load_balancer=load_balancer)
+        """Admission, storage and controllers for Services, Ingress and Gateway (``controlplane.py``)."""
+        self.kube_proxy = KubeProxy(self.control_plane, self.state, self.profile, self.network)
+        """DNS and Service routing (``kubeproxy.py``)."""
+        self.traffic = Traffic(self.state, self.kube_proxy, self.network)
+        """Endpoint names to packets: sources, destinations after DNAT, the last leg (``traffic.py``)."""
+        self.web = WebClient(self.traffic, self.control_plane, self.kube_proxy)
+        """HTTP(S) at pods, ingress controllers and Gateways (``web.py``)."""
+        self.service_calls = SimServices(self.control_plane, self.kube_proxy, self.traffic, self.web, self.probe)
+        """The Services/DNS/HTTP/Ingress/Gateway calls below (``services_api.py``)."""
 
     # -- state -----------------------------------------------------------------------------
     def deploy(self, topology: str | Topology | Mapping[str, object] = "shop") -> Topology:
-        topo = load_topology(topology)  # type: ignore[arg-type]
+        topo = load_topology(topology)
         for ns in topo.namespaces:
             self.state.ensure_namespace(ns)
         for pod in topo.pods:
@@ -73,11 +89,11 @@ class SimulatedLab(ServicesMixin, Lab):
 
     def _admission_problems(self, parsed: list[Manifest]) -> list[FieldProblem]:
         """Checks that need cluster state (allocation conflicts, missing CRDs). Extended per kind."""
-        return self.network.admission_problems(parsed) + self.service_network.admission_problems(parsed)
+        return self.network.admission_problems(parsed) + self.control_plane.admission_problems(parsed)
 
     def _store(self, m: Manifest) -> None:
-        m = self.service_network.admitted(m)
-        if self.service_network.store(m):
+        m = self.control_plane.admitted(m)
+        if self.control_plane.store(m):
             return
         if m.key.kind == "Namespace":
             self.state.ensure_namespace(m.obj)
@@ -103,20 +119,21 @@ class SimulatedLab(ServicesMixin, Lab):
                 raise LabError(f"{key} not found")
             if found:
                 deleted.append(key)
-                self.service_network.on_delete(key, stored)
+                self.control_plane.on_delete(key, stored)
         return deleted
 
     def label(self, target: str, labels: Mapping[str, str | None]) -> None:
-        if target.startswith("namespace/"):
-            self.state.relabel_namespace(target.split("/", 1)[1], dict(labels))
+        parsed = label_target(target)
+        if isinstance(parsed, NamespaceName):
+            self.state.relabel_namespace(parsed.name, dict(labels))
         else:
-            self.state.relabel_pod(PodRef.parse(target), dict(labels))
+            self.state.relabel_pod(parsed.ref, dict(labels))
 
     def reset(self, *, keep_topology: bool = False) -> None:
         self.network.reset()
         if keep_topology and self._topology is not None:
-            for key in self.state.keys():
-                if key not in self._topology_keys and key not in self.service_network.system_keys:
+            for key in self.state.keys():  # noqa: SIM118 - ClusterState.keys() is a method of its own, not a dict's
+                if key not in self._topology_keys and key not in self.control_plane.system_keys:
                     self.state.remove(key)
             for pod in self._topology.pods:  # restore labels a lesson may have changed
                 current = self.state.pod(pod.ref)
@@ -129,10 +146,10 @@ class SimulatedLab(ServicesMixin, Lab):
             for pod in self.state.pods():
                 if pod.ref not in topo_refs:
                     self.state.remove_pod(pod.ref)
-            self.service_network.after_reset()
+            self.control_plane.after_reset()
             return
         self.state.reset()
-        self.service_network.install_system()
+        self.control_plane.install_system()
         self._topology = None
         self._topology_keys = set()
 
@@ -150,58 +167,13 @@ class SimulatedLab(ServicesMixin, Lab):
     def objects(self, kind: str | None = None) -> list[ObjectKey]:
         # What the course created; the cluster's own objects (kube-dns, IngressClasses...) are left
         # out like system pods are (``lab.services()`` still lists system Services).
-        return [k for k in self.state.keys(kind) if k not in self.service_network.system_keys]
+        return [k for k in self.state.keys(kind) if k not in self.control_plane.system_keys]
 
     # -- engines ---------------------------------------------------------------------------
     def policy_engine(self) -> NetworkPolicyEngine:
         return self.network.np_engine()
 
     # -- probes ----------------------------------------------------------------------------
-    def _source(self, name: str) -> Endpoint:
-        host = self.state.external_hosts.get(name)
-        if host is not None:
-            return Endpoint.external(host.ip, host.name)
-        if name.startswith("node:"):
-            return Endpoint.of_node(self.state.node(name[5:]))
-        if "/" in name:
-            pod = self.state.pod(name)
-            if pod is None:
-                raise LabError(f"no pod {name}: known pods are {', '.join(str(p.ref) for p in self.pods())}")
-            return Endpoint.of_pod(pod)
-        raise LabError(f"unknown source {name!r}: expected 'namespace/pod', 'node:<name>' or an external host ({', '.join(self.state.external_hosts)})")
-
-    def _resolve(self, source: Endpoint, destination: str, port: PortSpec, protocol: Protocol) -> Routed:
-        """Turn a destination name into the endpoint that receives the packet (after DNAT)."""
-        routed = self.service_network.resolve(source, destination, port, protocol)
-        if routed is not None:
-            return routed
-        endpoint: Endpoint | None = None
-        host = self.state.external_hosts.get(destination)
-        if host is not None:
-            endpoint = Endpoint.external(host.ip, host.name)
-        elif destination.startswith("node:"):
-            endpoint = Endpoint.of_node(self.state.node(destination[5:]))
-        elif "/" in destination:
-            pod = self.state.pod(destination)
-            if pod is None:
-                raise LabError(f"no pod {destination}")
-            endpoint = Endpoint.of_pod(pod)
-        else:
-            try:
-                ip = ipaddress.ip_address(destination)
-            except ValueError:
-                return Routed(None, None, failure=Verdict.DNS_FAILED, reason=f"{destination!r} does not resolve (NXDOMAIN)")
-            owner = self.state.owner_of(ip)
-            if isinstance(owner, Pod):
-                endpoint = Endpoint.of_pod(owner)
-            elif isinstance(owner, ExternalHost):
-                endpoint = Endpoint.external(owner.ip, owner.name)
-            elif owner is not None:
-                endpoint = Endpoint.of_node(owner)
-            else:
-                return Routed(None, None, failure=Verdict.BLOCKED, reason=f"nothing in the lab answers at {ip} (no route)")
-        return Routed(endpoint, _port_number(endpoint, port, protocol))
-
     def probe(self, source: str, destination: str, port: PortSpec = None, protocol: Protocol | str = Protocol.TCP) -> ProbeResult:
         proto = Protocol.parse(protocol)
         result = self._probe(Probe(source, destination, port, proto))
@@ -210,33 +182,68 @@ class SimulatedLab(ServicesMixin, Lab):
     def _probe(self, probe: Probe) -> ProbeResult:
         source, destination, port, proto = probe.source, probe.destination, probe.port, probe.protocol
         try:
-            src = self._source(source)
-            target = self._resolve(src, destination, port, proto)
+            src = self.traffic.source(source)
+            target = self.traffic.resolve(src, destination, port, proto)
         except LabError as exc:
             return ProbeResult(probe, Verdict.PROBE_FAILED, str(exc))
         if target.failure is not None or target.endpoint is None:
             return ProbeResult(probe, target.failure or Verdict.PROBE_FAILED, target.reason, hops=target.hops)
         if target.port is None:
             return ProbeResult(probe, Verdict.PROBE_FAILED, f"port {port!r} does not name a {proto} port of {target.endpoint.label}", hops=target.hops)
-        return self._deliver(probe, target.source or src, target.endpoint, target.port, proto, target.hops, via=target.via)
+        return self.traffic.deliver(probe, target.source or src, target.endpoint, target.port, proto, target.hops, via=target.via)
 
-    def _deliver(self, probe: Probe, src: Endpoint, dst: Endpoint, port: int, protocol: Protocol, hops: tuple[Hop, ...],
-                 *, via: str | None = None) -> ProbeResult:
-        """``src`` is the client as ``dst`` sees it (after any SNAT); ``via`` is the node where kube-proxy
-        DNATed a NodePort/LoadBalancer connection: the last leg is traced from there."""
-        # Route, SNAT, policy (NetworkPolicy and Cilium), NSGs, listening: grader/lab/sim/network.py.
-        return self.network.deliver(probe, src, dst, port, protocol, hops, via=via)
+    # -- Services, DNS, HTTP, Ingress, Gateway (grader/lab/sim/services_api.py) --------------------
+    def http(
+        self, source: str, url: str, *, host: str | None = None, sni: str | None = None, method: str = "GET",
+        headers: Mapping[str, str] | None = None, ca: Any = None, resolve: str | None = None, now: dt.datetime | None = None,
+    ) -> ProbeResult:
+        return self.service_calls.http(source, url, host=host, sni=sni, method=method, headers=headers, ca=ca, resolve=resolve, now=now)
 
-    def _refusal(self, dst: Endpoint, port: int, protocol: Protocol) -> str | None:
-        """None when something accepts the connection on ``dst``; otherwise why it is refused."""
-        if self.service_network.listens(dst, port, protocol):
-            return None
-        if dst.pod is not None:
-            return _refusal_text(dst.name, dst.pod.ports, port, protocol)
-        host = self.state.external_hosts.get(dst.name)
-        if host is not None:
-            return _refusal_text(host.name, host.ports, port, protocol)
-        return f"nothing on {dst.label} listens on {port}/{protocol}"
+    http.__doc__ = SimServices.http.__doc__
+
+    def nslookup(self, source: str, name: str) -> Lookup:
+        return self.service_calls.nslookup(source, name)
+
+    def services(self, namespace: str | None = None) -> ServiceList:
+        return self.service_calls.services(namespace)
+
+    def endpoints(self, service: str) -> EndpointsInfo:
+        return self.service_calls.endpoints(service)
+
+    def distribution(
+        self, source: str, destination: str, port: int | str | None = None, *, requests: int = 100,
+        protocol: Protocol | str = Protocol.TCP, host: str | None = None, resolve: str | None = None,
+    ) -> Distribution:
+        return self.service_calls.distribution(source, destination, port, requests=requests, protocol=protocol, host=host, resolve=resolve)
+
+    def set_ready(self, pod: str, ready: bool = True) -> None:
+        self.service_calls.set_ready(pod, ready)
+
+    def scale(self, deployment: str, replicas: int) -> list[str]:
+        return self.service_calls.scale(deployment, replicas)
+
+    def install_ingress_controller(self, name: str = "ingress-nginx", *, default: bool = False) -> str:
+        return self.service_calls.install_ingress_controller(name, default=default)
+
+    def install_gateway_class(self, name: str = "approuting-istio") -> str:
+        return self.service_calls.install_gateway_class(name)
+
+    def address(self, what: str) -> str | None:
+        return self.service_calls.address(what)
+
+    def status(self, what: str) -> Any:
+        return self.service_calls.status(what)
+
+    def node_ip(self, node: str) -> str:
+        return str(self.state.node(node).ip)
+
+    def cluster_ip(self, service: str) -> str | None:
+        svc = self.control_plane.find_service(service)
+        return str(svc.cluster_ip) if svc.cluster_ip is not None else None
+
+    def node_ports(self, service: str) -> dict[str, int]:
+        svc = self.control_plane.find_service(service)
+        return {p.name or str(p.port): p.node_port for p in svc.ports if p.node_port is not None}
 
     # -- network model: connections and NSGs (grader/lab/sim/network.py) -------------------------
     def open_connection(self, source: str, destination: str, port: PortSpec = None, protocol: Protocol | str = Protocol.TCP) -> Connection:
@@ -250,13 +257,13 @@ class SimulatedLab(ServicesMixin, Lab):
         if not conn.established:
             return ProbeResult(probe, Verdict.PROBE_FAILED, f"connection #{conn.id} was never established ({conn.result.verdict.name})")
         try:
-            src = self._source(probe.source)
-            target = self._resolve(src, probe.destination, probe.port, probe.protocol)
+            src = self.traffic.source(probe.source)
+            target = self.traffic.resolve(src, probe.destination, probe.port, probe.protocol)
         except LabError as exc:
             return ProbeResult(probe, Verdict.PROBE_FAILED, f"connection #{conn.id}: the client is gone ({exc})")
         if target.endpoint is None or target.port is None or target.failure is not None:
             return ProbeResult(probe, Verdict.BLOCKED, f"connection #{conn.id}: nothing answers at the other end any more ({target.reason})")
-        return self.network.deliver(probe, src, target.endpoint, target.port, probe.protocol, target.hops, established=conn.result)
+        return self.traffic.deliver(probe, src, target.endpoint, target.port, probe.protocol, target.hops, established=conn.result)
 
     def close_connection(self, connection: Connection | int) -> None:
         self.network.close(connection)
@@ -282,8 +289,6 @@ class SimulatedLab(ServicesMixin, Lab):
         """Another machine outside the cluster with a DNS name (e.g. ``example.com`` next to
         ``api.example.com`` for FQDN-rule edge cases); it serves ``ports`` on TCP. ``where`` is
         ``internet`` unless the address is on the node network (``vnet``). Simulated cluster only."""
-        from ...cni import NODE_NETWORK
-
         address = ipaddress.ip_address(ip)
         taken = self.state.owner_of(address)
         if taken is not None and getattr(taken, "name", None) != name:
@@ -295,69 +300,33 @@ class SimulatedLab(ServicesMixin, Lab):
         self.state.touch()
         return host
 
-    def matrix(
-        self, port: int | str, protocol: Protocol | str = Protocol.TCP, *,
-        sources: Sequence[str] | None = None, destinations: Sequence[str] | None = None,
-        namespaces: Sequence[str] | None = None,
-    ) -> ReachabilityMatrix:
-        proto = Protocol.parse(protocol)
-        default = [str(p.ref) for p in self.pods() if namespaces is None or p.namespace in namespaces]
-        srcs = tuple(sorted(sources if sources is not None else default))
-        dsts = tuple(sorted(destinations if destinations is not None else default))
-        results: dict[tuple[str, str], ProbeResult] = {}
-        explain = len(srcs) * len(dsts) <= EXPLAIN_LIMIT
-        if explain or isinstance(port, str) or self.network.needs_per_flow_evaluation():
-            for s in srcs:
-                for d in dsts:
-                    results[(s, d)] = self.probe(s, d, port, proto)
-        else:
-            results = self._fast_matrix(srcs, dsts, int(port), proto)
-        return ReachabilityMatrix(port, proto, srcs, dsts, results)
+    def _probe_cells(self, cells: Sequence[Cell], port: PortSpec, protocol: Protocol) -> dict[Cell, ProbeResult]:
+        explain = len(cells) <= EXPLAIN_LIMIT
+        if explain or not isinstance(port, int) or self.network.needs_per_flow_evaluation():
+            return {(s, d): self.probe(s, d, port, protocol) for s, d in cells}
+        return self._fast_matrix(cells, port, protocol)
 
-    def _fast_matrix(self, srcs: tuple[str, ...], dsts: tuple[str, ...], port: int, proto: Protocol) -> dict[tuple[str, str], ProbeResult]:
-        names = sorted(set(srcs) | set(dsts))
+    def _fast_matrix(self, cells: Sequence[Cell], port: int, proto: Protocol) -> dict[Cell, ProbeResult]:
+        """Pod-to-pod cells straight from the policy engine's matrix (no per-cell explanation)."""
+        names = sorted({name for cell in cells for name in cell})
         pods = [self.state.pod(n) for n in names]
         missing = [n for n, p in zip(names, pods, strict=True) if p is None]
         if missing:
-            raise LabError(f"no pod {missing[0]}")
+            raise LabError(f"no pod/{missing[0]}")
         index = {n: i for i, n in enumerate(names)}
         from ...netpol import policy_matrix  # numpy, loaded for large matrices only
 
         allowed = policy_matrix(self.policy_engine(), pods, port, proto).allowed  # type: ignore[arg-type]
         out = {}
-        for s in srcs:
-            for d in dsts:
-                probe = Probe(s, d, port, proto)
-                dst_pod = pods[index[d]]
-                assert dst_pod is not None
-                if not allowed[index[s], index[d]]:
-                    out[(s, d)] = ProbeResult(probe, Verdict.BLOCKED, f"blocked by NetworkPolicy (lab.probe({s!r}, {d!r}, {port}) explains which)", loopback=s == d)
-                elif not dst_pod.serves(port, proto):
-                    out[(s, d)] = ProbeResult(probe, Verdict.REFUSED, f"{d} does not listen on {port}/{proto}", loopback=s == d)
-                else:
-                    out[(s, d)] = ProbeResult(probe, Verdict.ALLOWED, "allowed by NetworkPolicy", answered_by=d, loopback=s == d)
+        for s, d in cells:
+            probe = Probe(s, d, port, proto)
+            dst_pod = pods[index[d]]
+            assert dst_pod is not None
+            if not allowed[index[s], index[d]]:
+                out[(s, d)] = ProbeResult(probe, Verdict.BLOCKED, f"blocked by NetworkPolicy (lab.probe({s!r}, {d!r}, {port}) explains which)", loopback=s == d)
+            elif not dst_pod.serves(port, proto):
+                out[(s, d)] = ProbeResult(probe, Verdict.REFUSED, f"{d} does not listen on {port}/{proto}", loopback=s == d)
+            else:
+                out[(s, d)] = ProbeResult(probe, Verdict.ALLOWED, "allowed by NetworkPolicy", answered_by=d, loopback=s == d)
         return out
-
-
-def _port_number(endpoint: Endpoint, port: PortSpec, protocol: Protocol) -> int | None:
-    if port is None:
-        if endpoint.pod is not None:
-            served = [c for c in endpoint.pod.ports if c.protocol == protocol]
-            return served[0].port if served else None
-        return None
-    if isinstance(port, int):
-        return port
-    if port.isdigit():
-        return int(port)
-    if endpoint.pod is None:
-        return None
-    named = endpoint.pod.named_port(port, protocol)
-    return named.port if named is not None else None
-
-
-def _refusal_text(name: str, served: tuple[ContainerPort, ...], port: int, protocol: Protocol) -> str | None:
-    if any(c.port == port and c.protocol == protocol for c in served):
-        return None
-    listing = ", ".join(c.render() for c in served) or "nothing"
-    return f"{name} does not listen on {port}/{protocol} (it serves {listing})"
 

@@ -46,6 +46,7 @@ from ...nsg import (
     parse_nsg,
 )
 from ...reachability import Hop, Probe, ProbeResult, Verdict
+from ...reachability.endpoints import NodeName, try_parse
 
 if TYPE_CHECKING:
     from ...manifests import Manifest
@@ -204,21 +205,17 @@ class SimNetwork:
             nsg = NetworkSecurityGroup(name, nsg.rules)
         if to == "subnet":
             self._nsg.subnet = nsg
-        elif to.startswith("node:"):
-            node = to[5:]
+        else:
+            node = _nic(to, "attach an NSG to")
             self.state.node(node)  # raises LabError for an unknown node
             self._nsg.nics[node] = nsg
-        else:
-            raise LabError(f"attach an NSG to 'subnet' (the node subnet) or 'node:<name>' (that node's NIC), not {to!r}")
         return nsg
 
     def detach_nsg(self, to: str = "subnet") -> None:
         if to == "subnet":
             self._nsg.subnet = None
-        elif to.startswith("node:"):
-            self._nsg.nics.pop(to[5:], None)
         else:
-            raise LabError(f"detach from 'subnet' or 'node:<name>', not {to!r}")
+            self._nsg.nics.pop(_nic(to, "detach an NSG from"), None)
 
     def nsg_attached(self) -> bool:
         return self._nsg.subnet is not None or bool(self._nsg.nics)
@@ -229,7 +226,7 @@ class SimNetwork:
 
     def nsg_rules(self, to: str = "subnet") -> NetworkSecurityGroup | None:
         """The NSG attached there, with the rules LoadBalancer Services added (as the portal would list them)."""
-        nsg = self._nsg.subnet if to == "subnet" else self._nsg.nics.get(to[5:] if to.startswith("node:") else to)
+        nsg = self._nsg.subnet if to == "subnet" else self._nsg.nics.get(_nic(to, "read the NSG of"))
         if nsg is None:
             return None
         if to == "subnet":
@@ -455,3 +452,10 @@ class SimNetwork:
         return ProbeResult(probe, Verdict.BLOCKED, f"the open connection is cut: {behaviour.reason}\n{reason}",
                            loopback=verdict.loopback, hops=(*hops, Hop("policy", "dropped (re-evaluated on every packet)")))
 
+
+def _nic(to: str, doing: str) -> str:
+    """The node whose NIC ``to`` (``node:<name>``) names; LabError for anything else."""
+    parsed = try_parse(to)
+    if not isinstance(parsed, NodeName):
+        raise LabError(f"to: {doing} 'subnet' (the node subnet) or 'node:<name>' (that node's NIC), not {to!r}")
+    return parsed.node

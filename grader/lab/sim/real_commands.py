@@ -18,7 +18,6 @@ the node's IP and that port, anything else (a Service name, an external host, an
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -28,6 +27,7 @@ from ...dns.resolver import query_order
 from ...errors import LabError
 from ...model import Pod, Protocol
 from ...reachability import ProbeResult
+from ...reachability.endpoints import NodeName, NodePort, PodName, try_parse
 from ...reachability.commands import (
     Command,
     connect,
@@ -43,7 +43,6 @@ from ...reachability.commands import (
 if TYPE_CHECKING:
     from .state import ClusterState
 
-_NODE_PORT = re.compile(r"node:([^:/]+):(\d+)")
 PortSpec = int | str | None
 
 
@@ -56,22 +55,24 @@ def _place(state: ClusterState, source: str, command: Command) -> Command | None
         if host.where == "vnet":
             return in_container(command, external_container(host.name))
         return None  # internet hosts only answer
-    if source.startswith("node:"):
-        return on_node(command, source[5:])
-    if "/" in source:
-        pod = state.pod(source)
+    parsed = try_parse(source)
+    if isinstance(parsed, NodeName):
+        return on_node(command, parsed.node)
+    if isinstance(parsed, PodName):
+        pod = state.pod(parsed.ref)
         return None if pod is None else in_pod(command, pod.namespace, pod.name)
     return None
 
 
 def _address(state: ClusterState, destination: str) -> tuple[str, Pod | None] | None:
-    if destination.startswith("node:"):
+    parsed = try_parse(destination)
+    if isinstance(parsed, NodeName | NodePort):
         try:
-            return str(state.node(destination[5:]).ip), None
+            return str(state.node(parsed.node).ip), None
         except LabError:
             return None
-    if "/" in destination:
-        pod = state.pod(destination)
+    if isinstance(parsed, PodName):
+        pod = state.pod(parsed.ref)
         return None if pod is None or pod.ip is None else (str(pod.ip), pod)
     return destination, None
 
@@ -90,9 +91,9 @@ def _port(pod: Pod | None, port: PortSpec, protocol: Protocol) -> int | None:
 
 def probe_command(state: ClusterState, source: str, destination: str, port: PortSpec, protocol: Protocol) -> Command | None:
     """What the kind backend execs for ``lab.probe(source, destination, port, protocol)``."""
-    node_port = _NODE_PORT.fullmatch(destination)
-    if node_port:
-        destination, port = f"node:{node_port.group(1)}", int(node_port.group(2))
+    parsed = try_parse(destination)
+    if isinstance(parsed, NodePort):  # node:<name>:<nodePort>, as both backends accept it
+        destination, port = str(parsed.on), parsed.port
     found = _address(state, destination)
     if found is None:
         return None
@@ -116,7 +117,7 @@ def http_command(state: ClusterState, source: str, url: str, *, host: str | None
     if isinstance(req, str):
         return None
     target = req.connect_host
-    if target.startswith("node:") or ("/" in target and not target.startswith("[")):
+    if isinstance(try_parse(target), NodeName | NodePort | PodName):
         found = _address(state, target)
         if found is None:
             return None

@@ -1,18 +1,19 @@
 """The Services/DNS/Ingress/Gateway part of the Lab API, as the simulated cluster implements it.
 
-Kept out of ``lab.py`` (a mixin of ``SimulatedLab``) so that file only carries the hooks.
+A composed part of ``SimulatedLab`` (which delegates to it), built from its declared
+collaborators: the control plane (stored objects), kube-proxy (DNS), the traffic path (sources),
+the HTTP client and the lab's ``probe``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
 
 from ...dns import Lookup
 from ...errors import LabError
-from ..base import object_key
 from ...gateway import (
     GatewayStatus,
     ListenerStatus,
@@ -30,86 +31,47 @@ from ...manifests import ObjectKey
 from ...model import Protocol
 from ...model.ingress import Ingress
 from ...reachability import ProbeResult, Verdict
-from ...services import Distribution, EndpointsInfo, ServiceInfo, services_table
-
+from ...services import Distribution, EndpointsInfo
+from ..base import object_key
+from ..refs import no_such, ref_key
+from ..results import IngressStatus, ServiceList
+from .controlplane import ControlPlane
+from .kubeproxy import KubeProxy
 from .real_commands import http_command, lookup_command, with_command
+from .traffic import Traffic
+from .web import WebClient
 
-if TYPE_CHECKING:
-    from .services_net import ServiceNetwork
-    from .web import WebClient
-
-
-@dataclass(frozen=True, slots=True)
-class IngressStatus:
-    """Which controller serves an Ingress, at which address, or why none does."""
-
-    ingress: str
-    class_name: str | None
-    controller: str | None
-    reason: str
-    address: str | None = None
-
-    @property
-    def served(self) -> bool:
-        return self.controller is not None
-
-    def render(self) -> str:
-        if self.controller is None:
-            return f"ingress {self.ingress}: not served: {self.reason}"
-        addr = self.address or "<pending>"
-        return f"ingress {self.ingress}: served by {self.controller} ({self.reason}), address {addr}"
-
-    __str__ = render
+ProbeFn = Callable[[str, str, "int | str | None", "Protocol | str"], ProbeResult]
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceList:
-    rows: tuple[ServiceInfo, ...]
+class SimServices:
+    """Lab calls for Services, DNS, load balancing, Ingress and Gateway API on the simulated cluster."""
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(self.rows)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, i: int) -> ServiceInfo:
-        return self.rows[i]
-
-    def render(self) -> str:
-        return services_table(self.rows)
-
-    __str__ = render
-
-    def to_frame(self) -> Any:
-        import pandas as pd
-
-        return pd.DataFrame([r.as_row() for r in self.rows])
-
-
-class ServicesMixin:
-    """Public Lab calls for Services, DNS, load balancing, Ingress and Gateway API."""
-
-    service_network: ServiceNetwork
-    _web: WebClient
+    def __init__(self, control: ControlPlane, kube_proxy: KubeProxy, traffic: Traffic, web: WebClient, probe: ProbeFn) -> None:
+        self.control = control
+        self.kube_proxy = kube_proxy
+        self.traffic = traffic
+        self.web = web
+        self.probe = probe
 
     # -- looking at Services -------------------------------------------------------------------
     def services(self, namespace: str | None = None) -> ServiceList:
         """Services like ``kubectl get svc -A -o wide`` (system ones included), sorted."""
-        return ServiceList(tuple(self.service_network.service_infos(namespace)))
+        return ServiceList(tuple(self.control.service_infos(namespace)))
 
     def endpoints(self, service: str) -> EndpointsInfo:
         """Endpoints of ``ns/name`` (or ``name.ns``): ready, not ready, and pods left out with why."""
-        return self.service_network.endpoints_info(service)
+        return self.control.endpoints_info(service)
 
     def nslookup(self, source: str, name: str) -> Lookup:
         """Resolve ``name`` as ``source`` would (every query of the search path, and who answered).
         Raises LabError when the DNS traffic itself is blocked (the reason says which policy)."""
-        src = self._source(source)  # type: ignore[attr-defined]
-        found, failed, _ = self.service_network.lookup(src, name)
+        src = self.traffic.source(source)
+        found, failed, _ = self.kube_proxy.lookup(src, name)
         if found is None:
             assert failed is not None
             raise LabError(failed.reason)
-        command = lookup_command(self.state, source, found)  # type: ignore[attr-defined]
+        command = lookup_command(self.control.state, source, found)
         return found if command is None else replace(found, command=command.line())
 
     # -- traffic -----------------------------------------------------------------------------
@@ -124,8 +86,8 @@ class ServicesMixin:
         ``ca`` is what the client trusts (a ``grader.tls`` CA or PEM): ``result.http.certificate_trusted``
         says whether it would accept the certificate. ``now`` moves the client's clock (expiry checks).
         """
-        result = self._web.request(source, url, host=host, sni=sni, method=method, headers=headers, ca=ca, resolve=resolve, now=now)
-        return with_command(result, http_command(self.state, source, url, host=host, sni=sni, method=method, headers=headers, resolve=resolve))  # type: ignore[attr-defined]
+        result = self.web.request(source, url, host=host, sni=sni, method=method, headers=headers, ca=ca, resolve=resolve, now=now)
+        return with_command(result, http_command(self.control.state, source, url, host=host, sni=sni, method=method, headers=headers, resolve=resolve))
 
     def distribution(
         self, source: str, destination: str, port: int | str | None = None, *, requests: int = 100,
@@ -144,7 +106,7 @@ class ServicesMixin:
                 who = r.answered_by if ok else None
                 verdicts.append(r.verdict.value if not ok and r.verdict is not Verdict.ALLOWED else f"HTTP {r.http.status if r.http else 0}")
             else:
-                r = self.probe(source, destination, port, protocol)  # type: ignore[attr-defined]
+                r = self.probe(source, destination, port, protocol)
                 who = r.answered_by if r.verdict is Verdict.ALLOWED else None
                 verdicts.append(r.verdict.value)
             answers.append(who)
@@ -153,33 +115,33 @@ class ServicesMixin:
     # -- changing workloads ---------------------------------------------------------------------
     def set_ready(self, pod: str, ready: bool = True) -> None:
         """Make a pod pass or fail its readiness probe (a not-ready pod leaves every Service's endpoints)."""
-        self.service_network.set_ready(pod, ready)
+        self.control.set_ready(pod, ready)
 
     def scale(self, deployment: str, replicas: int) -> list[str]:
         """``kubectl scale deployment/<ns>/<name> --replicas=N``; returns the pods it now owns."""
-        return self.service_network.scale(deployment, replicas)
+        return self.control.scale(deployment, replicas)
 
     def install_ingress_controller(self, name: str = "ingress-nginx", *, default: bool = False) -> str:
         """Run an ingress controller in the cluster (``ingress-nginx``: a pod in namespace
         ``ingress-nginx`` behind a LoadBalancer Service, IngressClass ``nginx``); returns its IngressClass."""
-        return self.service_network.install_ingress_controller(name, default=default).class_name
+        return self.control.install_ingress_controller(name, default=default).class_name
 
     def install_gateway_class(self, name: str = "approuting-istio") -> str:
         """Run a Gateway API implementation with pod data planes (``approuting-istio``, AKS application
         routing's: each Gateway of the class becomes an Envoy pod and a LoadBalancer Service
         ``<gateway>-approuting-istio`` in the Gateway's namespace); returns its GatewayClass."""
-        return self.service_network.install_gateway_class(name)
+        return self.control.install_gateway_class(name)
 
     # -- addresses and status ---------------------------------------------------------------------
     def address(self, what: str) -> str | None:
         """The external address of ``service/ns/name`` (LoadBalancer), ``ingress/ns/name`` or
         ``gateway/ns/name``; None while pending (as kubectl shows ``<pending>``)."""
         key = object_key(what)
-        net = self.service_network
+        net = self.control
         if key.kind == "Service":
             svc = net.service(key.namespace, key.name)
             if svc is None:
-                raise LabError(f"no Service {key.namespace}/{key.name}")
+                raise no_such("Service", key.namespace, key.name)
             return str(svc.load_balancer_ip) if svc.load_balancer_ip is not None else None
         if key.kind == "Ingress":
             return self.ingress_status(f"{key.namespace}/{key.name}").address
@@ -200,18 +162,18 @@ class ServicesMixin:
         if key.kind == "Ingress":
             return self.ingress_status(ref)
         if key.kind == "GatewayClass":
-            m = self.service_network.state.objects.get(ObjectKey("GatewayClass", "", key.name))
+            m = self.control.state.objects.get(ObjectKey("GatewayClass", "", key.name))
             if m is None:
-                raise LabError(f"no GatewayClass {key.name}")
+                raise no_such("GatewayClass", "", key.name)
             return class_status(m.obj)
         raise LabError(f"no status for kind {key.kind}: ask for httproute/, gateway/, gatewayclass/ or ingress/")
 
     def ingress_status(self, ref: str) -> IngressStatus:
-        net = self.service_network
-        ns, _, name = ref.partition("/")
-        m = net.state.objects.get(ObjectKey("Ingress", ns, name))
+        net = self.control
+        key = ref_key("Ingress", ref)
+        m = net.state.objects.get(key)
         if m is None:
-            raise LabError(f"no Ingress {ref}")
+            raise no_such("Ingress", key.namespace, key.name)
         ing: Ingress = m.obj
         classes = net.ingress_classes()
         reasons = []
@@ -232,11 +194,11 @@ class ServicesMixin:
         return IngressStatus(ing.ref, ing.class_name, None, why)
 
     def gateway_status(self, ref: str) -> GatewayStatus:
-        net = self.service_network
-        ns, _, name = ref.partition("/")
-        gw = net.gateways().get((ns, name))
+        net = self.control
+        key = ref_key("Gateway", ref)
+        gw = net.gateways().get((key.namespace, key.name))
         if gw is None:
-            raise LabError(f"no Gateway {ref}")
+            raise no_such("Gateway", key.namespace, key.name)
         classes = net.gateway_classes()
         impl = implementation_for(gw, classes)
         if impl is None:
@@ -264,7 +226,7 @@ class ServicesMixin:
         return GatewayStatus(gw.ref, tuple(conds), tuple(listeners), addresses)
 
     def _attached_counts(self, gw: Any) -> dict[str, int]:
-        net = self.service_network
+        net = self.control
         counts: dict[str, int] = {}
         for route in net.routes():
             for parent in route.parent_refs:
@@ -276,11 +238,11 @@ class ServicesMixin:
         return counts
 
     def route_status(self, ref: str) -> RouteStatus:
-        net = self.service_network
-        ns, _, name = ref.partition("/")
-        route = next((r for r in net.routes() if r.namespace == ns and r.name == name), None)
+        net = self.control
+        key = ref_key("HTTPRoute", ref)
+        route = next((r for r in net.routes() if r.namespace == key.namespace and r.name == key.name), None)
         if route is None:
-            raise LabError(f"no HTTPRoute {ref}")
+            raise no_such("HTTPRoute", key.namespace, key.name)
         gateways, classes = net.gateways(), net.gateway_classes()
         listener_ok = {}
         for gw in gateways.values():

@@ -16,6 +16,7 @@ from ...errors import LabError
 from ...manifests import Manifest, ObjectKey
 from ...model import ContainerPort, ExternalHost, Labels, Namespace, NetworkPolicy, Node, Pod, PodRef, Protocol
 from ...model.cluster import IPAddress
+from ..results import default_external_hosts
 
 SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 
@@ -25,24 +26,6 @@ COREDNS_PORTS = (
     ContainerPort(53, Protocol.TCP, "dns-tcp"),
     ContainerPort(9153, Protocol.TCP, "metrics"),
 )
-
-
-def default_external_hosts() -> dict[str, ExternalHost]:
-    """Hosts outside the cluster that every lab has (addresses are documentation ranges, RFC 5737)."""
-    import ipaddress
-
-    web = (ContainerPort(80, Protocol.TCP, "http"), ContainerPort(443, Protocol.TCP, "https"))
-    hosts = [
-        ExternalHost("host", ipaddress.ip_address("172.18.0.1"), "host",
-                     "the learner's machine (on Linux, the kind network's gateway)", ()),
-        ExternalHost("vm.internal", ipaddress.ip_address("172.18.0.100"), "vnet",
-                     "a VM on the node network, like a VM in the AKS cluster's virtual network", web),
-        ExternalHost("api.example.com", ipaddress.ip_address("203.0.113.10"), "internet",
-                     "a public API on the internet (TEST-NET-3 documentation address)", web),
-        ExternalHost("blocked.example.net", ipaddress.ip_address("198.51.100.20"), "internet",
-                     "another internet service, for egress rules that allow one host and not another", web),
-    ]
-    return {h.name: h for h in hosts}
 
 
 class ClusterState:
@@ -77,7 +60,7 @@ class ClusterState:
         for n in self.nodes:
             if n.name == name:
                 return n
-        raise LabError(f"no node {name!r}; nodes: {', '.join(n.name for n in self.nodes)}")
+        raise LabError(f"no node/{name}; known: {', '.join(f'node/{n.name}' for n in self.nodes)}")
 
     def workers(self) -> list[Node]:
         return [n for n in self.nodes if n.role == "worker"] or list(self.nodes)
@@ -134,14 +117,14 @@ class ClusterState:
     def relabel_pod(self, ref: PodRef, changes: dict[str, str | None]) -> None:
         pod = self._pods.get(ref)
         if pod is None:
-            raise LabError(f"no pod {ref}")
+            raise LabError(f"no pod/{ref}")
         self._pods[ref] = replace(pod, labels=pod.labels.merged(changes))
         self.touch()
 
     def relabel_namespace(self, name: str, changes: dict[str, str | None]) -> None:
         ns = self.namespaces.get(name)
         if ns is None:
-            raise LabError(f"no namespace {name!r}")
+            raise LabError(f"no namespace/{name}")
         self.namespaces[name] = Namespace(name, ns.labels.merged(changes))
         self.touch()
 

@@ -40,9 +40,9 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from ...tls import KeyPair
-
-    from .lab import SimulatedLab
-    from .services_net import ServiceNetwork
+    from .controlplane import ControlPlane
+    from .kubeproxy import KubeProxy
+    from .traffic import Traffic
 
 _FAKE: KeyPair | None = None
 
@@ -83,9 +83,14 @@ class Exchange:
 
 
 class WebClient:
-    def __init__(self, lab: SimulatedLab, net: ServiceNetwork) -> None:
-        self.lab = lab
+    """HTTP(S) in the simulated cluster. Declared collaborators: ``traffic`` (sources, destinations
+    after DNAT, the last leg), ``net`` (the control plane: stored objects, controllers, balancer)
+    and ``kube_proxy`` (ClusterIP routing for ingress controllers in ClusterIP upstream mode)."""
+
+    def __init__(self, traffic: Traffic, net: ControlPlane, kube_proxy: KubeProxy) -> None:
+        self.traffic = traffic
         self.net = net
+        self.kube_proxy = kube_proxy
 
     # -- entry point -----------------------------------------------------------------------------
     def request(
@@ -108,8 +113,8 @@ class WebClient:
         ex = Exchange(url, sni=sni or "", path=path)
         req_headers = [("Host", host_header), *((k, v) for k, v in (headers or {}).items() if k.lower() != "host")]
         try:
-            src = self.lab._source(source)
-            target = self.lab._resolve(src, resolve or parts.hostname, port, Protocol.TCP)
+            src = self.traffic.source(source)
+            target = self.traffic.resolve(src, resolve or parts.hostname, port, Protocol.TCP)
         except LabError as exc:
             return ProbeResult(probe, Verdict.PROBE_FAILED, str(exc))
         ex.hops += list(target.hops)
@@ -120,8 +125,8 @@ class WebClient:
                 reason += (f"\nTo reach a name that DNS does not know (an Ingress or Gateway host), connect to an address and keep "
                            f"the name for Host and SNI: lab.http({source!r}, {url!r}, resolve='<address>') (curl --resolve)")
             return ProbeResult(probe, verdict, reason, hops=tuple(ex.hops))
-        seen = getattr(target, "source", None) or src
-        l4 = self.lab._deliver(probe, seen, target.endpoint, target.port, Protocol.TCP, tuple(ex.hops), via=getattr(target, "via", None))
+        seen = target.source or src
+        l4 = self.traffic.deliver(probe, seen, target.endpoint, target.port, Protocol.TCP, tuple(ex.hops), via=target.via)
         if l4.verdict is not Verdict.ALLOWED:
             return l4
         ex.hops = [h for h in l4.hops if h.step != "deliver"]
@@ -173,7 +178,7 @@ class WebClient:
         ex.served_by = endpoint.label
         ex.answered_by = endpoint.label
         ex.client_ip = str(seen.ip)
-        ex.body = endpoint.name.split("/")[-1]
+        ex.body = endpoint.pod.name if endpoint.pod is not None else endpoint.name
         ex.request_headers = headers
         ex.request_path = ex.path
         ex.reasons.append(f"{endpoint.label} answered 200{via} and saw client {seen.ip}")
@@ -283,7 +288,7 @@ class WebClient:
             via = Endpoint.of_node(control)
             ex.hops.append(Hop("upstream", f"{label} → {svc.ref} clusterIP {svc.cluster_ip}:{sport.port}, routed through {control.name}; "
                                            f"kube-proxy there masquerades the off-cluster source to {control.ip}"))
-            routed = self.net._to_cluster_ip(via, svc, sport.port, Protocol.TCP)
+            routed = self.kube_proxy.to_cluster_ip(via, svc, sport.port, Protocol.TCP)
             ex.hops += list(routed.hops)
             if routed.failure is not None or routed.endpoint is None or routed.port is None:
                 ex.status = no_endpoints if routed.failure is Verdict.REFUSED else timeout_status
@@ -303,7 +308,7 @@ class WebClient:
         order.remove(first)
         tries = [first, *order][:retries]
         for i, backend in enumerate(tries):
-            dst = self.net._backend_endpoint(backend)
+            dst = self.kube_proxy.backend_endpoint(backend)
             ex.hops.append(Hop("upstream", f"{label} → {backend.label} {backend.ip}:{backend.port} (endpoint of {svc.ref}:{sport.port}, proxied directly to the pod)"))
             done = self._last_leg(ex, proxy, dst, backend.port, label, headers, timeout_status, refused_status, retry=i + 1 < len(tries))
             if done:
@@ -312,7 +317,7 @@ class WebClient:
     def _last_leg(self, ex: Exchange, src: Endpoint, dst: Endpoint, port: int, label: str, headers: list[tuple[str, str]],
                   timeout_status: int, refused_status: int, *, retry: bool = False) -> bool:
         probe = Probe(src.label, dst.label, port, Protocol.TCP)
-        result = self.lab._deliver(probe, src, dst, port, Protocol.TCP, ())
+        result = self.traffic.deliver(probe, src, dst, port, Protocol.TCP, ())
         if result.verdict is Verdict.ALLOWED:
             ex.hops.append(Hop("policy", f"{src.label} → {dst.label} {port}/TCP: allowed"))
             ex.reasons.append(result.reason)

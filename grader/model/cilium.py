@@ -1,4 +1,5 @@
-"""CiliumNetworkPolicy / CiliumClusterwideNetworkPolicy (``cilium.io/v2``), the subset the lab models.
+"""CiliumNetworkPolicy / CiliumClusterwideNetworkPolicy (``cilium.io/v2``), the subset the lab models
+(types only: the parser is ``grader.manifests.cilium``, the semantics ``grader.cilium``).
 
 Field meanings follow docs.cilium.io "Layer 3 Examples", "Layer 4 Examples", "Layer 7 Examples"
 (DNS) and "Using Kubernetes Constructs in Policy", and ``pkg/policy/api`` (``Rule``,
@@ -18,17 +19,63 @@ Field meanings follow docs.cilium.io "Layer 3 Examples", "Layer 4 Examples", "La
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 
-from ..model import IPBlock, LabelSelector, Protocol
-from .fqdn import FqdnSelector
+from .cluster import Protocol
+from .labels import LabelSelector
+from .networkpolicy import IPBlock
 
 NAMESPACE_LABEL = "io.kubernetes.pod.namespace"
 NAMESPACE_LABELS_PREFIX = "io.cilium.k8s.namespace.labels."
 SERVICEACCOUNT_LABEL = "io.cilium.k8s.policy.serviceaccount"
 CLUSTER_LABEL = "io.cilium.k8s.policy.cluster"
+
+
+NAME_RE = re.compile(r"^([-a-zA-Z0-9_]+[.]?)+$")
+"""The CRD's pattern for ``matchName`` (FQDNSelector)."""
+PATTERN_RE = re.compile(r"^([-a-zA-Z0-9_*]+[.]?)+$")
+"""The CRD's pattern for ``matchPattern``."""
+_DNS_CHARS = "[-a-z0-9_]"
+
+
+def normalize(name: str) -> str:
+    return name.strip().lower().rstrip(".")
+
+
+@cache
+def pattern_regex(pattern: str) -> re.Pattern[str]:
+    p = normalize(pattern)
+    if p == "*":
+        return re.compile(rf"^({_DNS_CHARS}+\.)*{_DNS_CHARS}+$")
+    prefix = ""
+    if p.startswith("**."):
+        prefix = rf"({_DNS_CHARS}+\.)+"
+        p = p[3:]
+    body = "".join(f"{_DNS_CHARS}*" if ch == "*" else re.escape(ch) for ch in p)
+    return re.compile(f"^{prefix}{body}$")
+
+
+@dataclass(frozen=True, slots=True)
+class FqdnSelector:
+    """One ``toFQDNs`` or ``rules.dns`` entry: exactly one of ``match_name`` / ``match_pattern``."""
+
+    match_name: str | None = None
+    match_pattern: str | None = None
+
+    def matches(self, name: str) -> bool:
+        n = normalize(name)
+        if self.match_name is not None:
+            return n == normalize(self.match_name)
+        assert self.match_pattern is not None
+        return bool(pattern_regex(self.match_pattern).match(n))
+
+    def render(self) -> str:
+        return f"matchName {self.match_name}" if self.match_name is not None else f"matchPattern {self.match_pattern}"
+
 
 
 class Entity(StrEnum):

@@ -19,23 +19,25 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-from ..manifests.documents import Document
-from ..manifests.validation import Problems, parse_metadata, parse_selector, port_name_errors
-from ..model.cluster import IPNetwork
-from .fqdn import NAME_RE, PATTERN_RE, FqdnSelector
-from .model import (
+from ..model.cilium import (
+    NAME_RE,
     NAMESPACE_LABEL,
     NAMESPACE_LABELS_PREFIX,
+    PATTERN_RE,
     CidrRule,
     CiliumNetworkPolicy,
     CiliumProtocol,
     CiliumRule,
     EndpointSelector,
     Entity,
+    FqdnSelector,
     PolicySpec,
     PortProtocol,
     PortRule,
 )
+from ..model.cluster import IPNetwork
+from .documents import Document
+from .validation import Problems, parse_metadata, parse_selector, port_name_errors
 
 INGRESS_FIELDS = ("fromEndpoints", "fromCIDR", "fromCIDRSet", "fromEntities", "toPorts")
 EGRESS_FIELDS = ("toEndpoints", "toCIDR", "toCIDRSet", "toEntities", "toFQDNs", "toPorts")
