@@ -39,7 +39,7 @@ def matrix(
     manifests: Annotated[list[Path] | None, typer.Argument(help="NetworkPolicy manifests to apply on top of the topology.")] = None,
     probe: Annotated[list[str] | None, typer.Option("--probe", "-p", help="PORT/PROTOCOL to probe, repeatable (e.g. -p 80/TCP -p 53/UDP). Default: every port the destination pods declare.")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table (truth tables, upstream style) or json (list of {from, to, port, protocol, verdict, reason}).")] = "table",
-    profile: Annotated[str, typer.Option(help="CNI profile whose semantics to use (kindnet, calico-vxlan, calico-bgp, cilium-tunnel, cilium-native): CNIs disagree on a few cases, e.g. Cilium's ipBlock never matches pod IPs.")] = "kindnet",
+    profile: Annotated[str, typer.Option(help="CNI profile whose semantics to use (kindnet, calico-vxlan, calico-flat, calico-bgp, cilium-tunnel, cilium-native): CNIs disagree on a few cases, e.g. Cilium's ipBlock never matches pod IPs.")] = "kindnet",
 ) -> None:
     """Evaluate reachability offline, like an analyzer: no cluster needed.
 
@@ -69,7 +69,7 @@ def matrix(
 
 # --- kind backend: doctor, up, down, status -------------------------------------------------------
 
-_PROFILE_HELP = "CNI profile: kindnet, calico-vxlan, calico-bgp, cilium-tunnel or cilium-native."
+_PROFILE_HELP = "CNI profile: kindnet, calico-vxlan, calico-flat, calico-bgp, cilium-tunnel or cilium-native."
 
 
 @app.command()

@@ -45,6 +45,15 @@ def install_ingress_controller(ctx: Any, lab: Any, p: dict[str, Any]) -> None:
         raise SpecError(f"install_ingress_controller: {exc}") from None
 
 
+@action("install_gateway_class")
+def install_gateway_class(ctx: Any, lab: Any, p: dict[str, Any]) -> None:
+    """A Gateway API implementation whose Gateways are pods (``approuting-istio``: AKS application routing's)."""
+    try:
+        lab.install_gateway_class(p.get("name", "approuting-istio"))
+    except (KeyError, ValueError) as exc:
+        raise SpecError(f"install_gateway_class: {exc}") from None
+
+
 @action("set_ready")
 def set_ready(ctx: Any, lab: Any, p: dict[str, Any]) -> None:
     """A pod that fails (``ready: false``) or passes its readiness probe."""

@@ -117,6 +117,10 @@ class Check:
         """Run an in-cluster ingress controller (``ingress-nginx``: IngressClass ``nginx``)."""
         return self.setup("install_ingress_controller", name=name)
 
+    def install_gateway_class(self, name: str = "approuting-istio") -> Check:
+        """Run a Gateway API implementation with pod data planes (``approuting-istio``: AKS application routing's)."""
+        return self.setup("install_gateway_class", name=name)
+
     def set_ready(self, pod: str, ready: bool = False) -> Check:
         """Make ``pod`` fail (or pass) its readiness probe."""
         return self.setup("set_ready", pod=pod, ready=ready)

@@ -102,6 +102,17 @@ class Path:
     crossings: tuple[NicCrossing, ...] = ()
     snat: tuple[tuple[IPAddress, IPAddress, str], ...] = field(default=())
     """Every source rewrite: (from, to, where)."""
+    on_source_node: int = 0
+    """How many of ``hops`` happen before the packet leaves its source's node (1 for a pod: its veth).
+    Egress policy is enforced there, so a trace that egress policy drops stops after these hops."""
+
+    def until_egress(self) -> tuple[Step, ...]:
+        """The hops up to the point where egress policy judges the packet (on the source's node)."""
+        return self.hops[:self.on_source_node]
+
+    def after_egress(self) -> tuple[Step, ...]:
+        """The hops after the packet has left the source's node."""
+        return self.hops[self.on_source_node:]
 
 
 def ephemeral_port(*parts: object) -> int:
@@ -135,12 +146,14 @@ class _Builder:
     def packet(self, src: IPAddress, dst: IPAddress) -> Packet:
         return Packet(src, dst, self.protocol, self.src_port, self.port)
 
+    on_source_node: int = 0
+
     def fail(self, reason: str) -> Path:
         self.hop("route", f"no route: {reason}")
-        return Path(tuple(self.hops), False, reason, None, tuple(self.crossings), tuple(self.snat))
+        return Path(tuple(self.hops), False, reason, None, tuple(self.crossings), tuple(self.snat), self.on_source_node)
 
     def done(self, client_ip: IPAddress) -> Path:
-        return Path(tuple(self.hops), True, "", client_ip, tuple(self.crossings), tuple(self.snat))
+        return Path(tuple(self.hops), True, "", client_ip, tuple(self.crossings), tuple(self.snat), self.on_source_node)
 
     def node_ip(self, name: str) -> IPAddress:
         return self.nodes[name].ip
@@ -165,6 +178,7 @@ def trace(
     b = _Builder(profile, nodes, protocol, port, ephemeral_port(src.ip, dst.ip, port, protocol))
     if src.zone is Zone.POD:
         b.hop("route", f"{src.label} ({src.ip}) → node {src.node} over the pod's veth")
+        b.on_source_node = len(b.hops)
     if dst.zone is Zone.POD:
         return _to_pod(b, src, dst, pod_block, tunnel_address)
     if dst.zone is Zone.NODE:
@@ -201,8 +215,12 @@ def _to_pod(b: _Builder, src: Place, dst: Place, pod_block: Callable[[IPAddress]
         if p.pod_routes_advertised and src.knows_pod_routes:
             block = pod_block(dst.ip)
             via = b.node_ip(dst.node)
-            b.hop("route", f"{src.label} → {dst.ip} via {via} (node {dst.node}): it learned {block or dst.ip} by BGP from Calico "
-                           "(flat model: pod addresses are routable on the node network)")
+            if p.pods_on_node_network:
+                b.hop("route", f"{src.label} → {dst.ip} via {via} (node {dst.node}): the pod's address is one of the node network's "
+                               f"(flat model, as on AKS, where the VNet routes it; on kind the host has a route to {block or dst.ip})")
+            else:
+                b.hop("route", f"{src.label} → {dst.ip} via {via} (node {dst.node}): it learned {block or dst.ip} by BGP from Calico "
+                               "(routed model: the pod range is separate from the node network, but routable from it)")
             b.cross(dst.node, "Inbound", b.packet(src.ip, dst.ip))
             b.hop("route", f"node {dst.node} → {dst.label} ({dst.ip}) over the pod's veth")
             return b.done(src.ip)
@@ -280,7 +298,7 @@ def _to_node_network(b: _Builder, src: Place, dst: Place) -> Path:
     p = b.profile
     if src.zone is Zone.POD:
         assert src.node is not None
-        if p.masquerade:
+        if p.masquerade and not p.pods_on_node_network:
             node_ip = b.node_ip(src.node)
             _snat(b, src.ip, node_ip, f"on {src.node}: " + _masq_reason(p, other_node=False))
             b.hop("route", f"{src.node} → {dst.label} ({dst.ip}) on the node network")
@@ -291,7 +309,8 @@ def _to_node_network(b: _Builder, src: Place, dst: Place) -> Path:
         if not (p.pod_routes_advertised and dst.knows_pod_routes):
             return b.fail(f"the packet arrives, but {dst.label} has no route back to the pod address {src.ip} "
                           f"(it learned no routes to {p.pod_subnet}), so the reply never comes back")
-        b.hop("route", f"{dst.label} answers {src.ip} via {b.node_ip(src.node)} (route learned by BGP)")
+        learned = "its route to the pod's block" if p.pods_on_node_network else "route learned by BGP"
+        b.hop("route", f"{dst.label} answers {src.ip} via {b.node_ip(src.node)} ({learned})")
         return b.done(src.ip)
     if src.zone is Zone.NODE:
         assert src.node is not None
@@ -354,6 +373,9 @@ def _masq_reason(p: CniProfile, *, other_node: bool) -> str:
 
 
 def _no_masq_reason(p: CniProfile, *, to_node: bool) -> str:
+    if p.pods_on_node_network:
+        return ("pod addresses belong to the node network, so traffic to it keeps them (Calico natOutgoing skips destinations "
+                "in any IP pool, and the node network is a disabled one; on AKS, Azure CNI does not SNAT inside the VNet)")
     if p.cni == "calico":
         return "Calico natOutgoing is Disabled on this pool, so pods keep their own address"
     if p.cni == "cilium" and to_node:

@@ -24,6 +24,18 @@ Every datapath property below cites where it comes from; the research notes
   traffic leaving the cluster to the node IP except traffic to other cluster nodes
   (docs.cilium.io network/concepts/routing, network/concepts/masquerading). Policy is looked up for
   every packet that is not a reply (cilium/cilium#2700), so a new deny cuts established connections.
+* ``calico-flat``: AKS's flat model (Azure CNI Pod Subnet / Node Subnet: "assigns IP addresses to
+  pods from a subnet from the same Azure virtual network as the AKS nodes", the pod address is
+  seen by the destination; learn.microsoft.com/azure/aks/concepts-network-ip-address-planning and
+  concepts-network-azure-cni-pod-subnet). Pods get addresses from a range of the node network
+  (172.18.128.0/17 of kind's 172.18.0.0/16), every host on the node network reaches them, and
+  they keep their address to the node network; only traffic to the internet is SNATed (on AKS by
+  the outbound type; Azure CNI's ip-masq-agent keeps VNet destinations unNATed). On kind it is
+  built with Calico: one pool inside the node network, no encapsulation, ``natOutgoing: Enabled``
+  and a *disabled* pool covering the rest of the node network, because natOutgoing skips
+  destinations in any IP pool (docs.tigera.io networking/configuring/workloads-outside-cluster);
+  the external hosts get routes to the pod blocks (a Docker bridge cannot deliver to addresses
+  behind a node's veths; on AKS the VNet's routing does that without any route).
 """
 
 from __future__ import annotations
@@ -96,6 +108,9 @@ class CniProfile:
     """Pod traffic to another node's IP is SNATed too (kindnet, Calico natOutgoing; Cilium exempts nodes)."""
     pod_routes_advertised: bool = False
     """Pod blocks are announced to peers on the node network (Calico BGP), so a VM there can route to pods."""
+    pods_on_node_network: bool = False
+    """Pods get addresses from the node network's own range (AKS flat: Azure CNI Pod/Node Subnet): hosts on it
+    reach them, and pod traffic to it keeps the pod address (SNAT only to the internet)."""
     kube_proxy_replacement: bool = False
     kube_proxy_mode: str = "iptables"
     """``networking.kubeProxyMode`` of the profile's kind config: ``iptables`` (kind's default), ``nftables``,
@@ -118,8 +133,12 @@ class CniProfile:
 
     @property
     def model(self) -> str:
-        """``overlay`` when pods are hidden behind node addresses outside the cluster, ``flat`` when pod IPs are routable on the node network."""
-        return "flat" if self.pod_routes_advertised and not self.masquerade else "overlay"
+        """``flat`` when pods have addresses of the node network itself (AKS's flat model), ``routed`` when
+        the pod range is separate but routable from the node network (Calico BGP: not AKS's flat model),
+        ``overlay`` when pods are hidden behind node addresses outside the cluster."""
+        if self.pods_on_node_network:
+            return "flat"
+        return "routed" if self.pod_routes_advertised and not self.masquerade else "overlay"
 
     def enforces(self, api_version: str, kind: str) -> bool:
         return (api_version, kind) in self.policy_kinds
@@ -142,7 +161,8 @@ class CniProfile:
         """A few lines a lesson can print: addressing, encapsulation, SNAT, policies."""
         encap = (f"VXLAN on UDP {self.tunnel_port} ({self.tunnel_device})" if self.encapsulated
                  else f"none ({self.routing.value})")
-        snat = "pod traffic leaving the cluster is SNATed to the node IP" if self.masquerade else "pod IPs are kept (not SNATed)"
+        snat = ("pod IPs are kept on the node network, SNATed to the node IP only to the internet" if self.pods_on_node_network
+                else "pod traffic leaving the cluster is SNATed to the node IP" if self.masquerade else "pod IPs are kept (not SNATed)")
         kinds = ", ".join(f"{k} ({a})" for a, k in sorted(self.policy_kinds))
         lines = [
             f"{self.name}: {self.title}" + (f", {'kindnetd of kind' if self.cni == 'kindnet' else self.cni} {self.cni_version}" if self.cni_version else ""),
@@ -165,6 +185,7 @@ def _profiles() -> dict[str, CniProfile]:
     cilium_kinds = frozenset({NETWORKING_V1, CILIUM_POLICY, CILIUM_CLUSTERWIDE_POLICY})
     pods_kind = ipaddress.ip_network("10.244.0.0/16")
     pods_calico = ipaddress.ip_network("192.168.0.0/16")
+    pods_flat = ipaddress.ip_network("172.18.128.0/17")   # the upper half of the node network
     services = ipaddress.ip_network("10.96.0.0/16")
     profiles = (
         CniProfile(
@@ -179,7 +200,14 @@ def _profiles() -> dict[str, CniProfile]:
             settings=(("ipPools[0].encapsulation", "VXLAN"), ("ipPools[0].natOutgoing", "Enabled"), ("ipPools[0].blockSize", "26")),
         ),
         CniProfile(
-            "calico-bgp", "Calico, BGP routing without encapsulation", "calico", pods_calico, services, 26,
+            "calico-flat", "Flat as on AKS: pods addressed from the node network (Calico, no encapsulation)", "calico", pods_flat, services, 26,
+            cni_version=calico, routing=Routing.BGP, masquerade=True, masquerade_to_other_nodes=False,
+            pod_routes_advertised=True, pods_on_node_network=True, policy_kinds=calico_kinds,
+            settings=(("ipPools[0].cidr", str(pods_flat)), ("ipPools[0].encapsulation", "None"), ("ipPools[0].natOutgoing", "Enabled"),
+                      ("ipPools[1]", "172.18.0.0/17, disabled: no NAT to the node network"), ("bgp", "Enabled"), ("ipPools[0].blockSize", "26")),
+        ),
+        CniProfile(
+            "calico-bgp", "Calico, BGP routing without encapsulation (routed, not AKS's flat)", "calico", pods_calico, services, 26,
             cni_version=calico, routing=Routing.BGP, masquerade=False, masquerade_to_other_nodes=False,
             pod_routes_advertised=True, policy_kinds=calico_kinds,
             settings=(("ipPools[0].encapsulation", "None"), ("ipPools[0].natOutgoing", "Disabled"), ("bgp", "Enabled"),

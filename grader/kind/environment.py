@@ -192,7 +192,9 @@ def subnet_check(profile: str | None) -> Check | None:
         return None
     prof = get_profile(profile)
     nets = [ipaddress.ip_network(c["Subnet"]) for c in config if isinstance(c, dict) and "." in str(c.get("Subnet", ""))]
-    clash = sorted(f"{ours} overlaps the kind network {n}" for ours in (prof.pod_subnet, prof.service_subnet) for n in nets if ours.overlaps(n))
+    # calico-flat puts its pods in the kind network on purpose (AKS's flat model); only its Services must stay out.
+    ranges = (prof.service_subnet,) if prof.pods_on_node_network else (prof.pod_subnet, prof.service_subnet)
+    clash = sorted(f"{ours} overlaps the kind network {n}" for ours in ranges for n in nets if ours.overlaps(n))
     if clash:
         return Check("kind network", Status.FAIL, "; ".join(clash),
                      "remove the kind network when no kind cluster uses it (`docker network rm kind`) so kind makes a new one, "

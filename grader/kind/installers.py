@@ -110,14 +110,21 @@ def calico_installation(profile: str | CniProfile) -> dict[str, Any]:
         "cidr": str(prof.pod_subnet),
         "blockSize": prof.node_block_prefix,
         "encapsulation": "VXLAN" if vxlan else "None",
-        "natOutgoing": "Enabled" if vxlan else "Disabled",
+        "natOutgoing": "Enabled" if vxlan or prof.pods_on_node_network else "Disabled",
         "nodeSelector": "all()",
     }
+    pools = [pool]
+    if prof.pods_on_node_network:
+        # calico-flat: pods in the node network's upper half; the lower half is a disabled pool, so
+        # natOutgoing leaves traffic to the node network unNATed (grader.kind.calico_flat_pools).
+        from .calico_flat import node_network_pool
+
+        pools.append(node_network_pool(prof))
     return {
         "apiVersion": "operator.tigera.io/v1",
         "kind": "Installation",
         "metadata": {"name": "default"},
-        "spec": {"calicoNetwork": {"bgp": "Disabled" if vxlan else "Enabled", "ipPools": [pool]}},
+        "spec": {"calicoNetwork": {"bgp": "Disabled" if vxlan else "Enabled", "ipPools": pools}},
     }
 
 

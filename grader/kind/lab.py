@@ -393,6 +393,9 @@ class LiveLab(Lab):
     def install_ingress_controller(self, name: str = "ingress-nginx", *, default: bool = False) -> str:
         return self.controllers.install_ingress_controller(name, default=default)
 
+    def install_gateway_class(self, name: str = "approuting-istio") -> str:
+        return self.controllers.install_gateway_class(name, kubeconfig=str(self.kubeconfig))
+
     def address(self, what: str, *, wait: float | None = None) -> str | None:
         """As the simulated cluster answers it; on a real cluster waits (up to 60 s by default, ``wait=0``
         not at all) for the controller to publish the address."""

@@ -198,6 +198,12 @@ class Lab(ABC):
     def install_ingress_controller(self, name: str = "ingress-nginx", *, default: bool = False) -> str:
         """Run an in-cluster ingress controller; returns its IngressClass name."""
 
+    def install_gateway_class(self, name: str = "approuting-istio") -> str:
+        """Run a Gateway API implementation whose Gateways are pods in the cluster; returns its GatewayClass."""
+        from ..errors import LabError
+
+        raise LabError(f"install_gateway_class() is not available on the {type(self).__name__} backend")
+
     @abstractmethod
     def address(self, what: str) -> str | None:
         """External address of ``service/``, ``ingress/`` or ``gateway/<ns>/<name>`` (None while pending)."""

@@ -94,6 +94,7 @@ SNAT_TABLE = [
     ("kindnet", "node", "edge"),
     ("calico-vxlan", "node", "edge"),
     ("calico-bgp", "pod", None),
+    ("calico-flat", "pod", "edge"),
     ("cilium-tunnel", "node", "edge"),
     ("cilium-native", "node", "edge"),
 ]
@@ -122,7 +123,7 @@ def test_snat_seen_by_the_vm_on_the_node_network_and_by_the_internet_host(name: 
 
 
 @pytest.mark.parametrize(("name", "snat"), [("kindnet", True), ("calico-vxlan", True), ("calico-bgp", False),
-                                            ("cilium-tunnel", False), ("cilium-native", False)])
+                                            ("calico-flat", False), ("cilium-tunnel", False), ("cilium-native", False)])
 def test_pod_to_another_nodes_ip_masquerade_per_cni(name: str, snat: bool) -> None:
     """kindnet and Calico natOutgoing masquerade to other node IPs; Cilium exempts cluster nodes."""
     lab = _lab(name)
@@ -145,13 +146,13 @@ def test_pod_to_its_own_node_is_local_and_not_snated(name: str) -> None:
 
 
 @pytest.mark.parametrize(("name", "reachable"), [("kindnet", False), ("calico-vxlan", False), ("calico-bgp", True),
-                                                 ("cilium-tunnel", False), ("cilium-native", False)])
-def test_vm_on_the_node_network_reaches_pod_ips_only_in_the_flat_model(name: str, reachable: bool) -> None:
+                                                 ("calico-flat", True), ("cilium-tunnel", False), ("cilium-native", False)])
+def test_vm_on_the_node_network_reaches_pod_ips_only_in_the_flat_and_routed_models(name: str, reachable: bool) -> None:
     lab = _lab(name)
     result = lab.probe("vm.internal", "shop/db", 5432)
     if reachable:
         assert result.verdict is Verdict.ALLOWED and result.client_ip == "172.18.0.100"
-        assert any("learned" in h.detail and "BGP" in h.detail for h in result.hops)
+        assert lab.profile.model in ("flat", "routed")
     else:
         assert result.verdict is Verdict.BLOCKED and "no route" in result.reason
 
@@ -204,3 +205,89 @@ def test_listeners_on_nodes_kubelet_everywhere_apiserver_on_the_control_plane() 
 
 def test_edge_address_is_a_documentation_address() -> None:
     assert ipaddress.ip_address(EDGE_PUBLIC_IP_TEXT) in ipaddress.ip_network("192.0.2.0/24")  # RFC 5737 TEST-NET-1
+
+
+DENY_EGRESS = """
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-no-egress, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Egress]
+  egress:
+  - to:
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}
+      podSelector: {matchLabels: {k8s-app: kube-dns}}
+    ports: [{protocol: UDP, port: 53}]
+"""
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("destination", ["api.example.com", "shop/db"])
+def test_a_trace_dropped_by_egress_policy_stops_on_the_source_node(name: str, destination: str) -> None:
+    lab = _lab(name)
+    lab.apply(DENY_EGRESS)
+    result = lab.probe("shop/web", destination, 443 if "." in destination else 5432)
+    assert result.verdict is Verdict.BLOCKED
+    steps = [(h.step, h.detail) for h in result.hops if h.step != "dns"]
+    assert steps[0][0] == "route" and "over the pod's veth" in steps[0][1]
+    assert steps[-1][0] == "policy" and "dropped" in steps[-1][1] and "before it leaves" in steps[-1][1]
+    assert len(steps) == 2, f"nothing happens to a packet after it is dropped: {steps}"
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if n != "calico-bgp"])   # calico-bgp: no NAT, no way back from the internet
+def test_an_allowed_trace_judges_egress_on_the_source_node_before_the_route_on(name: str) -> None:
+    lab = _lab(name)
+    lab.apply(DENY_EGRESS.replace("ports: [{protocol: UDP, port: 53}]", "ports: [{protocol: UDP, port: 53}]\n  - ports: [{protocol: TCP, port: 443}]"))
+    result = lab.probe("shop/web", "api.example.com", 443)
+    assert result.verdict is Verdict.ALLOWED
+    steps = [h.step for h in result.hops if h.step != "dns"]
+    egress = next(i for i, h in enumerate(result.hops) if h.step == "policy" and "egress from" in h.detail)
+    assert steps.index("route") < steps.index("policy")
+    assert any(h.step == "snat" for h in result.hops[egress:]), "the SNAT happens after the packet was allowed out"
+    assert not any(h.step == "snat" for h in result.hops[:egress])
+
+
+def test_a_service_probe_dropped_by_egress_policy_is_translated_on_the_source_node_and_goes_nowhere() -> None:
+    lab = _lab("kindnet")
+    lab.apply(DENY_EGRESS.replace("  egress:\n  - to:\n    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}\n"
+                                  "      podSelector: {matchLabels: {k8s-app: kube-dns}}\n    ports: [{protocol: UDP, port: 53}]\n", ""))
+    result = lab.probe("shop/web", "10.96.0.10", 53, "UDP")   # kube-dns's clusterIP
+    assert result.verdict is Verdict.BLOCKED
+    assert [h.step for h in result.hops] == ["route", "service", "policy"], result.hops
+
+
+def test_flat_as_on_aks_pods_have_node_network_addresses_vms_reach_them_and_see_them() -> None:
+    """AKS flat (Azure CNI Pod/Node Subnet): pod addresses come from the nodes' network; a VM there
+    connects to a pod's address and sees the pod's address when the pod connects to it."""
+    from grader.cni import NODE_NETWORK
+
+    lab = _lab("calico-flat")
+    web = lab.state.pod("shop/web")
+    assert web is not None and web.ip in NODE_NETWORK and lab.profile.model == "flat"
+    inbound = lab.probe("vm.internal", "shop/web", 80)
+    assert inbound.verdict is Verdict.ALLOWED and inbound.client_ip == "172.18.0.100"
+    assert not any(h.step in ("snat", "encapsulation") for h in inbound.hops)
+    outbound = lab.probe("shop/web", "vm.internal", 80)
+    assert outbound.verdict is Verdict.ALLOWED and outbound.client_ip == str(web.ip)
+    assert not any(h.step == "snat" for h in outbound.hops)
+    internet = lab.probe("shop/web", "api.example.com", 443)
+    assert internet.verdict is Verdict.ALLOWED and internet.client_ip == EDGE_PUBLIC_IP_TEXT
+
+
+@pytest.mark.parametrize("name", ["kindnet", "calico-vxlan", "cilium-tunnel", "cilium-native"])
+def test_overlay_profiles_hide_pods_behind_the_node_address(name: str) -> None:
+    lab = _lab(name)
+    web = lab.state.pod("shop/web")
+    assert web is not None and lab.profile.model == "overlay"
+    result = lab.probe("shop/web", "vm.internal", 80)
+    assert result.client_ip == str(lab.state.node(web.node or "").ip)
+    assert lab.probe("vm.internal", "shop/web", 80).verdict is Verdict.BLOCKED
+
+
+def test_calico_bgp_is_routed_not_flat() -> None:
+    from grader.cni import NODE_NETWORK
+
+    lab = _lab("calico-bgp")
+    web = lab.state.pod("shop/web")
+    assert web is not None and web.ip not in NODE_NETWORK and lab.profile.model == "routed"

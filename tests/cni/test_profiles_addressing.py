@@ -39,7 +39,7 @@ def test_every_pod_address_comes_from_the_profiles_pod_subnet(lab: SimulatedLab)
     assert pods
     for pod in pods:
         assert pod.ip is not None and pod.ip in lab.profile.pod_subnet
-        assert pod.ip not in NODE_NETWORK
+        assert (pod.ip in NODE_NETWORK) == lab.profile.pods_on_node_network  # only the flat model takes node-network addresses
     assert len({p.ip for p in pods}) == len(pods)
 
 
@@ -87,7 +87,8 @@ def test_datapath_settings_per_profile() -> None:
     assert rows == {
         "kindnet": (Encapsulation.NONE, None, Routing.NODE_ROUTES, True, False, "overlay"),
         "calico-vxlan": (Encapsulation.VXLAN, 4789, Routing.TUNNEL, True, False, "overlay"),
-        "calico-bgp": (Encapsulation.NONE, None, Routing.BGP, False, False, "flat"),
+        "calico-flat": (Encapsulation.NONE, None, Routing.BGP, True, False, "flat"),
+        "calico-bgp": (Encapsulation.NONE, None, Routing.BGP, False, False, "routed"),
         "cilium-tunnel": (Encapsulation.VXLAN, 8472, Routing.TUNNEL, True, False, "overlay"),
         "cilium-native": (Encapsulation.NONE, None, Routing.NATIVE, True, True, "overlay"),
     }

@@ -277,3 +277,24 @@ spec:
     assert r.answered_by == "shop/web" and r.client_ip == str(gw_pod.ip)
     lab.delete("gateway/shop/public")
     assert lab.state.pod("shop/public-approuting-istio") is None
+
+
+def test_install_gateway_class_gives_the_aks_app_routing_class_and_its_pods(lab):
+    assert "approuting-istio" not in lab.control_plane.gateway_classes()
+    assert lab.install_gateway_class("approuting-istio") == "approuting-istio"
+    lab.apply("""
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: public, namespace: shop}
+spec:
+  gatewayClassName: approuting-istio
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+""")
+    lab.apply(route("  parentRefs: [{name: public}]\n  rules: [{backendRefs: [{name: web, port: 80}]}]"))
+    assert [c.render().split(" ")[0] for c in lab.status("gatewayclass/approuting-istio")] == ["Accepted=True"]
+    gw_pod = lab.state.pod("shop/public-approuting-istio")
+    assert gw_pod is not None
+    r = lab.http("host", "http://shop.example.com/", resolve=lab.address("gateway/shop/public"))
+    assert r.answered_by == "shop/web" and r.client_ip == str(gw_pod.ip)
+    with pytest.raises(ValueError, match="unknown Gateway API implementation"):
+        lab.install_gateway_class("nginx")

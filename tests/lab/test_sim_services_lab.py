@@ -70,7 +70,7 @@ def test_cluster_ip_by_short_name_dnat_to_a_ready_endpoint(lab):
     assert r.verdict is Verdict.ALLOWED and r.answered_by == "shop/web"
     assert r.client_ip == str(lab.state.pod("shop/api").ip)  # no SNAT inside the cluster
     steps = [h.step for h in r.hops]
-    assert steps[:2] == ["dns", "service"] and "DNAT" in r.hops[1].detail
+    assert steps[:3] == ["dns", "route", "service"] and "DNAT" in r.hops[2].detail  # kube-proxy translates on the client's node
 
 
 def test_network_policy_is_evaluated_on_the_pod_after_dnat(lab):

@@ -377,12 +377,12 @@ BANK += [
       {"basics_calico_values"}, "`web_block`: 192.168.2.0/24 is not right"),
     W(B, "calico_blocks", "pod address with the block's prefix", _values(_BLOCKS, web_block=_CALICO_WEB_IP + "/26"),
       {"basics_calico_visible", "basics_calico_values"}, f"{_CALICO_WEB_IP}/26 has host bits set"),
-    W(B, "cni_divergence", "same on both CNIs", _values(_CNI, cilium_web_to_api="allowed"),
-      {"basics_cni_values"}, "`cilium_web_to_api`: allowed is not right"),
-    W(B, "cni_divergence", "Cilium blocks the internet too", _values(_CNI, cilium_web_to_internet="blocked"),
-      {"basics_cni_values"}, "`cilium_web_to_internet`: blocked is not right"),
-    W(B, "cni_divergence", "yes/no instead of verdicts", _values(_CNI, kindnet_web_to_api="yes"),
-      {"basics_cni_visible", "basics_cni_values"}, "`kindnet_web_to_api`: true is not a verdict (YAML reads unquoted yes/no"),
+    W(NP, "cni_divergence", "same on both CNIs", _values(_CNI, cilium_web_to_api="allowed"),
+      {"np_cni_values"}, "`cilium_web_to_api`: allowed is not right"),
+    W(NP, "cni_divergence", "Cilium blocks the internet too", _values(_CNI, cilium_web_to_internet="blocked"),
+      {"np_cni_values"}, "`cilium_web_to_internet`: blocked is not right"),
+    W(NP, "cni_divergence", "yes/no instead of verdicts", _values(_CNI, kindnet_web_to_api="yes"),
+      {"np_cni_visible", "np_cni_values"}, "`kindnet_web_to_api`: true is not a verdict (YAML reads unquoted yes/no"),
 ]
 
 
@@ -526,8 +526,10 @@ BANK += [
     # -- client_ips ------------------------------------------------------------------------------
     V(NM, "client_ips", "no SNAT anywhere: the pod's address", [("  kindnet: 172.18.0.4", "  kindnet: 10.244.2.3")],
       {"ips_vm"}, "`vm_sees.kindnet`: 10.244.2.3 is not right"),
-    V(NM, "client_ips", "SNAT everywhere, even on the flat profile", [("  calico-bgp: 192.168.0.129", "  calico-bgp: 172.18.0.4")],
-      {"ips_vm"}, "`vm_sees.calico-bgp`: 172.18.0.4 is not right"),
+    V(NM, "client_ips", "SNAT everywhere, even on the flat profile", [("  calico-flat: 172.18.128.129", "  calico-flat: 172.18.0.4")],
+      {"ips_vm"}, "`vm_sees.calico-flat`: 172.18.0.4 is not right"),
+    V(NM, "client_ips", "the flat model hides pods like an overlay", [("  calico-flat: allowed", "  calico-flat: blocked")],
+      {"ips_outside"}, "`vm_to_pod.calico-flat`: blocked is not right"),
     V(NM, "client_ips", "the internet sees the node", [("  cilium-tunnel: 192.0.2.1", "  cilium-tunnel: 172.18.0.4")],
       {"ips_outside"}, "`internet_sees.cilium-tunnel`: 172.18.0.4 is not right"),
     V(NM, "client_ips", "pods reachable from the VM on every profile", [("  kindnet: blocked", "  kindnet: allowed")],
@@ -631,31 +633,29 @@ BANK += [
       {"nsg_out_internet"}, "shop/api → 203.0.113.10 80/TCP: expected BLOCKED, observed ALLOWED"),
 ]
 
-_CTL_PEER = ("    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: ingress-nginx\n"
-             "      podSelector:\n")
-_CTL_NS_ANY = "    - namespaceSelector: {}\n      podSelector:\n"
-_API_POLICY = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: api-from-ingress\n"
+_GW_PEER = ("    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: infra\n"
+            "      podSelector:\n")
+_GW_LABEL = "        matchLabels:\n          gateway.networking.k8s.io/gateway-name: shared\n"
+_GW_NS_ANY = "    - namespaceSelector: {}\n      podSelector:\n"
+_API_POLICY = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: api-from-gateway\n"
 BANK += [
-    V(CAP, "shop_ingress", "no TLS section", [("  tls:\n  - hosts:\n    - shop.example.com\n    secretName: shop-tls\n", "")],
-      {"cap_b_visible", "cap_b_routes"}, "should trust the certificate, but the server presented CN=Kubernetes Ingress Controller Fake Certificate",
-      "host → http://shop.example.com/ via 172.18.0.5: expected HTTP 308, got HTTP 200 from shop/web"),
-    V(CAP, "shop_ingress", "controller labels without the namespace", [(_CTL_PEER, "    - podSelector:\n"), (_CTL_PEER, "    - podSelector:\n")],
-      {"cap_b_visible", "cap_b_routes", "cap_b_matrix", "cap_b_clients"}, "expected HTTP 200, got HTTP 504",
-      "ingress-nginx/ingress-nginx-controller → shop/web 80/TCP: expected ALLOWED, observed BLOCKED"),
-    V(CAP, "shop_ingress", "any pod of the ingress-nginx namespace",
-      [(_CTL_PEER + "        matchLabels:\n          app.kubernetes.io/name: ingress-nginx\n          app.kubernetes.io/component: controller\n",
-        "    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: ingress-nginx\n")],
-      {"cap_b_matrix"}, "ingress-nginx/debug → shop/web 80/TCP: expected BLOCKED, observed ALLOWED", visible=True),
-    V(CAP, "shop_ingress", "namespace OR controller labels (two peers)", [(_CTL_PEER, _CTL_PEER.replace("      podSelector:", "    - podSelector:")),
-                                                                         (_CTL_PEER, _CTL_PEER.replace("      podSelector:", "    - podSelector:"))],
-      {"cap_b_matrix"}, "ingress-nginx/debug → shop/web 80/TCP: expected BLOCKED, observed ALLOWED", visible=True),
-    V(CAP, "shop_ingress", "controller labels in any namespace", [(_CTL_PEER, _CTL_NS_ANY), (_CTL_PEER, _CTL_NS_ANY)],
-      {"cap_b_matrix"}, "untrusted/fake-controller → shop/web 80/TCP: expected BLOCKED, observed ALLOWED"),
-    V(CAP, "shop_ingress", "forgot the back end", [(_API_POLICY, None)],
-      {"cap_b_routes", "cap_b_matrix", "cap_b_clients"}, "host → https://shop.example.com/api/cart via 172.18.0.5: expected HTTP 200, got HTTP 504",
-      "ingress-nginx/ingress-nginx-controller → shop/api 8080/TCP: expected ALLOWED, observed BLOCKED"),
-    V(CAP, "shop_ingress", "every port from the controller", [("    ports:\n    - protocol: TCP\n      port: 80\n", "")],
-      {"cap_b_matrix"}, "ingress-nginx/ingress-nginx-controller → shop/web 9100/TCP: expected BLOCKED, observed ALLOWED"),
-    V(CAP, "shop_ingress", "no class: the default IngressClass's proxy is not the controller pod", [("  ingressClassName: nginx\n", "")],
-      {"cap_b_visible", "cap_b_routes", "cap_b_clients"}, "host → https://shop.example.com/ via 172.18.0.6: expected HTTP 200"),
+    V(CAP, "shop_entry", "parentRef without the Gateway's namespace", [("  - name: shared\n    namespace: infra\n", "  - name: shared\n")],
+      {"cap_b_visible", "cap_b_routes", "cap_b_clients"}, "expected HTTP 200, got HTTP 404"),
+    V(CAP, "shop_entry", "Exact instead of PathPrefix for /api", [("        type: PathPrefix\n", "        type: Exact\n")],
+      {"cap_b_routes", "cap_b_clients"}, "host → https://shop.example.com/api/cart"),
+    V(CAP, "shop_entry", "gateway label without the namespace", [(_GW_PEER, "    - podSelector:\n"), (_GW_PEER, "    - podSelector:\n")],
+      {"cap_b_visible", "cap_b_routes", "cap_b_matrix", "cap_b_clients"}, "expected HTTP 200, got HTTP 503",
+      "infra/shared-approuting-istio → shop/web 80/TCP: expected ALLOWED, observed BLOCKED"),
+    V(CAP, "shop_entry", "any pod of the infra namespace", [(_GW_PEER + _GW_LABEL, "    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: infra\n")],
+      {"cap_b_matrix"}, "infra/debug → shop/web 80/TCP: expected BLOCKED, observed ALLOWED", visible=True),
+    V(CAP, "shop_entry", "namespace OR gateway label (two peers)", [(_GW_PEER, _GW_PEER.replace("      podSelector:", "    - podSelector:")),
+                                                                   (_GW_PEER, _GW_PEER.replace("      podSelector:", "    - podSelector:"))],
+      {"cap_b_matrix"}, "infra/debug → shop/web 80/TCP: expected BLOCKED, observed ALLOWED", visible=True),
+    V(CAP, "shop_entry", "gateway label in any namespace", [(_GW_PEER, _GW_NS_ANY), (_GW_PEER, _GW_NS_ANY)],
+      {"cap_b_matrix"}, "untrusted/fake-gateway → shop/web 80/TCP: expected BLOCKED, observed ALLOWED"),
+    V(CAP, "shop_entry", "forgot the back end", [(_API_POLICY, None)],
+      {"cap_b_routes", "cap_b_matrix", "cap_b_clients"}, "host → https://shop.example.com/api/cart",
+      "infra/shared-approuting-istio → shop/api 8080/TCP: expected ALLOWED, observed BLOCKED"),
+    V(CAP, "shop_entry", "every port from the Gateway", [("    ports:\n    - protocol: TCP\n      port: 80\n", "")],
+      {"cap_b_matrix"}, "infra/shared-approuting-istio → shop/web 9100/TCP: expected BLOCKED, observed ALLOWED"),
 ]

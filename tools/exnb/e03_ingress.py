@@ -192,7 +192,14 @@ def build() -> Notebook:
     tests send HTTP and HTTPS requests from outside and inside the cluster and check who answers,
     which certificate came back and whether a client trusts it.
 
-    The tests (and the setup cell below) run **ingress-nginx** in the cluster (IngressClass
+    Tasks 1 and 2 use **ingress-nginx**, as *legacy you will still meet*: the project was retired
+    upstream in March 2026 (no fixes since, not even for security), and Microsoft's support for
+    the NGINX of AKS's application routing add-on ended in November 2026. Many clusters still run
+    it, and the Ingress API stays (frozen, not removed), so reading and fixing such Ingresses is
+    still a skill; new work uses Gateway API (task 3, and AKS's `approuting-istio` Gateway in
+    exercise 8).
+
+    The tests (and the setup cell below) run ingress-nginx in the cluster (IngressClass
     `nginx`, its controller pod `ingress-nginx/ingress-nginx-controller`) and create two Services in
     `shop`: `web` (port 80 → the front end's `http` port) and `api` (port 8080 → the back end's
     `http` port). A request reaches the controller at the Ingress's address; in the lab, pass it as

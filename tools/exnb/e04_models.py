@@ -25,7 +25,7 @@ AVOID = {"company VPN": "10.0.0.0/8", "home network": "192.168.0.0/16", "Docker'
 PLAN = dict(nodes=40, scale_up=20, max_surge=1, max_pods=50)
 """Contoso's cluster: 40 nodes growing to 60, one surge node, 50 pods per node."""
 
-CLIENT_PROFILES = ("kindnet", "calico-vxlan", "calico-bgp", "cilium-tunnel")
+CLIENT_PROFILES = ("kindnet", "calico-vxlan", "calico-flat", "cilium-tunnel")
 
 
 def build() -> Notebook:
@@ -45,7 +45,8 @@ def build() -> Notebook:
 
     Lesson 4 compared the **overlay** model (pods get addresses from a private range that exists
     only inside the cluster; traffic leaving a node is SNATed to the node's address) with the
-    **flat** model (pod addresses are routable on the node network). Here you choose address ranges
+    **flat** model (pods take addresses of the node network itself, as with Azure CNI Pod Subnet;
+    the lab's profile is `calico-flat`). Here you choose address ranges
     for your own kind cluster, size the address space of an AKS cluster with Microsoft's formulas,
     and predict which address a host outside the cluster sees.
 
@@ -125,7 +126,8 @@ def build() -> Notebook:
     * `flat_prefix`: the prefix length of the smallest subnet that holds them (`20` for a /20);
     * `flat_utilisation`: the share of that subnet's usable addresses the plan takes (a number
       between 0 and 1; two decimals are enough);
-    * `flat_nodes_per_24`: how many nodes **with 30 pods each** fit in a flat /24.
+    * `flat_nodes_per_24`: how many nodes **with 30 pods each** fit in a flat /24, the surge
+      node counted among them (a surge node takes addresses like any other node: 1 + 30).
 
     Overlay model (Azure CNI Overlay, every node gets a /24 of a private pod CIDR):
 
@@ -145,10 +147,11 @@ def build() -> Notebook:
     overlay_pod_prefix: {q.aks_overlay_pod_prefix(None, total, pods, surge)}
     overlay_nodes_per_16: {q.aks_overlay_nodes(None, "10.244.0.0/16")}
     """)
-    nb.code(f"""
-    # Check your arithmetic (not graded)
-    print(flat_plan({n}, max_pods={pods}, max_surge={surge}, scale_up={up}))
-    print(overlay_plan({n}, max_pods={pods}, max_surge={surge}, scale_up={up}))
+    nb.code("""
+    # Check your method (not graded) on another plan first: 10 nodes growing to 15, one surge node,
+    # 30 pods each. Work it out by hand, then compare; then apply the same steps to Contoso's numbers.
+    print(flat_plan(10, max_pods=30, max_surge=1, scale_up=5))
+    print(overlay_plan(10, max_pods=30, max_surge=1, scale_up=5))
     """)
     plan = 'answer="ip_plan", format="values", topology=None'
     keys = ("flat_addresses", "flat_prefix", "flat_nodes_per_24", "overlay_node_prefix", "overlay_pod_prefix", "overlay_nodes_per_16")
@@ -177,26 +180,26 @@ def build() -> Notebook:
     * `vm_sees`: the source address `vm.internal` sees, on each of the four profiles below;
     * `internet_sees`: the source address `api.example.com` sees on `cilium-tunnel`;
     * `vm_to_pod`: can `vm.internal` open a connection to `shop/web`'s own pod address on port 80
-      (`allowed` or `blocked`) on `kindnet` and on `calico-bgp`?
+      (`allowed` or `blocked`) on `kindnet` and on `calico-flat`?
 
     ```yaml
     vm_sees:
       kindnet: <IP>
       calico-vxlan: <IP>
-      calico-bgp: <IP>
+      calico-flat: <IP>
       cilium-tunnel: <IP>
     internet_sees:
       cilium-tunnel: <IP>
     vm_to_pod:
       kindnet: <allowed or blocked>
-      calico-bgp: <allowed or blocked>
+      calico-flat: <allowed or blocked>
     ```
 
     Points: 1 visible (addresses and verdicts in the right places), 2 hidden (what the VM sees;
     the internet and the way back in).
     """))
     nb.code("""
-    for profile in ("kindnet", "calico-vxlan", "calico-bgp", "cilium-tunnel"):
+    for profile in ("kindnet", "calico-vxlan", "calico-flat", "cilium-tunnel"):
         try_lab = grader.connect(profile)
         try_lab.deploy("shop")
         web = next(p for p in try_lab.pods("shop") if p.name == "web")
@@ -209,18 +212,18 @@ def build() -> Notebook:
 
     lines = ["vm_sees:"] + [f"  {p}: {seen(p, 'vm.internal', 80)}" for p in CLIENT_PROFILES]
     lines += ["internet_sees:", f"  cilium-tunnel: {seen('cilium-tunnel', 'api.example.com', 443)}", "vm_to_pod:"]
-    lines += [f"  {p}: {q.probe_verdict(labs[p], 'vm.internal', 'shop/web', 80).value}" for p in ("kindnet", "calico-bgp")]
+    lines += [f"  {p}: {q.probe_verdict(labs[p], 'vm.internal', 'shop/web', 80).value}" for p in ("kindnet", "calico-flat")]
     nb.answer("client_ips", "\n".join(lines))
     ips = 'answer="client_ips", format="values", topology="shop"'
     nb.test("ips_visible", 1, "an address for every profile; verdicts for the way back", ips, visible="\n".join(
         [f'check.expect_value(["vm_sees", "{p}"], type="ip")' for p in CLIENT_PROFILES]
         + ['check.expect_value(["internet_sees", "cilium-tunnel"], type="ip")']
-        + [f'check.expect_value(["vm_to_pod", "{p}"], type="verdict", one_of=["allowed", "blocked"])' for p in ("kindnet", "calico-bgp")]))
+        + [f'check.expect_value(["vm_to_pod", "{p}"], type="verdict", one_of=["allowed", "blocked"])' for p in ("kindnet", "calico-flat")]))
     nb.test("ips_vm", 1, "the address vm.internal sees on each profile", ips, hidden="\n".join(
         f'check.expect_value(["vm_sees", "{p}"], lab_value("probe_client_ip", "shop/web", "vm.internal", 80, profile="{p}"))'
         for p in CLIENT_PROFILES))
     nb.test("ips_outside", 1, "what the internet sees; whether the VM gets to the pod", ips, hidden="\n".join(
         ['check.expect_value(["internet_sees", "cilium-tunnel"], lab_value("probe_client_ip", "shop/web", "api.example.com", 443, profile="cilium-tunnel"))']
         + [f'check.expect_value(["vm_to_pod", "{p}"], lab_value("probe_verdict", "vm.internal", "shop/web", 80, profile="{p}"))'
-           for p in ("kindnet", "calico-bgp")]))
+           for p in ("kindnet", "calico-flat")]))
     return nb

@@ -20,6 +20,9 @@ LESSON = Lesson(0, "setup-and-the-lab", "Setup and the lab", "01-basics", [
     - read a reachability matrix, as a table and as a heatmap.
 
     Run the cells from top to bottom (Shift+Enter). Any cell can be run again.
+
+    **Core path** (about 25 minutes): sections 1 and 3 to 6, and On AKS. **Deep dives**: the
+    five CNI profiles of section 2 (5 minutes) and the e2e topology of section 7 (10 minutes).
     """),
 
     md("""
@@ -67,7 +70,7 @@ LESSON = Lesson(0, "setup-and-the-lab", "Setup and the lab", "01-basics", [
     where the answers differ.
     """),
     code("""
-    PROFILE = "kindnet"   # or "calico-vxlan", "calico-bgp", "cilium-tunnel", "cilium-native"
+    PROFILE = "kindnet"   # or "calico-vxlan", "calico-flat", "calico-bgp", "cilium-tunnel", "cilium-native"
 
     lab = grader.connect(PROFILE)
     lab
@@ -261,13 +264,22 @@ LESSON = Lesson(0, "setup-and-the-lab", "Setup and the lab", "01-basics", [
       the network plugin (Azure CNI in overlay or flat mode), the data plane (Azure or Cilium) and
       the network policy engine. The `cilium-*` profiles are closest to *Azure CNI powered by
       Cilium*, which Microsoft recommends for network policy.
+    - Every lesson's On AKS part ends with the `az` commands that build what it describes; the
+      capstone (lesson 8) puts them together for the shop. The smallest cluster like the lab's
+      `cilium-*` profiles:
+      ```bash
+      az group create --name shop-rg --location westeurope
+      az aks create --resource-group shop-rg --name shop-aks --node-count 3 \\
+          --network-plugin azure --network-plugin-mode overlay --network-dataplane cilium
+      az aks get-credentials --resource-group shop-rg --name shop-aks
+      ```
     - The course targets one Kubernetes version; dated facts like these are cited with their
       date and source:
     """),
     code("""
     from grader.course import cite
 
-    cite("kubernetes-version", "aks-network-policy-engines", "azure-npm-retirement", "kubenet-retirement")
+    cite("kubernetes-version", "aks-network-policy-engines", "azure-npm-retirement", "kubenet-retirement", "aks-cni-commands")
     """),
     md("""
     ## Summary

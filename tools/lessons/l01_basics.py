@@ -17,7 +17,11 @@ LESSON = Lesson(1, "networking-basics", "Kubernetes networking basics", "01-basi
     - say what kube-proxy does, name its modes (iptables, nftables, and IPVS, which is
       deprecated), and explain what a Service's virtual IP is;
     - map all of this to AKS: Azure CNI Overlay's /24 per node, AKS's service range, and
-      kube-proxy on AKS.
+      kube-proxy on AKS, and the `az aks create` flags that set them.
+
+    **Core path** (about 30 minutes): sections 1, 3 and 4 and On AKS. **Deep dives**: section 2,
+    how each CNI cuts the pod network (10 minutes), and the kube-proxy modes and rules at the end
+    of section 4 (10 minutes).
     """),
     code("""
     import ipaddress
@@ -93,7 +97,7 @@ LESSON = Lesson(1, "networking-basics", "Kubernetes networking basics", "01-basi
     """),
 
     md("""
-    ## 2. Every CNI cuts the pod network its own way
+    ## 2. Every CNI cuts the pod network its own way (deep dive)
 
     - **kindnet** and **Cilium** (in its `kubernetes` IPAM mode, as here) use the podCIDR that
       Kubernetes' controller manager gives each node: one /24 per node out of the pod subnet.
@@ -102,8 +106,12 @@ LESSON = Lesson(1, "networking-basics", "Kubernetes networking basics", "01-basi
       overlay, the first address of a node's first block goes to its tunnel interface, so pods
       start at the second.
 
-    Addressing is a property of the profile, so the next cell asks five *simulated* clusters, one
-    per profile, even when your lab runs on kind: creating five real clusters would take a long
+    - **`calico-flat`** stands for AKS's *flat* model: its pods take addresses from the node
+      network's own range (172.18.128.0/17 of kind's 172.18.0.0/16), as Azure CNI's pods take
+      addresses of the virtual network. Lesson 4 shows what that changes.
+
+    Addressing is a property of the profile, so the next cell asks one *simulated* cluster per
+    profile, even when your lab runs on kind: creating that many real clusters would take a long
     time.
     """),
     predict("""
@@ -282,10 +290,12 @@ LESSON = Lesson(1, "networking-basics", "Kubernetes networking basics", "01-basi
     """),
     md("""
     Outside the cluster nobody has a route to the service network: only the nodes' rules know
-    the virtual IP. On a port the Service does not define, there is no rule to translate the
-    packet: kube-proxy's nftables mode (kindnet here) rejects it at once, while iptables mode (the
-    Calico profiles) has no rule at all and the packet is lost. Lesson 2 builds on this:
-    names, load balancing over several pods, and Services reachable from outside.
+    the virtual IP. Lesson 2 builds on this: names, load balancing over several pods, and
+    Services reachable from outside.
+
+    *Deep dive, kube-proxy modes:* on a port the Service does not define, there is no rule to
+    translate the packet: kube-proxy's nftables mode (kindnet here) rejects it at once, while
+    iptables mode (the Calico profiles) has no rule at all and the packet is lost.
 
     **On kind, read the rules themselves** (in a terminal): kube-proxy runs as a DaemonSet on
     the host network, so its pod shows the node's tables:
@@ -300,16 +310,25 @@ LESSON = Lesson(1, "networking-basics", "Kubernetes networking basics", "01-basi
 
     - **Nodes** are virtual machines in the cluster's virtual network; their subnet is the node
       network.
-    - **Azure CNI Overlay** hands out pod addresses exactly the way kindnet does here: a private pod CIDR, cut into one /24 per node. In the
-      *flat* models (pod subnet, node subnet), pods take addresses from the virtual network
-      itself; lesson 4 compares them.
+    - **Azure CNI Overlay** hands out pod addresses exactly the way kindnet does here: a private
+      pod CIDR, cut into one /24 per node. In the *flat* models (pod subnet, node subnet), pods
+      take addresses from the virtual network itself, like the `calico-flat` profile; lesson 4
+      compares them.
     - The **service network** defaults to `10.0.0.0/16` on AKS (kind uses `10.96.0.0/16`); it must
       not overlap the virtual network, the pod CIDR or networks you peer with.
     - **kube-proxy** runs on AKS in iptables mode unless you configure it; with Azure CNI powered
       by Cilium, Cilium load-balances Services in eBPF instead.
+    - **The command** that sets all three ranges (the node subnet comes from `--vnet-subnet-id`,
+      or AKS creates a VNet):
+      ```bash
+      az aks create --resource-group shop-rg --name shop-aks \\
+          --network-plugin azure --network-plugin-mode overlay \\
+          --pod-cidr 10.244.0.0/16 --service-cidr 10.0.0.0/16 --dns-service-ip 10.0.0.10
+      ```
+      (`--network-dataplane cilium` replaces kube-proxy with Cilium's eBPF service handling.)
     """),
     code("""
-    cite("aks-overlay-defaults", "aks-service-cidr-default", "aks-kube-proxy-config")
+    cite("aks-overlay-defaults", "aks-service-cidr-default", "aks-kube-proxy-config", "aks-cni-commands")
     """),
     predict("""
     With AKS's default overlay pod CIDR and one /24 per node, how many nodes can the cluster
@@ -321,7 +340,14 @@ LESSON = Lesson(1, "networking-basics", "Kubernetes networking basics", "01-basi
     pod_cidr = ipaddress.ip_network(overlay["pod_cidr"])
     per_node = 2 ** (overlay["per_node_prefix"] - pod_cidr.prefixlen)
     print(f"{pod_cidr} cut into /{overlay['per_node_prefix']} ranges: {per_node} nodes")
-    print(f"documented overlay maximum: {overlay['max_nodes']} nodes (needs a larger pod CIDR, e.g. a /14 gives {2 ** (24 - 14)})")
+    print(f"documented overlay maximum: {overlay['max_nodes']} nodes")
+    for prefix in (14, 12, 11):   # how large must the pod CIDR be for that many /24s?
+        print(f"  a /{prefix} pod CIDR holds {2 ** (24 - prefix)} /24 ranges")
+    """),
+    md("""
+    The default /16 runs out at 256 nodes. A /14 holds 1,024 /24s and a /12 4,096, both short of
+    the documented 5,000; only a /11 (8,192) covers the maximum. Choose the pod CIDR for the
+    largest size the cluster may grow to.
     """),
     md("""
     ## Summary

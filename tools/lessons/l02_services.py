@@ -20,6 +20,9 @@ LESSON = Lesson(2, "services-and-load-balancing", "Services and load balancing",
       client address the pod sees with `externalTrafficPolicy` Cluster and Local;
     - map it to AKS: the Azure load balancer a LoadBalancer Service creates, and why it shows pods
       a different client address than kind's load balancer.
+
+    **Core path** (about 35 minutes): sections 1, 2, 3 and 5, and On AKS. **Deep dive** (15
+    minutes): section 4, NodePort and `externalTrafficPolicy` on each node.
     """),
     code("""
     import pandas as pd
@@ -190,8 +193,21 @@ LESSON = Lesson(2, "services-and-load-balancing", "Services and load balancing",
     """),
     code("""
     lab.set_ready(tired, True)
-    lab.apply(CATALOG.replace("  selector: {app: catalog}     # the pods behind the Service",
-                              "  selector: {app: catalog}\\n  sessionAffinity: ClientIP"))
+    CATALOG_AFFINITY = '''
+    apiVersion: v1
+    kind: Service
+    metadata:
+      name: catalog
+      namespace: shop
+    spec:
+      selector: {app: catalog}
+      sessionAffinity: ClientIP    # new: one endpoint per client address
+      ports:
+      - name: http
+        port: 80
+        targetPort: http
+    '''
+    print(*lab.apply(CATALOG_AFFINITY))
     pinned = {f"from {client}": lab.distribution(client, "catalog", 80, requests=100)
               for client in ("shop/web", "shop/api")}
     draw_distribution(pinned, title="sessionAffinity: ClientIP")
@@ -318,6 +334,15 @@ LESSON = Lesson(2, "services-and-load-balancing", "Services and load balancing",
       endpoint.
     - kube-proxy runs in iptables mode on AKS unless configured otherwise; with Azure CNI
       powered by Cilium, Cilium does the Service translation in eBPF.
+    - **The commands:** the load balancer is built by the Service itself (`kubectl apply`); the
+      Azure CLI shows what AKS made of it, in the cluster's node resource group:
+      ```bash
+      NODE_RG=$(az aks show --resource-group shop-rg --name shop-aks --query nodeResourceGroup --output tsv)
+      az network lb show --resource-group "$NODE_RG" --name kubernetes --query "frontendIPConfigurations[].name"
+      az network lb rule list --resource-group "$NODE_RG" --lb-name kubernetes --output table
+      az network lb probe list --resource-group "$NODE_RG" --lb-name kubernetes --output table
+      ```
+      (An internal Service's frontend lives on a second load balancer, `kubernetes-internal`.)
     """),
     code("""
     cite("aks-loadbalancer-service", "cloud-provider-kind-lb-proxy", "aks-kube-proxy-config")

@@ -16,12 +16,15 @@ LESSON = Lesson(3, "ingress-and-gateway", "Ingress and Gateway API", "03-ingress
     - route requests for one address to several Services by host and by path, and predict
       which rule wins;
     - terminate TLS at the proxy with a certificate you mint, and check who trusts it;
-    - explain why an ingress controller running as a pod needs its own network-policy rule,
-      and find the rule that forgot it;
     - describe a route with Gateway API (GatewayClass, Gateway, HTTPRoute), read its status
       conditions, and split traffic between two versions by weight;
-    - map it to AKS: the application routing add-on, the retirement of ingress-nginx, and the
-      move to Gateway API.
+    - run the Gateway API implementation AKS recommends today (application routing's
+      `approuting-istio`), whose proxies are pods, and find the network policy that forgot them;
+    - map it to AKS: the commands that enable it, the Azure DNS records it manages, and why
+      ingress-nginx is legacy.
+
+    **Core path** (about 35 minutes): sections 1 to 4 and On AKS. **Deep dive** (10 minutes):
+    the cloud-provider-kind details in section 4's last paragraph.
     """),
     code("""
     import pandas as pd
@@ -71,6 +74,12 @@ LESSON = Lesson(3, "ingress-and-gateway", "Ingress and Gateway API", "03-ingress
 
     On kind, cloud-provider-kind is that default: it serves each namespace's Ingresses from an
     Envoy proxy container on the kind network, with an address of its own.
+
+    *Legacy you will still meet:* most Ingress examples on the web use **ingress-nginx**
+    (`ingressClassName: nginx`). The project was retired upstream in March 2026 (no fixes,
+    not even security fixes, since), and Microsoft's support for the NGINX of AKS's application
+    routing add-on ended in November 2026. Existing clusters still run it; new ones should not,
+    and this course does not build on it.
     """),
     code("""
     INGRESS = '''
@@ -145,12 +154,28 @@ LESSON = Lesson(3, "ingress-and-gateway", "Ingress and Gateway API", "03-ingress
     ca = mint_ca("shop lesson CA")
     certificate = ca.issue(["shop.example.com"])
     secret = certificate.secret("shop-tls", "shop")   # a kubernetes.io/tls Secret manifest
-    TLS = '''
+    INGRESS_TLS = '''
+    apiVersion: networking.k8s.io/v1
+    kind: Ingress
+    metadata:
+      name: shop
+      namespace: shop
     spec:
-      tls:
+      tls:                         # new: terminate TLS for this host with this Secret
       - hosts: [shop.example.com]
-        secretName: shop-tls'''
-    print(*lab.apply([secret, INGRESS.replace("\\nspec:", TLS, 1)]), sep="\\n")
+        secretName: shop-tls
+      rules:
+      - host: shop.example.com
+        http:
+          paths:
+          - {path: /, pathType: Prefix, backend: {service: {name: web, port: {name: http}}}}
+          - {path: /api, pathType: Prefix, backend: {service: {name: api, port: {number: 8080}}}}
+      - host: api.shop.example.com
+        http:
+          paths:
+          - {path: /, pathType: Prefix, backend: {service: {name: api, port: {number: 8080}}}}
+    '''
+    print(*lab.apply([secret, INGRESS_TLS]), sep="\\n")
     r = lab.http("host", "https://shop.example.com/hostname", resolve=entry, ca=ca)
     print(r.explain())
     """),
@@ -179,115 +204,7 @@ LESSON = Lesson(3, "ingress-and-gateway", "Ingress and Gateway API", "03-ingress
     """),
 
     md("""
-    ## 3. The ingress controller is a pod, and policies must let it in
-
-    Many controllers run *inside* the cluster: a Deployment of proxy pods behind a LoadBalancer
-    Service. ingress-nginx is the best known (AKS's application routing add-on runs it too).
-    Its pods connect to the backend pods themselves, so a backend sees the **controller pod**
-    as its client, and the backend's network policy must allow that pod.
-    """),
-    code("""
-    nginx_class = lab.install_ingress_controller("ingress-nginx")
-    print("IngressClass:", nginx_class)
-    lab.apply(INGRESS.replace("\\nspec:", TLS, 1)
-              .replace("name: shop\\n  namespace: shop", "name: shop-nginx\\n  namespace: shop")
-              .replace("\\nspec:", f"\\nspec:\\n  ingressClassName: {nginx_class}", 1))
-    nginx_entry = lab.address("ingress/shop/shop-nginx")
-    print(lab.status("ingress/shop/shop-nginx"))
-    controller = next(str(p.ref) for p in lab.pods("ingress-nginx")
-                      if p.labels.get("app.kubernetes.io/component") == "controller")
-    pods_table(lab, ["ingress-nginx"]).loc[[controller]]
-    """),
-    code("""
-    r = lab.http("host", "https://shop.example.com/clientip", resolve=nginx_entry, ca=ca)
-    print(f"{r.verdict.name}: answered by {r.answered_by}, which saw the client as {r.client_ip}")
-    """),
-    md("""
-    The client address `web` sees is the controller pod's own. Now a policy that looks
-    reasonable: a default deny for the shop, and the front end open to *the shop's own pods*
-    on port 80.
-    """),
-    predict("""
-    With these two policies, does `https://shop.example.com/` still work through ingress-nginx?
-    And through cloud-provider-kind's Envoy, which is not a pod at all?
-    """),
-    code("""
-    FORGETFUL = '''
-    apiVersion: networking.k8s.io/v1
-    kind: NetworkPolicy
-    metadata:
-      name: default-deny-ingress
-      namespace: shop
-    spec:
-      podSelector: {}
-      policyTypes: [Ingress]
-    ---
-    apiVersion: networking.k8s.io/v1
-    kind: NetworkPolicy
-    metadata:
-      name: web-from-the-shop
-      namespace: shop
-    spec:
-      podSelector:
-        matchLabels: {tier: frontend}
-      ingress:
-      - from:
-        - podSelector: {}        # pods of namespace shop only
-        ports:
-        - port: 80
-    '''
-    print(*lab.apply(FORGETFUL), sep="\\n")
-    print(lab.http("host", "https://shop.example.com/hostname", resolve=nginx_entry, ca=ca).explain().split("path:")[0])
-    print(lab.http("host", "https://shop.example.com/hostname", resolve=entry, ca=ca).explain().split("path:")[0])
-    """),
-    md("""
-    Both break, with a gateway timeout: the proxy accepted your request, but its own connection
-    to `web` was dropped. The fix for ingress-nginx is a rule for its pods, selected by their
-    namespace *and* labels. (cloud-provider-kind's Envoy reaches `web` through the control-plane
-    node, which masquerades it, so `web` sees that node. A policy can only allow it with an
-    `ipBlock` of the node's address, which Cilium does not match; lesson 7 explains why.)
-    """),
-    code("""
-    FROM_THE_CONTROLLER = '''
-    apiVersion: networking.k8s.io/v1
-    kind: NetworkPolicy
-    metadata:
-      name: web-from-ingress-nginx
-      namespace: shop
-    spec:
-      podSelector:
-        matchLabels: {tier: frontend}
-      ingress:
-      - from:
-        - namespaceSelector:
-            matchLabels: {kubernetes.io/metadata.name: ingress-nginx}
-          podSelector:
-            matchLabels: {app.kubernetes.io/name: ingress-nginx}
-        ports:
-        - port: 80
-    '''
-    def who_reaches_web():
-        # the two entry points (HTTPS requests through each proxy) next to two pods connecting directly
-        return results_grid({
-            "https via ingress-nginx": lab.http("host", "https://shop.example.com/hostname", resolve=nginx_entry, ca=ca),
-            "https via cloud-provider-kind": lab.http("host", "https://shop.example.com/hostname", resolve=entry, ca=ca),
-            "shop/api, directly": lab.probe("shop/api", "shop/web", 80),
-            "untrusted/attacker, directly": lab.probe("untrusted/attacker", "shop/web", 80),
-        }, "shop/web")
-
-    before = who_reaches_web()
-    print(*lab.apply(FROM_THE_CONTROLLER))
-    compare_matrices({"forgetful policy": before, "+ web-from-ingress-nginx": who_reaches_web()}, title="who reaches shop/web")
-    """),
-    md("""
-    Only the path through ingress-nginx came back; the attacker is still out, and so is
-    cloud-provider-kind's Envoy (it would need the node's address). This is the pattern for any
-    in-cluster proxy (ingress controller, Gateway pods, service mesh ingress): allow *its* pods,
-    by namespace and labels, on the backend's port.
-    """),
-
-    md("""
-    ## 4. Gateway API, the successor
+    ## 3. Gateway API, the successor
 
     The Ingress API is frozen: it will stay, but gains nothing new, and everything beyond host
     and path (redirects, header matches, traffic splits, TLS details) ended up in
@@ -378,8 +295,6 @@ LESSON = Lesson(3, "ingress-and-gateway", "Ingress and Gateway API", "03-ingress
         - {name: web, port: 80, weight: 90}
         - {name: web-v2, port: 80, weight: 10}
     '''
-    lab.delete(["networkpolicy/shop/default-deny-ingress", "networkpolicy/shop/web-from-the-shop",
-                "networkpolicy/shop/web-from-ingress-nginx"], missing_ok=True)   # back to an open shop
     print(*lab.apply([WEB_V2, GATEWAY]), sep="\\n")
     print(lab.status("gateway/shop/public"))
     print(lab.status("httproute/shop/shop"))
@@ -428,23 +343,203 @@ LESSON = Lesson(3, "ingress-and-gateway", "Ingress and Gateway API", "03-ingress
     """),
 
     md("""
-    ## On AKS
+    ## 4. AKS's Gateway API implementation: the proxy is a pod
 
-    - AKS's **application routing add-on** runs a managed NGINX ingress controller, configured
-      with Ingress objects; an in-cluster controller exactly like section 3, so policies must
-      allow its pods (namespace `app-routing-system`). Application Gateway for Containers is the
-      Azure-hosted alternative, and Istio's ingress gateway another.
-    - The upstream **ingress-nginx** project was retired in March 2026; Microsoft patches the
-      add-on's NGINX for critical security issues only for a limited time, and **AKS moves to
-      Gateway API**: application routing implements it with the GatewayClass `approuting-istio`.
-      With that class the Gateway *is* a Deployment of pods in your namespace, so section 3's
-      lesson applies to it too.
-    - The **Ingress API** itself stays (frozen, not removed); new features go to Gateway API.
-    - kind's cloud-provider-kind, used here, serves Ingress by translating it to Gateway API.
+    cloud-provider-kind runs its proxies *outside* the cluster. Many implementations run them
+    *inside*: a Deployment of proxy pods behind a LoadBalancer Service. AKS's recommended one
+    today is the **application routing add-on's Gateway API implementation**, GatewayClass
+    `approuting-istio`: for each Gateway, a managed Istio control plane creates an Envoy
+    Deployment and a LoadBalancer Service named `<gateway>-approuting-istio` in the Gateway's
+    namespace. Those Envoy pods connect to the backend pods themselves, so a backend sees the
+    **Gateway's pod** as its client, and the backend's network policy must allow that pod.
+
+    A common layout: the platform team owns one shared Gateway in its own namespace, `infra`,
+    with the certificate; application teams attach their HTTPRoutes to it from their namespaces.
     """),
     code("""
-    cite("ingress-nginx-retired", "aks-app-routing-nginx-support-end", "aks-app-routing-gateway-api",
-         "ingress-api-frozen", "gateway-api-version", "cloud-provider-kind-ingress")
+    print("GatewayClass:", lab.install_gateway_class("approuting-istio"))
+    SHARED_GATEWAY = \'\'\'
+    apiVersion: v1
+    kind: Namespace
+    metadata:
+      name: infra
+    ---
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: Gateway
+    metadata:
+      name: shared
+      namespace: infra
+    spec:
+      gatewayClassName: approuting-istio
+      listeners:
+      - name: https
+        port: 443
+        protocol: HTTPS
+        hostname: shop.example.com
+        tls:
+          mode: Terminate
+          certificateRefs:
+          - {name: shop-tls}       # the Secret lives next to the Gateway, in infra
+        allowedRoutes:
+          namespaces: {from: All}  # routes from any namespace may attach
+    ---
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata:
+      name: shop-via-shared
+      namespace: shop
+    spec:
+      parentRefs:
+      - {name: shared, namespace: infra}
+      hostnames: [shop.example.com]
+      rules:
+      - matches:
+        - path: {type: PathPrefix, value: /api}
+        backendRefs:
+        - {name: api, port: 8080}
+      - backendRefs:
+        - {name: web, port: 80}
+    \'\'\'
+    print(*lab.apply(SHARED_GATEWAY), sep="\\n")
+    print(*lab.apply(certificate.secret("shop-tls", "infra")))
+    print(lab.status("gateway/infra/shared"))
+    shared = lab.address("gateway/infra/shared")
+    gateway_pod = next(str(p.ref) for p in lab.pods("infra")
+                       if p.labels.get("gateway.networking.k8s.io/gateway-name") == "shared")
+    pods_table(lab, ["infra"]).loc[[gateway_pod]]
+    """),
+    code("""
+    r = lab.http("host", "https://shop.example.com/clientip", resolve=shared, ca=ca)
+    print(f"{r.verdict.name}: answered by {r.answered_by}, which saw the client as {r.client_ip}")
+    """),
+    md("""
+    The client address `web` sees is the Gateway pod's own. Now a policy that looks
+    reasonable: a default deny for the shop, and the front end open to *the shop's own pods*
+    on port 80.
+    """),
+    predict("""
+    With these two policies, does `https://shop.example.com/` still work through the shared
+    Gateway? And through cloud-provider-kind's Envoy (the Ingress of section 2), which is not a
+    pod at all?
+    """),
+    code("""
+    FORGETFUL = \'\'\'
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata:
+      name: default-deny-ingress
+      namespace: shop
+    spec:
+      podSelector: {}
+      policyTypes: [Ingress]
+    ---
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata:
+      name: web-from-the-shop
+      namespace: shop
+    spec:
+      podSelector:
+        matchLabels: {tier: frontend}
+      ingress:
+      - from:
+        - podSelector: {}        # pods of namespace shop only
+        ports:
+        - port: 80
+    \'\'\'
+    print(*lab.apply(FORGETFUL), sep="\\n")
+    for proxy, address in (("the shared Gateway", shared), ("cloud-provider-kind", entry)):
+        r = lab.http("host", "https://shop.example.com/hostname", resolve=address, ca=ca)
+        print(f"via {proxy}:", r.summary(), "-", r.http.render() if r.http else r.reason.splitlines()[0])
+    """),
+    md("""
+    Both break: each proxy accepted your request and answered 503, because its own connection
+    to `web` was dropped. The fix for the shared Gateway is a rule for its pods, selected by
+    their namespace *and* the label Istio puts on every pod of a Gateway,
+    `gateway.networking.k8s.io/gateway-name`.
+    """),
+    code("""
+    FROM_THE_GATEWAY = \'\'\'
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata:
+      name: web-from-the-shared-gateway
+      namespace: shop
+    spec:
+      podSelector:
+        matchLabels: {tier: frontend}
+      ingress:
+      - from:
+        - namespaceSelector:
+            matchLabels: {kubernetes.io/metadata.name: infra}
+          podSelector:
+            matchLabels: {gateway.networking.k8s.io/gateway-name: shared}
+        ports:
+        - port: 80
+    \'\'\'
+    def who_reaches_web():
+        # the two entry points (HTTPS requests through each proxy) next to two pods connecting directly
+        return results_grid({
+            "https via the shared Gateway": lab.http("host", "https://shop.example.com/hostname", resolve=shared, ca=ca),
+            "https via cloud-provider-kind": lab.http("host", "https://shop.example.com/hostname", resolve=entry, ca=ca),
+            "shop/api, directly": lab.probe("shop/api", "shop/web", 80),
+            "untrusted/attacker, directly": lab.probe("untrusted/attacker", "shop/web", 80),
+        }, "shop/web")
+
+    before = who_reaches_web()
+    print(*lab.apply(FROM_THE_GATEWAY))
+    compare_matrices({"forgetful policy": before, "+ web-from-the-shared-gateway": who_reaches_web()}, title="who reaches shop/web")
+    """),
+    md("""
+    Only the path through the shared Gateway came back; the attacker is still out. This is the
+    pattern for any in-cluster proxy (a Gateway's pods, an ingress controller, a service mesh
+    ingress): allow *its* pods, by namespace and labels, on the backend's port. Had the
+    Gateway been in `shop` itself, the default deny would have cut off the Gateway's own pods
+    too: they would need a rule admitting clients on 443.
+
+    *Deep dive:* cloud-provider-kind's Envoy reaches `web` through the control-plane node,
+    which masquerades it, so `web` sees that node. A policy can only allow it with an `ipBlock`
+    of the node's address, which Cilium does not match; lesson 7 explains why.
+    """),
+
+    md("""
+    ## On AKS
+
+    - **What to use today:** the application routing add-on's Gateway API implementation
+      (GatewayClass `approuting-istio`, section 4). The add-on's managed NGINX, configured with
+      Ingress objects, lost Microsoft's support in November 2026, after the upstream
+      ingress-nginx project was retired in March 2026. Application Gateway for Containers is
+      the Azure-hosted alternative (Ingress and Gateway API); the Istio service mesh add-on
+      another (it cannot run next to `approuting-istio`).
+    - **The commands** (Azure CLI 2.86 or newer): on a new cluster, or on an existing one,
+      ```bash
+      az aks create --resource-group shop-rg --name shop-aks \\
+          --enable-gateway-api --enable-app-routing-istio     # ... plus the network flags of lessons 1 and 4
+      az aks update --resource-group shop-rg --name shop-aks --enable-gateway-api
+      az aks approuting gateway istio enable --resource-group shop-rg --name shop-aks
+      ```
+      `--enable-gateway-api` installs AKS's *managed* Gateway API CRDs (standard channel, a
+      version per Kubernetes minor version: v1.5.1 from 1.36). Then `kubectl get gatewayclass`
+      lists `approuting-istio`, and a Gateway like section 4's gets an Azure Load Balancer
+      address.
+    - **DNS is managed for you:** attach your Azure DNS zone to the add-on and it publishes
+      records for the host names of your Gateways and routes as you create them (through the
+      operator's ExternalDNS resources):
+      ```bash
+      ZONE_ID=$(az network dns zone show --resource-group dns-rg --name example.com --query id --output tsv)
+      az aks approuting zone add --resource-group shop-rg --name shop-aks --ids "$ZONE_ID" --attach-zones
+      ```
+    - **Network policy:** the Gateway's Envoy pods run in the Gateway's namespace with the
+      label `gateway.networking.k8s.io/gateway-name`, exactly as in section 4: allow them on the
+      backend's port.
+    - The **Ingress API** itself stays (frozen, not removed); new features go to Gateway API.
+      kind's cloud-provider-kind, used in sections 1 to 3, serves Ingress by translating it to
+      Gateway API.
+    """),
+    code("""
+    cite("aks-app-routing-gateway-api", "aks-managed-gateway-api-crds", "aks-app-routing-dns",
+         "aks-app-routing-nginx-support-end", "ingress-nginx-retired", "ingress-api-frozen", "gateway-api-version",
+         "cloud-provider-kind-ingress")
     """),
     md("""
     ## Summary
@@ -453,8 +548,9 @@ LESSON = Lesson(3, "ingress-and-gateway", "Ingress and Gateway API", "03-ingress
       an ingress controller serves it, picked by the IngressClass.
     - The proxy terminates TLS with a certificate from a `kubernetes.io/tls` Secret; clients
       must trust the CA that signed it, for the name they asked for.
-    - An in-cluster controller connects to the pods itself: backend policies must allow its pods.
     - Gateway API splits the job into GatewayClass, Gateway and HTTPRoute, reports status
       conditions, and has traffic splitting, redirects and header matching built in.
+    - An in-cluster proxy (AKS's `approuting-istio` Gateways) connects to the pods itself:
+      backend policies must allow its pods, by namespace and labels.
     """),
 ])

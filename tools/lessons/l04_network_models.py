@@ -18,9 +18,14 @@ LESSON = Lesson(4, "network-models", "Network models: overlay and flat", "04-net
     - read a flow trace and see on the wire whether a CNI routes pod packets as they are or wraps
       them in VXLAN;
     - find where source NAT (SNAT) happens and which address a machine outside the cluster sees;
-    - compare an overlay (`calico-vxlan`) and a flat (`calico-bgp`) cluster side by side;
+    - compare an overlay (`calico-vxlan`) and a flat (`calico-flat`: pods take addresses of the
+      node network, as on AKS) cluster side by side;
     - size the address space of an AKS cluster for the overlay and the flat model with
-      Microsoft's formulas.
+      Microsoft's formulas, and create either with `az aks create`.
+
+    **Core path** (about 30 minutes): sections 1, 3, 4, 5 and On AKS. **Deep dives**: section 2,
+    what crosses the wire per CNI (15 minutes), and the `calico-bgp` notes in sections 3 and 4
+    (5 minutes).
     """),
     code("""
     import pandas as pd
@@ -29,7 +34,7 @@ LESSON = Lesson(4, "network-models", "Network models: overlay and flat", "04-net
     from grader.course import app_matrix, cite, explain_all, nodes_table, path_table, wire_table
     from grader.render import compare_matrices, draw_topology
 
-    PROFILE = "kindnet"   # try "calico-bgp" (flat) and run the notebook again
+    PROFILE = "kindnet"   # try "calico-flat" (flat, as on AKS) and run the notebook again
 
     lab = grader.connect(PROFILE)
     lab.deploy("shop")
@@ -62,9 +67,10 @@ LESSON = Lesson(4, "network-models", "Network models: overlay and flat", "04-net
     """),
     md("""
     Your machine has no route to the pod CIDR: pod addresses exist only inside the cluster, and
-    the way in is a Service (NodePort, LoadBalancer) or an ingress, as in lessons 2 and 3. That
-    holds even on the flat `calico-bgp` profile, because your machine does not take part in
-    Calico's BGP; section 4 shows a VM that does, and what changes for it.
+    the way in is a Service (NodePort, LoadBalancer) or a Gateway, as in lessons 2 and 3. In this
+    lab your machine stands for one *outside* the cluster's network (your laptop, not a VM in the
+    VNet), so that holds on every profile; section 4 shows a VM inside the network, `vm.internal`,
+    and what the flat model changes for it.
     """),
 
     md("""
@@ -89,7 +95,7 @@ LESSON = Lesson(4, "network-models", "Network models: overlay and flat", "04-net
     """),
     code("""
     sims = {}
-    for name in ("kindnet", "calico-vxlan", "calico-bgp"):
+    for name in ("kindnet", "calico-vxlan", "calico-flat", "calico-bgp"):
         sims[name] = grader.connect(name, backend="sim", quiet=True)
         sims[name].deploy("shop")
 
@@ -143,14 +149,16 @@ LESSON = Lesson(4, "network-models", "Network models: overlay and flat", "04-net
     pd.DataFrame(rows).T
     """),
     md("""
-    - On the overlay profiles the VM sees the node (SNAT on the node) and the internet sees the
-      edge address 192.0.2.1 (a second SNAT at the gateway).
-    - On the flat profile the VM sees the pod's own address: no SNAT inside the network.
-    - The flat profile's pods cannot reach the internet here, and the trace says why: the lab's
-      gateway (Docker, on kind) only translates the *node* subnet, so a packet from a pod
-      address leaves untranslated and no reply can find its way back. In a flat network the
-      edge must translate pod addresses too; on AKS, the outbound type does that for every
-      address of the virtual network.
+    - On the overlay profiles (`model: overlay`) the VM sees the node (SNAT on the node) and the
+      internet sees the edge address 192.0.2.1 (a second SNAT at the gateway).
+    - On the flat profile `calico-flat` (`model: flat`) the pod's address is one of the node
+      network's, and the VM sees it: no SNAT inside the network. Only traffic to the internet is
+      translated, as on AKS, where the outbound type does it for every address of the VNet.
+
+    *Deep dive, `calico-bgp` (`model: routed`):* its pods have a separate range (192.168.0.0/16)
+    that Calico announces by BGP, with no SNAT at all. That is **not** AKS's flat model: it is a
+    routed pod network. Its VM still sees pod addresses, but its pods cannot reach the internet,
+    and the trace says why: the lab's gateway only translates the node network.
     """),
     code("""
     print(sims["calico-bgp"].probe("shop/web", "api.example.com", 443).explain())
@@ -171,21 +179,23 @@ LESSON = Lesson(4, "network-models", "Network models: overlay and flat", "04-net
     OUTSIDE = ["host", "vm.internal"]
     compare_matrices({
         "calico-vxlan (overlay)": app_matrix(sims["calico-vxlan"], APP_PORTS, sources=OUTSIDE),
-        "calico-bgp (flat)": app_matrix(sims["calico-bgp"], APP_PORTS, sources=OUTSIDE),
+        "calico-flat (flat)": app_matrix(sims["calico-flat"], APP_PORTS, sources=OUTSIDE),
     }, title="direct connections from outside the cluster")
     """),
     md("""
-    Only the VM reaches the pods, and only in the flat cluster: it learned the routes by BGP.
-    Your machine did not, so even a flat network is only as flat as its routing tables. The
-    same flows in the flat cluster, drawn:
+    Only the VM reaches the pods, and only in the flat cluster: the pods' addresses belong to
+    its network. (On AKS the virtual network routes every pod address by itself. On kind, a
+    Docker bridge cannot deliver to addresses behind a node's veths, so the lab gives the VM a
+    route to each node's pod block; the simulated cluster models the AKS behaviour.) Your
+    machine stays outside. The same flows in the flat cluster, drawn:
     """),
     code("""
-    flat = sims["calico-bgp"]
+    flat = sims["calico-flat"]
     draw_topology(flat, flows=[
         flat.probe("vm.internal", "shop/db", 5432),
         flat.probe("shop/web", "vm.internal", 443),
         flat.probe("host", "shop/web", 80),
-    ], title="calico-bgp: a flat network")
+    ], title="calico-flat: a flat network, as on AKS")
     """),
     md("""
     A flat network lets VMs and on-premises systems talk to pods without a load balancer, and
@@ -273,16 +283,31 @@ LESSON = Lesson(4, "network-models", "Network models: overlay and flat", "04-net
     - **kubenet**, the older overlay with route tables, is being retired; clusters move to Azure
       CNI Overlay.
     - Azure reserves 5 addresses in every subnet, which the calculator accounts for.
+    - **The commands** (the ranges are yours to choose; check them with `validate_ranges` first):
+      ```bash
+      # overlay: nodes in your subnet, pods from a private CIDR, Services from another
+      az aks create --resource-group shop-rg --name shop-aks --vnet-subnet-id "$NODE_SUBNET_ID" \\
+          --network-plugin azure --network-plugin-mode overlay \\
+          --pod-cidr 10.244.0.0/16 --service-cidr 10.0.0.0/16 --dns-service-ip 10.0.0.10
+      # flat (Pod Subnet): pods take addresses of a second subnet of the same VNet
+      az aks create --resource-group shop-rg --name shop-flat --network-plugin azure \\
+          --vnet-subnet-id "$NODE_SUBNET_ID" --pod-subnet-id "$POD_SUBNET_ID" \\
+          --service-cidr 10.0.0.0/16 --dns-service-ip 10.0.0.10 --max-pods 30
+      ```
+      Add `--network-dataplane cilium` to either for Cilium's dataplane and policy engine
+      (lesson 7). `az aks show --resource-group shop-rg --name shop-aks --query networkProfile`
+      shows what a cluster got.
     """),
     code("""
     cite("aks-overlay-defaults", "aks-flat-planning-example", "aks-default-max-pods", "aks-reserved-ranges",
-         "azure-subnet-reserved-addresses", "kubenet-retirement")
+         "azure-subnet-reserved-addresses", "kubenet-retirement", "aks-cni-commands")
     """),
     md("""
     ## Summary
 
     - The node subnet belongs to the network; the pod CIDR to the CNI. In an overlay model only
-      the cluster routes the pod CIDR; in a flat model the network does.
+      the cluster routes the pod CIDR; in a flat model pods have the network's own addresses.
+      `calico-bgp` is neither: a routed pod network, not AKS's flat model.
     - Between nodes, pod packets are either routed as they are or wrapped in VXLAN (UDP 4789 or
       8472), which hides pod addresses from the node network.
     - Leaving an overlay cluster, pod traffic is SNATed to the node, then to the edge address.

@@ -19,6 +19,9 @@ LESSON = Lesson(5, "controlling-egress", "Controlling egress", "05-egress", [
       rule next to it;
     - map it to AKS: outbound types, the addresses AKS nodes themselves must reach, Azure
       Firewall, and FQDN filtering for pods.
+
+    **Core path** (about 30 minutes): sections 1 and 2, and On AKS. **Deep dive** (15 minutes):
+    section 3, rules by name with Cilium's DNS proxy.
     """),
     code("""
     import grader
@@ -298,9 +301,20 @@ LESSON = Lesson(5, "controlling-egress", "Controlling egress", "05-egress", [
     - For **pods**, NetworkPolicy egress rules work as in this lesson, with every engine. Rules
       by name need Azure CNI powered by Cilium with Advanced Container Networking Services:
       the same CiliumNetworkPolicy `toFQDNs` as section 3.
+    - **The commands:** the outbound type is chosen at creation; rules by name are switched on
+      with Advanced Container Networking Services on a Cilium cluster:
+      ```bash
+      az aks create --resource-group shop-rg --name shop-aks \\
+          --network-plugin azure --network-plugin-mode overlay --network-dataplane cilium \\
+          --vnet-subnet-id "$NODE_SUBNET_ID" --outbound-type userDefinedRouting   # default: loadBalancer
+      az aks update --resource-group shop-rg --name shop-aks --enable-acns
+      ```
+      With `userDefinedRouting` the node subnet's route table must already send `0.0.0.0/0` to
+      your firewall (`az network route-table route create ... --next-hop-type VirtualAppliance`),
+      and the firewall must allow the `AzureKubernetesService` FQDN tag.
     """),
     code("""
-    cite("aks-outbound-types", "aks-required-egress", "aks-fqdn-filtering", "aks-network-policy-engines")
+    cite("aks-outbound-types", "aks-required-egress", "aks-fqdn-filtering", "aks-network-policy-engines", "aks-cni-commands")
     """),
     md("""
     ## Summary

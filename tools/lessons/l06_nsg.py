@@ -25,6 +25,9 @@ LESSON = Lesson(6, "network-security-groups", "Network security groups", "06-nsg
     the simulated cluster's model of Azure, with Azure's load balancer behind LoadBalancer
     Services, whatever backend the other lessons use. The model follows Azure's documented rule
     semantics; it is not Azure.
+
+    **Core path** (about 30 minutes): sections 1, 3 and 4, the NSG-versus-policy table, and On
+    AKS. **Deep dive** (10 minutes): section 2, what an NSG sees of overlay and routed pod traffic.
     """),
     code("""
     import pandas as pd
@@ -223,9 +226,10 @@ LESSON = Lesson(6, "network-security-groups", "Network security groups", "06-nsg
     """),
     md("""
     The partner gets in; the other internet client is dropped by the NSG's `DenyAllInBound`
-    (the generated rule no longer matches it); and the cluster's own pod is refused too: inside
-    the cluster, kube-proxy handles the frontend address itself and applies the same ranges to
-    the pod's address. If pods must use the public address, add the pod CIDR to the ranges:
+    (the generated rule no longer matches it); and the cluster's own pod is **blocked** too (dropped,
+    not refused: nothing answers, the connection times out): inside the cluster, kube-proxy handles
+    the frontend address itself, applies the same ranges to the pod's address and drops what they
+    do not cover. If pods must use the public address, add the pod CIDR to the ranges:
     """),
     code("""
     lab.apply(ranges("203.0.113.0/24", str(lab.profile.pod_subnet)))
@@ -267,6 +271,20 @@ LESSON = Lesson(6, "network-security-groups", "Network security groups", "06-nsg
       that call the public address need the pod CIDR in the ranges.
     - NSGs cannot filter by name, so they cannot restrict AKS's egress to the FQDNs it needs
       (lesson 5: Azure Firewall); for pod-to-pod rules use network policies (lesson 7).
+    - **The commands** for section 1's NSG on a node subnet of your own (the rule fields map one
+      to one onto the flags):
+      ```bash
+      az network nsg create --resource-group shop-rg --name nodes-nsg
+      az network nsg rule create --resource-group shop-rg --nsg-name nodes-nsg --name allow-ssh-from-admin \\
+          --priority 100 --direction Inbound --access Allow --protocol Tcp \\
+          --source-address-prefixes 198.51.100.7 --destination-port-ranges 22
+      az network nsg rule create --resource-group shop-rg --nsg-name nodes-nsg --name deny-vm-to-kubelet \\
+          --priority 200 --direction Inbound --access Deny --protocol Tcp \\
+          --source-address-prefixes 172.18.0.100 --destination-port-ranges 10250
+      az network vnet subnet update --resource-group shop-rg --vnet-name shop-vnet --name nodes \\
+          --network-security-group nodes-nsg
+      az network nsg rule list --resource-group shop-rg --nsg-name nodes-nsg --output table
+      ```
     """),
     code("""
     cite("aks-nsg-requirements", "azure-nsg-lb-rule-priorities", "aks-lb-source-ranges", "aks-loadbalancer-service")

@@ -21,6 +21,9 @@ LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies"
       NodePort traffic, connections already open), and write it so that it works everywhere;
     - map it to AKS: its three policy engines, the retirement of Azure NPM, and what changes when
       you move to Cilium.
+
+    **Core path** (about 40 minutes): sections 1 to 5, and On AKS. **Deep dive** (15 minutes):
+    section 6, where the same YAML gives other answers on another CNI.
     """),
     code("""
     import pandas as pd
@@ -182,7 +185,9 @@ LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies"
 
     Rather than reading grids, write down what *should* happen and let the lab compare. This is
     how the graded exercises check your answers, usually on more flows than the prompt names.
-    Rules written later override earlier ones, so start general:
+    (This is about the checking helper, not about NetworkPolicies, which have no order: in
+    `Reachability`, a later `.expect(...)` for the same flow replaces an earlier one, so start
+    with a general default and then name the exceptions.)
     """),
     code("""
     everyone = [str(p.ref) for p in lab.pods()]
@@ -292,7 +297,23 @@ LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies"
     happens to Prometheus' scrapes of `shop/db`?
     """),
     code("""
-    TYPO = metrics_policy(RULE_BY_NAME).replace("port: 9100", "port: metric")
+    TYPO = '''
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata:
+      name: metrics-from-monitoring
+      namespace: shop
+    spec:
+      podSelector: {}
+      ingress:
+      - from:
+        - namespaceSelector:
+            matchLabels: {kubernetes.io/metadata.name: monitoring}
+          podSelector:
+            matchLabels: {app: prometheus}
+        ports:
+        - port: metric           # a typo: the pods' port is named metrics
+    '''
     print(*lab.apply(TYPO))
     print(lab.probe("monitoring/prometheus", "shop/db", 9100).explain())
     """),
@@ -302,8 +323,41 @@ LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies"
     name that did not resolve. With the right name, or with a range, the scrape works again:
     """),
     code("""
-    NAMED = metrics_policy(RULE_BY_NAME).replace("port: 9100", "port: metrics")
-    RANGE = metrics_policy(RULE_BY_NAME).replace("port: 9100", "port: 9000\\n      endPort: 9199")
+    NAMED = '''
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata:
+      name: metrics-from-monitoring
+      namespace: shop
+    spec:
+      podSelector: {}
+      ingress:
+      - from:
+        - namespaceSelector:
+            matchLabels: {kubernetes.io/metadata.name: monitoring}
+          podSelector:
+            matchLabels: {app: prometheus}
+        ports:
+        - port: metrics          # the destination pod's port named metrics
+    '''
+    RANGE = '''
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata:
+      name: metrics-from-monitoring
+      namespace: shop
+    spec:
+      podSelector: {}
+      ingress:
+      - from:
+        - namespaceSelector:
+            matchLabels: {kubernetes.io/metadata.name: monitoring}
+          podSelector:
+            matchLabels: {app: prometheus}
+        ports:
+        - port: 9000             # every port from 9000 to 9199
+          endPort: 9199
+    '''
 
     rows = {}
     for name, policy in [("port: metrics", NAMED), ("port: 9000-9199", RANGE)]:
@@ -493,10 +547,20 @@ LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies"
       CNI powered by Cilium; Microsoft's recommendation), Azure Network Policy Manager (NPM), or
       Calico. Without one, NetworkPolicy objects are accepted and ignored, like on a kind
       cluster older than v0.24.
-    - **Azure NPM is being retired**, and moving to Cilium changes a few answers: `ipBlock` no
+    - **Azure NPM is retired on Windows nodes** (support ended on 2026-09-30) and **retires on
+      Linux nodes on 2028-09-30**. Moving to Cilium changes a few answers: `ipBlock` no
       longer covers pod and node addresses, named ports should become numbers, and `endPort`
       needs a recent Cilium.
     - The rules themselves are plain Kubernetes: everything in this lesson applies unchanged.
+    - **The commands:** the engine is chosen at creation (`--network-dataplane cilium` brings
+      Cilium's; `--network-policy calico` or `azure` the others), and an NPM cluster moves to
+      Cilium in place:
+      ```bash
+      az aks create --resource-group shop-rg --name shop-aks \\
+          --network-plugin azure --network-plugin-mode overlay --network-dataplane cilium
+      az aks update --resource-group shop-rg --name old-aks --network-dataplane cilium   # from Azure NPM
+      ```
+      Check the differences listed above before you move.
     """),
     code("""
     cite("aks-network-policy-engines", "azure-npm-retirement", "aks-cilium-ipblock", "aks-npm-to-cilium-differences",

@@ -19,8 +19,11 @@ LESSON = Lesson(8, "capstone", "Capstone: secure the shop end to end", "08-capst
     - verify a design with the full matrix of every port, plus the flows a matrix cannot show
       (names, the internet, HTTPS through the ingress, a pod added later);
     - read a failed check and find the missing rule;
-    - map the design to the layers AKS offers (application routing, network policy engine,
-      NSGs, outbound control).
+    - map the design to the layers AKS offers (application routing's Gateway API, network
+      policy engine, NSGs, outbound control), down to the `az` commands that build the cluster.
+
+    **Core path** (about 40 minutes): sections 1 to 5 and On AKS. **Deep dive** (10 minutes):
+    section 6, reading a failed check.
     """),
     code("""
     import pandas as pd
@@ -37,10 +40,9 @@ LESSON = Lesson(8, "capstone", "Capstone: secure the shop end to end", "08-capst
     lab.deploy("shop")
     lab.reset(keep_topology=True)   # the bare shop: no Services, Ingresses or policies
 
-    nginx_class = lab.install_ingress_controller("ingress-nginx")
-    controller = next(str(p.ref) for p in lab.pods("ingress-nginx")
-                      if p.labels.get("app.kubernetes.io/component") == "controller")
-    print("ingress controller pod:", controller)
+    # AKS application routing's Gateway API implementation (lesson 3, section 4): each Gateway of
+    # this class becomes Envoy pods in the Gateway's namespace, behind a LoadBalancer Service.
+    print("GatewayClass:", lab.install_gateway_class("approuting-istio"))
     """),
 
     md("""
@@ -48,7 +50,7 @@ LESSON = Lesson(8, "capstone", "Capstone: secure the shop end to end", "08-capst
 
     | direction | requirement |
     |---|---|
-    | ingress | users reach the shop only at `https://shop.example.com`, through the ingress controller, with a certificate the shop's CA signed; nothing reaches the front end directly |
+    | ingress | users reach the shop only at `https://shop.example.com`, through the platform team's shared Gateway (namespace `infra`), with a certificate the shop's CA signed; nothing reaches the front end directly |
     | east-west | the front end calls the back end on 8080; the back end calls the database on 5432; Prometheus (namespace `monitoring`) scrapes every shop pod on 9100; nothing else |
     | egress | shop pods resolve names through the cluster DNS; the back end calls `api.example.com` on 443; nothing else leaves the shop |
     | later | a pod added to `shop` tomorrow gets nothing it was not given |
@@ -57,9 +59,10 @@ LESSON = Lesson(8, "capstone", "Capstone: secure the shop end to end", "08-capst
 
     A requirement is only testable once it is a list of flows with a verdict. Write those
     first, as `Reachability` objects (the graded exercises check answers the same way), one per
-    port, over every pod that could try. Later lines override earlier ones, so each starts
-    general and then names the exceptions. The way in through the ingress controller is checked
-    end to end, with HTTPS requests, in section 5.
+    port, over every pod that could try. (In a `Reachability`, a later `.expect(...)` for the
+    same flow replaces an earlier one: this is about the checking helper, not about
+    NetworkPolicies, which have no order.) So each starts general and then names the exceptions. The way in through the Gateway is checked end to
+    end, with HTTPS requests, in section 5.
     """),
     code("""
     EVERYONE = [str(p.ref) for p in lab.pods()]
@@ -104,8 +107,9 @@ LESSON = Lesson(8, "capstone", "Capstone: secure the shop end to end", "08-capst
     3. **one policy per workload**, naming its ingress *and* egress, so each reads like the
        workload's contract;
     4. the **metrics** rule for Prometheus, by namespace name *and* pod label (lesson 7);
-    5. the **entry point** and names: Services for the front and back end, a certificate, and an
-       Ingress served by ingress-nginx.
+    5. the **entry point** and names: Services for the front and back end, and the shared
+       Gateway (GatewayClass `approuting-istio`, its certificate in `infra`) with the shop's
+       HTTPRoute.
     """),
     code("""
     POLICIES = '''
@@ -146,10 +150,10 @@ LESSON = Lesson(8, "capstone", "Capstone: secure the shop end to end", "08-capst
     spec:
       podSelector: {matchLabels: {tier: frontend}}
       policyTypes: [Ingress, Egress]
-      ingress:                                   # only the ingress controller, on 80
+      ingress:                                   # only the shared Gateway's pods, on 80
       - from:
-        - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}
-          podSelector: {matchLabels: {app.kubernetes.io/name: ingress-nginx}}
+        - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: infra}}
+          podSelector: {matchLabels: {gateway.networking.k8s.io/gateway-name: shared}}
         ports: [{port: 80}]
       egress:                                    # only the back end, on 8080
       - to: [{podSelector: {matchLabels: {tier: backend}}}]
@@ -182,34 +186,48 @@ LESSON = Lesson(8, "capstone", "Capstone: secure the shop end to end", "08-capst
     '''
 
     ca = mint_ca("shop CA")
-    ENTRY = f'''
+    ENTRY = '''
     apiVersion: v1
     kind: Service
-    metadata: {{name: web, namespace: shop}}
+    metadata: {name: web, namespace: shop}
     spec:
-      selector: {{app: web}}
-      ports: [{{name: http, port: 80, targetPort: http}}]
+      selector: {app: web}
+      ports: [{name: http, port: 80, targetPort: http}]
     ---
     apiVersion: v1
     kind: Service
-    metadata: {{name: api, namespace: shop}}
+    metadata: {name: api, namespace: shop}
     spec:
-      selector: {{app: api}}
-      ports: [{{name: http, port: 8080, targetPort: http}}]
+      selector: {app: api}
+      ports: [{name: http, port: 8080, targetPort: http}]
     ---
-    apiVersion: networking.k8s.io/v1
-    kind: Ingress
-    metadata: {{name: shop, namespace: shop}}
+    apiVersion: v1
+    kind: Namespace
+    metadata: {name: infra}
+    ---
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: Gateway
+    metadata: {name: shared, namespace: infra}
     spec:
-      ingressClassName: {nginx_class}
-      tls: [{{hosts: [shop.example.com], secretName: shop-tls}}]
+      gatewayClassName: approuting-istio
+      listeners:
+      - name: https
+        port: 443
+        protocol: HTTPS
+        hostname: shop.example.com
+        tls: {mode: Terminate, certificateRefs: [{name: shop-tls}]}
+        allowedRoutes: {namespaces: {from: All}}
+    ---
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata: {name: shop, namespace: shop}
+    spec:
+      parentRefs: [{name: shared, namespace: infra}]
+      hostnames: [shop.example.com]
       rules:
-      - host: shop.example.com
-        http:
-          paths:
-          - {{path: /, pathType: Prefix, backend: {{service: {{name: web, port: {{name: http}}}}}}}}
+      - backendRefs: [{name: web, port: 80}]
     '''
-    print(*lab.apply([ca.issue(["shop.example.com"]).secret("shop-tls", "shop"), ENTRY, POLICIES]), sep="\\n")
+    print(*lab.apply([ENTRY, ca.issue(["shop.example.com"]).secret("shop-tls", "infra"), POLICIES]), sep="\\n")
     """),
 
     md("""
@@ -247,20 +265,20 @@ LESSON = Lesson(8, "capstone", "Capstone: secure the shop end to end", "08-capst
     md("""
     ## 5. What a matrix cannot show
 
-    A pod-to-pod matrix says nothing about names, the internet, HTTPS through the ingress, or
+    A pod-to-pod matrix says nothing about names, the internet, HTTPS through the Gateway, or
     pods that do not exist yet. Each needs its own probe.
     """),
     predict("""
-    Which of these work: HTTPS to the shop through the ingress (trusting the shop's CA); the front
+    Which of these work: HTTPS to the shop through the Gateway (trusting the shop's CA); the front
     end calling the back end by its Service name `api`; the back end calling `api.example.com` on
     443, and on 80; the front end calling `api.example.com`; the database calling
     `blocked.example.net`; the database resolving `api.example.com`?
     """),
     code("""
-    shop_entry = lab.address("ingress/shop/shop")
+    shop_entry = lab.address("gateway/infra/shared")
     site = lab.http("host", "https://shop.example.com/hostname", resolve=shop_entry, ca=ca)
     rows = {
-        "host → https://shop.example.com (via ingress-nginx)": site.verdict.name + (
+        "host → https://shop.example.com (via the shared Gateway)": site.verdict.name + (
             f", HTTP {site.http.status}, certificate trusted: {site.http.certificate_trusted}" if site.http else ""),
     }
     for source, target, port in [("shop/web", "api", 8080), ("shop/api", "api.example.com", 443),
@@ -330,7 +348,7 @@ LESSON = Lesson(8, "capstone", "Capstone: secure the shop end to end", "08-capst
     """),
     md("""
     None of them: the pod-to-pod checks connect to pod addresses and never ask DNS. The site
-    still works too: the ingress controller resolves nothing inside `shop`. What breaks is every
+    still works too: the Gateway's Envoy sends to the endpoints it was given and resolves nothing. What breaks is every
     connection *by name* from the shop: the payment provider (by address it still works), and
     the Service name the front end uses for the back end. A design is checked with names as
     well as addresses.
@@ -345,18 +363,53 @@ LESSON = Lesson(8, "capstone", "Capstone: secure the shop end to end", "08-capst
 
     The same design maps onto AKS layer by layer:
 
-    - **ingress**: the application routing add-on (NGINX in namespace `app-routing-system`) or
-      its Gateway API implementation (`approuting-istio`): the front end's policy allows that
-      namespace's pods instead of `ingress-nginx`. The load balancer in front of it gets its NSG
-      rule automatically, and `loadBalancerSourceRanges` narrows who reaches it;
+    - **ingress**: the application routing add-on's Gateway API implementation
+      (`approuting-istio`), as here: the front end's policy allows the Gateway's pods by
+      namespace and `gateway.networking.k8s.io/gateway-name`. (Its managed NGINX lost
+      Microsoft's support in November 2026.) The Azure Load Balancer in front of the Gateway
+      gets its NSG rule automatically, and the add-on publishes `shop.example.com` in your Azure
+      DNS zone;
     - **east-west**: the same NetworkPolicies, enforced by the engine chosen at cluster
       creation, Cilium recommended (mind lesson 7's differences, such as `ipBlock`);
     - **egress**: NetworkPolicy for pods, `toFQDNs` with Advanced Container Networking Services
       for names, and for the nodes' own traffic an outbound type routed through Azure Firewall.
+
+    ### The next step: build it
+
+    The commands for the shop's cluster: Azure CNI Overlay with your own pod and Service ranges
+    (lesson 1 and 4: they must not overlap the virtual network or anything it peers with), the
+    Cilium dataplane (policy engine and kube-proxy replacement), outbound through the load
+    balancer (lesson 5: `userDefinedRouting` with Azure Firewall for FQDN control of the nodes),
+    and application routing's Gateway API with a DNS zone (lesson 3).
+
+    ```bash
+    az group create --name shop-rg --location westeurope
+    az network vnet create --resource-group shop-rg --name shop-vnet \\
+        --address-prefixes 10.10.0.0/16 --subnet-name nodes --subnet-prefixes 10.10.0.0/22
+    SUBNET_ID=$(az network vnet subnet show --resource-group shop-rg --vnet-name shop-vnet \\
+        --name nodes --query id --output tsv)
+    az aks create --resource-group shop-rg --name shop-aks --node-count 3 \\
+        --vnet-subnet-id "$SUBNET_ID" \\
+        --network-plugin azure --network-plugin-mode overlay \\
+        --pod-cidr 10.244.0.0/16 --service-cidr 10.0.0.0/16 --dns-service-ip 10.0.0.10 \\
+        --network-dataplane cilium \\
+        --outbound-type loadBalancer \\
+        --enable-gateway-api --enable-app-routing-istio \\
+        --generate-ssh-keys
+    ZONE_ID=$(az network dns zone show --resource-group dns-rg --name example.com --query id --output tsv)
+    az aks approuting zone add --resource-group shop-rg --name shop-aks --ids "$ZONE_ID" --attach-zones
+    az aks get-credentials --resource-group shop-rg --name shop-aks
+    kubectl apply -f shop.yaml        # the Services, the Gateway and route, and POLICIES above
+    ```
+
+    Then run this lesson's checks against it: `from grader.kind.lab import ClusterLab` and
+    `lab = ClusterLab("shop-aks")` bring your own cluster (by its kubeconfig context; the lab only
+    touches namespaces it creates).
     """),
     code("""
-    cite("aks-network-policy-engines", "aks-app-routing-gateway-api", "aks-lb-source-ranges",
-         "aks-fqdn-filtering", "aks-required-egress")
+    cite("aks-overlay-defaults", "aks-service-cidr-default", "aks-network-policy-engines", "aks-outbound-types",
+         "aks-app-routing-gateway-api", "aks-app-routing-dns", "aks-lb-source-ranges", "aks-fqdn-filtering",
+         "aks-required-egress")
     """),
     md("""
     ## Summary

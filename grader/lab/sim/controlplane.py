@@ -194,6 +194,18 @@ class ControlPlane:
         self._sync_proxies()
         return ctl
 
+    def install_gateway_class(self, name: str) -> str:
+        """The GatewayClass of a Gateway API implementation (``grader.gateway.implementations``), as its
+        installation creates it; Gateways of the class then get their data plane (see _reconcile_gateway_pods)."""
+        from ...gateway import get_implementation
+
+        impl = get_implementation(name)
+        m = _manifest("GatewayClass", "gateway.networking.k8s.io/v1", "", impl.class_name, GatewayClass(impl.class_name, impl.controller_name))
+        self.state.put(m)
+        self.system_keys.add(m.key)
+        self._sync_proxies()
+        return impl.class_name
+
     def _set_default_class(self, name: str | None) -> None:
         for key, m in list(self.state.objects.items()):
             if key.kind == "IngressClass":

@@ -323,8 +323,8 @@ class KubeProxy:
             if node is not None:
                 seen = Endpoint.of_node(node)
                 hops.append(Hop("snat", f"hairpin: {src.label} reached itself through its Service, so kube-proxy masquerades to {node.name} ({node.ip})"))
-        if chosen.node and src.node and chosen.node != src.node:
-            hops.append(Hop("forward", f"{src.node} → {chosen.node} (the endpoint runs on another node)"))
+        # No "forward" hop here: kube-proxy DNATs on the client's node, and the route to the chosen
+        # endpoint's node is the datapath trace that follows (after egress policy has judged it).
         return Routed(dst, chosen.port, tuple(hops), source=seen, service=svc)
 
     def _leg_check(self, src: Endpoint, dst: Endpoint, port: int, protocol: Protocol, what: str) -> Routed | None:

@@ -225,6 +225,9 @@ class SimulatedLab(Lab):
     def install_ingress_controller(self, name: str = "ingress-nginx", *, default: bool = False) -> str:
         return self.service_calls.install_ingress_controller(name, default=default)
 
+    def install_gateway_class(self, name: str = "approuting-istio") -> str:
+        return self.service_calls.install_gateway_class(name)
+
     def address(self, what: str) -> str | None:
         return self.service_calls.address(what)
 

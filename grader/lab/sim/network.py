@@ -349,9 +349,12 @@ class SimNetwork:
                 return ProbeResult(probe, found.verdict, found.reason, hops=hops)
         origin = Endpoint.of_node(self.state.node(via)) if via is not None else src
         path = self.trace(origin, dst, port, protocol)
-        hops = (*hops, *(Hop(s.step, s.detail) for s in path.hops))
-        if not path.routable:
-            return ProbeResult(probe, Verdict.BLOCKED, f"no route: {path.reason}", hops=hops)
+        # In the order the packet meets them: name resolution, the source's own hops (a pod's veth),
+        # the Service translation on its node, then (after egress policy) the route on.
+        lookups = tuple(h for h in hops if h.step == "dns")
+        translated = tuple(h for h in hops if h.step != "dns")
+        before = (*lookups, *(Hop(s.step, s.detail) for s in path.until_egress()), *translated)
+        hops = (*before, *(Hop(s.step, s.detail) for s in path.after_egress()))
         if via is not None:
             path = replace(path, client_ip=src.ip)
             seen = src
@@ -359,13 +362,18 @@ class SimNetwork:
             seen = replace(src, ip=path.client_ip) if path.client_ip is not None and path.client_ip != src.ip else src
         verdict = self.evaluate(src, dst, port, protocol, seen_source=seen)
         reason = verdict.explain()
+        if not path.routable and (verdict.egress is None or verdict.egress.allowed):
+            return ProbeResult(probe, Verdict.BLOCKED, f"no route: {path.reason}", hops=hops)
         if established is not None:
             return self._established(probe, verdict, reason, hops, dst, port, protocol, path)
         if verdict.egress is not None:
+            # Egress policy is enforced on the source's node: its hop goes where the packet is judged,
+            # and a dropped packet's trace ends there (it never crossed the network).
             word = "allowed" if verdict.egress.allowed else "dropped"
-            hops = (*hops, Hop("policy", f"egress from {src.label}: {word} (enforced on its node, before it leaves)"))
+            judged = Hop("policy", f"egress from {src.label}: {word} (enforced on its node, before it leaves)")
             if not verdict.egress.allowed:
-                return ProbeResult(probe, Verdict.BLOCKED, reason, loopback=verdict.loopback, hops=hops)
+                return ProbeResult(probe, Verdict.BLOCKED, reason, loopback=verdict.loopback, hops=(*before, judged))
+            hops = (*before, judged, *hops[len(before):])
         decisions, dropped = self.nsg_check(path)
         hops = (*hops, *(Hop("nsg", d.render()) for d in decisions))
         if dropped is not None:

@@ -126,6 +126,12 @@ class SimServices:
         ``ingress-nginx`` behind a LoadBalancer Service, IngressClass ``nginx``); returns its IngressClass."""
         return self.control.install_ingress_controller(name, default=default).class_name
 
+    def install_gateway_class(self, name: str = "approuting-istio") -> str:
+        """Run a Gateway API implementation with pod data planes (``approuting-istio``, AKS application
+        routing's: each Gateway of the class becomes an Envoy pod and a LoadBalancer Service
+        ``<gateway>-approuting-istio`` in the Gateway's namespace); returns its GatewayClass."""
+        return self.control.install_gateway_class(name)
+
     # -- addresses and status ---------------------------------------------------------------------
     def address(self, what: str) -> str | None:
         """The external address of ``service/ns/name`` (LoadBalancer), ``ingress/ns/name`` or
