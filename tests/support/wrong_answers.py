@@ -465,7 +465,7 @@ BANK += [
       [("            name: api\n            port:\n              number: 8080", "            name: api\n            port:\n              number: 80")],
       {"ing_prefix", "ing_hosts"}, "host → http://shop.example.com/api via 172.18.0.5: expected HTTP 200, got HTTP 503", "has no port 80"),
     V(IG, "shop_ingress", "no namespace: lands in default", [("  namespace: shop\n", "")],
-      {"ing_visible", "ing_prefix", "ing_exact", "ing_hosts"}, "set metadata.namespace: shop", "ingress/shop/shop is needed by this test: no Ingress shop/shop"),
+      {"ing_visible", "ing_prefix", "ing_exact", "ing_hosts"}, "set metadata.namespace: shop", "ingress/shop/shop is needed by this test: no ingress/shop/shop"),
     # -- shop_tls --------------------------------------------------------------------------------
     V(IG, "shop_tls", "the other Secret: a certificate for the wrong host", [("    secretName: shop-tls", "    secretName: api-tls")],
       {"tls_visible", "tls_certificate"}, "should trust the certificate, but the server presented CN=Kubernetes Ingress Controller Fake Certificate"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 from grader.checks.queries import probe_verdict
 from grader.lab.sim import SimulatedLab
 from nbbuild import Notebook
@@ -594,7 +596,7 @@ def build() -> Notebook:
     def verdict(profile: str, dst: str, port: int) -> str:
         lab = SimulatedLab(profile)
         lab.deploy("shop")
-        lab.apply(eval(anywhere))
+        lab.apply(ast.literal_eval(anywhere))
         return probe_verdict(lab, "shop/web", dst, port).value
 
     nb.md(task("""
