@@ -110,6 +110,59 @@ def test_every_code_cell_is_valid_python(name):
 CONNECT = re.compile(r"^lab = grader\.connect\(PROFILE[,)]", re.M)
 
 
+MANIFEST_MARK = "apiVersion:"
+
+
+def hidden_manifest_edits(cells: list[str]) -> list[str]:
+    """What in these code cells builds YAML out of the learner's sight.
+
+    The rule: a lesson shows the whole manifest it applies. A manifest derived from another with
+    ``.replace()``, or rendered by an f-string (or ``str.format``) whose doubled braces ``{{ }}``
+    stand for YAML's flow mappings, hides what the cluster receives. Flagged: any ``{{`` in a code
+    cell, and any ``.replace(`` call on a manifest, i.e. on a name bound to a string holding
+    ``apiVersion:`` in the same lesson, on such a string itself, or with a multi-line YAML argument."""
+    trees = [ast.parse(source) for source in cells]
+    manifest_names = {
+        target.id
+        for tree in trees for node in ast.walk(tree) if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+        and any(isinstance(c, ast.Constant) and isinstance(c.value, str) and MANIFEST_MARK in c.value for c in ast.walk(node.value))
+    }
+
+    def yaml_text(node: ast.AST) -> bool:
+        return isinstance(node, ast.Constant) and isinstance(node.value, str) and (MANIFEST_MARK in node.value or "\n" in node.value)
+
+    found = []
+    for source, tree in zip(cells, trees):
+        first_line = source.strip().splitlines()[0] if source.strip() else ""
+        if "{{" in source:
+            found.append(f"doubled braces (a templated manifest) in the cell starting {first_line!r}")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "replace":
+                receiver = node.func.value
+                if (isinstance(receiver, ast.Name) and receiver.id in manifest_names) or yaml_text(receiver) or any(yaml_text(a) for a in node.args):
+                    found.append(f"line {node.lineno}: .replace() on a manifest in the cell starting {first_line!r}")
+    return found
+
+
+def test_the_manifest_check_flags_replace_chains_and_templated_yaml():
+    manifest = "WEB = \'\'\'\napiVersion: v1\nkind: Service\nspec: {type: ClusterIP}\n\'\'\'"
+    assert hidden_manifest_edits([manifest, 'lab.apply(WEB.replace("ClusterIP", "NodePort"))'])
+    assert hidden_manifest_edits(['def svc(kind):\n    return f"apiVersion: v1\\nspec: {{type: {kind}}}"'])
+    assert hidden_manifest_edits(['lab.apply(POLICY.replace("  ports:\\n", ""))'])
+    assert not hidden_manifest_edits([manifest, "lab.apply(WEB)", 'name = "shop/web".replace("/", "-")'])
+
+
+@pytest.mark.parametrize("name", lesson_names())
+def test_lessons_show_every_manifest_whole(name):
+    """A lesson applies manifests written out in full: no ``.replace()`` chains and no f-strings
+    with doubled braces building YAML where the learner reads it (issue 13, section 4)."""
+    cells = [c.source for c in read(name).cells if c.cell_type == "code"]
+    found = hidden_manifest_edits(cells)
+    assert not found, f"{name}: write the manifest out in full in the builder (tools/lessons): {found}"
+
+
 def test_setup_cells_make_reruns_safe():
     """Every lesson connects its lab from PROFILE and brings it back to the bare topology right away
     (a lesson on an Azure-only model may ask for the simulated cluster explicitly)."""

@@ -229,20 +229,19 @@ LESSON = Lesson(2, "services-and-load-balancing", "Services and load balancing",
     server answers with the client address it saw.
     """),
     code("""
-    def web_service(kind, traffic_policy="Cluster"):
-        # the front end as a NodePort or LoadBalancer Service, on nodePort 30080
-        return f'''
+    # the front end as a NodePort Service, on nodePort 30080
+    WEB_NODEPORT = '''
     apiVersion: v1
     kind: Service
     metadata:
       name: web
       namespace: shop
     spec:
-      type: {kind}
-      externalTrafficPolicy: {traffic_policy}
-      selector: {{app: web}}
+      type: NodePort
+      externalTrafficPolicy: Cluster
+      selector: {app: web}
       ports:
-      - {{name: http, port: 80, targetPort: http, nodePort: 30080}}
+      - {name: http, port: 80, targetPort: http, nodePort: 30080}
     '''
 
     def through_each_node():
@@ -254,7 +253,7 @@ LESSON = Lesson(2, "services-and-load-balancing", "Services and load balancing",
                                "web saw the client as": r.client_ip or ""}
         return pd.DataFrame(rows).T
 
-    lab.apply(web_service("NodePort"))
+    lab.apply(WEB_NODEPORT)
     web_node = next(p.node for p in lab.pods("shop") if p.name == "web")
     print(f"shop/web runs on {web_node}; node addresses:", ", ".join(f"{n.name} {n.ip}" for n in lab_nodes(lab)))
     through_each_node()
@@ -271,7 +270,20 @@ LESSON = Lesson(2, "services-and-load-balancing", "Services and load balancing",
     `web` see?
     """),
     code("""
-    lab.apply(web_service("NodePort", "Local"))
+    WEB_NODEPORT_LOCAL = '''
+    apiVersion: v1
+    kind: Service
+    metadata:
+      name: web
+      namespace: shop
+    spec:
+      type: NodePort
+      externalTrafficPolicy: Local
+      selector: {app: web}
+      ports:
+      - {name: http, port: 80, targetPort: http, nodePort: 30080}
+    '''
+    lab.apply(WEB_NODEPORT_LOCAL)
     through_each_node()
     """),
     md("""
@@ -293,7 +305,20 @@ LESSON = Lesson(2, "services-and-load-balancing", "Services and load balancing",
     It is a *proxy*: it ends your TCP connection and opens its own to a node.
     """),
     code("""
-    lab.apply(web_service("LoadBalancer"))
+    WEB_LB = '''
+    apiVersion: v1
+    kind: Service
+    metadata:
+      name: web
+      namespace: shop
+    spec:
+      type: LoadBalancer
+      externalTrafficPolicy: Cluster
+      selector: {app: web}
+      ports:
+      - {name: http, port: 80, targetPort: http, nodePort: 30080}
+    '''
+    lab.apply(WEB_LB)
     address = lab.address("service/shop/web")
     print(lab.services("shop"))
     print()
@@ -304,9 +329,24 @@ LESSON = Lesson(2, "services-and-load-balancing", "Services and load balancing",
     finally see your machine's address?
     """),
     code("""
+    WEB_LB_LOCAL = '''
+    apiVersion: v1
+    kind: Service
+    metadata:
+      name: web
+      namespace: shop
+    spec:
+      type: LoadBalancer
+      externalTrafficPolicy: Local
+      selector: {app: web}
+      ports:
+      - {name: http, port: 80, targetPort: http, nodePort: 30080}
+    '''
+    WEB_LB_BY_POLICY = {"Cluster": WEB_LB, "Local": WEB_LB_LOCAL}
+
     seen = {}
-    for policy in ("Cluster", "Local"):
-        lab.apply(web_service("LoadBalancer", policy))
+    for policy, service in WEB_LB_BY_POLICY.items():
+        lab.apply(service)
         r = lab.http("host", f"http://{address}/clientip")
         seen[f"externalTrafficPolicy: {policy}"] = {"answered by": r.answered_by, "web saw the client as": r.client_ip}
     print("load balancer address:", address)
@@ -359,7 +399,7 @@ LESSON = Lesson(2, "services-and-load-balancing", "Services and load balancing",
     def client_seen(load_balancer, policy):
         sim = grader.connect(PROFILE, backend="sim", load_balancer=load_balancer, quiet=True)
         sim.deploy("shop")
-        sim.apply(web_service("LoadBalancer", policy))
+        sim.apply(WEB_LB_BY_POLICY[policy])
         frontend = sim.address("service/shop/web")
         r = sim.http("api.example.com", f"http://{frontend}/clientip")
         return f"{r.client_ip} (frontend {frontend})"

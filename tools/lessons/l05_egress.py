@@ -275,10 +275,30 @@ LESSON = Lesson(5, "controlling-egress", "Controlling egress", "05-egress", [
     """),
     code("""
     cilium.reset(keep_topology=True)   # a fresh start: no policies, and the DNS proxy forgets what it saw
-    print(*cilium.apply(FQDN.replace('''      rules:
-            dns:
-            - matchPattern: "*"
-    ''', "")))
+    FQDN_NO_DNS_RULE = '''
+    apiVersion: cilium.io/v2
+    kind: CiliumNetworkPolicy
+    metadata:
+      name: api-egress-by-name
+      namespace: shop
+    spec:
+      endpointSelector:
+        matchLabels: {tier: backend}
+      egress:
+      - toEndpoints:                  # DNS still allowed, but no rules.dns: the proxy is bypassed
+        - matchLabels:
+            k8s:io.kubernetes.pod.namespace: kube-system
+            k8s:k8s-app: kube-dns
+        toPorts:
+        - ports:
+          - {port: "53", protocol: ANY}
+      - toFQDNs:
+        - matchName: api.example.com
+        toPorts:
+        - ports:
+          - {port: "443", protocol: TCP}
+    '''
+    print(*cilium.apply(FQDN_NO_DNS_RULE))
     print(cilium.probe("shop/api", "api.example.com", 443).explain())
     """),
     md("""

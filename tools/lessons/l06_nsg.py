@@ -217,10 +217,20 @@ LESSON = Lesson(6, "network-security-groups", "Network security groups", "06-nsg
     `shop/api`, which calls the shop's public address?
     """),
     code("""
-    def ranges(*cidrs):
-        return WEB_LB.replace("  type: LoadBalancer", "  type: LoadBalancer\\n  loadBalancerSourceRanges: [" + ", ".join(cidrs) + "]")
-
-    lab.apply(ranges("203.0.113.0/24"))
+    WEB_LB_PARTNER_ONLY = '''
+    apiVersion: v1
+    kind: Service
+    metadata:
+      name: web
+      namespace: shop
+    spec:
+      type: LoadBalancer
+      loadBalancerSourceRanges: [203.0.113.0/24]
+      selector: {app: web}
+      ports:
+      - {name: http, port: 80, targetPort: http}
+    '''
+    lab.apply(WEB_LB_PARTNER_ONLY)
     print([r.render() for r in lab.nsg_rules().rules if r.name.startswith("k8s-azure-lb")][0])
     verdicts([lab.probe(client, frontend, 80) for client in ("api.example.com", "blocked.example.net", "shop/api")])
     """),
@@ -232,7 +242,24 @@ LESSON = Lesson(6, "network-security-groups", "Network security groups", "06-nsg
     do not cover. If pods must use the public address, add the pod CIDR to the ranges:
     """),
     code("""
-    lab.apply(ranges("203.0.113.0/24", str(lab.profile.pod_subnet)))
+    POD_SUBNET = lab.profile.pod_subnet   # the profile's pod range: 10.244.0.0/16 on kindnet
+    WEB_LB_PARTNER_AND_PODS = f'''
+    apiVersion: v1
+    kind: Service
+    metadata:
+      name: web
+      namespace: shop
+    spec:
+      type: LoadBalancer
+      loadBalancerSourceRanges: [203.0.113.0/24, {POD_SUBNET}]
+      selector:
+        app: web
+      ports:
+      - name: http
+        port: 80
+        targetPort: http
+    '''
+    lab.apply(WEB_LB_PARTNER_AND_PODS)
     print(lab.probe("shop/api", frontend, 80).summary())
     """),
     md("""

@@ -231,37 +231,45 @@ LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies"
     rule B?
     """),
     code("""
-    def metrics_policy(peers):
-        return f'''
+    RULE_A = '''
     apiVersion: networking.k8s.io/v1
     kind: NetworkPolicy
     metadata:
       name: metrics-from-monitoring
       namespace: shop
     spec:
-      podSelector: {{}}
+      podSelector: {}
       ingress:
       - from:
-    {peers}
+        - namespaceSelector:              # one peer: both selectors must match (AND)
+            matchLabels: {purpose: monitoring}
+          podSelector:
+            matchLabels: {app: prometheus}
+        ports:
+        - port: 9100
+    '''
+    RULE_B = '''
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata:
+      name: metrics-from-monitoring
+      namespace: shop
+    spec:
+      podSelector: {}
+      ingress:
+      - from:
+        - namespaceSelector:              # two peers: either one lets traffic in (OR)
+            matchLabels: {purpose: monitoring}
+        - podSelector:
+            matchLabels: {app: prometheus}
         ports:
         - port: 9100
     '''
 
-    RULE_A = '''\\
-        - namespaceSelector:
-            matchLabels: {purpose: monitoring}
-          podSelector:
-            matchLabels: {app: prometheus}'''
-    RULE_B = '''\\
-        - namespaceSelector:
-            matchLabels: {purpose: monitoring}
-        - podSelector:
-            matchLabels: {app: prometheus}'''
-
     shop_pods = ["shop/api", "shop/db", "shop/web"]
     grids = {}
-    for name, peers in [("A: one peer (AND)", RULE_A), ("B: two peers (OR)", RULE_B)]:
-        lab.apply(metrics_policy(peers))
+    for name, policy in [("A: one peer (AND)", RULE_A), ("B: two peers (OR)", RULE_B)]:
+        lab.apply(policy)
         lab.label("namespace/untrusted", {"purpose": "monitoring"})   # the relabelling
         grids[name] = lab.matrix(9100, sources=everyone, destinations=shop_pods)
         lab.label("namespace/untrusted", {"purpose": None})           # undo it
@@ -274,12 +282,24 @@ LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies"
     and nobody can change it. Selecting on it leaves nothing to spoof:
     """),
     code("""
-    RULE_BY_NAME = '''\\
-        - namespaceSelector:
+    RULE_BY_NAME = '''
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata:
+      name: metrics-from-monitoring
+      namespace: shop
+    spec:
+      podSelector: {}
+      ingress:
+      - from:
+        - namespaceSelector:              # the namespace's name: set by the API server, not spoofable
             matchLabels: {kubernetes.io/metadata.name: monitoring}
           podSelector:
-            matchLabels: {app: prometheus}'''
-    lab.apply(metrics_policy(RULE_BY_NAME))
+            matchLabels: {app: prometheus}
+        ports:
+        - port: 9100
+    '''
+    lab.apply(RULE_BY_NAME)
     lab.matrix(9100, sources=everyone, destinations=shop_pods)
     """),
 
@@ -439,11 +459,22 @@ LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies"
     outside world:
     """),
     code("""
-    PORTABLE = ANY_ADDRESS.replace(
-        "    - ipBlock: {cidr: 0.0.0.0/0}\\n",
-        "    - ipBlock: {cidr: 0.0.0.0/0}\\n    - namespaceSelector: {}\\n",
-    )
-    print(PORTABLE)
+    PORTABLE = '''
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata:
+      name: db-from-any-address
+      namespace: shop
+    spec:
+      podSelector:
+        matchLabels: {tier: database}
+      ingress:
+      - from:
+        - ipBlock: {cidr: 0.0.0.0/0}
+        - namespaceSelector: {}       # every pod of every namespace, on every CNI
+        ports:
+        - port: 5432
+    '''
     compare_matrices({cni: db_matrix(cni, PORTABLE) for cni in CNIS}, title="ipBlock + namespaceSelector {} -> shop/db 5432")
     """),
     md("""
