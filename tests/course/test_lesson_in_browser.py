@@ -198,9 +198,11 @@ def wait_until_cells_ran(page, sync_api, count: int, name: str, tmp_path: Path) 
 
 
 def open_notebook(browser, base: str, token: str, path: str):
+    """A page on a workspace of its own: JupyterLab would otherwise restore the notebooks the server
+    showed before, and the selectors would find their cells first."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(60_000)
-    page.goto(f"{base}/lab/tree/{path}?token={token}")
+    page.goto(f"{base}/lab/workspaces/w{secrets.token_hex(6)}/tree/{path}?token={token}")
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
     return page
 
@@ -231,7 +233,7 @@ def test_lesson_runs_in_jupyterlab_in_a_real_browser(browser_tools, jupyterlab, 
         image_count = images.count()
 
         shot = OUTPUT / f"{lesson}.png"
-        if image_count > 2:
+        if lesson == "00-setup-and-the-lab" and image_count > 2:  # the first heatmap, for a look by eye
             images.nth(2).scroll_into_view_if_needed()
             images.nth(2).screenshot(path=str(OUTPUT / f"{lesson}-heatmap.png"))
         page.screenshot(path=str(shot))
