@@ -122,7 +122,7 @@ LESSON = Lesson(0, "setup-and-the-lab", "Setup and the lab", "01-basics", [
     result.verdict
     """),
     code("""
-    print(result.explain())
+    result.explain()
     """),
     md("""
     It connects. Unless a policy says otherwise, **every pod can reach every pod**, in any
@@ -157,7 +157,7 @@ LESSON = Lesson(0, "setup-and-the-lab", "Setup and the lab", "01-basics", [
     container ports, the way network policies and Services resolve names:
     """),
     code("""
-    print(lab.probe("shop/api", "shop/db", "postgres").explain())
+    lab.probe("shop/api", "shop/db", "postgres").explain()
     """),
 
     md("""

@@ -155,10 +155,9 @@ LESSON = Lesson(1, "networking-basics", "Kubernetes networking basics", "01-basi
     web = next(p for p in lab.pods("shop") if p.name == "web")
     other = next(p for p in lab.pods() if p.node != web.node)   # the scheduler decides who that is
     r = lab.probe("shop/web", str(other.ref), other.ports[0].port)
-    print(r.explain())
-    print()
     print(f"web runs on {web.node} with pod IP {web.ip}; {other.ref} runs on {other.node}")
     print(f"{other.ref} saw the client as {r.client_ip}")
+    r.explain()
     """),
     md("""
     The server sees the pod IP: no NAT between pods, as the network model requires. (Traffic
@@ -197,7 +196,7 @@ LESSON = Lesson(1, "networking-basics", "Kubernetes networking basics", "01-basi
     """),
     code("""
     db = next(p for p in lab.pods("shop") if p.name == "db")
-    print(lab.probe(f"node:{db.node}", "shop/db", 5432).explain())
+    lab.probe(f"node:{db.node}", "shop/db", 5432).explain()
     """),
 
     md("""
@@ -272,7 +271,7 @@ LESSON = Lesson(1, "networking-basics", "Kubernetes networking basics", "01-basi
     client address does the back end see?
     """),
     code("""
-    print(lab.probe("shop/web", vip, 80).explain())
+    print(lab.probe("shop/web", vip, 80).explain(full=True))
     """),
     md("""
     The `service` hop is kube-proxy's rule on web's own node: *virtual IP:80* becomes

@@ -99,7 +99,7 @@ LESSON = Lesson(2, "services-and-load-balancing", "Services and load balancing",
     """),
     code("""
     r = lab.probe("shop/web", "catalog", 80)
-    print(r.explain())
+    print(r.explain(full=True))
     """),
     md("""
     Read the path from the top. The name is resolved by the cluster's DNS to the ClusterIP; on
@@ -322,7 +322,7 @@ LESSON = Lesson(2, "services-and-load-balancing", "Services and load balancing",
     address = lab.address("service/shop/web")
     print(lab.services("shop"))
     print()
-    print(lab.http("host", f"http://{address}/clientip").explain())
+    print(lab.http("host", f"http://{address}/clientip").explain(full=True))
     """),
     predict("""
     Switch this LoadBalancer Service to `externalTrafficPolicy: Local`. On kind, will `web`

@@ -177,7 +177,7 @@ LESSON = Lesson(3, "ingress-and-gateway", "Ingress and Gateway API", "03-ingress
     '''
     print(*lab.apply([secret, INGRESS_TLS]), sep="\\n")
     r = lab.http("host", "https://shop.example.com/hostname", resolve=entry, ca=ca)
-    print(r.explain())
+    print(r.explain(full=True))
     """),
     md("""
     The path shows TLS ending at the proxy (`tls:` hop) and the request going on to the pod

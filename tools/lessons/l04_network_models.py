@@ -161,7 +161,7 @@ LESSON = Lesson(4, "network-models", "Network models: overlay and flat", "04-net
     and the trace says why: the lab's gateway only translates the node network.
     """),
     code("""
-    print(sims["calico-bgp"].probe("shop/web", "api.example.com", 443).explain())
+    print(sims["calico-bgp"].probe("shop/web", "api.example.com", 443).explain(full=True))
     """),
 
     md("""

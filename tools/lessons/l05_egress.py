@@ -299,7 +299,7 @@ LESSON = Lesson(5, "controlling-egress", "Controlling egress", "05-egress", [
           - {port: "443", protocol: TCP}
     '''
     print(*cilium.apply(FQDN_NO_DNS_RULE))
-    print(cilium.probe("shop/api", "api.example.com", 443).explain())
+    cilium.probe("shop/api", "api.example.com", 443).explain()
     """),
     md("""
     Blocked: DNS itself works, but the lookup no longer goes through the proxy, so the policy

@@ -335,7 +335,7 @@ LESSON = Lesson(7, "network-policies", "Network policies", "07-network-policies"
         - port: metric           # a typo: the pods' port is named metrics
     '''
     print(*lab.apply(TYPO))
-    print(lab.probe("monitoring/prometheus", "shop/db", 9100).explain())
+    lab.probe("monitoring/prometheus", "shop/db", 9100).explain()
     """),
     md("""
     The policy is valid: a port name is just a string, and nothing checks it against pods that
