@@ -197,9 +197,21 @@ def wait_until_cells_ran(page, sync_api, count: int, name: str, tmp_path: Path) 
         pytest.fail(f"{count} cells did not run within 90 s: prompts {prompts}, kernel {status}, dialogs {DIALOGS}; screenshot in {OUTPUT}\n{log}")
 
 
+def start_kernel_session(base: str, token: str, path: str) -> None:
+    """The notebook's session with a Python 3 kernel, started through the REST API before the page
+    opens it: a JupyterLab that opens a notebook before it has the kernel specs asks "Select Kernel",
+    which on a busy machine came back round after round (the lab then finds this session instead)."""
+    body = json.dumps({"path": path, "name": Path(path).name, "type": "notebook", "kernel": {"name": "python3"}}).encode()
+    request = urllib.request.Request(
+        f"{base}/api/sessions?token={token}", data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
+    urllib.request.urlopen(request, timeout=60).close()
+
+
 def open_notebook(browser, base: str, token: str, path: str):
     """A page on a workspace of its own: JupyterLab would otherwise restore the notebooks the server
     showed before, and the selectors would find their cells first."""
+    start_kernel_session(base, token, path)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(60_000)
     page.goto(f"{base}/lab/workspaces/w{secrets.token_hex(6)}/tree/{path}?token={token}")
