@@ -1,0 +1,86 @@
+"""The live Lab end to end, offline, through its real exec path (issue 12, "Done means").
+
+Nothing of the Lab is replaced: ``LiveLab`` talks to ``fake_apiserver.FakeCluster`` over real HTTP
+with the official kubernetes client, creates objects by server-side apply and execs over the
+websocket channel protocol (``KubeApi.exec``). The fake API server plays scheduler, kubelet and CNI
+for the pods the Lab creates (each pod a loopback address with agnhost netexec's HTTP answers on
+its ports, NetworkPolicy drops) and runs each exec'd argv on this machine with stand-ins for what
+the agnhost image has and this machine may not (``/agnhost connect``, ``dig``): see that module.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.fake_apiserver import FAKE_AGNHOST, FakeCluster
+
+from grader.kind.lab import LiveLab
+from grader.reachability import Reachability, Verdict
+
+TOPOLOGY = {
+    "name": "offline-e2e",
+    "namespaces": {"front": {"labels": {"team": "front"}}, "back": {}},
+    "pods": [
+        {"namespace": "front", "name": "client", "labels": {"app": "client"}, "node": "kind-worker"},
+        {"namespace": "back", "name": "api", "labels": {"app": "api"}, "node": "kind-worker2",
+         "ports": [{"port": 8080, "name": "http"}]},
+        {"namespace": "back", "name": "db", "labels": {"app": "db"}, "ports": [{"port": 5432}], "ready": False},
+    ],
+}
+
+
+def _tool(directory: Path, name: str, text: str) -> None:
+    (directory / name).write_text(text)
+    (directory / name).chmod(0o755)
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[tuple[LiveLab, FakeCluster]]:
+    exec_bin = tmp_path / "exec-bin"
+    exec_bin.mkdir()
+    _tool(exec_bin, "agnhost", FAKE_AGNHOST.format(python=sys.executable))
+    with FakeCluster(tmp_path / "pods") as cluster:
+        cluster.exec_path = exec_bin
+        cluster.add(*({"apiVersion": "v1", "kind": "Node", "metadata": {"name": n},
+                       "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}]}} for n in ("kind-worker", "kind-worker2")))
+        kubeconfig = cluster.kubeconfig(tmp_path / "kubeconfig")
+        lab = LiveLab("kindnet", kubeconfig=str(kubeconfig), context="fake", quiet=True)
+        yield lab, cluster
+
+
+def _applied(cluster: FakeCluster, kind: str, ns: str, name: str) -> dict[str, Any]:
+    obj = cluster.get(kind, ns, name)
+    assert obj is not None, f"{kind} {ns}/{name} was not created"
+    return obj
+
+
+def test_deploy_creates_the_topology_and_its_pods_serve(live: tuple[LiveLab, FakeCluster]) -> None:
+    lab, cluster = live
+    topo = lab.deploy(TOPOLOGY)
+    assert topo.pod_refs() == ["back/api", "back/db", "front/client"]
+    front = _applied(cluster, "Namespace", "", "front")
+    assert front["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "netlab", "team": "front"}
+    assert front["_owners"]["metadata.labels.team"] == "netlab"  # server-side apply, field manager netlab
+    api = _applied(cluster, "Pod", "back", "api")
+    assert api["spec"]["nodeSelector"] == {"kubernetes.io/hostname": "kind-worker2"}
+    assert api["spec"]["containers"][0]["args"] == ["netexec", "--http-port=8080", "--udp-port=-1"]
+    pods = {str(p.ref): p for p in lab.pods()}
+    assert sorted(pods) == ["back/api", "back/db", "front/client"]
+    assert pods["back/api"].ready and not pods["back/db"].ready  # db declares ready: false; its readiness probe fails
+    assert pods["back/api"].node == "kind-worker2"
+    assert len({str(p.ip) for p in pods.values()}) == 3
+    # The deployed pods really serve: a probe from the client reaches api's netexec, by the lab's own exec path.
+    result = lab.probe("front/client", "back/api", "http")
+    assert result.verdict is Verdict.ALLOWED and result.answered_by == "back/api"
+    ns, pod, argv = cluster.execs[-1]
+    assert (ns, pod) == ("front", "client")
+    assert argv[:2] == ["/agnhost", "connect"] and argv[2] == f"{pods['back/api'].ip}:8080"
+    assert lab.probe("front/client", "back/api", 8081).verdict is Verdict.REFUSED  # nothing listens there
+    # A second deploy keeps the pods (same spec): nothing deleted, same addresses.
+    lab.deploy(TOPOLOGY)
+    assert {str(p.ref): str(p.ip) for p in lab.pods()} == {r: str(p.ip) for r, p in pods.items()}
+
