@@ -84,3 +84,50 @@ def test_deploy_creates_the_topology_and_its_pods_serve(live: tuple[LiveLab, Fak
     lab.deploy(TOPOLOGY)
     assert {str(p.ref): str(p.ip) for p in lab.pods()} == {r: str(p.ip) for r, p in pods.items()}
 
+
+
+def _can_bind_port_80() -> bool:
+    import os
+
+    try:
+        start = int(Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text())
+    except OSError:
+        start = 1024
+    return os.geteuid() == 0 or start <= 80
+
+
+DENY_API = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny-api", "namespace": "back"},
+            "spec": {"podSelector": {"matchLabels": {"app": "api"}}, "policyTypes": ["Ingress"]}}
+
+
+@pytest.mark.skipif(not _can_bind_port_80(), reason="the canary's server pod listens on port 80, which needs root here")
+def test_check_runs_the_enforcement_canary_then_grades_the_policy(live: tuple[LiveLab, FakeCluster]) -> None:
+    lab, cluster = live
+    lab.deploy(TOPOLOGY)
+    expected = Reachability(["front/client"], ["back/api"], port=8080).expect("front/client", "back/api", Verdict.BLOCKED)
+    lab.apply(DENY_API, namespace="back")
+    first = len(cluster.execs)
+    comparison = lab.check(expected, timeout=0)
+    assert comparison.ok, comparison
+    canary = lab.canary_check.result
+    assert canary is not None and canary.enforced is True and "default-deny took effect" in canary.message
+    ran = [(ns, pod, argv[:3]) for ns, pod, argv in cluster.execs[first:]]
+    canary_runs = [r for r in ran if r[0] == "netlab-canary"]
+    assert canary_runs and all(r[1] == "client" and r[2][:2] == ["/agnhost", "connect"] for r in canary_runs)
+    assert len(canary_runs) >= 3  # allowed before the policy; blocked after it (a TIMEOUT is confirmed once more)
+    assert cluster.get("Namespace", "", "netlab-canary") is None  # the canary cleans up its namespace
+    assert ("front", "client") in [(ns, pod) for ns, pod, _ in cluster.execs[first:]]  # then the expectation itself
+    # The same expectation without the policy does not hold: the grade is observed, not assumed.
+    lab.delete(["networkpolicy/back/deny-api"])
+    missed = lab.check(expected, timeout=0)
+    assert not missed.ok
+    assert lab.matrix(8080, sources=["front/client"], destinations=["back/api"]).verdict("front/client", "back/api") is Verdict.ALLOWED
+
+
+@pytest.mark.skipif(not _can_bind_port_80(), reason="the canary's server pod listens on port 80, which needs root here")
+def test_a_cluster_that_ignores_network_policy_fails_the_canary(live: tuple[LiveLab, FakeCluster], monkeypatch: pytest.MonkeyPatch) -> None:
+    lab, cluster = live
+    monkeypatch.setattr(cluster, "dropped", lambda: [])  # the fake CNI without NetworkPolicy support (Flannel alone)
+    result = lab.canary(timeout=1.5)
+    assert result.enforced is False and "NetworkPolicy is NOT enforced" in result.message
+    assert [argv[:2] for ns, _, argv in cluster.execs if ns == "netlab-canary"][-1] == ["/agnhost", "connect"]
