@@ -10,13 +10,14 @@ the agnhost image has and this machine may not (``/agnhost connect``, ``dig``): 
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.fake_apiserver import FAKE_AGNHOST, FakeCluster
+from support.fake_apiserver import FAKE_AGNHOST, FAKE_DIG, FakeCluster
 
 from grader.kind.lab import LiveLab
 from grader.reachability import Reachability, Verdict
@@ -43,6 +44,7 @@ def live(tmp_path: Path) -> Iterator[tuple[LiveLab, FakeCluster]]:
     exec_bin = tmp_path / "exec-bin"
     exec_bin.mkdir()
     _tool(exec_bin, "agnhost", FAKE_AGNHOST.format(python=sys.executable))
+    _tool(exec_bin, "dig", FAKE_DIG.format(python=sys.executable))
     with FakeCluster(tmp_path / "pods") as cluster:
         cluster.exec_path = exec_bin
         cluster.add(*({"apiVersion": "v1", "kind": "Node", "metadata": {"name": n},
@@ -100,6 +102,7 @@ DENY_API = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "meta
             "spec": {"podSelector": {"matchLabels": {"app": "api"}}, "policyTypes": ["Ingress"]}}
 
 
+@pytest.mark.slow  # about 10 s: the canary and each BLOCKED cell wait for agnhost's timeouts
 @pytest.mark.skipif(not _can_bind_port_80(), reason="the canary's server pod listens on port 80, which needs root here")
 def test_check_runs_the_enforcement_canary_then_grades_the_policy(live: tuple[LiveLab, FakeCluster]) -> None:
     lab, cluster = live
@@ -131,3 +134,56 @@ def test_a_cluster_that_ignores_network_policy_fails_the_canary(live: tuple[Live
     result = lab.canary(timeout=1.5)
     assert result.enforced is False and "NetworkPolicy is NOT enforced" in result.message
     assert [argv[:2] for ns, _, argv in cluster.execs if ns == "netlab-canary"][-1] == ["/agnhost", "connect"]
+
+
+needs_curl = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed on this machine (the pods have it)")
+
+
+@needs_curl
+def test_http_runs_curl_in_the_source_pod_and_names_who_answered(live: tuple[LiveLab, FakeCluster]) -> None:
+    lab, cluster = live
+    lab.deploy(TOPOLOGY)
+    api = {str(p.ref): p for p in lab.pods()}["back/api"]
+    r = lab.http("front/client", f"http://{api.ip}:8080/hostname")
+    assert r.verdict is Verdict.ALLOWED and r.http is not None and r.http.status == 200
+    assert r.http.body == "api" and r.answered_by == "back/api"
+    ns, pod, argv = cluster.execs[-1]
+    assert (ns, pod, argv[0]) == ("front", "client", "curl") and f"http://{api.ip}:8080/hostname" in argv
+    # The fake's pods share this machine's network namespace: the server sees the loopback source
+    # address (a real pod would show its own IP); what is checked is that the Lab reads /clientip.
+    seen = lab.probe_client_ip("front/client", "back/api", 8080)
+    assert seen.verdict is Verdict.ALLOWED and seen.client_ip == "127.0.0.1"
+    refused = lab.http("front/client", f"http://{api.ip}:8081/")
+    assert refused.verdict is Verdict.REFUSED
+
+
+def test_nslookup_runs_dig_in_the_pod_along_its_search_path(live: tuple[LiveLab, FakeCluster]) -> None:
+    lab, cluster = live
+    lab.deploy(TOPOLOGY)
+    lab.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": "back"},
+               "spec": {"selector": {"app": "api"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}}, namespace="back")
+    cluster_ip = _applied(cluster, "Service", "back", "api")["spec"]["clusterIP"]
+    found = lab.nslookup("front/client", "api.back")
+    assert [a.query for a in found.answers] == ["api.back.front.svc.cluster.local", "api.back.svc.cluster.local"]
+    assert [str(a) for a in found.addresses] == [cluster_ip]
+    ns, pod, argv = cluster.execs[-1]
+    assert (ns, pod) == ("front", "client") and argv[:2] == ["/bin/sh", "-c"] and "dig +nosearch" in argv[2]
+    assert cluster.execs[-2][2] == ["cat", "/etc/resolv.conf"]
+    missing = lab.nslookup("front/client", "nope")
+    assert not missing.ok and [a.query for a in missing.answers] == [
+        "nope.front.svc.cluster.local", "nope.svc.cluster.local", "nope.cluster.local", "nope"]
+
+
+@needs_curl
+def test_distribution_counts_the_pods_that_answered(live: tuple[LiveLab, FakeCluster]) -> None:
+    lab, cluster = live
+    lab.deploy({**TOPOLOGY, "pods": [*TOPOLOGY["pods"],
+                                     {"namespace": "back", "name": "api-2", "labels": {"app": "api"}, "ports": [{"port": 8080, "name": "http"}]}]})
+    pods = {str(p.ref): p for p in lab.pods()}
+    spread = lab.distribution("front/client", str(pods["back/api-2"].ip), 8080, requests=3)
+    assert spread.as_dict() == {"back/api-2": 3} and spread.requests == 3
+    ns, pod, argv = cluster.execs[-1]  # one exec: a shell loop running curl `requests` times in the source pod
+    assert (ns, pod, argv[:2], argv[3:6]) == ("front", "client", ["/bin/sh", "-c"], ["sh", "3", "curl"])
+    assert argv[-1] == f"http://{pods['back/api-2'].ip}:8080/hostname"
+    refused = lab.distribution("front/client", str(pods["back/api"].ip), 8081, requests=2)
+    assert refused.counts == () and refused.failures == (("refused", 2),)

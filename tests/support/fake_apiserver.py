@@ -283,6 +283,9 @@ class FakeCluster:
             return code, new
         if plural == "pods" and old is None:
             self._start_pod(new)
+        if plural == "services" and not (new.get("spec") or {}).get("clusterIP"):  # the Service IP allocator
+            self._next_ip += 1
+            new.setdefault("spec", {})["clusterIP"] = (old or {}).get("spec", {}).get("clusterIP") or f"10.96.0.{self._next_ip}"
         self.objects[key] = {**copy.deepcopy(new), "_owners": owners}
         if plural == "namespaces":
             (self.root / name).mkdir(parents=True, exist_ok=True)
@@ -313,7 +316,11 @@ class FakeCluster:
                          "conditions": [{"type": "Ready", "status": "True"}],
                          "containerStatuses": [{"name": c["name"], "ready": True, "started": True, "restartCount": 0,
                                                 "image": c.get("image", ""), "imageID": ""} for c in containers]}
-        (self.root / meta["namespace"] / meta["name"]).mkdir(parents=True, exist_ok=True)
+        here = self.root / meta["namespace"] / meta["name"]
+        here.mkdir(parents=True, exist_ok=True)
+        # dnsPolicy ClusterFirst, as the kubelet writes it (kubernetes pkg/kubelet/network/dns/dns.go)
+        (here / "resolv.conf").write_text(f"search {meta['namespace']}.svc.cluster.local svc.cluster.local cluster.local\n"
+                                          "nameserver 10.96.0.10\noptions ndots:5\n")
         servers = []
         for c in containers:
             args = c.get("args") or []
@@ -660,4 +667,27 @@ except ConnectionRefusedError as exc:
     sys.stderr.write(f"REFUSED: {{exc}}\\n"); sys.exit(1)
 except OSError as exc:
     sys.stderr.write(f"OTHER: {{exc}}\\n"); sys.exit(1)
+'''
+
+
+FAKE_DIG = '''#!{python}
+"""Stand-in for ``dig +nosearch +noall +comments +question +answer +time=N +tries=1 <name> A``
+(bind9 ``bin/dig/dig.c`` printmessage: the header comment lines, the question and the answer
+section) answered as CoreDNS's ``kubernetes`` plugin would (TTL 5, plugin/kubernetes README):
+``<service>.<namespace>.svc.cluster.local.`` from the fake API server's ``FAKE_ZONE`` file, else
+NXDOMAIN. Exit 0 for any reply, as dig does."""
+import os, sys
+name = next(a for a in sys.argv[1:] if not a.startswith("+") and a != "A")
+zone = dict(line.split() for line in open(os.environ["FAKE_ZONE"]).read().splitlines() if line.strip())
+ip = zone.get(name)
+print(";; Got answer:")
+print(f";; ->>HEADER<<- opcode: QUERY, status: {{'NOERROR' if ip else 'NXDOMAIN'}}, id: 4711")
+print(f";; flags: qr aa rd; QUERY: 1, ANSWER: {{1 if ip else 0}}, AUTHORITY: {{0 if ip else 1}}, ADDITIONAL: 1")
+print()
+print(";; QUESTION SECTION:")
+print(f";{{name}}\\t\\tIN\\tA")
+if ip:
+    print()
+    print(";; ANSWER SECTION:")
+    print(f"{{name}}\\t5\\tIN\\tA\\t{{ip}}")
 '''
