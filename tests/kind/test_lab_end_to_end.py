@@ -136,7 +136,8 @@ def test_a_cluster_that_ignores_network_policy_fails_the_canary(live: tuple[Live
     assert [argv[:2] for ns, _, argv in cluster.execs if ns == "netlab-canary"][-1] == ["/agnhost", "connect"]
 
 
-needs_curl = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed on this machine (the pods have it)")
+CURL = shutil.which("curl")
+needs_curl = pytest.mark.skipif(CURL is None, reason="curl is not installed on this machine (the pods have it)")
 
 
 @needs_curl
@@ -187,3 +188,45 @@ def test_distribution_counts_the_pods_that_answered(live: tuple[LiveLab, FakeClu
     assert argv[-1] == f"http://{pods['back/api-2'].ip}:8080/hostname"
     refused = lab.distribution("front/client", str(pods["back/api"].ip), 8081, requests=2)
     assert refused.counts == () and refused.failures == (("refused", 2),)
+
+
+@needs_curl
+def test_a_kind_lab_reaches_its_external_hosts_from_a_deployed_pod(fakes, tmp_path: Path) -> None:
+    """KindLab (fake kind/docker for the cluster and its external hosts) with its pods behind the fake
+    API server: a deployed pod connects to ``host`` and to vm.internal's address by the real exec path."""
+    from support.fake_apiserver import _netexec
+
+    from grader.kind.cluster import KindCluster
+    from grader.kind.lab import KindLab
+
+    fakes.set(kind_subnet="127.0.0.0/8", kind_reserved=[f"127.0.0.{i}" for i in range(2, 200)])
+    cluster = KindCluster("kindnet", progress=False)
+    cluster.ensure()
+    vm = _netexec("127.0.0.100", 0, "vm-internal")
+    port = vm.server_address[1]
+    exec_bin = tmp_path / "exec-bin"
+    exec_bin.mkdir()
+    _tool(exec_bin, "agnhost", FAKE_AGNHOST.format(python=sys.executable))
+    (exec_bin / "curl").symlink_to(CURL)  # PATH holds only the fake tools here; the pods have curl
+    try:
+        with FakeCluster(tmp_path / "pods") as api:
+            api.exec_path = exec_bin
+            api.add({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "netlab-kindnet-worker"},
+                     "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.3"}]}})
+            cluster.kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")
+            cluster.context = "fake"
+            lab = KindLab(cluster=cluster, create=False)
+            lab.quiet = True
+            lab.deploy({"name": "outside", "pods": [{"namespace": "front", "name": "client", "labels": {"app": "client"}}]})
+            to_vm = lab.probe("front/client", "127.0.0.100", port)
+            assert to_vm.verdict is Verdict.ALLOWED and to_vm.answered_by == "vm.internal (127.0.0.100)"
+            assert api.execs[-1] == ("front", "client", ["/agnhost", "connect", f"127.0.0.100:{port}", "--timeout=1s", "--protocol=tcp"])
+            seen = lab.http("front/client", f"http://127.0.0.100:{port}/hostname")
+            assert seen.verdict is Verdict.ALLOWED and seen.http.body == "vm-internal" and seen.answered_by == "vm.internal (127.0.0.100)"
+            assert api.execs[-1][2][0] == "curl"
+            to_host = lab.probe("front/client", "host", port)  # `host` is a lab name: the lab hands out its address
+            assert api.execs[-1][2][2].startswith("127.0.0.1:")
+            assert to_host.verdict is Verdict.REFUSED  # nothing of this test listens on the gateway address at that port
+    finally:
+        vm.shutdown()
+        vm.server_close()
