@@ -53,9 +53,17 @@ def _validator(kind: str, api_version: str, version: str) -> jsonschema.protocol
         schema = kv_utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{group_version}.json", version)
     except FileNotFoundError:
         return None
-    definitions = kv_utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json", version)
-    registry = Resource.from_contents(definitions) @ (Resource.from_contents(schema) @ Registry())
+    registry = _definitions(schema_dir, version) @ (Resource.from_contents(schema) @ Registry())
     return jsonschema.validators.Draft202012Validator(schema, registry=registry)
+
+
+@cache
+def _definitions(schema_dir: str, version: str) -> Any:
+    """The shared ``_definitions.json`` of one schema release (a few MB of JSON), read once per
+    process rather than once per kind."""
+    from referencing import Resource
+
+    return Resource.from_contents(kv_utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json", version))
 
 
 def has_schema(kind: str, api_version: str) -> bool:

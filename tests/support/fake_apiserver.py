@@ -29,6 +29,22 @@ Also served, as the API server does (issue 12, review F1), so the live Lab's own
   close frame. The command runs on this machine (``exec_path`` first on PATH, the pod's
   ``/tmp/netlab`` and ``/etc/resolv.conf`` mapped under ``<root>/<ns>/<pod>/``).
 
+* the scheduler, kubelet and CNI for a Pod created by server-side apply (what ``deploy`` and the
+  enforcement canary create): the pod is bound to the node its ``kubernetes.io/hostname``
+  nodeSelector names (else ``kind-worker``), gets its own loopback address ``127.<a>.<b>.<n>`` as pod
+  IP, is Running, and each ``agnhost netexec --http-port=P`` container of it really serves on
+  ``<podIP>:P`` what netexec serves (kubernetes ``test/images/agnhost/netexec/netexec.go``:
+  ``/hostname`` answers the pod's hostname, ``/clientip`` the peer's ``ip:port``, ``/`` ``NOW: <time>``);
+  deleting the pod or its namespace stops the servers;
+* NetworkPolicy enforcement, as far as the enforcement canary and a default-deny lesson need it:
+  a pod selected by an Ingress policy (``podSelector.matchLabels``; ``{}`` selects every pod of the
+  namespace) drops new connections unless one of those policies has a rule with neither ``from``
+  nor ``ports`` (allow all). Rules with peers or ports are not evaluated (they drop too). The drop
+  reaches the exec'd ``agnhost connect`` stand-in as ``FAKE_NETPOL_DROP`` (pod IPs), which then
+  times out as agnhost does on a dropped SYN;
+* CoreDNS's ``kubernetes`` plugin for exec'd ``dig``: ``FAKE_ZONE`` names a file of
+  ``<service>.<namespace>.svc.cluster.local. <clusterIP>`` lines written before each exec.
+
 Not served: watch.
 """
 
@@ -88,12 +104,21 @@ def _matches(labels: dict[str, str], selector: str | None) -> bool:
 
 
 class FakeCluster:
+    _instances = 0
     def __init__(self, root: Path) -> None:
         self.root = root
         self.objects: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self.requests: list[tuple[str, str]] = []
         self.lock = threading.Lock()
         self._next_ip = 10
+        self._next_pod_ip = 10
+        FakeCluster._instances += 1
+        self._pod_net = f"127.{1 + os.getpid() % 250}.{FakeCluster._instances % 256}"
+        """Loopback /24 of this cluster's pods: unique per test process and cluster (xdist workers run side by side)."""
+        self.execs: list[tuple[str, str, list[str]]] = []
+        """(namespace, pod, argv) of every exec, in order."""
+        self.servers: dict[tuple[str, str], list[ThreadingHTTPServer]] = {}
+        """The netexec servers of pods the fake kubelet started, by (namespace, pod)."""
         handler = type("Handler", (_Handler,), {"cluster": self})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -256,6 +281,11 @@ class FakeCluster:
         code = 200 if old is not None else 201
         if dry:
             return code, new
+        if plural == "pods" and old is None:
+            self._start_pod(new)
+        if plural == "services" and not (new.get("spec") or {}).get("clusterIP"):  # the Service IP allocator
+            self._next_ip += 1
+            new.setdefault("spec", {})["clusterIP"] = (old or {}).get("spec", {}).get("clusterIP") or f"10.96.0.{self._next_ip}"
         self.objects[key] = {**copy.deepcopy(new), "_owners": owners}
         if plural == "namespaces":
             (self.root / name).mkdir(parents=True, exist_ok=True)
@@ -266,10 +296,65 @@ class FakeCluster:
         if key not in self.objects:
             return 404, _status(404, f'{plural} "{name}" not found')
         self.objects.pop(key)
+        if plural == "pods":
+            self._stop_pod(ns, name)
         if plural == "namespaces":
             for other in [k for k in self.objects if k[2] == name]:
                 self.objects.pop(other)
+                if other[1] == "pods":
+                    self._stop_pod(name, other[3])
         return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": {"name": name, "kind": plural}}
+
+    # -- scheduler, kubelet and CNI for pods the Lab creates ------------------------------------------
+    def _start_pod(self, pod: dict[str, Any]) -> None:
+        meta, spec = pod["metadata"], pod.setdefault("spec", {})
+        self._next_pod_ip += 1
+        ip = f"{self._pod_net}.{self._next_pod_ip}"
+        spec.setdefault("nodeName", (spec.get("nodeSelector") or {}).get("kubernetes.io/hostname", "kind-worker"))
+        containers = spec.get("containers") or []
+        pod["status"] = {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}], "hostIP": "127.0.0.1",
+                         "conditions": [{"type": "Ready", "status": "True"}],
+                         "containerStatuses": [{"name": c["name"], "ready": True, "started": True, "restartCount": 0,
+                                                "image": c.get("image", ""), "imageID": ""} for c in containers]}
+        here = self.root / meta["namespace"] / meta["name"]
+        here.mkdir(parents=True, exist_ok=True)
+        # dnsPolicy ClusterFirst, as the kubelet writes it (kubernetes pkg/kubelet/network/dns/dns.go)
+        (here / "resolv.conf").write_text(f"search {meta['namespace']}.svc.cluster.local svc.cluster.local cluster.local\n"
+                                          "nameserver 10.96.0.10\noptions ndots:5\n")
+        servers = []
+        for c in containers:
+            args = c.get("args") or []
+            port = next((a.split("=", 1)[1] for a in args if a.startswith("--http-port=")), None)
+            if args[:1] == ["netexec"] and port is not None:
+                servers.append(_netexec(ip, int(port), meta["name"]))
+        self.servers[(meta["namespace"], meta["name"])] = servers
+
+    def _stop_pod(self, ns: str, name: str) -> None:
+        for srv in self.servers.pop((ns, name), []):
+            srv.shutdown()
+            srv.server_close()
+
+    def dropped(self) -> list[str]:
+        """Pod IPs whose ingress a NetworkPolicy drops (see the module docstring for what is evaluated)."""
+        out = []
+        policies = [o for (_, plural, _, _), o in self.objects.items() if plural == "networkpolicies"]
+        for (_, plural, ns, _), pod in self.objects.items():
+            ip = (pod.get("status") or {}).get("podIP")
+            if plural != "pods" or not ip:
+                continue
+            selecting = [p for p in policies if p["metadata"].get("namespace") == ns
+                         and "Ingress" in (p["spec"].get("policyTypes") or ["Ingress"])
+                         and all(pod["metadata"].get("labels", {}).get(k) == v
+                                 for k, v in ((p["spec"].get("podSelector") or {}).get("matchLabels") or {}).items())]
+            allow_all = any(not r.get("from") and not r.get("ports") for p in selecting for r in p["spec"].get("ingress") or [])
+            if selecting and not allow_all:
+                out.append(ip)
+        return sorted(out)
+
+    def _zone(self) -> str:
+        return "".join(f"{n}.{ns}.svc.cluster.local. {o['spec']['clusterIP']}\n"
+                       for (_, plural, ns, n), o in sorted(self.objects.items())
+                       if plural == "services" and (o.get("spec") or {}).get("clusterIP"))
 
     # -- exec (F1) -------------------------------------------------------------------------------------
     exec_path: Path | None = None
@@ -280,13 +365,18 @@ class FakeCluster:
         with self.lock:
             if self.get("Pod", ns, pod) is None:
                 return b"", b"", _status(404, f'pods "{pod}" not found')
+        self.execs.append((ns, pod, list(command)))
         here = self.root / ns / pod
         here.mkdir(parents=True, exist_ok=True)
         argv = [a.replace("/etc/resolv.conf", f"{here}/resolv.conf").replace("/tmp/netlab", f"{here}/netlab") for a in command]
         if self.exec_path is not None and argv and argv[0].startswith("/") and (self.exec_path / argv[0].lstrip("/")).is_file():
             argv[0] = str(self.exec_path / argv[0].lstrip("/"))  # /agnhost -> the fake agnhost
         path = os.environ.get("PATH", "/usr/bin:/bin")
-        env = {**os.environ, "PATH": f"{self.exec_path}:{path}" if self.exec_path else path}
+        with self.lock:
+            drop, zone = ",".join(self.dropped()), self._zone()
+        (self.root / "zone").write_text(zone)
+        env = {**os.environ, "PATH": f"{self.exec_path}:{path}" if self.exec_path else path,
+               "FAKE_NETPOL_DROP": drop, "FAKE_ZONE": str(self.root / "zone")}
         try:
             done = subprocess.run(argv, capture_output=True, env=env, timeout=timeout, check=False)
         except FileNotFoundError:
@@ -362,6 +452,8 @@ class FakeCluster:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for ns, name in list(self.servers):
+            self._stop_pod(ns, name)
         self.server.shutdown()
         self.server.server_close()
 
@@ -406,6 +498,39 @@ def _without_owners(payload: dict[str, Any]) -> dict[str, Any]:
 def _status(code: int, message: str) -> dict[str, Any]:
     reason = {404: "NotFound", 405: "MethodNotAllowed", 409: "Conflict", 422: "Invalid", 500: "InternalError"}.get(code, "BadRequest")
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code}
+
+
+class _Netexec(BaseHTTPRequestHandler):
+    """agnhost netexec's HTTP answers (kubernetes test/images/agnhost/netexec/netexec.go: rootHandler,
+    hostnameHandler, clientIPHandler)."""
+
+    protocol_version = "HTTP/1.1"
+    hostname = ""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/hostname":
+            body = self.hostname
+        elif path == "/clientip":
+            body = f"{self.client_address[0]}:{self.client_address[1]}"
+        else:
+            body = "NOW: 2026-12-02 12:00:00.000000000 +0000 UTC m=+1.0"
+        data = body.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _netexec(ip: str, port: int, hostname: str) -> ThreadingHTTPServer:
+    srv = ThreadingHTTPServer((ip, port), type("Netexec", (_Netexec,), {"hostname": hostname}))
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return srv
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -519,7 +644,7 @@ FAKE_AGNHOST = '''#!{python}
 """Stand-in for ``/agnhost connect <host>:<port> --timeout=<d>s --protocol=tcp|udp`` with agnhost's
 output contract (kubernetes test/images/agnhost/connect/connect.go): exit 0 when connected, else
 exit 1 with ``TIMEOUT``/``REFUSED``/``DNS``/``OTHER`` first on stderr."""
-import socket, sys
+import os, socket, sys, time
 args = sys.argv[1:]
 if not args or args[0] != "connect":
     sys.stderr.write("UNKNOWN: only connect is faked\\n"); sys.exit(1)
@@ -527,6 +652,9 @@ target = next(a for a in args[1:] if not a.startswith("--"))
 timeout = float(next((a.split("=", 1)[1].rstrip("s") for a in args if a.startswith("--timeout=")), "1"))
 proto = next((a.split("=", 1)[1] for a in args if a.startswith("--protocol=")), "tcp")
 host, port = target.rsplit(":", 1)
+if host.strip("[]") in os.environ.get("FAKE_NETPOL_DROP", "").split(","):  # the fake CNI drops the SYN: agnhost times out
+    time.sleep(timeout)
+    sys.stderr.write(f"TIMEOUT: dial tcp {{target}}: i/o timeout\\n"); sys.exit(1)
 if proto != "tcp":
     sys.stderr.write("OTHER: only tcp is faked\\n"); sys.exit(1)
 try:
@@ -539,4 +667,27 @@ except ConnectionRefusedError as exc:
     sys.stderr.write(f"REFUSED: {{exc}}\\n"); sys.exit(1)
 except OSError as exc:
     sys.stderr.write(f"OTHER: {{exc}}\\n"); sys.exit(1)
+'''
+
+
+FAKE_DIG = '''#!{python}
+"""Stand-in for ``dig +nosearch +noall +comments +question +answer +time=N +tries=1 <name> A``
+(bind9 ``bin/dig/dig.c`` printmessage: the header comment lines, the question and the answer
+section) answered as CoreDNS's ``kubernetes`` plugin would (TTL 5, plugin/kubernetes README):
+``<service>.<namespace>.svc.cluster.local.`` from the fake API server's ``FAKE_ZONE`` file, else
+NXDOMAIN. Exit 0 for any reply, as dig does."""
+import os, sys
+name = next(a for a in sys.argv[1:] if not a.startswith("+") and a != "A")
+zone = dict(line.split() for line in open(os.environ["FAKE_ZONE"]).read().splitlines() if line.strip())
+ip = zone.get(name)
+print(";; Got answer:")
+print(f";; ->>HEADER<<- opcode: QUERY, status: {{'NOERROR' if ip else 'NXDOMAIN'}}, id: 4711")
+print(f";; flags: qr aa rd; QUERY: 1, ANSWER: {{1 if ip else 0}}, AUTHORITY: {{0 if ip else 1}}, ADDITIONAL: 1")
+print()
+print(";; QUESTION SECTION:")
+print(f";{{name}}\\t\\tIN\\tA")
+if ip:
+    print()
+    print(";; ANSWER SECTION:")
+    print(f"{{name}}\\t5\\tIN\\tA\\t{{ip}}")
 '''
