@@ -134,7 +134,7 @@ def hidden_manifest_edits(cells: list[str]) -> list[str]:
         return isinstance(node, ast.Constant) and isinstance(node.value, str) and (MANIFEST_MARK in node.value or "\n" in node.value)
 
     found = []
-    for source, tree in zip(cells, trees):
+    for source, tree in zip(cells, trees, strict=True):
         first_line = source.strip().splitlines()[0] if source.strip() else ""
         if "{{" in source:
             found.append(f"doubled braces (a templated manifest) in the cell starting {first_line!r}")
