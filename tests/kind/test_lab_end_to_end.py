@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.fake_apiserver import FAKE_AGNHOST, FAKE_DIG, FakeCluster
+from support.fake_apiserver import FAKE_AGNHOST, FakeCluster, install
 
 from grader.kind.lab import LiveLab
 from grader.reachability import Reachability, Verdict
@@ -41,10 +41,7 @@ def _tool(directory: Path, name: str, text: str) -> None:
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[tuple[LiveLab, FakeCluster]]:
-    exec_bin = tmp_path / "exec-bin"
-    exec_bin.mkdir()
-    _tool(exec_bin, "agnhost", FAKE_AGNHOST.format(python=sys.executable))
-    _tool(exec_bin, "dig", FAKE_DIG.format(python=sys.executable))
+    exec_bin = install(tmp_path / "exec-bin", curl=CURL)  # agnhost, nc, dig stand-ins; curl bound to the pod's address
     with FakeCluster(tmp_path / "pods") as cluster:
         cluster.exec_path = exec_bin
         cluster.add(*({"apiVersion": "v1", "kind": "Node", "metadata": {"name": n},
@@ -130,7 +127,7 @@ def test_check_runs_the_enforcement_canary_then_grades_the_policy(live: tuple[Li
 @pytest.mark.skipif(not _can_bind_port_80(), reason="the canary's server pod listens on port 80, which needs root here")
 def test_a_cluster_that_ignores_network_policy_fails_the_canary(live: tuple[LiveLab, FakeCluster], monkeypatch: pytest.MonkeyPatch) -> None:
     lab, cluster = live
-    monkeypatch.setattr(cluster, "dropped", lambda: [])  # the fake CNI without NetworkPolicy support (Flannel alone)
+    monkeypatch.setattr(cluster, "enforces_policy", False)  # the fake CNI without NetworkPolicy support (Flannel alone)
     result = lab.canary(timeout=1.5)
     assert result.enforced is False and "NetworkPolicy is NOT enforced" in result.message
     assert [argv[:2] for ns, _, argv in cluster.execs if ns == "netlab-canary"][-1] == ["/agnhost", "connect"]
@@ -150,10 +147,10 @@ def test_http_runs_curl_in_the_source_pod_and_names_who_answered(live: tuple[Liv
     assert r.http.body == "api" and r.answered_by == "back/api"
     ns, pod, argv = cluster.execs[-1]
     assert (ns, pod, argv[0]) == ("front", "client", "curl") and f"http://{api.ip}:8080/hostname" in argv
-    # The fake's pods share this machine's network namespace: the server sees the loopback source
-    # address (a real pod would show its own IP); what is checked is that the Lab reads /clientip.
+    # Each fake pod connects from its own address (curl bound to it): the server sees the pod's IP.
     seen = lab.probe_client_ip("front/client", "back/api", 8080)
-    assert seen.verdict is Verdict.ALLOWED and seen.client_ip == "127.0.0.1"
+    client = {str(p.ref): p for p in lab.pods()}["front/client"]
+    assert seen.verdict is Verdict.ALLOWED and seen.client_ip == str(client.ip)
     refused = lab.http("front/client", f"http://{api.ip}:8081/")
     assert refused.verdict is Verdict.REFUSED
 

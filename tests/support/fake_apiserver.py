@@ -36,14 +36,15 @@ Also served, as the API server does (issue 12, review F1), so the live Lab's own
   ``<podIP>:P`` what netexec serves (kubernetes ``test/images/agnhost/netexec/netexec.go``:
   ``/hostname`` answers the pod's hostname, ``/clientip`` the peer's ``ip:port``, ``/`` ``NOW: <time>``);
   deleting the pod or its namespace stops the servers;
-* NetworkPolicy enforcement, as far as the enforcement canary and a default-deny lesson need it:
-  a pod selected by an Ingress policy (``podSelector.matchLabels``; ``{}`` selects every pod of the
-  namespace) drops new connections unless one of those policies has a rule with neither ``from``
-  nor ``ports`` (allow all). Rules with peers or ports are not evaluated (they drop too). The drop
-  reaches the exec'd ``agnhost connect`` stand-in as ``FAKE_NETPOL_DROP`` (pod IPs), which then
-  times out as agnhost does on a dropped SYN;
-* CoreDNS's ``kubernetes`` plugin for exec'd ``dig``: ``FAKE_ZONE`` names a file of
-  ``<service>.<namespace>.svc.cluster.local. <clusterIP>`` lines written before each exec.
+* the network (``support.fakenet``, each module citing what it imitates): every new connection's
+  first packet goes through one datapath, :meth:`FakeCluster.first_packet`: kube-proxy's Service
+  translation (``fakenet.kubeproxy``: ClusterIPs on loopback addresses with real forwarders, random
+  ready endpoint, named targetPorts, ClientIP affinity, NodePorts) and then the CNI's NetworkPolicy
+  verdict (``fakenet.netpol``, an evaluator independent of ``grader.netpol``). Exec'd clients bind
+  to their pod's address, so servers see the pod's IP (``fakenet.standins``);
+* CoreDNS for exec'd ``dig``, ``agnhost`` and ``curl`` (``fakenet.dns``): Service names (the
+  ``kubernetes`` plugin) and the ``hosts`` entries of the coredns ConfigMap the backend patched
+  (read from this store, or from ``corefile`` when the fake ``kubectl`` holds it).
 
 Not served: watch.
 """
@@ -58,10 +59,16 @@ import os
 import re
 import subprocess
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from support.fakenet import dns
+from support.fakenet.kubeproxy import KubeProxy
+from support.fakenet.netpol import Endpoint, Fate, evaluate
+from support.fakenet.standins import FAKE_AGNHOST, FAKE_CURL, FAKE_DIG, FAKE_NC, _netexec, install, stop_netexec
 
 PLURALS = {
     "Namespace": "namespaces", "Pod": "pods", "Service": "services", "Node": "nodes", "EndpointSlice": "endpointslices",
@@ -109,12 +116,20 @@ class FakeCluster:
         self.root = root
         self.objects: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self.requests: list[tuple[str, str]] = []
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self._next_ip = 10
         self._next_pod_ip = 10
+        self._next_node_port = 30000 + (os.getpid() * 37) % 2000
         FakeCluster._instances += 1
-        self._pod_net = f"127.{1 + os.getpid() % 250}.{FakeCluster._instances % 256}"
+        self._pod_net = f"127.{1 + os.getpid() % 250}.{FakeCluster._instances % 128}"
         """Loopback /24 of this cluster's pods: unique per test process and cluster (xdist workers run side by side)."""
+        self._svc_net = f"127.{1 + os.getpid() % 250}.{128 + FakeCluster._instances % 128}"
+        """Loopback /24 of its Service ClusterIPs (the fake kube-proxy listens there)."""
+        self.enforces_policy = True
+        """False: a CNI without NetworkPolicy support (Flannel alone): every policy is ignored."""
+        self.corefile: Callable[[], str | None] | None = None
+        """Where the Corefile lives when the coredns ConfigMap is not in this store (the fake kubectl's state)."""
+        self.proxy = KubeProxy(self._locked_slices, self.admits)
         self.execs: list[tuple[str, str, list[str]]] = []
         """(namespace, pod, argv) of every exec, in order."""
         self.servers: dict[tuple[str, str], list[ThreadingHTTPServer]] = {}
@@ -283,9 +298,8 @@ class FakeCluster:
             return code, new
         if plural == "pods" and old is None:
             self._start_pod(new)
-        if plural == "services" and not (new.get("spec") or {}).get("clusterIP"):  # the Service IP allocator
-            self._next_ip += 1
-            new.setdefault("spec", {})["clusterIP"] = (old or {}).get("spec", {}).get("clusterIP") or f"10.96.0.{self._next_ip}"
+        if plural == "services":
+            self._allocate(new, old)
         self.objects[key] = {**copy.deepcopy(new), "_owners": owners}
         if plural == "namespaces":
             (self.root / name).mkdir(parents=True, exist_ok=True)
@@ -326,35 +340,86 @@ class FakeCluster:
             args = c.get("args") or []
             port = next((a.split("=", 1)[1] for a in args if a.startswith("--http-port=")), None)
             if args[:1] == ["netexec"] and port is not None:
-                servers.append(_netexec(ip, int(port), meta["name"]))
+                servers.append(_netexec(ip, int(port), meta["name"], self._netexec_admits))
         self.servers[(meta["namespace"], meta["name"])] = servers
 
     def _stop_pod(self, ns: str, name: str) -> None:
         for srv in self.servers.pop((ns, name), []):
-            srv.shutdown()
-            srv.server_close()
+            stop_netexec(srv)
 
-    def dropped(self) -> list[str]:
-        """Pod IPs whose ingress a NetworkPolicy drops (see the module docstring for what is evaluated)."""
-        out = []
-        policies = [o for (_, plural, _, _), o in self.objects.items() if plural == "networkpolicies"]
-        for (_, plural, ns, _), pod in self.objects.items():
-            ip = (pod.get("status") or {}).get("podIP")
-            if plural != "pods" or not ip:
-                continue
-            selecting = [p for p in policies if p["metadata"].get("namespace") == ns
-                         and "Ingress" in (p["spec"].get("policyTypes") or ["Ingress"])
-                         and all(pod["metadata"].get("labels", {}).get(k) == v
-                                 for k, v in ((p["spec"].get("podSelector") or {}).get("matchLabels") or {}).items())]
-            allow_all = any(not r.get("from") and not r.get("ports") for p in selecting for r in p["spec"].get("ingress") or [])
-            if selecting and not allow_all:
-                out.append(ip)
-        return sorted(out)
+    def _allocate(self, new: dict[str, Any], old: dict[str, Any] | None) -> None:
+        """The Service IP and NodePort allocators (kubernetes ``pkg/registry/core/service/ipallocator``,
+        ``portallocator``: 30000-32767): loopback ClusterIPs, so the fake kube-proxy can listen on them."""
+        spec, before = new.setdefault("spec", {}), (old or {}).get("spec") or {}
+        if not spec.get("clusterIP"):
+            if before.get("clusterIP"):
+                spec["clusterIP"] = before["clusterIP"]
+            else:
+                self._next_ip += 1
+                spec["clusterIP"] = f"{self._svc_net}.{self._next_ip}"
+        if spec.get("type") in ("NodePort", "LoadBalancer"):
+            old_ports = {(p.get("name"), p["port"]): p.get("nodePort") for p in before.get("ports") or []}
+            for p in spec.get("ports") or []:
+                if not p.get("nodePort"):
+                    p["nodePort"] = old_ports.get((p.get("name"), p["port"])) or self._node_port()
+
+    def _node_port(self) -> int:
+        self._next_node_port = 30000 + (self._next_node_port - 30000 + 1) % 2768
+        return self._next_node_port
+
+    # -- the network (support.fakenet) ------------------------------------------------------------------
+    def _locked_slices(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return self._slices()
+
+    def _endpoint(self, ip: str) -> Endpoint:
+        """The pod at ``ip`` (labels, named ports), or a bare address."""
+        for (_, plural, ns, _), pod in list(self.objects.items()):
+            if plural == "pods" and (pod.get("status") or {}).get("podIP") == ip and not pod["spec"].get("hostNetwork"):
+                ports = tuple((cp["name"], int(cp["containerPort"]), cp.get("protocol", "TCP"))
+                              for c in pod["spec"].get("containers") or [] for cp in c.get("ports") or [] if cp.get("name"))
+                return Endpoint(ip, ns, dict(pod["metadata"].get("labels") or {}), ports)
+        return Endpoint(ip)
+
+    def admits(self, src_ip: str, src_port: int, dst_ip: str, dst_port: int, protocol: str = "TCP") -> bool:
+        """The CNI's NetworkPolicy verdict on a new connection (after Service translation)."""
+        if not self.enforces_policy:
+            return True
+        with self.lock:
+            policies = [copy.deepcopy(o) for (_, plural, _, _), o in self.objects.items() if plural == "networkpolicies"]
+            namespaces = {n: dict(o["metadata"].get("labels") or {}) for (_, plural, _, n), o in self.objects.items() if plural == "namespaces"}
+            src, dst = self._endpoint(src_ip), self._endpoint(dst_ip)
+        return evaluate(policies, namespaces, src, dst, dst_port, protocol) is Fate.ACCEPT
+
+    def first_packet(self, src_ip: str, src_port: int, dst_ip: str, dst_port: int, protocol: str) -> dict[str, Any]:
+        """What the datapath does with a new connection's first packet: kube-proxy's DNAT, then the
+        NetworkPolicy filter (policies apply to the pod behind the Service address)."""
+        target = self.proxy.translate(src_ip, dst_ip, dst_port, protocol)
+        if target is None:
+            return {"fate": "reject"}
+        fate = "accept" if self.admits(src_ip, src_port, target[0], target[1], protocol) else "drop"
+        return {"fate": fate, "to": f"{target[0]}:{target[1]}"}
+
+    def _netexec_admits(self, src_ip: str, src_port: int, dst_ip: str, dst_port: int) -> bool:
+        return self.admits(src_ip, src_port, dst_ip, dst_port, "TCP")
+
+    def sync_network(self) -> None:
+        """kube-proxy's sync: Service frontends and their listeners from the store."""
+        with self.lock:
+            services = [copy.deepcopy(o) for (_, plural, _, _), o in sorted(self.objects.items()) if plural == "services"]
+            nodes = sorted({a["address"] for (_, plural, _, _), o in self.objects.items() if plural == "nodes"
+                            for a in (o.get("status") or {}).get("addresses") or [] if a.get("type") == "InternalIP"})
+        self.proxy.sync(services, nodes)
+
+    def _corefile(self) -> str | None:
+        cm = self.get("ConfigMap", "kube-system", "coredns")
+        if cm is not None:
+            return str((cm.get("data") or {}).get("Corefile", ""))
+        return self.corefile() if self.corefile is not None else None
 
     def _zone(self) -> str:
-        return "".join(f"{n}.{ns}.svc.cluster.local. {o['spec']['clusterIP']}\n"
-                       for (_, plural, ns, n), o in sorted(self.objects.items())
-                       if plural == "services" and (o.get("spec") or {}).get("clusterIP"))
+        services = [o for (_, plural, _, _), o in sorted(self.objects.items()) if plural == "services"]
+        return dns.zone(services, self._corefile())
 
     # -- exec (F1) -------------------------------------------------------------------------------------
     exec_path: Path | None = None
@@ -372,11 +437,16 @@ class FakeCluster:
         if self.exec_path is not None and argv and argv[0].startswith("/") and (self.exec_path / argv[0].lstrip("/")).is_file():
             argv[0] = str(self.exec_path / argv[0].lstrip("/"))  # /agnhost -> the fake agnhost
         path = os.environ.get("PATH", "/usr/bin:/bin")
+        self.sync_network()
         with self.lock:
-            drop, zone = ",".join(self.dropped()), self._zone()
-        (self.root / "zone").write_text(zone)
+            zone = self._zone()
+            found = self.get("Pod", ns, pod) or {}
+        pod_ip = (found.get("status") or {}).get("podIP") or ""
+        (here / "zone").write_text(zone)
+        host, port = self.server.server_address[:2]
         env = {**os.environ, "PATH": f"{self.exec_path}:{path}" if self.exec_path else path,
-               "FAKE_NETPOL_DROP": drop, "FAKE_ZONE": str(self.root / "zone")}
+               "FAKE_ZONE": str(here / "zone"), "FAKE_RESOLV": str(here / "resolv.conf"), "FAKE_POD_IP": pod_ip,
+               "FAKE_CNI": f"{host}:{port}"}
         try:
             done = subprocess.run(argv, capture_output=True, env=env, timeout=timeout, check=False)
         except FileNotFoundError:
@@ -454,6 +524,7 @@ class FakeCluster:
     def __exit__(self, *exc: object) -> None:
         for ns, name in list(self.servers):
             self._stop_pod(ns, name)
+        self.proxy.close()
         self.server.shutdown()
         self.server.server_close()
 
@@ -500,39 +571,6 @@ def _status(code: int, message: str) -> dict[str, Any]:
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code}
 
 
-class _Netexec(BaseHTTPRequestHandler):
-    """agnhost netexec's HTTP answers (kubernetes test/images/agnhost/netexec/netexec.go: rootHandler,
-    hostnameHandler, clientIPHandler)."""
-
-    protocol_version = "HTTP/1.1"
-    hostname = ""
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
-        if path == "/hostname":
-            body = self.hostname
-        elif path == "/clientip":
-            body = f"{self.client_address[0]}:{self.client_address[1]}"
-        else:
-            body = "NOW: 2026-12-02 12:00:00.000000000 +0000 UTC m=+1.0"
-        data = body.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-def _netexec(ip: str, port: int, hostname: str) -> ThreadingHTTPServer:
-    srv = ThreadingHTTPServer((ip, port), type("Netexec", (_Netexec,), {"hostname": hostname}))
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    return srv
-
-
 class _Handler(BaseHTTPRequestHandler):
     cluster: FakeCluster
 
@@ -555,7 +593,11 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "GET" and (self.headers.get("Upgrade") or "").lower() == "websocket" and parts.path.endswith("/exec"):
             self._exec(parts.path, parse_qs(parts.query))
             return
-        code, payload = self.cluster.route(method, parts.path, parse_qs(parts.query), body, content_type)
+        if method == "GET" and parts.path == "/fake/cni/connect":  # the stand-ins' first packet (support.fakenet.standins)
+            q = {k: v[0] for k, v in parse_qs(parts.query).items()}
+            code, payload = 200, self.cluster.first_packet(q["src"], int(q["sport"]), q["dst"], int(q["dport"]), q["proto"])
+        else:
+            code, payload = self.cluster.route(method, parts.path, parse_qs(parts.query), body, content_type)
         data = json.dumps(_without_owners(payload)).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -606,88 +648,4 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(head + payload)
 
 
-FAKE_NC = '''#!{python}
-"""Stand-in for OpenBSD nc (agnhost's image has it; this machine may not): ``nc [-u] host port``
-connects, copies stdin to the socket and the socket to stdout, and reports a failed connect as
-``nc: connect to <host> port <port> (tcp) failed: <reason>``."""
-import socket, sys, threading
-args = [a for a in sys.argv[1:] if a]
-udp = "-u" in args
-host, port = [a for a in args if a != "-u"][:2]
-kind = socket.SOCK_DGRAM if udp else socket.SOCK_STREAM
-s = socket.socket(socket.AF_INET, kind)
-try:
-    s.connect((host, int(port)))
-except OSError as exc:
-    sys.stderr.write(f"nc: connect to {{host}} port {{port}} ({{'udp' if udp else 'tcp'}}) failed: {{exc.strerror}}\\n")
-    sys.exit(1)
-def pump():
-    while True:
-        data = sys.stdin.buffer.read1(4096)
-        if not data:
-            return
-        s.send(data)
-threading.Thread(target=pump, daemon=True).start()
-while True:
-    try:
-        data = s.recv(4096)
-    except OSError:
-        sys.exit(1)
-    if not data:
-        sys.exit(0)
-    sys.stdout.buffer.write(data)
-    sys.stdout.flush()
-'''
-
-
-FAKE_AGNHOST = '''#!{python}
-"""Stand-in for ``/agnhost connect <host>:<port> --timeout=<d>s --protocol=tcp|udp`` with agnhost's
-output contract (kubernetes test/images/agnhost/connect/connect.go): exit 0 when connected, else
-exit 1 with ``TIMEOUT``/``REFUSED``/``DNS``/``OTHER`` first on stderr."""
-import os, socket, sys, time
-args = sys.argv[1:]
-if not args or args[0] != "connect":
-    sys.stderr.write("UNKNOWN: only connect is faked\\n"); sys.exit(1)
-target = next(a for a in args[1:] if not a.startswith("--"))
-timeout = float(next((a.split("=", 1)[1].rstrip("s") for a in args if a.startswith("--timeout=")), "1"))
-proto = next((a.split("=", 1)[1] for a in args if a.startswith("--protocol=")), "tcp")
-host, port = target.rsplit(":", 1)
-if host.strip("[]") in os.environ.get("FAKE_NETPOL_DROP", "").split(","):  # the fake CNI drops the SYN: agnhost times out
-    time.sleep(timeout)
-    sys.stderr.write(f"TIMEOUT: dial tcp {{target}}: i/o timeout\\n"); sys.exit(1)
-if proto != "tcp":
-    sys.stderr.write("OTHER: only tcp is faked\\n"); sys.exit(1)
-try:
-    socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
-except socket.gaierror as exc:
-    sys.stderr.write(f"DNS: {{exc}}\\n"); sys.exit(1)
-except TimeoutError as exc:
-    sys.stderr.write(f"TIMEOUT: {{exc}}\\n"); sys.exit(1)
-except ConnectionRefusedError as exc:
-    sys.stderr.write(f"REFUSED: {{exc}}\\n"); sys.exit(1)
-except OSError as exc:
-    sys.stderr.write(f"OTHER: {{exc}}\\n"); sys.exit(1)
-'''
-
-
-FAKE_DIG = '''#!{python}
-"""Stand-in for ``dig +nosearch +noall +comments +question +answer +time=N +tries=1 <name> A``
-(bind9 ``bin/dig/dig.c`` printmessage: the header comment lines, the question and the answer
-section) answered as CoreDNS's ``kubernetes`` plugin would (TTL 5, plugin/kubernetes README):
-``<service>.<namespace>.svc.cluster.local.`` from the fake API server's ``FAKE_ZONE`` file, else
-NXDOMAIN. Exit 0 for any reply, as dig does."""
-import os, sys
-name = next(a for a in sys.argv[1:] if not a.startswith("+") and a != "A")
-zone = dict(line.split() for line in open(os.environ["FAKE_ZONE"]).read().splitlines() if line.strip())
-ip = zone.get(name)
-print(";; Got answer:")
-print(f";; ->>HEADER<<- opcode: QUERY, status: {{'NOERROR' if ip else 'NXDOMAIN'}}, id: 4711")
-print(f";; flags: qr aa rd; QUERY: 1, ANSWER: {{1 if ip else 0}}, AUTHORITY: {{0 if ip else 1}}, ADDITIONAL: 1")
-print()
-print(";; QUESTION SECTION:")
-print(f";{{name}}\\t\\tIN\\tA")
-if ip:
-    print()
-    print(";; ANSWER SECTION:")
-    print(f"{{name}}\\t5\\tIN\\tA\\t{{ip}}")
-'''
+__all__ = ["FAKE_AGNHOST", "FAKE_CURL", "FAKE_DIG", "FAKE_NC", "FakeCluster", "_netexec", "install"]
