@@ -1,0 +1,185 @@
+"""The fake cluster's network through the live Lab's real exec path (issue 12, "Done means").
+
+``LiveLab`` talks to ``fake_apiserver.FakeCluster`` over HTTP and execs over the websocket channel
+protocol; nothing of the Lab is replaced. What these tests add to ``test_lab_end_to_end.py``: the
+fake kube-proxy (ClusterIP traffic, its spread over endpoints, ClientIP affinity, a Service with no
+ready endpoint, NodePorts), the pods' own source addresses, and NetworkPolicy enforcement by the
+fake CNI's independent evaluator, run on a sample of the upstream acceptance cases.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from acceptance.test_netpol_acceptance import CASES, load
+from support.fake_apiserver import FakeCluster, install
+
+from grader.kind.lab import LiveLab
+from grader.reachability import Verdict
+
+CURL = shutil.which("curl")
+needs_curl = pytest.mark.skipif(CURL is None, reason="curl is not installed on this machine (the pods have it)")
+
+BACKENDS = {
+    "name": "fakenet",
+    "namespaces": {"front": {}, "back": {}},
+    "pods": [
+        {"namespace": "front", "name": "client", "labels": {"app": "client"}},
+        {"namespace": "front", "name": "other", "labels": {"app": "other"}},
+        *({"namespace": "back", "name": f"web-{i}", "labels": {"app": "web"}, "ports": [{"port": 8080, "name": "http"}]} for i in (1, 2, 3)),
+    ],
+}
+
+
+def _service(name: str, **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "back"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"name": "web", "port": 80, "targetPort": "http"}], **spec}}
+
+
+@pytest.fixture
+def net(tmp_path: Path) -> Iterator[tuple[LiveLab, FakeCluster]]:
+    exec_bin = install(tmp_path / "exec-bin", curl=CURL)
+    with FakeCluster(tmp_path / "pods") as cluster:
+        cluster.exec_path = exec_bin
+        cluster.proxy.rng = random.Random(12)  # kube-proxy's random choice, seeded: the spread below is reproducible
+        cluster.add({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "kind-worker"},
+                     "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}]}})
+        lab = LiveLab("kindnet", kubeconfig=str(cluster.kubeconfig(tmp_path / "kubeconfig")), context="fake", quiet=True)
+        yield lab, cluster
+
+
+def _ips(lab: LiveLab) -> dict[str, str]:
+    return {str(p.ref): str(p.ip) for p in lab.pods()}
+
+
+@needs_curl
+def test_a_cluster_ip_spreads_connections_over_the_ready_endpoints(net: tuple[LiveLab, FakeCluster]) -> None:
+    lab, cluster = net
+    lab.deploy(BACKENDS)
+    lab.apply(_service("web"), namespace="back")
+    vip = cluster.get("Service", "back", "web")["spec"]["clusterIP"]
+    spread = lab.distribution("front/client", vip, 80, requests=30)
+    counts = spread.as_dict()
+    assert sorted(counts) == ["back/web-1", "back/web-2", "back/web-3"] and sum(counts.values()) == 30  # named targetPort resolved
+    assert max(counts.values()) < 20  # random per connection, not round-robin and not pinned
+    by_name = lab.distribution("front/client", "http://web.back/hostname", requests=6)  # the name, resolved in the pod
+    assert sum(by_name.as_dict().values()) == 6
+    lab.set_ready("back/web-2", False)  # out of the EndpointSlice: kube-proxy stops sending to it
+    later = lab.distribution("front/client", vip, 80, requests=12).as_dict()
+    assert "back/web-2" not in later and sum(later.values()) == 12
+
+
+@needs_curl
+def test_the_endpoint_sees_the_client_pods_own_address_through_the_cluster_ip(net: tuple[LiveLab, FakeCluster]) -> None:
+    lab, cluster = net
+    lab.deploy(BACKENDS)
+    lab.apply(_service("web"), namespace="back")
+    vip = cluster.get("Service", "back", "web")["spec"]["clusterIP"]
+    ips = _ips(lab)
+    seen = lab.http("front/client", f"http://{vip}/clientip")
+    assert seen.verdict is Verdict.ALLOWED and seen.client_ip == ips["front/client"]  # DNAT only, no SNAT
+    other = lab.http("front/other", f"http://{vip}/clientip")
+    assert other.client_ip == ips["front/other"] != ips["front/client"]
+
+
+@needs_curl
+def test_client_ip_affinity_pins_each_client_to_one_endpoint(net: tuple[LiveLab, FakeCluster]) -> None:
+    lab, cluster = net
+    lab.deploy(BACKENDS)
+    lab.apply(_service("sticky", sessionAffinity="ClientIP"), namespace="back")
+    vip = cluster.get("Service", "back", "sticky")["spec"]["clusterIP"]
+    one = lab.distribution("front/client", vip, 80, requests=10).as_dict()
+    assert len(one) == 1 and sum(one.values()) == 10
+    lab.apply(_service("sticky", sessionAffinity="None"), namespace="back")
+    assert len(lab.distribution("front/client", vip, 80, requests=20).as_dict()) > 1
+
+
+def test_agnhost_connect_to_a_service_without_ready_endpoints_is_refused(net: tuple[LiveLab, FakeCluster]) -> None:
+    lab, cluster = net
+    lab.deploy(BACKENDS)
+    lab.apply(_service("web"), namespace="back")
+    vip = cluster.get("Service", "back", "web")["spec"]["clusterIP"]
+    assert lab.probe("front/client", vip, 80).verdict is Verdict.ALLOWED
+    _, _, argv = cluster.execs[-1]
+    assert argv[:3] == ["/agnhost", "connect", f"{vip}:80"]
+    assert lab.probe("front/client", vip, 81).verdict is Verdict.REFUSED  # no such Service port: nothing listens
+    for i in (1, 2, 3):
+        lab.set_ready(f"back/web-{i}", False)
+    empty = lab.probe("front/client", vip, 80)
+    assert empty.verdict is Verdict.REFUSED  # kube-proxy's reject rule for a Service without endpoints
+
+
+def test_a_node_port_forwards_from_this_machine(net: tuple[LiveLab, FakeCluster]) -> None:
+    lab, cluster = net
+    lab.deploy(BACKENDS)
+    lab.apply(_service("np", type="NodePort"), namespace="back")
+    node_port = cluster.get("Service", "back", "np")["spec"]["ports"][0]["nodePort"]
+    assert 30000 <= node_port <= 32767
+    cluster.sync_network()
+    result = lab.probe("host", f"node:kind-worker:{node_port}")
+    assert result.verdict is Verdict.ALLOWED, result.reason
+
+
+@pytest.mark.slow  # a BLOCKED cell waits out agnhost's timeout and its retry
+def test_a_policy_with_peers_and_named_ports_is_enforced_per_source(net: tuple[LiveLab, FakeCluster]) -> None:
+    lab, cluster = net
+    lab.deploy(BACKENDS)
+    lab.apply({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "only-client", "namespace": "back"},
+               "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Ingress"],
+                        "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "front"}},
+                                               "podSelector": {"matchLabels": {"app": "client"}}}],
+                                     "ports": [{"port": "http"}]}]}}, namespace="back")
+    grid = lab.matrix(8080, sources=["front/client", "front/other"], destinations=["back/web-1"])
+    assert grid.verdict("front/client", "back/web-1") is Verdict.ALLOWED
+    assert grid.verdict("front/other", "back/web-1") is Verdict.BLOCKED
+
+
+# -- upstream acceptance cases through the kind backend ---------------------------------------------------
+SAMPLE = ("k8s-e2e-allow-from-other-ns-by-nsselector", "k8s-e2e-deny-egress-client-side-even-if-server-allows")
+SHIFT = 8000
+"""The cases probe ports 80/81, which an unprivileged user cannot bind here: every port number of
+the case (pods, policies, expectations) is shifted by the same amount, which changes no verdict."""
+
+
+def _shifted(case: dict[str, Any]) -> dict[str, Any]:
+    def port(p: dict[str, Any]) -> dict[str, Any]:
+        out = dict(p)
+        for key in ("port", "endPort"):
+            if isinstance(out.get(key), int):
+                out[key] += SHIFT
+        return out
+
+    policies = []
+    for pol in case.get("policies") or []:
+        spec = dict(pol["spec"])
+        for direction in ("ingress", "egress"):
+            if spec.get(direction):
+                spec[direction] = [{**r, "ports": [port(p) for p in r["ports"]]} if r.get("ports") else r for r in spec[direction]]
+        policies.append({**pol, "spec": spec})
+    pods = [{k: v for k, v in p.items() if k != "ip"} | {"ports": [port(pt) for pt in p.get("ports") or [] if pt.get("protocol", "TCP") == "TCP"]}
+            for p in case["pods"]]
+    namespaces = {n: {"labels": {k: v for k, v in ((s or {}).get("labels") or {}).items() if k != "kubernetes.io/metadata.name"}}
+                  for n, s in case["namespaces"].items()}
+    return {"name": case["name"], "namespaces": namespaces, "pods": pods, "policies": policies}
+
+
+@pytest.mark.slow  # about 5 s each: every BLOCKED cell waits out agnhost's timeout and its retry
+@pytest.mark.parametrize("stem", SAMPLE)
+def test_upstream_cases_through_the_kind_backend(net: tuple[LiveLab, FakeCluster], stem: str) -> None:
+    lab, _ = net
+    case = load(next(p for p in CASES if p.stem == stem))
+    lab.deploy(_shifted(case))
+    sources = ["x/b", "y/b"]
+    destinations = ["x/a", "y/a", "z/c"]
+    wanted = {(e["from"], e["to"]): e["allowed"] for e in case["expect"]
+              if e["protocol"] == "TCP" and e["port"] == 80 and e["from"] in sources and e["to"] in destinations and not e.get("loopback")}
+    grid = lab.matrix(80 + SHIFT, sources=sources, destinations=destinations)
+    wrong = [f"{s} -> {d}: {grid.verdict(s, d).name}, upstream allowed={ok}" for (s, d), ok in sorted(wanted.items())
+             if (grid.verdict(s, d) is Verdict.ALLOWED) != ok]
+    assert not wrong, wrong
+    assert len(wanted) == 6 and set(wanted.values()) == {True, False}  # the sample has both verdicts
