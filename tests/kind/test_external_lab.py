@@ -2,22 +2,25 @@
 fake API server for the cluster (``support.fake_apiserver``).
 
 The fake ``kind`` network is given the subnet 127.0.0.0/8 here, so ``host`` is 127.0.0.1 and
-``vm.internal`` 127.0.0.100: probes *from this machine* to the VM then really connect, to a
-netexec stand-in listening on 127.0.0.100. Pods cannot exec here: their exec is recorded and
-answered the way agnhost would (``Recorded._exec``); ``docker exec`` into the VM is answered by
-the fake docker (``exec_replies``).
+``vm.internal`` 127.0.0.100: probes to the VM then really connect, to a netexec stand-in listening
+on 127.0.0.100. Pods exec through the Lab's real exec path (the fake API server runs the command
+with the agnhost/curl stand-ins, from the pod's own loopback address), and resolve the lab's names
+through the fake CoreDNS, which reads the ``hosts`` block from the Corefile the backend patched
+into the fake ``kubectl``'s coredns ConfigMap. ``docker exec`` into the VM is answered by the fake
+docker (``exec_replies``).
 """
 
 from __future__ import annotations
 
 import http.server
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.fake_apiserver import FakeCluster
+from support.fake_apiserver import FakeCluster, install
 
 from grader.kind.cluster import KindCluster
 from grader.kind.external_layout import VM_NAME
@@ -48,16 +51,16 @@ class ClientIp(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class Recorded(KindLab):
-    """A KindLab whose pod execs are recorded and answered like agnhost connect's success."""
+CURL = shutil.which("curl")
+needs_curl = pytest.mark.skipif(CURL is None, reason="curl is not installed on this machine (the pods have it)")
+TOPOLOGY = {"name": "outside", "namespaces": {"shop": {}},
+            "pods": [{"namespace": "shop", "name": "web", "labels": {"app": "web"}, "ports": [{"port": 8080, "name": "http"}]},
+                     {"namespace": "shop", "name": "api", "labels": {"app": "api"}, "ports": [{"port": 8081, "name": "http"}]}]}
 
-    def __init__(self, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.execs: list[tuple[str, list[str]]] = []
 
-    def _exec(self, namespace: str, pod: str, container: str, command: list[str], timeout: float = 20.0) -> tuple[int | None, str, str, str]:
-        self.execs.append((f"{namespace}/{pod}", command))
-        return 0, "", "", ""
+def _corefile(fakes: Any) -> str | None:
+    """The Corefile the backend patched: the fake kubectl keeps the coredns ConfigMap (fake_tools.py)."""
+    return fakes.state["clusters"]["netlab-kindnet"].get("corefile")
 
 
 def curl_reply(body: str, remote_ip: str, code: int = 200) -> str:
@@ -74,21 +77,24 @@ def world(fakes, tmp_path: Path) -> Iterator[dict[str, Any]]:
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     with FakeCluster(tmp_path / "pods") as api:
+        api.exec_path = install(tmp_path / "exec-bin", curl=CURL)
+        api.corefile = lambda: _corefile(fakes)
         api.add(
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": OWNED}},
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}},
             {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "netlab-kindnet-worker"},
              "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.3"}]}},
         )
-        api.pod("shop", "web", {"app": "web"}, "10.244.1.5", ports=[{"containerPort": 80, "name": "http", "protocol": "TCP"}])
-        api.pod("shop", "api", {"app": "api"}, "10.244.2.7", ports=[{"containerPort": 8080, "name": "http", "protocol": "TCP"}])
         api.pod("netlab-probes", "probe-netlab-kindnet-worker", {"app": "netlab-node-probe"}, "127.0.0.3", node="netlab-kindnet-worker")
+        api.get("Pod", "netlab-probes", "probe-netlab-kindnet-worker")["spec"]["hostNetwork"] = True
         cluster.kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")  # the Lab's API client talks to the fake API server
         cluster.context = "fake"
-        lab = Recorded(cluster=cluster, create=False)
+        lab = KindLab(cluster=cluster, create=False)
         lab.quiet = True
-        yield {"lab": lab, "cluster": cluster, "fakes": fakes, "port": server.server_address[1]}
+        lab.deploy(TOPOLOGY)  # by server-side apply: the fake kubelet gives each pod a loopback address and netexec
+        ips = {str(p.ref): str(p.ip) for p in lab.pods()}
+        yield {"lab": lab, "cluster": cluster, "fakes": fakes, "port": server.server_address[1], "api": api, "ips": ips}
     server.shutdown()
+    server.server_close()
 
 
 def test_external_hosts_have_their_addresses_on_this_machine(world) -> None:
@@ -111,25 +117,36 @@ def test_from_this_machine_the_vm_really_answers_and_reports_the_source(world) -
     assert lab.probe("host", "vm.internal", 1).verdict is Verdict.REFUSED  # nothing listens there
 
 
+@needs_curl
 def test_pods_resolve_the_lab_names_themselves(world) -> None:
-    lab = world["lab"]
-    result = lab.probe("shop/web", "api.example.com", 443)
-    assert result.verdict is Verdict.ALLOWED and result.answered_by == "api.example.com (203.0.113.10)"
-    command = lab.execs[-1][1]
-    assert "api.example.com:443" in command  # the name, resolved in the pod through CoreDNS (NetworkPolicy sees the lookup)
+    lab, api, port, ips = world["lab"], world["api"], world["port"], world["ips"]
+    result = lab.probe("shop/web", VM_NAME, port)
+    assert result.verdict is Verdict.ALLOWED and result.answered_by == "vm.internal (127.0.0.100)", result.reason
+    ns, pod, argv = api.execs[-1]
+    assert (ns, pod) == ("shop", "web") and "/agnhost connect" in argv[2] and f"{VM_NAME}:{port}" in argv  # the name ...
+    assert "127.0.0.100 vm.internal" in _corefile(world["fakes"])  # ... resolved in the pod by the hosts block the backend wrote
+    found = lab.nslookup("shop/web", VM_NAME)
+    assert [str(a) for a in found.addresses] == ["127.0.0.100"] and api.execs[-1][2][:2] == ["/bin/sh", "-c"]  # dig in the pod
+    seen = lab.http("shop/web", f"http://{VM_NAME}:{port}/clientip")
+    assert seen.verdict is Verdict.ALLOWED and seen.client_ip == ips["shop/web"]  # the VM sees the pod's own address
+    assert api.execs[-1][2][0] == "curl"
+    far = lab.probe("shop/web", "api.example.com", 443)
+    assert "api.example.com:443" in api.execs[-1][2]
+    assert far.verdict is not Verdict.DNS_FAILED and "203.0.113.10:443" in far.reason  # resolved in the pod; nothing of the fake is there
     lab.probe("shop/web", "host", 80)
-    assert lab.execs[-1][1][:3] == ["/agnhost", "connect", "127.0.0.1:80"]  # `host` is a lab name, never a DNS name
-    assert lab.probe("node:kind-worker", "blocked.example.net", 443).answered_by == "blocked.example.net (198.51.100.20)"
-    assert lab.execs[-1] == ("netlab-probes/probe-netlab-kindnet-worker", ["/agnhost", "connect", "198.51.100.20:443", "--timeout=1s", "--protocol=tcp"])  # outside the cluster, the lab hands out the address (as the simulation does)
+    assert api.execs[-1][2][:3] == ["/agnhost", "connect", "127.0.0.1:80"]  # `host` is a lab name, never a DNS name
+    lab.probe("node:kind-worker", "blocked.example.net", 443)
+    assert api.execs[-1] == ("netlab-probes", "probe-netlab-kindnet-worker", ["/agnhost", "connect", "198.51.100.20:443", "--timeout=1s", "--protocol=tcp"])  # outside the cluster, the lab hands out the address (as the simulation does)
 
 
 def test_probes_from_the_vm_run_in_its_container(world) -> None:
     lab, fakes = world["lab"], world["fakes"]
     fakes.set(exec_replies={"netlab-vm-internal": [0, "", ""]})
+    web = world["ips"]["shop/web"]
     ok = lab.probe(VM_NAME, "shop/web", 80)
-    assert fakes.state["execs"][-1] == ["netlab-vm-internal", "/agnhost", "connect", "10.244.1.5:80", "--timeout=1s", "--protocol=tcp"]
+    assert fakes.state["execs"][-1] == ["netlab-vm-internal", "/agnhost", "connect", f"{web}:80", "--timeout=1s", "--protocol=tcp"]
     assert ok.verdict is Verdict.ALLOWED and ok.answered_by == "shop/web"
-    fakes.set(exec_replies={"netlab-vm-internal": [1, "", "OTHER: dial tcp 10.244.1.5:80: connect: network is unreachable\n"]})
+    fakes.set(exec_replies={"netlab-vm-internal": [1, "", f"OTHER: dial tcp {web}:80: connect: network is unreachable\n"]})
     no_route = lab.probe(VM_NAME, "shop/web", 80)
     assert no_route.verdict is Verdict.BLOCKED and "unreachable" in no_route.reason
     lab.probe(VM_NAME, "api.example.com", 443)
@@ -163,8 +180,11 @@ def test_pod_probes_do_not_need_docker(world) -> None:
     lab, fakes = world["lab"], world["fakes"]
     lab.lab_outside.forget()
     fakes.remove("docker")
-    assert lab.probe("shop/web", "shop/api", 8080).verdict is Verdict.ALLOWED
-    assert lab.probe("shop/web", "10.96.0.10", 53).verdict is Verdict.ALLOWED  # an address the lab does not own: still no Docker
+    assert lab.probe("shop/web", "shop/api", 8081).verdict is Verdict.ALLOWED
+    lab.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": "shop"},
+               "spec": {"selector": {"app": "api"}, "ports": [{"port": 80, "targetPort": "http"}]}}, namespace="shop")
+    vip = world["api"].get("Service", "shop", "api")["spec"]["clusterIP"]
+    assert lab.probe("shop/web", vip, 80).verdict is Verdict.ALLOWED  # an address the lab does not own: still no Docker
     gone = lab.probe("host", VM_NAME, 80)
     assert gone.verdict is Verdict.PROBE_FAILED and "external hosts are not available" in gone.reason
 
@@ -181,9 +201,10 @@ def test_calico_bgp_routes_are_synced_before_the_vm_is_involved(fakes, tmp_path:
     with FakeCluster(tmp_path / "pods") as api:
         api.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": OWNED}})
         api.pod("shop", "db", {"app": "db"}, "192.168.45.3", ports=[{"containerPort": 5432, "name": "pg", "protocol": "TCP"}])
+        api.exec_path = install(tmp_path / "exec-bin")
         cluster.kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")
         cluster.context = "fake"
-        lab = Recorded(cluster=cluster, create=False)
+        lab = KindLab(cluster=cluster, create=False)
         runs = len(fakes.state["helper_runs"])
         assert lab.probe(VM_NAME, "shop/db", 5432).verdict is Verdict.ALLOWED
         assert fakes.state["routes"]["netlab-vm-internal"]["192.168.45.0/26"] == f"via {ip} proto 186"

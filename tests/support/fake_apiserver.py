@@ -84,6 +84,9 @@ GROUP_VERSIONS = {
 """What discovery serves: which kinds each group/version has."""
 CLUSTER_SCOPED = {"Namespace", "Node", "IngressClass", "GatewayClass"}
 APPLY_PATCH = "application/apply-patch+yaml"
+IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+"""PATH inside the agnhost container (alpine's default, the image sets no other): exec'd commands
+find this machine's system tools there, never the test's fake kind/docker/kubectl."""
 KINDS = {v: k for k, v in PLURALS.items()}
 _PATH = re.compile(r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))(?P<rest>/.*)?$")
 
@@ -434,9 +437,10 @@ class FakeCluster:
         here = self.root / ns / pod
         here.mkdir(parents=True, exist_ok=True)
         argv = [a.replace("/etc/resolv.conf", f"{here}/resolv.conf").replace("/tmp/netlab", f"{here}/netlab") for a in command]
-        if self.exec_path is not None and argv and argv[0].startswith("/") and (self.exec_path / argv[0].lstrip("/")).is_file():
-            argv[0] = str(self.exec_path / argv[0].lstrip("/"))  # /agnhost -> the fake agnhost
-        path = os.environ.get("PATH", "/usr/bin:/bin")
+        if self.exec_path is not None:  # /agnhost (the image's root-level binary) -> the stand-in, also inside `sh -c` scripts
+            rooted = re.compile(r"(?<![\w/.-])/(" + "|".join(sorted(re.escape(f.name) for f in self.exec_path.iterdir())) + r")(?![\w/.-])")
+            argv = [rooted.sub(lambda m: str(self.exec_path / m.group(1)), a) for a in argv] if any(self.exec_path.iterdir()) else argv
+        path = IMAGE_PATH
         self.sync_network()
         with self.lock:
             zone = self._zone()
