@@ -79,6 +79,7 @@ def world(fakes, tmp_path: Path) -> Iterator[dict[str, Any]]:
     with FakeCluster(tmp_path / "pods") as api:
         api.exec_path = install(tmp_path / "exec-bin", curl=CURL)
         api.corefile = lambda: _corefile(fakes)
+        api.routes = {"203.0.113.10": "127.0.0.101", "198.51.100.20": "127.0.0.102"}  # the internet hosts: nothing listens there
         api.add(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}},
             {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "netlab-kindnet-worker"},
@@ -132,10 +133,10 @@ def test_pods_resolve_the_lab_names_themselves(world) -> None:
     assert api.execs[-1][2][0] == "curl"
     far = lab.probe("shop/web", "api.example.com", 443)
     assert "api.example.com:443" in api.execs[-1][2]
-    assert far.verdict is not Verdict.DNS_FAILED and "203.0.113.10:443" in far.reason  # resolved in the pod; nothing of the fake is there
+    assert far.verdict is Verdict.REFUSED and "dial tcp 203.0.113.10:443" in far.reason  # resolved in the pod; no server in the fake
     lab.probe("shop/web", "host", 80)
     assert api.execs[-1][2][:3] == ["/agnhost", "connect", "127.0.0.1:80"]  # `host` is a lab name, never a DNS name
-    lab.probe("node:kind-worker", "blocked.example.net", 443)
+    assert lab.probe("node:kind-worker", "blocked.example.net", 443).verdict is Verdict.REFUSED
     assert api.execs[-1] == ("netlab-probes", "probe-netlab-kindnet-worker", ["/agnhost", "connect", "198.51.100.20:443", "--timeout=1s", "--protocol=tcp"])  # outside the cluster, the lab hands out the address (as the simulation does)
 
 

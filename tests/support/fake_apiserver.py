@@ -133,6 +133,10 @@ class FakeCluster:
         self.corefile: Callable[[], str | None] | None = None
         """Where the Corefile lives when the coredns ConfigMap is not in this store (the fake kubectl's state)."""
         self.proxy = KubeProxy(self._locked_slices, self.admits)
+        self.routes: dict[str, str] = {}
+        """Off-machine address -> the loopback address that stands in for it (the lab's internet hosts
+        on their Docker networks): where the fake's datapath delivers a connection to it, so the
+        outcome does not depend on this machine's own network."""
         self.execs: list[tuple[str, str, list[str]]] = []
         """(namespace, pod, argv) of every exec, in order."""
         self.servers: dict[tuple[str, str], list[ThreadingHTTPServer]] = {}
@@ -401,7 +405,7 @@ class FakeCluster:
         if target is None:
             return {"fate": "reject"}
         fate = "accept" if self.admits(src_ip, src_port, target[0], target[1], protocol) else "drop"
-        return {"fate": fate, "to": f"{target[0]}:{target[1]}"}
+        return {"fate": fate, "to": f"{self.routes.get(target[0], target[0])}:{target[1]}"}
 
     def _netexec_admits(self, src_ip: str, src_port: int, dst_ip: str, dst_port: int) -> bool:
         return self.admits(src_ip, src_port, dst_ip, dst_port, "TCP")

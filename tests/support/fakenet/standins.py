@@ -58,10 +58,12 @@ def resolve(name):
         candidates = searched + [name] if name.count(".") < ndots else [name] + searched
     return next((zone[c.lower()] for c in candidates if c.lower() in zone), None)
 
-def pod_socket(kind):
+def pod_socket(kind, dst):
+    """A socket from the pod's address. Pod addresses are loopback aliases here, which reach only
+    loopback destinations: towards anything else the socket keeps this machine's own source."""
     s = socket.socket(socket.AF_INET, kind)
     ip = os.environ.get("FAKE_POD_IP", "")
-    if ip.startswith("127."):
+    if ip.startswith("127.") and dst.startswith("127."):
         s.bind((ip, 0))
     return s
 
@@ -99,7 +101,7 @@ if proto != "tcp":
 ip = resolve(host)
 if ip is None:
     sys.stderr.write(f"DNS: lookup {{host}} on 10.96.0.10:53: no such host\\n"); sys.exit(1)
-s = pod_socket(socket.SOCK_STREAM)
+s = pod_socket(socket.SOCK_STREAM, ip)
 fate, to = cni(s, ip, int(port), "TCP")
 if fate == "reject":  # a Service port without ready endpoints: kube-proxy's reject rule
     sys.stderr.write(f"REFUSED: dial tcp {{ip}}:{{port}}: connect: connection refused\\n"); sys.exit(1)
@@ -134,7 +136,7 @@ host, port = [a for a in args if a != "-u"][:2]
 ip = resolve(host)
 if ip is None:
     sys.stderr.write(f"nc: getaddrinfo for host \\"{{host}}\\" port {{port}}: Name does not resolve\\n"); sys.exit(1)
-s = pod_socket(socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
+s = pod_socket(socket.SOCK_DGRAM if udp else socket.SOCK_STREAM, ip)
 if udp:
     s.bind(s.getsockname()) if s.getsockname()[1] else s.bind(("127.0.0.1", 0))
 fate, to = cni(s, ip, int(port), "UDP" if udp else "TCP")
@@ -207,15 +209,18 @@ through CoreDNS. A NetworkPolicy drop is enforced by the fake's listeners (the c
 args = sys.argv[1:]
 url = next((a for a in reversed(args) if a.startswith(("http://", "https://"))), None)
 pinned = any(a in ("--connect-to", "--resolve") for a in args)
-if url is not None and not pinned:
+target = ""
+if url is not None:
     parts = urllib.parse.urlsplit(url)
     name = parts.hostname or ""
-    ip = resolve(name)
-    if ip is not None and ip != name:
+    target = resolve(name) or ""
+    if target and target != name and not pinned:
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        args = ["--resolve", f"{{name}}:{{port}}:{{ip}}", *args]
+        args = ["--resolve", f"{{name}}:{{port}}:{{target}}", *args]
+if "--connect-to" in args:
+    target = args[args.index("--connect-to") + 1].split(":")[2]
 pod_ip = os.environ.get("FAKE_POD_IP", "")
-if pod_ip.startswith("127."):
+if pod_ip.startswith("127.") and target.startswith("127."):
     args = ["--interface", pod_ip, *args]
 os.execv("{curl}", ["curl", *args])
 '''
