@@ -41,7 +41,7 @@ def keys(values: Any, schema: dict[str, Any] | None, prefix: str = "") -> set[st
         is_object = types == "object" or (isinstance(types, list) and "object" in types)
         if is_object and not (sub or {}).get("properties"):
             out.add(f"{path}.*")
-        elif isinstance(value, dict) and value or (sub or {}).get("properties"):
+        elif (isinstance(value, dict) and value) or (sub or {}).get("properties"):
             out |= keys(value if isinstance(value, dict) else {}, sub, path + ".")
         elif isinstance(value, dict):
             out.add(f"{path}.*")

@@ -127,7 +127,7 @@ def test_a_node_port_forwards_from_this_machine(net: tuple[LiveLab, FakeCluster]
 
 @pytest.mark.slow  # a BLOCKED cell waits out agnhost's timeout and its retry
 def test_a_policy_with_peers_and_named_ports_is_enforced_per_source(net: tuple[LiveLab, FakeCluster]) -> None:
-    lab, cluster = net
+    lab, _ = net
     lab.deploy(BACKENDS)
     lab.apply({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "only-client", "namespace": "back"},
                "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Ingress"],

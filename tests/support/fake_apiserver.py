@@ -51,24 +51,20 @@ Not served: watch.
 
 from __future__ import annotations
 
-import base64
 import copy
-import hashlib
-import json
 import os
 import re
 import subprocess
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-from support.fakenet import dns
+from support.fakenet.cluster import NetworkMixin
 from support.fakenet.kubeproxy import KubeProxy
-from support.fakenet.netpol import Endpoint, Fate, evaluate
 from support.fakenet.standins import FAKE_AGNHOST, FAKE_CURL, FAKE_DIG, FAKE_NC, _netexec, install, stop_netexec
+from support.fakenet.wire import _Handler, _status
 
 PLURALS = {
     "Namespace": "namespaces", "Pod": "pods", "Service": "services", "Node": "nodes", "EndpointSlice": "endpointslices",
@@ -113,7 +109,7 @@ def _matches(labels: dict[str, str], selector: str | None) -> bool:
     return True
 
 
-class FakeCluster:
+class FakeCluster(NetworkMixin):
     _instances = 0
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -354,80 +350,6 @@ class FakeCluster:
         for srv in self.servers.pop((ns, name), []):
             stop_netexec(srv)
 
-    def _allocate(self, new: dict[str, Any], old: dict[str, Any] | None) -> None:
-        """The Service IP and NodePort allocators (kubernetes ``pkg/registry/core/service/ipallocator``,
-        ``portallocator``: 30000-32767): loopback ClusterIPs, so the fake kube-proxy can listen on them."""
-        spec, before = new.setdefault("spec", {}), (old or {}).get("spec") or {}
-        if not spec.get("clusterIP"):
-            if before.get("clusterIP"):
-                spec["clusterIP"] = before["clusterIP"]
-            else:
-                self._next_ip += 1
-                spec["clusterIP"] = f"{self._svc_net}.{self._next_ip}"
-        if spec.get("type") in ("NodePort", "LoadBalancer"):
-            old_ports = {(p.get("name"), p["port"]): p.get("nodePort") for p in before.get("ports") or []}
-            for p in spec.get("ports") or []:
-                if not p.get("nodePort"):
-                    p["nodePort"] = old_ports.get((p.get("name"), p["port"])) or self._node_port()
-
-    def _node_port(self) -> int:
-        self._next_node_port = 30000 + (self._next_node_port - 30000 + 1) % 2768
-        return self._next_node_port
-
-    # -- the network (support.fakenet) ------------------------------------------------------------------
-    def _locked_slices(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return self._slices()
-
-    def _endpoint(self, ip: str) -> Endpoint:
-        """The pod at ``ip`` (labels, named ports), or a bare address."""
-        for (_, plural, ns, _), pod in list(self.objects.items()):
-            if plural == "pods" and (pod.get("status") or {}).get("podIP") == ip and not pod["spec"].get("hostNetwork"):
-                ports = tuple((cp["name"], int(cp["containerPort"]), cp.get("protocol", "TCP"))
-                              for c in pod["spec"].get("containers") or [] for cp in c.get("ports") or [] if cp.get("name"))
-                return Endpoint(ip, ns, dict(pod["metadata"].get("labels") or {}), ports)
-        return Endpoint(ip)
-
-    def admits(self, src_ip: str, src_port: int, dst_ip: str, dst_port: int, protocol: str = "TCP") -> bool:
-        """The CNI's NetworkPolicy verdict on a new connection (after Service translation)."""
-        if not self.enforces_policy:
-            return True
-        with self.lock:
-            policies = [copy.deepcopy(o) for (_, plural, _, _), o in self.objects.items() if plural == "networkpolicies"]
-            namespaces = {n: dict(o["metadata"].get("labels") or {}) for (_, plural, _, n), o in self.objects.items() if plural == "namespaces"}
-            src, dst = self._endpoint(src_ip), self._endpoint(dst_ip)
-        return evaluate(policies, namespaces, src, dst, dst_port, protocol) is Fate.ACCEPT
-
-    def first_packet(self, src_ip: str, src_port: int, dst_ip: str, dst_port: int, protocol: str) -> dict[str, Any]:
-        """What the datapath does with a new connection's first packet: kube-proxy's DNAT, then the
-        NetworkPolicy filter (policies apply to the pod behind the Service address)."""
-        target = self.proxy.translate(src_ip, dst_ip, dst_port, protocol)
-        if target is None:
-            return {"fate": "reject"}
-        fate = "accept" if self.admits(src_ip, src_port, target[0], target[1], protocol) else "drop"
-        return {"fate": fate, "to": f"{self.routes.get(target[0], target[0])}:{target[1]}"}
-
-    def _netexec_admits(self, src_ip: str, src_port: int, dst_ip: str, dst_port: int) -> bool:
-        return self.admits(src_ip, src_port, dst_ip, dst_port, "TCP")
-
-    def sync_network(self) -> None:
-        """kube-proxy's sync: Service frontends and their listeners from the store."""
-        with self.lock:
-            services = [copy.deepcopy(o) for (_, plural, _, _), o in sorted(self.objects.items()) if plural == "services"]
-            nodes = sorted({a["address"] for (_, plural, _, _), o in self.objects.items() if plural == "nodes"
-                            for a in (o.get("status") or {}).get("addresses") or [] if a.get("type") == "InternalIP"})
-        self.proxy.sync(services, nodes)
-
-    def _corefile(self) -> str | None:
-        cm = self.get("ConfigMap", "kube-system", "coredns")
-        if cm is not None:
-            return str((cm.get("data") or {}).get("Corefile", ""))
-        return self.corefile() if self.corefile is not None else None
-
-    def _zone(self) -> str:
-        services = [o for (_, plural, _, _), o in sorted(self.objects.items()) if plural == "services"]
-        return dns.zone(services, self._corefile())
-
     # -- exec (F1) -------------------------------------------------------------------------------------
     exec_path: Path | None = None
     """A directory put first on PATH for exec'd commands (fake ``nc``, ``dig``, ``agnhost`` ...)."""
@@ -564,96 +486,6 @@ def _leaves(obj: Any, prefix: str = "", skip: tuple[str, ...] = ()) -> dict[str,
         else:
             out[path] = v
     return out
-
-
-def _without_owners(payload: dict[str, Any]) -> dict[str, Any]:
-    payload.pop("_owners", None)
-    for item in payload.get("items") or []:
-        if isinstance(item, dict):
-            item.pop("_owners", None)
-    return payload
-
-
-def _status(code: int, message: str) -> dict[str, Any]:
-    reason = {404: "NotFound", 405: "MethodNotAllowed", 409: "Conflict", 422: "Invalid", 500: "InternalError"}.get(code, "BadRequest")
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    cluster: FakeCluster
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def _handle(self, method: str) -> None:
-        parts = urlsplit(self.path)
-        body = None
-        length = int(self.headers.get("Content-Length") or 0)
-        content_type = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip()
-        if length:
-            raw = self.rfile.read(length)
-            if "yaml" in content_type:
-                import yaml
-
-                body = yaml.safe_load(raw)
-            else:
-                body = json.loads(raw)
-        if method == "GET" and (self.headers.get("Upgrade") or "").lower() == "websocket" and parts.path.endswith("/exec"):
-            self._exec(parts.path, parse_qs(parts.query))
-            return
-        if method == "GET" and parts.path == "/fake/cni/connect":  # the stand-ins' first packet (support.fakenet.standins)
-            q = {k: v[0] for k, v in parse_qs(parts.query).items()}
-            code, payload = 200, self.cluster.first_packet(q["src"], int(q["sport"]), q["dst"], int(q["dport"]), q["proto"])
-        else:
-            code, payload = self.cluster.route(method, parts.path, parse_qs(parts.query), body, content_type)
-        data = json.dumps(_without_owners(payload)).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:
-        self._handle("GET")
-
-    def do_PATCH(self) -> None:
-        self._handle("PATCH")
-
-    def do_DELETE(self) -> None:
-        self._handle("DELETE")
-
-    # -- exec over the websocket channel protocol ----------------------------------------------------
-    def _exec(self, path: str, query: dict[str, list[str]]) -> None:
-        m = re.match(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)/exec$", path)
-        offered = [p.strip() for p in (self.headers.get("Sec-WebSocket-Protocol") or "").split(",") if p.strip()]
-        protocol = next((p for p in ("v5.channel.k8s.io", "v4.channel.k8s.io") if p in offered), None)
-        if m is None or protocol is None or not query.get("command"):
-            self.send_response(400)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        key = self.headers["Sec-WebSocket-Key"] + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 section 4.2.2
-        self.send_response(101)
-        self.send_header("Upgrade", "websocket")
-        self.send_header("Connection", "Upgrade")
-        self.send_header("Sec-WebSocket-Accept", base64.b64encode(hashlib.sha1(key.encode()).digest()).decode())
-        self.send_header("Sec-WebSocket-Protocol", protocol)
-        self.end_headers()
-        out, err, status = self.cluster.run_exec(m.group(1), m.group(2), query["command"])
-        for channel, data in ((1, out), (2, err)):
-            for i in range(0, len(data), 32768):
-                self._frame(0x2, bytes([channel]) + data[i:i + 32768])
-        self._frame(0x2, bytes([3]) + json.dumps(status).encode())
-        self._frame(0x8, (1000).to_bytes(2, "big"))
-        self.wfile.flush()
-        self.close_connection = True
-
-    def _frame(self, opcode: int, payload: bytes) -> None:
-        """One unmasked server frame (RFC 6455 section 5.2)."""
-        n = len(payload)
-        head = bytes([0x80 | opcode]) + (bytes([n]) if n < 126 else bytes([126]) + n.to_bytes(2, "big") if n < 65536
-                                         else bytes([127]) + n.to_bytes(8, "big"))
-        self.wfile.write(head + payload)
 
 
 __all__ = ["FAKE_AGNHOST", "FAKE_CURL", "FAKE_DIG", "FAKE_NC", "FakeCluster", "_netexec", "install"]
