@@ -183,3 +183,42 @@ def test_upstream_cases_through_the_kind_backend(net: tuple[LiveLab, FakeCluster
              if (grid.verdict(s, d) is Verdict.ALLOWED) != ok]
     assert not wrong, wrong
     assert len(wanted) == 6 and set(wanted.values()) == {True, False}  # the sample has both verdicts
+
+
+def test_the_fake_network_leaves_no_threads_or_listeners_behind(tmp_path: Path) -> None:
+    """Servers, forwarders and held (dropped) connections all end with the fake cluster (tests run side by side under xdist)."""
+    import socket
+    import threading
+    import time
+
+    def ours() -> set[threading.Thread]:
+        names = ("serve_forever", "_accept", "_relay", "process_request_thread")
+        return {t for t in threading.enumerate() if any(n in t.name for n in names)}
+
+    before = ours()
+    exec_bin = install(tmp_path / "exec-bin")
+    with FakeCluster(tmp_path / "pods") as cluster:
+        cluster.exec_path = exec_bin
+        lab = LiveLab("kindnet", kubeconfig=str(cluster.kubeconfig(tmp_path / "kubeconfig")), context="fake", quiet=True)
+        lab.deploy(BACKENDS)
+        lab.apply(_service("web"), namespace="back")
+        lab.apply({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny", "namespace": "back"},
+                   "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}, namespace="back")
+        cluster.sync_network()
+        vip = cluster.get("Service", "back", "web")["spec"]["clusterIP"]
+        web = _ips(lab)["back/web-1"]
+        held = [socket.create_connection((vip, 80), timeout=2), socket.create_connection((web, 8080), timeout=2)]
+        for s in held:  # accepted by the kernel, then nothing: the fake CNI dropped them
+            s.settimeout(0.3)
+            with pytest.raises(TimeoutError):
+                s.recv(1)
+        assert len(ours() - before) > 2
+    deadline = time.monotonic() + 3
+    while ours() - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ours() - before == set()
+    for address in ((vip, 80), (web, 8080)):
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(address, timeout=1)
+    for s in held:
+        s.close()

@@ -1,11 +1,12 @@
 """The live Lab's Services/DNS/HTTP calls end to end, offline.
 
-The API server is ``fake_apiserver.FakeCluster`` (real HTTP, the real kubernetes client); "exec in
-a pod" runs the same argv on this machine (``LocalExecLab._exec``), with the pod's ``/tmp`` and
-``/etc/resolv.conf`` mapped to a directory of its own. Servers the pods would be are local HTTP
-servers on 127.0.0.1; ``dig`` and ``nc`` (absent here, present in agnhost's image) are small
-stand-ins on PATH. What runs for real: the Lab's code, the kubernetes client, curl, /bin/sh,
-setsid, tail, the readiness probe commands.
+The API server is ``fake_apiserver.FakeCluster`` (real HTTP, the real kubernetes client), and "exec
+in a pod" is the Lab's own exec over the websocket channel protocol: the fake runs the argv on this
+machine with the pod's ``/tmp`` and ``/etc/resolv.conf`` mapped to a directory of its own. Servers
+the pods would be are local HTTP servers on 127.0.0.1; ``dig``, ``nc`` and ``/agnhost`` (absent
+here, present in agnhost's image) are the fake's stand-ins (``support.fakenet.standins``). What runs
+for real: the Lab's code and exec path, the kubernetes client, curl, /bin/sh, setsid, tail, the
+readiness probe commands.
 """
 
 from __future__ import annotations
@@ -13,17 +14,14 @@ from __future__ import annotations
 import http.server
 import itertools
 import re
-import os
 import shutil
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.fake_apiserver import FAKE_NC, FakeCluster
+from support.fake_apiserver import FakeCluster, install
 
 from grader.errors import LabError, ManifestError
 from grader.kind.lab import LiveLab
@@ -65,46 +63,13 @@ def serve(names: list[str]) -> tuple[http.server.ThreadingHTTPServer, int]:
     return srv, srv.server_address[1]
 
 
-FAKE_DIG = """#!/bin/sh
-for a in "$@"; do case "$a" in *.) n=$a;; esac; done
-case "$n" in
-  web.shop.svc.cluster.local.) printf ';; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 1\\n;; ANSWER SECTION:\\n%s 30 IN A 10.96.40.40\\n' "$n";;
-  *) echo ';; ->>HEADER<<- opcode: QUERY, status: NXDOMAIN, id: 2';;
-esac
-"""
-
-
-class LocalExecLab(LiveLab):
-    """The live Lab whose pods are this machine (see the module docstring)."""
-
-    def __init__(self, *args: Any, root: Path, bin_dir: Path, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.root = root
-        self.env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
-        self.execs: list[tuple[str, list[str]]] = []
-
-    def _exec(self, namespace: str, pod: str, container: str, command: list[str], timeout: float = 20.0) -> tuple[int | None, str, str, str]:
-        here = self.root / namespace / pod
-        here.mkdir(parents=True, exist_ok=True)
-        self.execs.append((f"{namespace}/{pod}/{container}", command))
-        argv = [a.replace("/etc/resolv.conf", f"{here}/resolv.conf").replace("/tmp/netlab", f"{here}/netlab") for a in command]
-        try:
-            done = subprocess.run(argv, capture_output=True, text=True, env=self.env, timeout=timeout, check=False)
-        except FileNotFoundError as exc:
-            return None, "", "", f'exec: "{command[0]}": executable file not found in $PATH ({exc})'
-        return done.returncode, done.stdout, done.stderr, ""
-
-
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
     web_srv, web_port = serve(["web"])
     lb_srv, lb_port = serve(["echo-a", "echo-b", "echo-a", "echo-c"])
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for name, text in (("dig", FAKE_DIG), ("nc", FAKE_NC.format(python=sys.executable))):
-        (bin_dir / name).write_text(text)
-        (bin_dir / name).chmod(0o755)
+    bin_dir = install(tmp_path / "bin", curl=shutil.which("curl"))
     with FakeCluster(tmp_path / "pods") as cluster:
+        cluster.exec_path = bin_dir
         cluster.add(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": OWNED}},
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}},
@@ -147,7 +112,7 @@ def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
         (tmp_path / "pods" / "shop" / "api" / "resolv.conf").write_text(
             "search shop.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n")
         kubeconfig = cluster.kubeconfig(tmp_path / "kubeconfig")
-        lab = LocalExecLab("kindnet", kubeconfig=str(kubeconfig), context="fake", quiet=True, root=tmp_path / "pods", bin_dir=bin_dir)
+        lab = LiveLab("kindnet", kubeconfig=str(kubeconfig), context="fake", quiet=True)
         yield {"lab": lab, "cluster": cluster, "web_port": web_port, "lb_port": lb_port}
     web_srv.shutdown()
     lb_srv.shutdown()
@@ -205,11 +170,11 @@ def test_addresses_and_status_are_what_controllers_wrote(world) -> None:
 
 @needs_curl
 def test_http_from_a_pod_and_from_the_host_name_the_pod_that_answered(world) -> None:
-    lab = world["lab"]
+    lab, cluster = world["lab"], world["cluster"]
     port = world["web_port"]
     r = lab.http("shop/api", f"http://web.shop:{port}/hostname", resolve="127.0.0.1")
     assert r.verdict is Verdict.ALLOWED and r.http.status == 200 and r.answered_by == "shop/web" and r.http.body == "web"
-    assert lab.execs[-1][1][0] == "curl" and lab.execs[-1][0] == "shop/api/c"  # curl ran "in" the source pod
+    assert cluster.execs[-1][2][0] == "curl" and cluster.execs[-1][:2] == ("shop", "api")  # curl ran in the source pod
     root = lab.http("shop/api", f"http://127.0.0.1:{port}/")
     assert root.answered_by == "shop/web"  # a pod's own address: it answered, whatever the body
     host = lab.http("host", f"http://127.0.0.1:{port}/clientip")
@@ -281,8 +246,11 @@ def test_the_cloud_provider_kind_class_can_be_made_default_on_an_owned_cluster(w
 
 
 def test_exec_failures_are_probe_failed_not_blocked(world, monkeypatch) -> None:
-    lab = world["lab"]
-    monkeypatch.setitem(lab.env, "PATH", str(world["cluster"].root))  # no curl "in the pod"
+    lab, cluster = world["lab"], world["cluster"]
+    empty = cluster.root / "empty-image"
+    empty.mkdir()
+    monkeypatch.setattr(cluster, "exec_path", empty)  # no curl in the pod's image
+    monkeypatch.setattr(cluster, "image_path", str(empty))
     r = lab.http("shop/api", "http://127.0.0.1/")
     assert r.verdict is Verdict.PROBE_FAILED
 
@@ -404,14 +372,7 @@ def test_a_manifest_without_namespace_on_a_cluster_you_brought_says_what_to_do(w
 def test_probes_run_through_the_real_exec_path(world, tmp_path: Path) -> None:
     """F1: the live Lab's own exec (KubeApi.exec over the websocket channel protocol, exit status on
     the error channel) runs offline against the fake API server; `_exec` is not replaced here."""
-    from support.fake_apiserver import FAKE_AGNHOST
-
-    cluster = world["cluster"]
-    fake_bin = tmp_path / "exec-bin"
-    fake_bin.mkdir()
-    (fake_bin / "agnhost").write_text(FAKE_AGNHOST.format(python=sys.executable))
-    (fake_bin / "agnhost").chmod(0o755)
-    cluster.exec_path = fake_bin
+    cluster = world["cluster"]  # its exec_path holds the agnhost stand-in
     lab = LiveLab("kindnet", kubeconfig=str(tmp_path / "kubeconfig"), context="fake", quiet=True)
     assert lab.kube.exec("shop", "api", "c", ["/bin/sh", "-c", "echo hi; exit 3"]) == (3, "hi\n", "", "")
     allowed = lab.probe("shop/api", "shop/web", "http")

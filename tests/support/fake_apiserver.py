@@ -351,6 +351,8 @@ class FakeCluster(NetworkMixin):
             stop_netexec(srv)
 
     # -- exec (F1) -------------------------------------------------------------------------------------
+    image_path = IMAGE_PATH
+    """PATH of the pods' image after ``exec_path``."""
     exec_path: Path | None = None
     """A directory put first on PATH for exec'd commands (fake ``nc``, ``dig``, ``agnhost`` ...)."""
 
@@ -366,7 +368,7 @@ class FakeCluster(NetworkMixin):
         if self.exec_path is not None:  # /agnhost (the image's root-level binary) -> the stand-in, also inside `sh -c` scripts
             rooted = re.compile(r"(?<![\w/.-])/(" + "|".join(sorted(re.escape(f.name) for f in self.exec_path.iterdir())) + r")(?![\w/.-])")
             argv = [rooted.sub(lambda m: str(self.exec_path / m.group(1)), a) for a in argv] if any(self.exec_path.iterdir()) else argv
-        path = IMAGE_PATH
+        path = self.image_path
         self.sync_network()
         with self.lock:
             zone = self._zone()
