@@ -117,7 +117,7 @@ def test_agnhost_connect_to_a_service_without_ready_endpoints_is_refused(net: tu
 def test_a_node_port_forwards_from_this_machine(net: tuple[LiveLab, FakeCluster]) -> None:
     lab, cluster = net
     lab.deploy(BACKENDS)
-    lab.apply(_service("np", type="NodePort"), namespace="back")
+    lab.apply(_service("np", type="NodePort", ports=[{"name": "web", "port": 80, "targetPort": 8080}]), namespace="back")  # a number
     node_port = cluster.get("Service", "back", "np")["spec"]["ports"][0]["nodePort"]
     assert 30000 <= node_port <= 32767
     cluster.sync_network()
