@@ -66,6 +66,8 @@ class KubeProxy:
         self._slices, self._admit = slices, admit
         self.rng = rng or random.Random()
         self.frontends: dict[tuple[str, int, str], Frontend] = {}
+        self._ready: dict[tuple[str, int, str], list[tuple[str, int]]] = {}
+        """Ready endpoints per frontend, as of the last sync (kube-proxy programs rules at sync time)."""
         self._listeners: dict[tuple[str, int, str], socket.socket] = {}
         self._affinity: dict[tuple[str, str, str, str], tuple[str, int, float]] = {}
         self._lock = threading.Lock()
@@ -88,10 +90,12 @@ class KubeProxy:
                     addresses += [(ip, int(sp["nodePort"])) for ip in node_ips]
                 for ip, port in addresses:
                     frontends[(ip, port, proto)] = Frontend(meta["namespace"], meta["name"], sp.get("name") or "", ip, port, proto, affinity)
+        slices = list(self._slices()) if frontends else []  # one read per sync (the fake kubelet runs readiness probes on each read)
+        ready = {key: self.endpoints(fe, slices) for key, fe in frontends.items()}
         with self._lock:
-            self.frontends = frontends
+            self.frontends, self._ready = frontends, ready
         for key, fe in sorted(frontends.items()):
-            wanted = fe.protocol == "TCP" and fe.ip.startswith("127.") and bool(self.endpoints(fe))
+            wanted = fe.protocol == "TCP" and fe.ip.startswith("127.") and bool(ready[key])
             if wanted and key not in self._listeners:
                 self._listen(key)
             elif not wanted and key in self._listeners:
@@ -99,10 +103,10 @@ class KubeProxy:
         for key in [k for k in self._listeners if k not in frontends]:
             self._listeners.pop(key).close()
 
-    def endpoints(self, fe: Frontend) -> list[tuple[str, int]]:
+    def endpoints(self, fe: Frontend, slices: Sequence[Mapping[str, Any]]) -> list[tuple[str, int]]:
         """Ready endpoint addresses of ``fe``'s Service port (EndpointSlice ports matched by name), sorted."""
         out = set()
-        for s in self._slices():
+        for s in slices:
             labels = s["metadata"].get("labels") or {}
             if s["metadata"].get("namespace") != fe.namespace or labels.get("kubernetes.io/service-name") != fe.service:
                 continue
@@ -121,7 +125,7 @@ class KubeProxy:
         fe = self.frontends.get((ip, port, protocol))
         if fe is None:
             return ip, port
-        endpoints = self.endpoints(fe)
+        endpoints = self._ready.get((ip, port, protocol)) or []
         if not endpoints:
             return None
         key = (fe.namespace, fe.service, fe.port_name, client_ip)
