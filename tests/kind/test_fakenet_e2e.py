@@ -57,6 +57,7 @@ def _ips(lab: LiveLab) -> dict[str, str]:
     return {str(p.ref): str(p.ip) for p in lab.pods()}
 
 
+@pytest.mark.slow  # about 2 s: 21 curl runs
 @needs_curl
 def test_a_cluster_ip_spreads_connections_over_the_ready_endpoints(net: tuple[LiveLab, FakeCluster]) -> None:
     lab, cluster = net
@@ -87,6 +88,7 @@ def test_the_endpoint_sees_the_client_pods_own_address_through_the_cluster_ip(ne
     assert other.client_ip == ips["front/other"] != ips["front/client"]
 
 
+@pytest.mark.slow  # 14 curl runs
 @needs_curl
 def test_client_ip_affinity_pins_each_client_to_one_endpoint(net: tuple[LiveLab, FakeCluster]) -> None:
     lab, cluster = net
@@ -185,6 +187,7 @@ def test_upstream_cases_through_the_kind_backend(net: tuple[LiveLab, FakeCluster
     assert len(wanted) == 6 and set(wanted.values()) == {True, False}  # the sample has both verdicts
 
 
+@pytest.mark.slow  # waits for the fake's threads to end
 def test_the_fake_network_leaves_no_threads_or_listeners_behind(tmp_path: Path) -> None:
     """Servers, forwarders and held (dropped) connections all end with the fake cluster (tests run side by side under xdist)."""
     import socket
