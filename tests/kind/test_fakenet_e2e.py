@@ -116,6 +116,31 @@ def test_agnhost_connect_to_a_service_without_ready_endpoints_is_refused(net: tu
     assert empty.verdict is Verdict.REFUSED  # kube-proxy's reject rule for a Service without endpoints
 
 
+@pytest.mark.slow  # the dropped datagram waits out agnhost's timeout and its retry
+def test_udp_through_a_service_and_a_policy_on_udp(net: tuple[LiveLab, FakeCluster]) -> None:
+    """UDP pods serve agnhost serve-hostname; `agnhost connect --protocol=udp` and `nc -u` stand-ins get
+    kube-proxy's translation of the ClusterIP and the CNI's verdict before their first datagram."""
+    lab, cluster = net
+    lab.deploy({"name": "udp", "namespaces": {"front": {}, "back": {}},
+                "pods": [{"namespace": "front", "name": "client", "labels": {"app": "client"}},
+                         *({"namespace": "back", "name": f"dns-{i}", "labels": {"app": "dns"},
+                            "ports": [{"port": 5353, "protocol": "UDP", "name": "dns"}]} for i in (1, 2))]})
+    lab.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "dns", "namespace": "back"},
+               "spec": {"selector": {"app": "dns"}, "ports": [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": "dns"}]}},
+              namespace="back")
+    vip = cluster.get("Service", "back", "dns")["spec"]["clusterIP"]
+    assert lab.probe("front/client", "back/dns-1", 5353, "UDP").verdict is Verdict.ALLOWED
+    assert lab.probe("front/client", vip, 53, "UDP").verdict is Verdict.ALLOWED
+    assert cluster.flows[-1][1:5] == (vip, 53, "UDP", "accept") and cluster.flows[-1][5].endswith(":5353")
+    spread = lab.distribution("front/client", vip, 53, protocol="UDP", requests=4)
+    assert sum(spread.as_dict().values()) == 4 and set(spread.as_dict()) <= {"back/dns-1", "back/dns-2"}
+    lab.apply({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "tcp-only", "namespace": "back"},
+               "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"ports": [{"port": 5353, "protocol": "TCP"}]}]}},
+              namespace="back")
+    dropped = lab.probe("front/client", "back/dns-1", 5353, "UDP")
+    assert dropped.verdict is Verdict.BLOCKED and "TIMEOUT" in dropped.reason
+
+
 def test_a_node_port_forwards_from_this_machine(net: tuple[LiveLab, FakeCluster]) -> None:
     lab, cluster = net
     lab.deploy(BACKENDS)

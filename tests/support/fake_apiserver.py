@@ -63,7 +63,7 @@ from typing import Any
 
 from support.fakenet.cluster import NetworkMixin
 from support.fakenet.kubeproxy import KubeProxy
-from support.fakenet.standins import FAKE_AGNHOST, FAKE_CURL, FAKE_DIG, FAKE_NC, _netexec, install, stop_netexec
+from support.fakenet.standins import FAKE_AGNHOST, FAKE_CURL, FAKE_DIG, FAKE_NC, ServeHostnameUdp, _netexec, install, stop_netexec
 from support.fakenet.wire import _Handler, _status
 
 PLURALS = {
@@ -129,13 +129,15 @@ class FakeCluster(NetworkMixin):
         self.corefile: Callable[[], str | None] | None = None
         """Where the Corefile lives when the coredns ConfigMap is not in this store (the fake kubectl's state)."""
         self.proxy = KubeProxy(self._locked_slices, self.admits)
+        self.flows: list[tuple[str, str, int, str, str, str]] = []
+        """(source, destination, port, protocol, fate, delivered to) of every first packet the stand-ins asked about."""
         self.routes: dict[str, str] = {}
         """Off-machine address -> the loopback address that stands in for it (the lab's internet hosts
         on their Docker networks): where the fake's datapath delivers a connection to it, so the
         outcome does not depend on this machine's own network."""
         self.execs: list[tuple[str, str, list[str]]] = []
         """(namespace, pod, argv) of every exec, in order."""
-        self.servers: dict[tuple[str, str], list[ThreadingHTTPServer]] = {}
+        self.servers: dict[tuple[str, str], list[Any]] = {}
         """The netexec servers of pods the fake kubelet started, by (namespace, pod)."""
         handler = type("Handler", (_Handler,), {"cluster": self})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -344,6 +346,9 @@ class FakeCluster(NetworkMixin):
             port = next((a.split("=", 1)[1] for a in args if a.startswith("--http-port=")), None)
             if args[:1] == ["netexec"] and port is not None:
                 servers.append(_netexec(ip, int(port), meta["name"], self._netexec_admits))
+            udp_port = next((a.split("=", 1)[1] for a in args if a.startswith("--port=")), None)
+            if args[:2] == ["serve-hostname", "--udp"] and udp_port is not None:
+                servers.append(ServeHostnameUdp(ip, int(udp_port), meta["name"], self._udp_admits))
         self.servers[(meta["namespace"], meta["name"])] = servers
 
     def _stop_pod(self, ns: str, name: str) -> None:

@@ -17,6 +17,7 @@ class NetworkMixin:
     lock: Any
     proxy: Any
     routes: dict[str, str]
+    flows: list[tuple[str, str, int, str, str, str]]
     enforces_policy: bool
     corefile: Callable[[], str | None] | None
     _next_ip: int
@@ -78,12 +79,18 @@ class NetworkMixin:
         NetworkPolicy filter (policies apply to the pod behind the Service address)."""
         target = self.proxy.translate(src_ip, dst_ip, dst_port, protocol)
         if target is None:
+            self.flows.append((src_ip, dst_ip, dst_port, protocol, "reject", ""))
             return {"fate": "reject"}
         fate = "accept" if self.admits(src_ip, src_port, target[0], target[1], protocol) else "drop"
-        return {"fate": fate, "to": f"{self.routes.get(target[0], target[0])}:{target[1]}"}
+        to = f"{self.routes.get(target[0], target[0])}:{target[1]}"
+        self.flows.append((src_ip, dst_ip, dst_port, protocol, fate, to))
+        return {"fate": fate, "to": to}
 
     def _netexec_admits(self, src_ip: str, src_port: int, dst_ip: str, dst_port: int) -> bool:
         return self.admits(src_ip, src_port, dst_ip, dst_port, "TCP")
+
+    def _udp_admits(self, src_ip: str, src_port: int, dst_ip: str, dst_port: int) -> bool:
+        return self.admits(src_ip, src_port, dst_ip, dst_port, "UDP")
 
     def sync_network(self) -> None:
         """kube-proxy's sync: Service frontends and their listeners from the store."""

@@ -85,40 +85,71 @@ def cni(sock, dst, dport, proto):
 
 FAKE_AGNHOST = '''#!{python}
 """Stand-in for ``/agnhost connect <host>:<port> --timeout=<d>s --protocol=tcp|udp`` with agnhost's
-output contract (kubernetes test/images/agnhost/connect/connect.go): exit 0 when connected, else
-exit 1 with ``TIMEOUT``/``REFUSED``/``DNS``/``OTHER`` first on stderr, the error text as Go's
-net.Dial prints it (the resolved address in it)."""
+output contract, line for line (kubernetes test/images/agnhost/connect/connect.go, connectTCP and
+connectUDP): exit 0 when connected (UDP: when the server replied to ``hostname\\n``), else exit 1
+with ``UNKNOWN: ...``, ``DNS: ...``, a bare ``TIMEOUT`` or ``REFUSED`` (TCP), ``TIMEOUT: <err>`` or
+``REFUSED: <err>`` (UDP), or ``OTHER: <err>``; errors in Go's net.OpError format."""
 ''' + _COMMON + '''
 args = sys.argv[1:]
 if not args or args[0] != "connect":
     sys.stderr.write("UNKNOWN: only connect is faked\\n"); sys.exit(1)
 target = next(a for a in args[1:] if not a.startswith("--"))
-timeout = float(next((a.split("=", 1)[1].rstrip("s") for a in args if a.startswith("--timeout=")), "1"))
+timeout = float(next((a.split("=", 1)[1].rstrip("s") for a in args if a.startswith("--timeout=")), "0") or 0)
 proto = next((a.split("=", 1)[1] for a in args if a.startswith("--protocol=")), "tcp")
+data = next((a.split("=", 1)[1] for a in args if a.startswith("--udp-data=")), "hostname")
+if ":" not in target:
+    sys.stderr.write(f"UNKNOWN: address {{target}}: missing port in address\\n"); sys.exit(1)
 host, port = target.rsplit(":", 1)
-if proto != "tcp":
-    sys.stderr.write("OTHER: only tcp is faked\\n"); sys.exit(1)
+if proto not in ("tcp", "udp"):
+    sys.stderr.write("OTHER: only tcp and udp are faked\\n"); sys.exit(1)
 ip = resolve(host)
 if ip is None:
     sys.stderr.write(f"DNS: lookup {{host}} on 10.96.0.10:53: no such host\\n"); sys.exit(1)
-s = pod_socket(socket.SOCK_STREAM, ip)
-fate, to = cni(s, ip, int(port), "TCP")
-if fate == "reject":  # a Service port without ready endpoints: kube-proxy's reject rule
-    sys.stderr.write(f"REFUSED: dial tcp {{ip}}:{{port}}: connect: connection refused\\n"); sys.exit(1)
-if fate == "drop":  # the fake CNI drops the SYN: agnhost times out
-    time.sleep(timeout)
-    sys.stderr.write(f"TIMEOUT: dial tcp {{ip}}:{{port}}: i/o timeout\\n"); sys.exit(1)
-s.settimeout(timeout)
+udp = proto == "udp"
+s = pod_socket(socket.SOCK_DGRAM if udp else socket.SOCK_STREAM, ip)
+if udp and not s.getsockname()[1]:
+    s.bind(("127.0.0.1" if ip.startswith("127.") else "0.0.0.0", 0))
+fate, to = cni(s, ip, int(port), proto.upper())
+wait = timeout or 30.0
+if not udp:
+    if fate == "reject":  # a Service port without ready endpoints: kube-proxy's reject rule
+        sys.stderr.write("REFUSED\\n"); sys.exit(1)
+    if fate == "drop":  # the fake CNI drops the SYN: agnhost times out
+        time.sleep(wait)
+        sys.stderr.write("TIMEOUT\\n"); sys.exit(1)
+    s.settimeout(wait)
+    try:
+        s.connect(to)
+    except (TimeoutError, socket.timeout):
+        sys.stderr.write("TIMEOUT\\n"); sys.exit(1)
+    except ConnectionRefusedError:
+        sys.stderr.write("REFUSED\\n"); sys.exit(1)
+    except OSError as exc:
+        sys.stderr.write(f"OTHER: dial tcp {{ip}}:{{port}}: connect: {{(exc.strerror or str(exc)).lower()}}\\n"); sys.exit(1)
+    s.close()
+    sys.exit(0)
+local = "%s:%d" % s.getsockname()[:2]
+what = f"read udp {{local}}->{{ip}}:{{port}}"
+if fate == "drop":  # the datagram is lost: no reply comes
+    time.sleep(wait)
+    sys.stderr.write(f"TIMEOUT: {{what}}: i/o timeout\\n"); sys.exit(1)
+if fate == "reject":
+    sys.stderr.write(f"REFUSED: {{what}}: read: connection refused\\n"); sys.exit(1)
+s.settimeout(wait)
 try:
     s.connect(to)
-except TimeoutError:
-    sys.stderr.write(f"TIMEOUT: dial tcp {{ip}}:{{port}}: i/o timeout\\n"); sys.exit(1)
+    s.send((data + "\\n").encode())
+    reply = s.recv(1024)
+except (TimeoutError, socket.timeout):
+    sys.stderr.write(f"TIMEOUT: {{what}}: i/o timeout\\n"); sys.exit(1)
 except ConnectionRefusedError:
-    sys.stderr.write(f"REFUSED: dial tcp {{ip}}:{{port}}: connect: connection refused\\n"); sys.exit(1)
+    sys.stderr.write(f"REFUSED: {{what}}: read: connection refused\\n"); sys.exit(1)
 except OSError as exc:
-    sys.stderr.write(f"OTHER: dial tcp {{ip}}:{{port}}: connect: {{(exc.strerror or str(exc)).lower()}}\\n"); sys.exit(1)
-s.close()
+    sys.stderr.write(f"UNKNOWN: {{what}}: {{exc}}\\n"); sys.exit(1)
+if not reply:
+    sys.stderr.write("OTHER: No data received from the server. Cannot guarantee the server received the request.\\n"); sys.exit(1)
 '''
+
 
 FAKE_NC = '''#!{python}
 """Stand-in for OpenBSD nc (agnhost's image has it; this machine may not): ``nc [-u] [-w N] host port``
@@ -137,16 +168,17 @@ ip = resolve(host)
 if ip is None:
     sys.stderr.write(f"nc: getaddrinfo for host \\"{{host}}\\" port {{port}}: Name does not resolve\\n"); sys.exit(1)
 s = pod_socket(socket.SOCK_DGRAM if udp else socket.SOCK_STREAM, ip)
-if udp:
-    s.bind(s.getsockname()) if s.getsockname()[1] else s.bind(("127.0.0.1", 0))
+if udp and not s.getsockname()[1]:
+    s.bind(("127.0.0.1" if ip.startswith("127.") else "0.0.0.0", 0))
 fate, to = cni(s, ip, int(port), "UDP" if udp else "TCP")
 if fate == "reject" and not udp:
     sys.stderr.write(f"nc: connect to {{host}} port {{port}} (tcp) failed: Connection refused\\n"); sys.exit(1)
-if fate in ("drop", "reject"):
-    if not udp:
-        time.sleep(wait or 10)
-        sys.stderr.write(f"nc: connect to {{host}} port {{port}} (tcp) timed out: Operation now in progress\\n"); sys.exit(1)
-    to = ("127.255.255.254", 9)  # the datagram is lost: send it nowhere that answers
+if fate == "drop" and not udp:
+    time.sleep(wait or 10)
+    sys.stderr.write(f"nc: connect to {{host}} port {{port}} (tcp) timed out: Operation now in progress\\n"); sys.exit(1)
+if fate in ("drop", "reject"):  # a lost datagram, or ICMP port unreachable: nc -u prints nothing
+    time.sleep(wait or 1)
+    sys.exit(0 if fate == "drop" else 1)
 try:
     s.connect(to)
 except OSError as exc:
@@ -304,6 +336,37 @@ def _netexec(ip: str, port: int, hostname: str, admit: Admit | None = None) -> T
     return srv
 
 
+class ServeHostnameUdp:
+    """``agnhost serve-hostname --udp --http=false --port=N`` (kubernetes
+    test/images/agnhost/serve-hostname/serve_hostname.go): every datagram is answered with the pod's
+    hostname; a datagram the fake CNI drops gets no answer."""
+
+    def __init__(self, ip: str, port: int, hostname: str, admit: Callable[[str, int, str, int], bool] | None = None) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((ip, port))
+        self.sock.settimeout(0.1)
+        self.hostname, self.admit, self.stopping = hostname, admit, threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        local = self.sock.getsockname()
+        while not self.stopping.is_set():
+            try:
+                _, peer = self.sock.recvfrom(2048)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if self.admit is None or self.admit(peer[0], peer[1], local[0], local[1]):
+                self.sock.sendto(self.hostname.encode(), peer)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=2)
+        self.sock.close()
+
+
 def pump(a: socket.socket, b: socket.socket, stop: threading.Event) -> None:
     """Copy bytes both ways between two connected sockets until either side closes."""
     try:
@@ -318,10 +381,13 @@ def pump(a: socket.socket, b: socket.socket, stop: threading.Event) -> None:
         return
 
 
-def stop_netexec(srv: ThreadingHTTPServer) -> None:
+def stop_netexec(srv: ThreadingHTTPServer | ServeHostnameUdp) -> None:
+    if isinstance(srv, ServeHostnameUdp):
+        srv.stop()
+        return
     srv.stopping.set()  # type: ignore[attr-defined]
     srv.shutdown()
     srv.server_close()
 
 
-__all__ = ["FAKE_AGNHOST", "FAKE_CURL", "FAKE_DIG", "FAKE_NC", "Admit", "hold", "install", "pump", "reset", "stop_netexec"]
+__all__ = ["FAKE_AGNHOST", "FAKE_CURL", "FAKE_DIG", "FAKE_NC", "Admit", "ServeHostnameUdp", "hold", "install", "pump", "reset", "stop_netexec"]
