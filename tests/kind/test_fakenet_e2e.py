@@ -250,3 +250,28 @@ def test_the_fake_network_leaves_no_threads_or_listeners_behind(tmp_path: Path) 
             socket.create_connection(address, timeout=1)
     for s in held:
         s.close()
+
+
+@pytest.mark.slow  # each refused lookup waits out dig's +time
+def test_dns_is_traffic_an_egress_policy_must_allow(net: tuple[LiveLab, FakeCluster]) -> None:
+    """A default-deny egress policy also drops the pod's DNS queries (UDP 53 to kube-dns); a rule for
+    port 53 to CoreDNS's pods (kube-system, k8s-app: kube-dns) lets them through again."""
+    from grader.errors import LabError
+
+    lab, cluster = net
+    lab.deploy(BACKENDS)
+    lab.apply(_service("web"), namespace="back")
+    assert [str(a) for a in lab.nslookup("front/client", "web.back").addresses] == [cluster.get("Service", "back", "web")["spec"]["clusterIP"]]
+    lab.apply({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny-egress", "namespace": "front"},
+               "spec": {"podSelector": {}, "policyTypes": ["Egress"]}}, namespace="front")
+    with pytest.raises(LabError, match="port 53"):
+        lab.nslookup("front/client", "web.back")
+    assert cluster.flows[-1][1:5] == ("10.96.0.10", 53, "UDP", "drop")
+    if CURL is not None:
+        assert lab.http("front/client", "http://web.back/hostname").verdict is Verdict.DNS_FAILED  # curl's lookup times out
+    lab.apply({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "allow-dns", "namespace": "front"},
+               "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{
+                   "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                           "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+                   "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}]}}, namespace="front")
+    assert lab.nslookup("front/client", "web.back").ok

@@ -12,6 +12,10 @@ from . import dns
 from .netpol import Endpoint, Fate, evaluate
 
 
+KUBE_DNS_IP = "10.96.0.10"
+"""The nameserver the fake kubelet writes into each pod's resolv.conf (kind's default service subnet)."""
+
+
 class NetworkMixin:
     objects: dict[tuple[str, str, str, str], dict[str, Any]]
     lock: Any
@@ -23,6 +27,7 @@ class NetworkMixin:
     _next_ip: int
     _next_node_port: int
     _svc_net: str
+    _pod_net: str
 
     def _slices(self) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -55,8 +60,16 @@ class NetworkMixin:
         with self.lock:
             return self._slices()
 
+    @property
+    def coredns_ip(self) -> str:
+        return f"{self._pod_net}.2"
+
     def _endpoint(self, ip: str) -> Endpoint:
-        """The pod at ``ip`` (labels, named ports), or a bare address."""
+        """The pod at ``ip`` (labels, named ports), or a bare address. CoreDNS's pod is always there,
+        as kubeadm deploys it (``k8s-app: kube-dns`` in kube-system, ports dns/dns-tcp/metrics:
+        kubernetes ``cmd/kubeadm/app/phases/addons/dns/manifests.go``)."""
+        if ip == self.coredns_ip:
+            return Endpoint(ip, "kube-system", {"k8s-app": "kube-dns"}, (("dns", 53, "UDP"), ("dns-tcp", 53, "TCP"), ("metrics", 9153, "TCP")))
         for (_, plural, ns, _), pod in list(self.objects.items()):
             if plural == "pods" and (pod.get("status") or {}).get("podIP") == ip and not pod["spec"].get("hostNetwork"):
                 ports = tuple((cp["name"], int(cp["containerPort"]), cp.get("protocol", "TCP"))
@@ -77,7 +90,10 @@ class NetworkMixin:
     def first_packet(self, src_ip: str, src_port: int, dst_ip: str, dst_port: int, protocol: str) -> dict[str, Any]:
         """What the datapath does with a new connection's first packet: kube-proxy's DNAT, then the
         NetworkPolicy filter (policies apply to the pod behind the Service address)."""
-        target = self.proxy.translate(src_ip, dst_ip, dst_port, protocol)
+        if dst_ip == KUBE_DNS_IP and dst_port == 53:  # the kube-dns Service of the kubelet's resolv.conf: CoreDNS's pod
+            target: tuple[str, int] | None = (self.coredns_ip, 53)
+        else:
+            target = self.proxy.translate(src_ip, dst_ip, dst_port, protocol)
         if target is None:
             self.flows.append((src_ip, dst_ip, dst_port, protocol, "reject", ""))
             return {"fate": "reject"}
@@ -111,4 +127,4 @@ class NetworkMixin:
         return dns.zone(services, self._corefile())
 
 
-__all__ = ["NetworkMixin"]
+__all__ = ["KUBE_DNS_IP", "NetworkMixin"]

@@ -31,13 +31,37 @@ from pathlib import Path
 _COMMON = '''
 import http.client, ipaddress, json, os, socket, sys, time, urllib.parse
 
+def nameserver():
+    resolv = os.environ.get("FAKE_RESOLV", "")
+    for line in open(resolv) if resolv and os.path.exists(resolv) else ():
+        words = line.split()
+        if words[:1] == ["nameserver"] and len(words) > 1:
+            return words[1]
+    return None
+
+def dns_dropped():
+    """Whether the pod's query to its nameserver (UDP 53) is dropped: DNS is traffic too."""
+    server = nameserver()
+    if server is None or not os.environ.get("FAKE_CNI"):
+        return False
+    q = pod_socket(socket.SOCK_DGRAM, "127.0.0.1")
+    if not q.getsockname()[1]:
+        q.bind(("127.0.0.1", 0))
+    fate, _ = cni(q, server, 53, "UDP")
+    q.close()
+    return fate != "accept"
+
 def resolve(name):
-    """The pod's stub resolver against the fake DNS zone (resolv.conf(5): search, ndots)."""
+    """The pod's stub resolver against the fake DNS zone (resolv.conf(5): search, ndots). A query the
+    network drops never returns: the caller's deadline (the lab's ``timeout``) ends it, as for the
+    Go resolver's 5 s x 2 attempts per name."""
     try:
         ipaddress.ip_address(name.strip("[]"))
         return name.strip("[]")
     except ValueError:
         pass
+    if dns_dropped():
+        time.sleep(60)
     zone = {{}}
     for line in open(os.environ["FAKE_ZONE"]) if os.environ.get("FAKE_ZONE") else ():
         parts = line.split()
@@ -212,9 +236,14 @@ FAKE_DIG = '''#!{python}
 section), answered as the cluster's CoreDNS would from the fake's ``FAKE_ZONE`` file
 (``<fqdn>. <address> <ttl>`` lines: the ``kubernetes`` plugin's Service records, TTL 5, and the
 ``hosts`` plugin's entries from the coredns ConfigMap, with the block's ``ttl``), else NXDOMAIN.
-Exit 0 for any reply, as dig does."""
-import os, sys
+Exit 0 for any reply, as dig does; a query the fake CNI drops waits ``+time`` seconds and ends as
+dig does, ``;; connection timed out; no servers could be reached``, exit 9."""
+''' + _COMMON + '''
 name = next(a for a in sys.argv[1:] if not a.startswith("+") and a != "A")
+if dns_dropped():
+    time.sleep(float(next((a[6:] for a in sys.argv[1:] if a.startswith("+time=")), "5")))
+    print(";; connection timed out; no servers could be reached")
+    sys.exit(9)
 zone = {{}}
 for line in open(os.environ["FAKE_ZONE"]).read().splitlines():
     parts = line.split()
@@ -236,7 +265,9 @@ if found:
 FAKE_CURL = '''#!{python}
 """The real curl ({curl}) run as from inside the pod: bound to the pod's address (``--interface``),
 and a host name in the URL resolved by the pod's resolver (``--resolve``), as curl in the pod would
-through CoreDNS. A NetworkPolicy drop is enforced by the fake's listeners (the connection hangs)."""
+through CoreDNS. A NetworkPolicy drop is enforced by the fake's listeners (the connection hangs).
+When the pod's DNS query is dropped, this prints what curl does when its lookup times out (exit 28,
+``Resolving timed out after N milliseconds``; curl lib/hostip.c), without curl's --write-out report."""
 ''' + _COMMON + '''
 args = sys.argv[1:]
 url = next((a for a in reversed(args) if a.startswith(("http://", "https://"))), None)
@@ -245,6 +276,12 @@ target = ""
 if url is not None:
     parts = urllib.parse.urlsplit(url)
     name = parts.hostname or ""
+    literal = name.replace(".", "").isdigit() or ":" in name
+    if not literal and not pinned and dns_dropped():  # curl's own lookup gets no answer within --connect-timeout
+        wait = float(next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "--connect-timeout"), "3"))
+        time.sleep(wait)
+        sys.stderr.write(f"curl: (28) Resolving timed out after {{int(wait * 1000)}} milliseconds\\n")
+        sys.exit(28)
     target = resolve(name) or ""
     if target and target != name and not pinned:
         port = parts.port or (443 if parts.scheme == "https" else 80)
