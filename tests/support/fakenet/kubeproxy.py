@@ -12,9 +12,11 @@ and the same choices in ``pkg/proxy/iptables/proxier.go``):
 * ``sessionAffinity: ClientIP`` pins a client address to the endpoint it got first for
   ``sessionAffinityConfig.clientIP.timeoutSeconds`` (default 10800), the ``affinity`` set of the
   service chain;
-* a Service port with no ready endpoint rejects new connections (the ``no-endpoint-services``
-  reject: the client sees ``connection refused``). Here the listener is closed while there are no
-  endpoints, so the kernel refuses;
+* a Service port with no ready endpoint rejects new connections (the ``no-endpoint-services`` map
+  and ``reject-chain``: the client sees ``connection refused``). Here the listener is closed while
+  there are no endpoints, so the kernel refuses; a port the Service does not define is rejected too
+  (the ``cluster-ips-check`` chain, "traffic to unallocated ClusterIPs and undefined ports of
+  ClusterIPs"), which here is the kernel's answer for a port nothing listens on;
 * the source address is kept (DNAT only): the endpoint sees the client pod's IP.
 
 Clients of the fake that can ask (the exec stand-ins, ``support.fakenet.standins``) get the
