@@ -275,3 +275,15 @@ def test_dns_is_traffic_an_egress_policy_must_allow(net: tuple[LiveLab, FakeClus
                            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
                    "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}]}}, namespace="front")
     assert lab.nslookup("front/client", "web.back").ok
+
+
+@needs_curl
+def test_a_pod_reaching_itself_through_its_service_is_masqueraded(net: tuple[LiveLab, FakeCluster]) -> None:
+    lab, cluster = net
+    lab.deploy({**BACKENDS, "pods": [p for p in BACKENDS["pods"] if p["name"] != "web-2" and p["name"] != "web-3"]})
+    lab.apply(_service("web"), namespace="back")
+    vip = cluster.get("Service", "back", "web")["spec"]["clusterIP"]
+    ips = _ips(lab)
+    assert lab.http("front/client", f"http://{vip}/clientip").client_ip == ips["front/client"]
+    hairpin = lab.http("back/web-1", f"http://{vip}/clientip")  # its only endpoint is itself
+    assert hairpin.verdict is Verdict.ALLOWED and hairpin.client_ip == "127.0.0.1" != ips["back/web-1"]  # the node's address

@@ -109,6 +109,27 @@ def _matches(labels: dict[str, str], selector: str | None) -> bool:
     return True
 
 
+def _claim_network(seed: int) -> tuple[Any, tuple[int, int]]:
+    """(open lock file, (a, b)) of a free pair of loopback /24s ``127.a.b`` and ``127.a.b+128``,
+    held with ``flock`` until the file is closed (a crashed process releases it with its files)."""
+    import fcntl
+    import tempfile
+
+    where = Path(tempfile.gettempdir()) / "netlab-fakenet"
+    where.mkdir(exist_ok=True)
+    for i in range(250 * 128):
+        n = (seed * 7919 + i) % (250 * 128)
+        a, b = 1 + n // 128, n % 128
+        fh = open(where / f"127.{a}.{b}.lock", "w")  # noqa: SIM115 - held open: the claim lasts as long as the cluster
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            continue
+        return fh, (a, b)
+    raise RuntimeError("no free loopback network for a fake cluster")
+
+
 class FakeCluster(NetworkMixin):
     _instances = 0
     def __init__(self, root: Path) -> None:
@@ -120,9 +141,11 @@ class FakeCluster(NetworkMixin):
         self._next_pod_ip = 10
         self._next_node_port = 30000 + (os.getpid() * 37) % 2000
         FakeCluster._instances += 1
-        self._pod_net = f"127.{1 + os.getpid() % 250}.{FakeCluster._instances % 128}"
-        """Loopback /24 of this cluster's pods: unique per test process and cluster (xdist workers run side by side)."""
-        self._svc_net = f"127.{1 + os.getpid() % 250}.{128 + FakeCluster._instances % 128}"
+        self._net_claim, net = _claim_network(os.getpid() + FakeCluster._instances)
+        self._pod_net = f"127.{net[0]}.{net[1]}"
+        """Loopback /24 of this cluster's pods, claimed with a lock file so that test processes running
+        side by side (xdist) never share addresses."""
+        self._svc_net = f"127.{net[0]}.{128 + net[1]}"
         """Loopback /24 of its Service ClusterIPs (the fake kube-proxy listens there)."""
         self.enforces_policy = True
         """False: a CNI without NetworkPolicy support (Flannel alone): every policy is ignored."""
@@ -462,6 +485,7 @@ class FakeCluster(NetworkMixin):
         for ns, name in list(self.servers):
             self._stop_pod(ns, name)
         self.proxy.close()
+        self._net_claim.close()
         self.server.shutdown()
         self.server.server_close()
 

@@ -17,7 +17,9 @@ and the same choices in ``pkg/proxy/iptables/proxier.go``):
   there are no endpoints, so the kernel refuses; a port the Service does not define is rejected too
   (the ``cluster-ips-check`` chain, "traffic to unallocated ClusterIPs and undefined ports of
   ClusterIPs"), which here is the kernel's answer for a port nothing listens on;
-* the source address is kept (DNAT only): the endpoint sees the client pod's IP.
+* the source address is kept (DNAT only): the endpoint sees the client pod's IP, except for hairpin
+  traffic (a pod reaching itself through its Service), which is masqueraded (``ip saddr <endpoint>
+  jump mark-for-masquerade`` in each endpoint chain): in the forwarder, it leaves from the node.
 
 Clients of the fake that can ask (the exec stand-ins, ``support.fakenet.standins``) get the
 translation from :meth:`KubeProxy.translate` before they connect and then connect to the endpoint
@@ -75,6 +77,8 @@ class KubeProxy:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.node_ip = "127.0.0.1"
+        """The address hairpin connections are masqueraded to (the fake kubelet's hostIP)."""
 
     # -- configuration (the proxier's syncProxyRules) ---------------------------------------------------
     def sync(self, services: Sequence[Mapping[str, Any]], node_ips: Sequence[str]) -> None:
@@ -179,7 +183,9 @@ class KubeProxy:
                 return
             upstream = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             try:
-                if peer[0].startswith("127."):
+                if peer[0] == target[0]:  # hairpin: masqueraded to the node (the endpoint chain's mark-for-masquerade)
+                    upstream.bind((self.node_ip, 0))
+                elif peer[0].startswith("127."):
                     upstream.bind((peer[0], 0))  # DNAT only: the endpoint sees the client's address
                 upstream.settimeout(3)
                 upstream.connect(target)
