@@ -150,6 +150,8 @@ def test_a_node_port_forwards_from_this_machine(net: tuple[LiveLab, FakeCluster]
     cluster.sync_network()
     result = lab.probe("host", f"node:kind-worker:{node_port}")
     assert result.verdict is Verdict.ALLOWED, result.reason
+    spread = lab.distribution("host", f"node:kind-worker:{node_port}", requests=3)  # HTTP from this machine, through the forwarder
+    assert sum(spread.as_dict().values()) == 3 and set(spread.as_dict()) <= {"back/web-1", "back/web-2", "back/web-3"}
 
 
 @pytest.mark.slow  # a BLOCKED cell waits out agnhost's timeout and its retry
