@@ -341,7 +341,7 @@ class KernelTamper:
 
 
 KERNEL_PATCH_TLS = KernelTamper(
-    "03-ingress-gateway", "shop_tls", lambda text: text.replace("secretName: shop-tls", "secretName: api-tls"),
+    "03-ingress-gateway", "shop_tls", lambda text: text.replace("      - name: shop-tls", "      - name: api-tls"),
     frozenset({"tls_visible", "tls_certificate"}),
 )
 
