@@ -213,6 +213,7 @@ HIJACK = [
 """Another team's HTTPRoute for the shop's host name: a listener open to every namespace lets it take /login."""
 GW = 'lab_value("address", "gateway/shop/public")'
 SETUP = "check.install_gateway_class()\n" + given(*SERVICES, *SHARED_GATEWAY)
+TLS_SETUP = "check.install_gateway_class()\n" + given(*SERVICES)
 EDGE = 'check.add_namespace("edge")'
 SECRETS = ('check.tls_secret("shop-tls", "edge", ["shop.example.com"], ca="shop CA")\n'
            'check.tls_secret("api-tls", "edge", ["api.example.com"], ca="shop CA")')
@@ -237,9 +238,8 @@ def build() -> Notebook:
     implementation, cloud-provider-kind: the Gateway API stays the same, only the class and where
     the proxy runs change. *Legacy you will still meet:* older clusters route with Ingresses served
     by ingress-nginx, which was retired upstream in March 2026, and Microsoft's support for the
-    application routing add-on's managed NGINX ended in November 2026 (facts
-    `ingress-nginx-retired` and `aks-app-routing-nginx-support-end`; `cite(...)` in lesson 3 shows
-    their sources).
+    application routing add-on's managed NGINX ended in November 2026 (sources:
+    `from grader.course import cite; cite("ingress-nginx-retired", "aks-app-routing-nginx-support-end")`).
 
     The tests (and the setup cells below) install the GatewayClass and create two Services in
     `shop`: `web` (port 80 → the front end's `http` port) and `api` (port 8080 → the back end's
@@ -366,19 +366,20 @@ check.expect_http("host", "http://other.example.com/", resolve={SHARED}, status=
     nb.answer("shop_tls", TLS)
     nb.code(try_cell(
         "# Try it (not graded). The tests also run another pod in the edge namespace, a pod elsewhere with the",
-        "# Gateway's label, and another team's HTTPRoute for your host name: none of them may get in.",
-        'tls_lab.apply("""', pods_yaml(*GATEWAY_LOOKALIKES), '""")',
+        "# Gateway's label, and another team's HTTPRoute that wants /login of your host name: none of them may get in.",
+        'tls_lab.apply("""', pods_yaml(*GATEWAY_LOOKALIKES), "---" + _yaml(HIJACK).rstrip(), '""")',
         "tls_lab.apply(shop_tls)",
         'print(tls_lab.status("gateway/edge/public"))',
+        'print(tls_lab.status("httproute/untrusted/hijack"))',
         'address = tls_lab.address("gateway/edge/public")',
-        'for url in ("https://shop.example.com/api/orders", "http://shop.example.com/"):',
+        'for url in ("https://shop.example.com/api/orders", "https://shop.example.com/login", "http://shop.example.com/"):',
         "    r = tls_lab.http(\"host\", url, resolve=address, ca=ca)",
         '    print(url, "|", r.http.render() if r.http else r.summary(), "|", r.http.certificate if r.http else "", "| trusted:", r.http.certificate_trusted if r.http else None)',
         f'clients = ["{GATEWAY_POD}", "edge/debug", "untrusted/fake-gateway", "untrusted/attacker", "shop/web"]',
         'display(tls_lab.matrix(80, sources=clients, destinations=["shop/web"]))',
         'display(tls_lab.matrix(8080, sources=clients, destinations=["shop/api"]))'))
     tls = 'answer="shop_tls", topology="shop"'
-    tls_setup = _indent(SETUP + "\n" + EDGE + "\n" + SECRETS + "\n" + given(DENY), 0)
+    tls_setup = _indent(TLS_SETUP + "\n" + EDGE + "\n" + SECRETS + "\n" + given(DENY), 0)
     nb.test("tls_visible", 1, "a Gateway, an HTTPRoute and a NetworkPolicy; HTTPS works with a trusted certificate", tls, visible=f"""
             {_indent(tls_setup)}
             check.expect_objects("Gateway", count=1, namespace="edge", name="public")
