@@ -342,7 +342,7 @@ class KernelTamper:
 
 KERNEL_PATCH_TLS = KernelTamper(
     "03-ingress-gateway", "shop_tls", lambda text: text.replace("      - name: shop-tls", "      - name: api-tls"),
-    frozenset({"tls_visible", "tls_certificate"}),
+    frozenset({"tls_visible", "tls_listener"}),
 )
 
 

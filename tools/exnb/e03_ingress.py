@@ -236,9 +236,9 @@ def build() -> Notebook:
     in the Gateway's namespace; its pods carry the label
     `gateway.networking.k8s.io/gateway-name=<gateway>`). Task 3 writes the same for kind's own
     implementation, cloud-provider-kind: the Gateway API stays the same, only the class and where
-    the proxy runs change. *Legacy you will still meet:* older clusters route with Ingresses served
-    by ingress-nginx, which was retired upstream in March 2026, and Microsoft's support for the
-    application routing add-on's managed NGINX ended in November 2026 (sources:
+    the proxy runs change. Older clusters still route with Ingresses served by ingress-nginx,
+    legacy you will still meet: it was retired upstream in March 2026, and Microsoft's support for
+    the application routing add-on's managed NGINX ended in November 2026 (sources:
     `from grader.course import cite; cite("ingress-nginx-retired", "aks-app-routing-nginx-support-end")`).
 
     The tests (and the setup cells below) install the GatewayClass and create two Services in
