@@ -94,9 +94,18 @@ class Context:
         from ..topology import load_topology
 
         populated = {p.namespace for p in load_topology(topology).pods} | {"kube-system"}
-        created = {m.key.name for m in self.all_manifests() if m.key.kind == "Namespace"}
+        created = {m.key.name for m in self.all_manifests() if m.key.kind == "Namespace"} | self._setup_namespaces()
         return [f"note: {m.key} is in namespace {m.key.namespace!r}, where no pod of the lab runs: is metadata.namespace missing or misspelt?"
                 for m in self.all_manifests() if m.key.namespace and m.key.namespace not in populated | created]
+
+    def _setup_namespaces(self) -> set[str]:
+        """Namespaces the test's own setup creates (``check.add_namespace``): an answer may put objects there."""
+        steps = list(self.setup.get("steps", [])) + [{"apply": text} for text in self.setup.get("given", [])]
+        out = set()
+        for step in steps:
+            if "apply" in step:
+                out |= {m.key.name for m in parse_manifests(step["apply"], default_namespace=self.setup["namespace"]) if m.key.kind == "Namespace"}
+        return out
 
     def all_manifests(self) -> list[Manifest]:
         return [m for name in self.answer_names for m in self.manifests.get(name, [])]

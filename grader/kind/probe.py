@@ -87,9 +87,36 @@ class Prober:
         try:
             return self.kube.core.read_namespaced_pod(ref.name, ref.namespace)
         except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
+            if exc.status != 404:
+                raise
+        return self.pod_of_deployment(ref)
+
+    def pod_of_deployment(self, ref: PodRef) -> Any:
+        """A pod of the Deployment ``ref`` names, when no pod has that exact name (None if neither).
+
+        The simulated cluster names a controller's data-plane pod after its Deployment (a Gateway's
+        Envoy ``edge/public-approuting-istio``); on a cluster its pods are ``<deployment>-<pod-template-hash>-<suffix>``
+        (ReplicaSet controller: ``generateName`` is the ReplicaSet's name plus ``-``, and the ReplicaSet's
+        name is the Deployment's plus ``-<pod-template-hash>``; kubernetes pkg/controller/deployment/sync.go,
+        pkg/controller/controller_utils.go ``getPodsPrefix``). Like ``kubectl exec deploy/<name>``
+        (kubectl polymorphichelpers ``attachablePodForObject`` -> ``GetFirstPod``, ``ByLogging`` order), the
+        pick prefers a running, ready pod, then the oldest; then the name, so the choice is stable."""
+        candidates = []
+        for pod in self.kube.core.list_namespaced_pod(ref.namespace).items:
+            meta = pod.metadata
+            template_hash = (meta.labels or {}).get("pod-template-hash")
+            owners = [o.kind for o in meta.owner_references or []]
+            if template_hash and "ReplicaSet" in owners and meta.generate_name == f"{ref.name}-{template_hash}-":
+                candidates.append(pod)
+        if not candidates:
+            return None
+
+        def order(pod: Any) -> tuple[bool, bool, str, str]:
+            ready = any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
+            created = pod.metadata.creation_timestamp
+            return (pod.status.phase != "Running", not ready, created.isoformat() if created else "", pod.metadata.name)
+
+        return min(candidates, key=order)
 
     def real_node(self, node: str) -> str:
         return self.node_map(node) if self.node_map else node

@@ -37,7 +37,7 @@ from ..lab.results import ServiceList
 from ..model import PodRef, Protocol
 from ..model.services import Service
 from ..reachability import Hop, Probe, ProbeResult, Verdict
-from ..reachability.commands import host_port
+from ..reachability.commands import Command, external_container, host_port, in_container, in_pod
 from ..reachability.endpoints import (
     HOST,
     Address,
@@ -131,13 +131,15 @@ class LiveServices:
             raise LabError(f"cannot read /etc/resolv.conf in {source}: {exec_error or err.strip() or f'exit {code}'}")
         conf = dnsprobe.parse_resolv_conf(out)
         names = dnsprobe.candidates(name, conf)
-        code, out, err, exec_error = self.exec(pod.namespace, pod.name, src.container, dnsprobe.dig_command(names), timeout=40)
+        command = in_pod(dnsprobe.lookup_command(name, names), pod.namespace, pod.name)
+        code, out, err, exec_error = self.exec(pod.namespace, pod.name, src.container, list(command.argv), timeout=40)
         if code is None:
             raise LabError(f"nslookup in {source} could not run: {exec_error or err.strip()}")
         replies = dnsprobe.parse_dig(out)
         if not replies:
             raise LabError(f"dig printed nothing usable in {source} ({(err or out).strip()[:200] or f'exit {code}'}); does the container have dig?")
-        return dnsprobe.lookup_from_dig(name, source, conf, replies, host_network=pod.host_network)
+        found = dnsprobe.lookup_from_dig(name, source, conf, replies, host_network=pod.host_network)
+        return replace(found, command=command.line())
 
     def _host_lookup(self, name: str) -> Lookup:
         import socket
@@ -164,7 +166,7 @@ class LiveServices:
         probe = Probe(source, url, req.port, Protocol.TCP)
         try:
             req, dst_pod, source_ns = self._http_target(req, source)
-            raw, hops = self._http_raw(source, req)
+            raw, hops, command = self._http_raw(source, req)
         except LabError as exc:
             return ProbeResult(probe, Verdict.PROBE_FAILED, str(exc))
         verdict, reason = webprobe.verdict_of(raw, req, source, reach=self.prober.host_reach() if source == HOST else None)
@@ -173,7 +175,7 @@ class LiveServices:
         if http is not None and http.certificate_trusted is False:
             reason += f"\nthe client would reject the certificate: {http.trust_reason} (curl without -k fails here)"
         client_ip = parse_clientip(raw.body) if verdict is Verdict.ALLOWED and req.path.split("?")[0] == "/clientip" else None
-        return ProbeResult(probe, verdict, reason, answered_by=answered, client_ip=client_ip, hops=hops, http=http)
+        return ProbeResult(probe, verdict, reason, answered_by=answered, client_ip=client_ip, hops=hops, http=http, command=command)
 
     def _http_target(self, req: webprobe.HttpRequest, source: str) -> tuple[webprobe.HttpRequest, Any, str | None]:
         """Map lab names in the URL/resolve (``ns/pod``, ``node:<name>``, the outside machines) to addresses."""
@@ -204,12 +206,15 @@ class LiveServices:
                 return model_pod(p)
         return None
 
-    def _http_raw(self, source: str, req: webprobe.HttpRequest) -> tuple[webprobe.RawHttp, tuple[Hop, ...]]:
+    def _http_raw(self, source: str, req: webprobe.HttpRequest) -> tuple[webprobe.RawHttp, tuple[Hop, ...], Command]:
+        """What the client saw, the hops, and the command that ran (the argv exec'd, as ``result.command`` shows it)."""
+        curl = webprobe.curl_for(req)
         if self.outside.runs(source):
-            command = webprobe.curl_command(req)
+            command = list(curl.argv)
             code, out, err, error = self.outside.exec(command, webprobe.DEFAULT_TIMEOUT + 15)
             shown = " ".join(a for a in command if not a.startswith(r"\n@@netlab"))
-            return webprobe.parse_curl(code, out, err, error), (Hop("probe", f"{source}: {shown} (docker exec in its container)"),)
+            return (webprobe.parse_curl(code, out, err, error), (Hop("probe", f"{source}: {shown} (docker exec in its container)"),),
+                    in_container(curl, external_container(source)))
         if source == HOST:
             raw = webprobe.host_request(req)
             note = ""
@@ -217,13 +222,15 @@ class LiveServices:
                 from .hostnet import docker_desktop_note
 
                 note = docker_desktop_note(req.connect_host)
+            # This machine makes the request with Python (``webprobe.host_request``); the command shown is the
+            # curl that does the same from a terminal here, as the simulated cluster shows it.
             return (webprobe.RawHttp(raw.outcome, raw.message + note, raw.status, raw.headers, raw.body, raw.remote_ip, raw.chain) if note else raw,
-                    (Hop("probe", f"host: {req.method} {req.url} (Python http.client, connecting to {req.connect_host}:{req.port})"),))
+                    (Hop("probe", f"host: {req.method} {req.url} (Python http.client, connecting to {req.connect_host}:{req.port})"),), curl)
         src = self.prober.running_source(source)
-        command = webprobe.curl_command(req)
+        command = list(curl.argv)
         code, out, err, exec_error = self.exec(src.pod.namespace, src.pod.name, src.container, command)
         shown = " ".join(a for a in command if not a.startswith(r"\n@@netlab"))
-        return webprobe.parse_curl(code, out, err, exec_error), (Hop("probe", f"{source}: {shown}"),)
+        return webprobe.parse_curl(code, out, err, exec_error), (Hop("probe", f"{source}: {shown}"),), in_pod(curl, src.pod.namespace, src.pod.name)
 
     def _answered_by(self, raw: webprobe.RawHttp, req: webprobe.HttpRequest, dst_pod: Any, source_ns: str | None) -> str | None:
         """The pod that answered: the one that named itself in the body (netexec /hostname), else a pod destination."""

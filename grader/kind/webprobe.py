@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..reachability import HttpExchange, Verdict
-from ..reachability.commands import CURL_TIMEOUT, CURL_WRITE_OUT, HttpRequest, curl, plan
+from ..reachability.commands import CURL_TIMEOUT, CURL_WRITE_OUT, Command, HttpRequest, curl, plan
 from ..reachability.commands import is_ip as _is_ip
 
 JSON_MARK = "\n@@netlab-json@@"
@@ -69,9 +69,15 @@ class Outcome:
     ERROR = "error"
 
 
+def curl_for(req: HttpRequest, timeout: float = DEFAULT_TIMEOUT) -> Command:
+    """The curl the kind backend runs for ``req`` (:func:`grader.reachability.commands.curl`): its
+    ``argv`` is exec'd, and the result's ``command`` shows it (the simulated cluster shows the same)."""
+    return curl(req, timeout)
+
+
 def curl_command(req: HttpRequest, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
-    """The argv exec'd in the source pod: :func:`grader.reachability.commands.curl` (the simulated cluster shows the same command)."""
-    return list(curl(req, timeout).argv)
+    """The argv exec'd in the source pod: :func:`curl_for`'s."""
+    return list(curl_for(req, timeout).argv)
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +347,6 @@ def parse_distribution(output: str) -> list[tuple[int, str, str, str]]:
 
 
 __all__ = [
-    "DIST_TCP_SCRIPT", "DIST_UDP_SCRIPT", "HttpRequest", "Outcome", "RawHttp", "curl_command", "curl_outcome", "exchange", "host_request", "load_chain", "parse_curl", "parse_distribution",
+    "DIST_TCP_SCRIPT", "DIST_UDP_SCRIPT", "HttpRequest", "Outcome", "RawHttp", "curl_command", "curl_for", "curl_outcome", "exchange", "host_request", "load_chain", "parse_curl", "parse_distribution",
     "plan", "tls_error", "verdict_of",
 ]

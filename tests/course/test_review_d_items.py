@@ -40,6 +40,10 @@ def test_d1_managed_nginx_support_is_in_the_past_and_no_lesson_builds_on_ingress
         assert 'install_gateway_class("approuting-istio")' in LESSONS[name]
     assert 'install_gateway_class("approuting-istio")' in SOLUTIONS["08-capstone"]
     assert "ingress-nginx" not in SOLUTIONS["08-capstone"]
+    # Exercise 3 builds on the same Gateway API implementation; ingress-nginx is one sentence of legacy.
+    ex3 = SOLUTIONS["03-ingress-gateway"]
+    assert 'install_gateway_class("approuting-istio")' in ex3 and "install_ingress_controller" not in ex3
+    assert "kind: Ingress\n" not in ex3 and "ingressClassName" not in ex3 and _prose(ex3).replace('"ingress-nginx-retired"', "").count("ingress-nginx") == 1
 
 
 def test_d1_ingress_nginx_is_called_legacy_in_the_past_tense_where_it_appears() -> None:

@@ -103,6 +103,10 @@ def test_objects_names_the_namespace_mistake() -> None:
     flows = shop().expect_probe("untrusted/attacker", "shop/web", 80, verdict="blocked").run({"dd": DENY.replace("namespace: shop", "namespace: default")})
     assert flows.message().splitlines()[1] == ("note: networkpolicy/default/default-deny-ingress is in namespace 'default', where no pod "
                                                "of the lab runs: is metadata.namespace missing or misspelt?")
+    # A namespace the test's own setup creates is a place the task may send objects to: no note there.
+    edge = DENY.replace("namespace: shop", "namespace: edge")
+    setup = shop().add_namespace("edge").expect_probe("untrusted/attacker", "shop/web", 80, verdict="blocked").run({"dd": edge})
+    assert not setup.passed and "note:" not in setup.message()
 
 
 @pytest.mark.parametrize(("answer", "fragment"), [

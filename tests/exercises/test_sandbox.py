@@ -130,3 +130,45 @@ def test_the_command_line_binds_read_only_what_it_must_and_clears_the_environmen
     assert "--setenv NETLAB_BACKEND sim" in joined and "--setenv HOME /tmp/home" in joined
     assert "KUBECONFIG" not in joined and "--setenv PYTHONWARNINGS error" in joined
     assert str(box.workdir.parent.parent.parent / "solutions") not in joined
+
+
+@pytest.mark.slow  # starts a sandboxed kernel
+@needs_bwrap
+def test_a_sandboxed_kernel_is_killed_at_shutdown_with_everything_it_started(box: Sandbox) -> None:
+    """Shutdown kills the sandbox at once: the notebook's atexit hooks never run, a process it left
+    behind dies with it, and what it wrote before (the ledger) stays."""
+    import asyncio
+
+    from grader.checks.sandbox import SandboxedKernelManager
+
+    code = (
+        "import atexit, subprocess, sys, os\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(1.5); open(\"late.txt\", \"w\").write(\"alive\")'],\n"
+        "                 start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "atexit.register(lambda: open('atexit.txt', 'w').write('ran'))\n"
+        "open(os.environ['NETLAB_LEDGER'], 'a').write('{}\\n')\n"
+    )
+
+    async def run() -> float:
+        km = SandboxedKernelManager(sandbox=box, kernel_name="python3")
+        await km.start_kernel()
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            reply = await kc.execute_interactive(code, timeout=60)
+            assert reply["content"]["status"] == "ok"
+        finally:
+            kc.stop_channels()
+        start = time.perf_counter()
+        await km.shutdown_kernel()
+        elapsed = time.perf_counter() - start
+        assert not await km.is_alive()
+        return elapsed
+
+    elapsed = asyncio.run(run())
+    time.sleep(2.5)
+    assert not (box.workdir / "late.txt").exists()
+    assert not (box.workdir / "atexit.txt").exists()
+    assert (box.private / "ledger.jsonl").read_text() == "{}\n"
+    assert elapsed < 5  # a graceful shutdown would wait for the kernel; a kill does not (generous bound for a loaded machine)

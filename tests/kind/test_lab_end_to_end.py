@@ -147,12 +147,17 @@ def test_http_runs_curl_in_the_source_pod_and_names_who_answered(live: tuple[Liv
     assert r.http.body == "api" and r.answered_by == "back/api"
     ns, pod, argv = cluster.execs[-1]
     assert (ns, pod, argv[0]) == ("front", "client", "curl") and f"http://{api.ip}:8080/hostname" in argv
+    # The result shows the command that ran: the same argv, in the same pod, as one line to type.
+    assert r.command is not None and (r.command.namespace, r.command.target, list(r.command.argv)) == (ns, pod, argv)
+    assert r.command.line() == (f"kubectl exec -n front client -- curl -k --max-time 5 --connect-timeout 3 "
+                                f"-H 'Host: {api.ip}:8080' http://{api.ip}:8080/hostname")
     # Each fake pod connects from its own address (curl bound to it): the server sees the pod's IP.
     seen = lab.probe_client_ip("front/client", "back/api", 8080)
     client = {str(p.ref): p for p in lab.pods()}["front/client"]
     assert seen.verdict is Verdict.ALLOWED and seen.client_ip == str(client.ip)
     refused = lab.http("front/client", f"http://{api.ip}:8081/")
     assert refused.verdict is Verdict.REFUSED
+    assert refused.command is not None and list(refused.command.argv) == cluster.execs[-1][2]  # a failed request shows its command too
 
 
 def test_nslookup_runs_dig_in_the_pod_along_its_search_path(live: tuple[LiveLab, FakeCluster]) -> None:
@@ -167,9 +172,13 @@ def test_nslookup_runs_dig_in_the_pod_along_its_search_path(live: tuple[LiveLab,
     ns, pod, argv = cluster.execs[-1]
     assert (ns, pod) == ("front", "client") and argv[:2] == ["/bin/sh", "-c"] and "dig +nosearch" in argv[2]
     assert cluster.execs[-2][2] == ["cat", "/etc/resolv.conf"]
+    # The lookup shows the dig that ran there, for the name asked (not the first search-path name).
+    assert found.command == "kubectl exec -n front client -- dig +search +showsearch api.back"
+    assert found.command in found.explain()
     missing = lab.nslookup("front/client", "nope")
     assert not missing.ok and [a.query for a in missing.answers] == [
         "nope.front.svc.cluster.local", "nope.svc.cluster.local", "nope.cluster.local", "nope"]
+    assert missing.command == "kubectl exec -n front client -- dig +search +showsearch nope"
 
 
 @needs_curl
@@ -221,6 +230,8 @@ def test_a_kind_lab_reaches_its_external_hosts_from_a_deployed_pod(fakes, tmp_pa
             seen = lab.http("front/client", f"http://127.0.0.100:{port}/hostname")
             assert seen.verdict is Verdict.ALLOWED and seen.http.body == "vm-internal" and seen.answered_by == "vm.internal (127.0.0.100)"
             assert api.execs[-1][2][0] == "curl"
+            assert seen.command is not None and seen.command.line().startswith("kubectl exec -n front client -- curl ")
+            assert list(seen.command.argv) == api.execs[-1][2]
             to_host = lab.probe("front/client", "host", port)  # `host` is a lab name: the lab hands out its address
             assert api.execs[-1][2][2].startswith("127.0.0.1:")
             assert to_host.verdict is Verdict.REFUSED  # nothing of this test listens on the gateway address at that port

@@ -97,9 +97,10 @@ def test_a_probe_shows_the_argv_the_kind_backend_execs(sim: SimulatedLab, live: 
 ])
 def test_an_http_request_shows_the_curl_the_kind_backend_execs(sim: SimulatedLab, live: RecordingLab, url: str, kw: dict[str, Any]) -> None:
     shown = sim.http("shop/web", url, **kw).command
-    live.http("shop/web", url, **kw)
+    observed = live.http("shop/web", url, **kw)
     assert shown is not None and len(live.execs) == 1
     assert ("shop", "web", list(shown.argv)) == live.execs[0]
+    assert observed.command == shown  # the kind backend's result shows the same line
     # The line to type drops only what the backend adds to read curl's answer.
     assert [a for a in shown.argv if a not in shown.shown] == ["-sS", "-v", "-o", "-", "-w", commands.CURL_WRITE_OUT]
 

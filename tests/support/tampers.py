@@ -341,8 +341,8 @@ class KernelTamper:
 
 
 KERNEL_PATCH_TLS = KernelTamper(
-    "03-ingress-gateway", "shop_tls", lambda text: text.replace("secretName: shop-tls", "secretName: api-tls"),
-    frozenset({"tls_visible", "tls_certificate"}),
+    "03-ingress-gateway", "shop_tls", lambda text: text.replace("      - name: shop-tls", "      - name: api-tls"),
+    frozenset({"tls_visible", "tls_listener"}),
 )
 
 

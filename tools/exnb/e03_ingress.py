@@ -1,6 +1,7 @@
-"""Exercise 3 — Ingress and Gateway API with TLS: host and path routing (Prefix vs Exact), TLS
-termination with a NetworkPolicy that still lets the ingress controller in, and a Gateway with an
-HTTPS listener and HTTPRoutes."""
+"""Exercise 3 — Gateway API with TLS: an HTTPRoute by host and path (PathPrefix vs Exact) on AKS
+application routing's shared Gateway (``approuting-istio``), an HTTPS-only Gateway of one's own that
+terminates TLS and admits only the shop's routes, with a NetworkPolicy that still lets its Envoy
+pods in, and the same shop on kind's own implementation with an HTTP→HTTPS redirect."""
 
 from __future__ import annotations
 
@@ -17,76 +18,99 @@ SERVICES = [
 DENY = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "default-deny-ingress", "namespace": "shop"},
         "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}
 
+SHARED_GATEWAY = [
+    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "infra"}},
+    {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "shared", "namespace": "infra"},
+     "spec": {"gatewayClassName": "approuting-istio",
+              "listeners": [{"name": "http", "port": 80, "protocol": "HTTP", "hostname": "*.example.com",
+                             "allowedRoutes": {"namespaces": {"from": "Selector", "selector": {"matchLabels": {"team": "shop"}}}}}]}},
+]
+"""Task 1: the platform team's shared Gateway (AKS application routing's GatewayClass), plain HTTP for
+every name under example.com, open to routes from namespaces labelled ``team=shop``."""
+
 ROUTING = """
-apiVersion: networking.k8s.io/v1
-kind: Ingress
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
 metadata:
   name: shop
   namespace: shop
 spec:
-  ingressClassName: nginx
+  parentRefs:
+  - name: shared
+    namespace: infra
+  hostnames:
+  - shop.example.com
   rules:
-  - host: shop.example.com
-    http:
-      paths:
-      - path: /
-        pathType: Prefix
-        backend:
-          service:
-            name: web
-            port:
-              number: 80
-      - path: /api
-        pathType: Prefix
-        backend:
-          service:
-            name: api
-            port:
-              number: 8080
-      - path: /healthz
-        pathType: Exact
-        backend:
-          service:
-            name: api
-            port:
-              number: 8080
+  - matches:
+    - path:
+        type: PathPrefix
+        value: /api
+    backendRefs:
+    - name: api
+      port: 8080
+  - matches:
+    - path:
+        type: Exact
+        value: /healthz
+    backendRefs:
+    - name: api
+      port: 8080
+  - backendRefs:
+    - name: web
+      port: 80
 """
 
 TLS = """
-apiVersion: networking.k8s.io/v1
-kind: Ingress
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: public
+  namespace: edge
+spec:
+  gatewayClassName: approuting-istio
+  listeners:
+  - name: https
+    protocol: HTTPS
+    port: 443
+    hostname: shop.example.com
+    tls:
+      mode: Terminate
+      certificateRefs:
+      - name: shop-tls
+    allowedRoutes:
+      namespaces:
+        from: Selector
+        selector:
+          matchLabels:
+            kubernetes.io/metadata.name: shop
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
 metadata:
   name: shop
   namespace: shop
 spec:
-  ingressClassName: nginx
-  tls:
-  - hosts:
-    - shop.example.com
-    secretName: shop-tls
+  parentRefs:
+  - name: public
+    namespace: edge
+  hostnames:
+  - shop.example.com
   rules:
-  - host: shop.example.com
-    http:
-      paths:
-      - path: /
-        pathType: Prefix
-        backend:
-          service:
-            name: web
-            port:
-              number: 80
-      - path: /api
-        pathType: Prefix
-        backend:
-          service:
-            name: api
-            port:
-              number: 8080
+  - matches:
+    - path:
+        type: PathPrefix
+        value: /api
+    backendRefs:
+    - name: api
+      port: 8080
+  - backendRefs:
+    - name: web
+      port: 80
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
-  name: allow-ingress-controller
+  name: allow-gateway
   namespace: shop
 spec:
   podSelector:
@@ -100,11 +124,10 @@ spec:
   - from:
     - namespaceSelector:
         matchLabels:
-          kubernetes.io/metadata.name: ingress-nginx
+          kubernetes.io/metadata.name: edge
       podSelector:
         matchLabels:
-          app.kubernetes.io/name: ingress-nginx
-          app.kubernetes.io/component: controller
+          gateway.networking.k8s.io/gateway-name: public
     ports:
     - protocol: TCP
       port: http
@@ -172,38 +195,56 @@ spec:
         statusCode: 301
 """
 
-ING = 'lab_value("address", "ingress/shop/shop")'
-CONTROLLER_LOOKALIKES = [("ingress-nginx/debug", {"app": "debug"}, [80]),
-                         ("shop/ingress-nginx-controller", {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"}, [80])]
-"""Another pod of the controller's namespace, and the controller's labels in another namespace."""
-GW = 'lab_value("address", "gateway/shop/public")'
-SETUP = "check.install_ingress_controller()\n" + given(*SERVICES)
-SECRETS = ('check.tls_secret("shop-tls", "shop", ["shop.example.com"], ca="shop CA")\n'
-           'check.tls_secret("api-tls", "shop", ["api.example.com"], ca="shop CA")')
 
+SHARED = 'lab_value("address", "gateway/infra/shared")'
+PUBLIC = 'lab_value("address", "gateway/edge/public")'
+GATEWAY_POD = "edge/public-approuting-istio"
+"""Task 2's Envoy pod: AKS's add-on names a Gateway's Deployment ``<gateway>-approuting-istio``, in the Gateway's namespace."""
+GATEWAY_LOOKALIKES = [("edge/debug", {"app": "debug"}, [80]),
+                      ("untrusted/fake-gateway", {"gateway.networking.k8s.io/gateway-name": "public"}, [80])]
+"""Another pod of the Gateway's namespace, and the Gateway's pod label in another namespace."""
+HIJACK = [
+    {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "attacker", "namespace": "untrusted"},
+     "spec": {"selector": {"app": "attacker"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}},
+    {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "hijack", "namespace": "untrusted"},
+     "spec": {"parentRefs": [{"name": "public", "namespace": "edge"}], "hostnames": ["shop.example.com"],
+              "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/login"}}], "backendRefs": [{"name": "attacker", "port": 80}]}]}},
+]
+"""Another team's HTTPRoute for the shop's host name: a listener open to every namespace lets it take /login."""
+GW = 'lab_value("address", "gateway/shop/public")'
+SETUP = "check.install_gateway_class()\n" + given(*SERVICES, *SHARED_GATEWAY)
+TLS_SETUP = "check.install_gateway_class()\n" + given(*SERVICES)
+EDGE = 'check.add_namespace("edge")'
+SECRETS = ('check.tls_secret("shop-tls", "edge", ["shop.example.com"], ca="shop CA")\n'
+           'check.tls_secret("api-tls", "edge", ["api.example.com"], ca="shop CA")')
+GW_SECRETS = ('check.tls_secret("shop-tls", "shop", ["shop.example.com"], ca="shop CA")\n'
+              'check.tls_secret("api-tls", "shop", ["api.example.com"], ca="shop CA")')
 
 def build() -> Notebook:
     nb = Notebook("03-ingress-gateway")
     nb.md("""
-    # Exercise 3 — Ingress and Gateway API, with TLS
+    # Exercise 3 — Gateway API, with TLS
 
-    Lesson 3 showed how an ingress controller or a Gateway routes HTTP requests by host and path,
-    terminates TLS, and reaches the pods as a client of its own. Here you write the routing; the
-    tests send HTTP and HTTPS requests from outside and inside the cluster and check who answers,
-    which certificate came back and whether a client trusts it.
+    Lesson 3 showed how a Gateway routes HTTP requests by host and path, terminates TLS, and
+    reaches the pods as a client of its own. Here you write the routing; the tests send HTTP and
+    HTTPS requests from outside and inside the cluster and check who answers, which certificate
+    came back and whether a client trusts it.
 
-    Tasks 1 and 2 use **ingress-nginx**, as *legacy you will still meet*: the project was retired
-    upstream in March 2026 (no fixes since, not even for security), and Microsoft's support for
-    the NGINX of AKS's application routing add-on ended in November 2026. Many clusters still run
-    it, and the Ingress API stays (frozen, not removed), so reading and fixing such Ingresses is
-    still a skill; new work uses Gateway API (task 3, and AKS's `approuting-istio` Gateway in
-    exercise 8).
+    Tasks 1 and 2 use what AKS recommends today: the **application routing add-on's Gateway API
+    implementation**, GatewayClass `approuting-istio` (for each Gateway, a managed Istio control
+    plane runs an Envoy Deployment and a LoadBalancer Service named `<gateway>-approuting-istio`
+    in the Gateway's namespace; its pods carry the label
+    `gateway.networking.k8s.io/gateway-name=<gateway>`). Task 3 writes the same for kind's own
+    implementation, cloud-provider-kind: the Gateway API stays the same, only the class and where
+    the proxy runs change. Older clusters still route with Ingresses served by ingress-nginx,
+    legacy you will still meet: it was retired upstream in March 2026, and Microsoft's support for
+    the application routing add-on's managed NGINX ended in November 2026 (sources:
+    `from grader.course import cite; cite("ingress-nginx-retired", "aks-app-routing-nginx-support-end")`).
 
-    The tests (and the setup cell below) run ingress-nginx in the cluster (IngressClass
-    `nginx`, its controller pod `ingress-nginx/ingress-nginx-controller`) and create two Services in
+    The tests (and the setup cells below) install the GatewayClass and create two Services in
     `shop`: `web` (port 80 → the front end's `http` port) and `api` (port 8080 → the back end's
-    `http` port). A request reaches the controller at the Ingress's address; in the lab, pass it as
-    `resolve=` (like curl's `--resolve`).
+    `http` port). A request reaches a Gateway at its address; in the lab, pass it as `resolve=`
+    (like curl's `--connect-to`).
 
     **Total: 12 points.**
     """)
@@ -215,152 +256,175 @@ def build() -> Notebook:
         "",
         'lab = grader.connect("kindnet")',
         'lab.deploy("shop")',
-        'lab.install_ingress_controller("ingress-nginx")',
+        'print("GatewayClass:", lab.install_gateway_class("approuting-istio"))',
         'SERVICES = """' + _yaml(SERVICES) + '"""',
-        "lab.apply(SERVICES)",
-        'print(lab.services("shop"))',
+        'SHARED_GATEWAY = """' + _yaml(SHARED_GATEWAY) + '"""',
+        'print(*lab.apply([SERVICES, SHARED_GATEWAY]), sep="\\n")',
+        'print(lab.status("gateway/infra/shared"))',
     ]))
 
     # -- task 1 ------------------------------------------------------------------------------
     nb.md(task("""
-    ## Task 1 — Route by host and path (4 points)
+    ## Task 1 — Route by host and path through the shared Gateway (4 points)
 
-    Write an Ingress `shop` in namespace `shop`, served by ingress-nginx (class `nginx`), for the
-    host **`shop.example.com`** only:
+    The platform team runs one **shared Gateway** `infra/shared` (class `approuting-istio`, set up
+    by the cell above). Its listener `http` serves plain HTTP on port 80 for every name under
+    `example.com` (`*.example.com`) and accepts routes from namespaces labelled `team=shop`.
+
+    Write an HTTPRoute `shop` in namespace `shop`, attached to that Gateway, for the host
+    **`shop.example.com`** only:
 
     * `/api` **and every path below it** (`/api/v1/cart`) go to `api` (port 8080) — but not paths
       that merely start with the same letters, like `/apiary`;
     * **exactly** `/healthz` goes to `api` too (the load balancer's health check); `/healthz/deep` and
       `/healthz/` do not;
     * every other path goes to `web` (port 80);
-    * requests for any other host are not served (the controller answers 404).
+    * requests for any other host are not yours to serve: the Gateway answers them 404.
 
-    Points: 1 visible (the Ingress exists; `/` reaches the front end), 3 hidden (Prefix paths — its
-    visible part checks `/api/v1/cart`; the Exact path; other hosts, and clients inside the cluster).
+    Points: 1 visible (one HTTPRoute in `shop`; `/` reaches the front end), 3 hidden (PathPrefix —
+    its visible part checks `/api/v1/cart`; the Exact path; other hosts — its visible part checks
+    `other.example.com` — and clients inside the cluster).
     """))
-    nb.answer("shop_ingress", ROUTING)
+    nb.answer("shop_route", ROUTING)
     nb.code("""
     # Try it (not graded)
-    lab.apply(shop_ingress)
-    address = lab.address("ingress/shop/shop")
-    for path in ("/", "/api", "/api/v1/cart", "/apiary", "/healthz", "/healthz/deep"):
-        r = lab.http("host", f"http://shop.example.com{path}", resolve=address)
-        print(f"{path:16} {r.http.render() if r.http else r.verdict.value}")
+    print(*lab.apply(shop_route))
+    print(lab.status("httproute/shop/shop"))
+    address = lab.address("gateway/infra/shared")
+    for url in ("http://shop.example.com/", "http://shop.example.com/api", "http://shop.example.com/api/v1/cart",
+                "http://shop.example.com/apiary", "http://shop.example.com/healthz", "http://shop.example.com/healthz/deep",
+                "http://other.example.com/"):
+        r = lab.http("host", url, resolve=address)
+        print(f"{url:40} {r.http.render() if r.http else r.verdict.value}")
     """)
-    ctor = 'answer="shop_ingress", topology="shop"'
-    nb.test("ing_visible", 1, "one Ingress in shop; / reaches the front end", ctor, visible=f"""
+    ctor = 'answer="shop_route", topology="shop"'
+    setup = _indent(SETUP, 0)
+    nb.test("route_visible", 1, "one HTTPRoute in shop; / reaches the front end through the shared Gateway", ctor, visible=f"""
             {_indent(SETUP)}
-            check.expect_objects("Ingress", count=1, namespace="shop")
-            check.expect_http("host", "http://shop.example.com/", resolve={ING}, status=200, answered_by="shop/web")
+            check.expect_objects("HTTPRoute", count=1, namespace="shop")
+            check.expect_http("host", "http://shop.example.com/", resolve={SHARED}, status=200, answered_by="shop/web")
             """)
-    nb.test("ing_prefix", 1, "/api and below go to the API; /apiary does not", ctor, visible=_indent(SETUP, 0) + f"""
-check.expect_http("host", "http://shop.example.com/api/v1/cart", resolve={ING}, status=200, answered_by="shop/api")""", hidden=f"""
+    nb.test("route_prefix", 1, "/api and below go to the API; /apiary does not", ctor, visible=setup + f"""
+check.expect_http("host", "http://shop.example.com/api/v1/cart", resolve={SHARED}, status=200, answered_by="shop/api")""", hidden=f"""
             for path in ("/api", "/api/", "/api/v1/cart"):
-                check.expect_http("host", f"http://shop.example.com{{path}}", resolve={ING}, status=200, answered_by="shop/api")
+                check.expect_http("host", f"http://shop.example.com{{path}}", resolve={SHARED}, status=200, answered_by="shop/api")
             for path in ("/apiary", "/ap", "/v1/api"):
-                check.expect_http("host", f"http://shop.example.com{{path}}", resolve={ING}, status=200, answered_by="shop/web")
+                check.expect_http("host", f"http://shop.example.com{{path}}", resolve={SHARED}, status=200, answered_by="shop/web")
             """)
-    nb.test("ing_exact", 1, "exactly /healthz goes to the API", ctor, visible=_indent(SETUP, 0), hidden=f"""
-            check.expect_http("host", "http://shop.example.com/healthz", resolve={ING}, status=200, answered_by="shop/api")
+    nb.test("route_exact", 1, "exactly /healthz goes to the API", ctor, visible=setup, hidden=f"""
+            check.expect_http("host", "http://shop.example.com/healthz", resolve={SHARED}, status=200, answered_by="shop/api")
             for path in ("/healthz/", "/healthz/deep", "/healthzz"):
-                check.expect_http("host", f"http://shop.example.com{{path}}", resolve={ING}, status=200, answered_by="shop/web")
+                check.expect_http("host", f"http://shop.example.com{{path}}", resolve={SHARED}, status=200, answered_by="shop/web")
             """)
-    nb.test("ing_hosts", 1, "other hosts get 404; clients inside the cluster are routed the same way", ctor,
-            visible=_indent(SETUP, 0), hidden=f"""
-            for url in ("http://other.example.com/", "http://other.example.com/api", "http://api.example.com/healthz"):
-                check.expect_http("host", url, resolve={ING}, status=404)
-            check.expect_http("untrusted/attacker", "http://shop.example.com/api", resolve={ING}, status=200, answered_by="shop/api")
-            check.expect_http("monitoring/prometheus", "http://shop.example.com/", resolve={ING}, status=200, answered_by="shop/web")
+    nb.test("route_hosts", 1, "other hosts get 404; clients inside the cluster are routed the same way", ctor, visible=setup + f"""
+check.expect_http("host", "http://other.example.com/", resolve={SHARED}, status=404)""", hidden=f"""
+            for url in ("http://other.example.com/api", "http://www.shop.example.com/", "http://api.example.com/healthz"):
+                check.expect_http("host", url, resolve={SHARED}, status=404)
+            check.expect_http("untrusted/attacker", "http://shop.example.com/api", resolve={SHARED}, status=200, answered_by="shop/api")
+            check.expect_http("monitoring/prometheus", "http://shop.example.com/", resolve={SHARED}, status=200, answered_by="shop/web")
             """)
 
     # -- task 2 ------------------------------------------------------------------------------
     nb.md(task("""
-    ## Task 2 — TLS, and a policy that still lets the controller in (4 points)
+    ## Task 2 — An HTTPS-only Gateway, and a policy that still lets its pods in (4 points)
 
-    The shop now serves **HTTPS**. The tests create two TLS Secrets in `shop`, both issued by the
-    company's certificate authority "shop CA" (the cell below mints the same in your lab with
-    `grader.tls`): `shop-tls` with a certificate for `shop.example.com`, and `api-tls` with one for
-    `api.example.com`. The shop also runs a **default-deny ingress policy** (`default-deny-ingress`:
-    no pod in `shop` accepts any connection).
+    The shop gets a Gateway of its own, in the namespace `edge` where the company keeps its
+    Gateways and their certificates. The tests create `edge` and two TLS Secrets there, both
+    issued by the company's certificate authority "shop CA" (the cell below mints the same in your
+    lab with `grader.tls`): `shop-tls` with a certificate for `shop.example.com`, and `api-tls`
+    with one for `api.example.com`. The shop also runs a **default-deny ingress policy**
+    (`default-deny-ingress`: no pod in `shop` accepts any connection).
 
-    Write, as one answer with two documents:
+    Write, as one answer with several documents:
 
-    1. the Ingress `shop` (class `nginx`, host `shop.example.com`): `/api` and below → `api`, the
-       rest → `web`, terminating TLS with **the right certificate** (plain HTTP then redirects to
-       HTTPS by itself);
-    2. a NetworkPolicy `allow-ingress-controller` in `shop` that lets **only the ingress-nginx
-       controller** (namespace `ingress-nginx`, pod labels `app.kubernetes.io/name=ingress-nginx`,
-       `app.kubernetes.io/component=controller`) reach the front end and the back end, on their
-       `http` ports only. Nothing else gets into `shop`.
+    1. a Gateway `public` in `edge`, class `approuting-istio`, with **one** listener `https`:
+       HTTPS on port 443 for `shop.example.com`, terminating TLS with **the right certificate**.
+       The shop is **HTTPS only**: no listener for plain HTTP. The listener accepts routes from
+       the namespace `shop` **only** (other teams must not be able to take over your host name);
+    2. an HTTPRoute `shop` in `shop`, attached to that Gateway: `/api` and below → `api` (8080),
+       the rest → `web` (80);
+    3. a NetworkPolicy in `shop` that lets **only the Gateway's pods** (namespace `edge`, label
+       `gateway.networking.k8s.io/gateway-name=public`) reach the front end and the back end, on
+       their `http` ports only. Nothing else gets into `shop`.
 
-    Points: 1 visible (an Ingress and a NetworkPolicy; `https://shop.example.com/` answers with a
-    certificate the shop CA vouches for), 3 hidden (certificate and redirect; who reaches the pods,
-    on which ports — 2 points, its visible part checks that another pod of the `ingress-nginx`
-    namespace stays out).
+    Points: 1 visible (a Gateway, an HTTPRoute and a NetworkPolicy; `https://shop.example.com/`
+    answers with a certificate the shop CA vouches for), 3 hidden (the listener: certificate,
+    host names, HTTPS only, which namespaces may attach; who reaches the pods, on which ports —
+    2 points, its visible part checks that another pod of the `edge` namespace stays out).
     """))
     nb.code(f"""
     ca = mint_ca("shop CA")   # in the tests, a CA of the same name that only the tests hold
     tls_lab = grader.connect("kindnet")
     tls_lab.deploy("shop")
-    tls_lab.install_ingress_controller("ingress-nginx")
+    tls_lab.install_gateway_class("approuting-istio")
     tls_lab.apply(SERVICES)
-    tls_lab.apply([ca.issue(["shop.example.com"]).secret("shop-tls", "shop"), ca.issue(["api.example.com"]).secret("api-tls", "shop")])
+    tls_lab.apply({{"apiVersion": "v1", "kind": "Namespace", "metadata": {{"name": "edge"}}}})
+    tls_lab.apply([ca.issue(["shop.example.com"]).secret("shop-tls", "edge"), ca.issue(["api.example.com"]).secret("api-tls", "edge")])
     tls_lab.apply({_flow(DENY)})
     print(tls_lab.objects())
     """)
     nb.answer("shop_tls", TLS)
     nb.code(try_cell(
-        "# Try it (not graded). The tests also run another pod in the ingress-nginx namespace and a pod in shop",
-        "# with the controller's labels: only the controller itself may get in.",
-        'tls_lab.apply("""', pods_yaml(*CONTROLLER_LOOKALIKES), '""")',
+        "# Try it (not graded). The tests also run another pod in the edge namespace, a pod elsewhere with the",
+        "# Gateway's label, and another team's HTTPRoute that wants /login of your host name: none of them may get in.",
+        'tls_lab.apply("""', pods_yaml(*GATEWAY_LOOKALIKES), "---" + _yaml(HIJACK).rstrip(), '""")',
         "tls_lab.apply(shop_tls)",
-        'address = tls_lab.address("ingress/shop/shop")',
-        'r = tls_lab.http("host", "https://shop.example.com/api/orders", resolve=address, ca=ca)',
-        'print(r.http.render(), "|", r.http.certificate, "| trusted:", r.http.certificate_trusted)',
-        'clients = ["ingress-nginx/ingress-nginx-controller", "ingress-nginx/debug", "shop/ingress-nginx-controller", "untrusted/attacker", "shop/web"]',
+        'print(tls_lab.status("gateway/edge/public"))',
+        'print(tls_lab.status("httproute/untrusted/hijack"))',
+        'address = tls_lab.address("gateway/edge/public")',
+        'for url in ("https://shop.example.com/api/orders", "https://shop.example.com/login", "http://shop.example.com/"):',
+        "    r = tls_lab.http(\"host\", url, resolve=address, ca=ca)",
+        '    print(url, "|", r.http.render() if r.http else r.summary(), "|", r.http.certificate if r.http else "", "| trusted:", r.http.certificate_trusted if r.http else None)',
+        f'clients = ["{GATEWAY_POD}", "edge/debug", "untrusted/fake-gateway", "untrusted/attacker", "shop/web"]',
         'display(tls_lab.matrix(80, sources=clients, destinations=["shop/web"]))',
         'display(tls_lab.matrix(8080, sources=clients, destinations=["shop/api"]))'))
     tls = 'answer="shop_tls", topology="shop"'
-    tls_setup = _indent(SETUP + "\n" + SECRETS + "\n" + given(DENY), 0)
-    nb.test("tls_visible", 1, "an Ingress and a NetworkPolicy in shop; HTTPS works with a trusted certificate", tls, visible=f"""
+    tls_setup = _indent(TLS_SETUP + "\n" + EDGE + "\n" + SECRETS + "\n" + given(DENY), 0)
+    nb.test("tls_visible", 1, "a Gateway, an HTTPRoute and a NetworkPolicy; HTTPS works with a trusted certificate", tls, visible=f"""
             {_indent(tls_setup)}
-            check.expect_objects("Ingress", count=1, namespace="shop")
+            check.expect_objects("Gateway", count=1, namespace="edge", name="public")
+            check.expect_objects("HTTPRoute", count=1, namespace="shop")
             check.expect_objects("NetworkPolicy", at_least=1, namespace="shop")
-            check.expect_http("host", "https://shop.example.com/", resolve={ING}, ca="shop CA", status=200, answered_by="shop/web", trusted=True)
+            check.expect_http("host", "https://shop.example.com/", resolve={PUBLIC}, ca="shop CA", status=200, answered_by="shop/web", trusted=True)
             """)
-    nb.test("tls_certificate", 1, "the certificate for shop.example.com on every path; HTTP redirects to HTTPS", tls,
+    nb.test("tls_listener", 1, "the listener: the shop's certificate on every path, its host name only, HTTPS only, the shop's routes only", tls,
             visible=tls_setup, hidden=f"""
-            check.expect_http("host", "https://shop.example.com/api/orders", resolve={ING}, ca="shop CA", status=200, answered_by="shop/api", trusted=True)
-            check.expect_http("untrusted/attacker", "https://shop.example.com/cart", resolve={ING}, ca="shop CA", status=200, answered_by="shop/web", trusted=True)
-            check.expect_http("host", "http://shop.example.com/cart", resolve={ING}, status=308, location="https://shop.example.com/cart")
+            {_indent(given(*HIJACK))}
+            check.expect_http("host", "https://shop.example.com/api/orders", resolve={PUBLIC}, ca="shop CA", status=200, answered_by="shop/api", trusted=True)
+            check.expect_http("untrusted/attacker", "https://shop.example.com/cart", resolve={PUBLIC}, ca="shop CA", status=200, answered_by="shop/web", trusted=True)
+            check.expect_http("host", "https://shop.example.com/login", resolve={PUBLIC}, ca="shop CA", status=200, answered_by="shop/web")
+            check.expect_http("host", "https://shop.example.com/", host="other.example.com", resolve={PUBLIC}, ca="shop CA", status=404)
+            check.expect_http("host", "http://shop.example.com/cart", resolve={PUBLIC}, verdict="blocked")
             """)
-    nb.test("tls_policy", 2, "only the controller reaches web and api, only on their http ports", tls,
-            visible=tls_setup + "\n" + add_pods(CONTROLLER_LOOKALIKES[0]) + """
-check.expect_probe("ingress-nginx/debug", "shop/web", 80, verdict="blocked")""", hidden=f"""
-            {_indent(add_pods(CONTROLLER_LOOKALIKES[1]))}
-            check.expect_matrix(80, sources=["*", "ingress-nginx/*"], destinations="shop/web", default="blocked",
-                                allow=["ingress-nginx/ingress-nginx-controller -> shop/web"])
-            check.expect_matrix(8080, sources=["*", "ingress-nginx/*"], destinations="shop/*", default="blocked",
-                                allow=["ingress-nginx/ingress-nginx-controller -> shop/api"])
+    nb.test("tls_policy", 2, "only the Gateway's pods reach web and api, only on their http ports", tls,
+            visible=tls_setup + "\n" + add_pods(GATEWAY_LOOKALIKES[0]) + """
+check.expect_probe("edge/debug", "shop/web", 80, verdict="blocked")""", hidden=f"""
+            {_indent(add_pods(GATEWAY_LOOKALIKES[1]))}
+            check.expect_matrix(80, sources=["*", "edge/*"], destinations="shop/web", default="blocked",
+                                allow=["{GATEWAY_POD} -> shop/web"])
+            check.expect_matrix(8080, sources=["*", "edge/*"], destinations="shop/*", default="blocked",
+                                allow=["{GATEWAY_POD} -> shop/api"])
             for port in (5432, 9100):
-                check.expect_matrix(port, sources=["*", "ingress-nginx/*"], destinations="shop/*", default="blocked")
+                check.expect_matrix(port, sources=["*", "edge/*"], destinations="shop/*", default="blocked")
             """)
 
     # -- task 3 ------------------------------------------------------------------------------
     nb.md(task("""
-    ## Task 3 — The same with the Gateway API (4 points)
+    ## Task 3 — The same Gateway API on kind's implementation, with a redirect (4 points)
 
-    The platform team moves to the **Gateway API**, implemented here by cloud-provider-kind
-    (GatewayClass `cloud-provider-kind`: an Envoy container outside the cluster per Gateway). The
-    `shop-tls` and `api-tls` Secrets exist as in task 2; there is no ingress-nginx and no policy.
-    Write, in namespace `shop`:
+    Gateway API manifests move between implementations: on a kind cluster the same shop runs on
+    **cloud-provider-kind** (GatewayClass `cloud-provider-kind`: an Envoy container *outside* the
+    cluster per Gateway, which reaches the pods through a node, so a NetworkPolicy cannot select it
+    by labels; lesson 3 section 2). This time the shop also keeps port 80 open, only to send
+    browsers to HTTPS. `shop-tls` and `api-tls` exist in `shop` (same CA as in task 2); there is
+    no network policy. Write, in namespace `shop`:
 
     1. a Gateway `public` with two listeners for `shop.example.com`: `http` on port 80 and `https`
        on port 443, terminating TLS with the right certificate;
-    2. an HTTPRoute `shop` attached to the `https` listener: `/api` and below → `api` (8080), the
-       rest → `web` (80);
+    2. an HTTPRoute `shop` attached to the `https` listener **only**: `/api` and below → `api`
+       (8080), the rest → `web` (80);
     3. an HTTPRoute `to-https` attached to the `http` listener that **redirects** every request to
-       HTTPS with status **301**.
+       HTTPS with status **301**: plain HTTP never reaches a pod.
 
     Points: 1 visible (a Gateway and HTTPRoutes; `https://shop.example.com/` reaches the front end
     with a trusted certificate), 3 hidden (paths — its visible part checks `/api/v1/cart`; certificate
@@ -384,7 +448,7 @@ check.expect_probe("ingress-nginx/debug", "shop/web", 80, verdict="blocked")""",
         print(url, gw_lab.http("host", url, resolve=address, ca=ca).http.render())
     """)
     gw = 'answer="shop_gateway", topology="shop"'
-    gw_setup = _indent(given(*SERVICES) + "\n" + SECRETS, 0)
+    gw_setup = _indent(given(*SERVICES) + "\n" + GW_SECRETS, 0)
     nb.test("gw_visible", 1, "a Gateway and HTTPRoutes in shop; HTTPS reaches the front end", gw, visible=f"""
             {_indent(gw_setup)}
             check.expect_objects("Gateway", count=1, namespace="shop", name="public")
