@@ -124,7 +124,14 @@ class NetworkMixin:
 
     def _zone(self) -> str:
         services = [o for (_, plural, _, _), o in sorted(self.objects.items()) if plural == "services"]
-        return dns.zone(services, self._corefile())
+        headless = any((o.get("spec") or {}).get("clusterIP") == "None" for o in services)
+        slices = self._slices() if headless else []
+
+        def ready(ns: str, name: str) -> list[str]:
+            return sorted({a for s in slices if s["metadata"]["namespace"] == ns and s["metadata"]["labels"].get("kubernetes.io/service-name") == name
+                           for e in s.get("endpoints") or [] if (e.get("conditions") or {}).get("ready") for a in e.get("addresses") or []})
+
+        return dns.zone(services, self._corefile(), ready)
 
 
 __all__ = ["KUBE_DNS_IP", "NetworkMixin"]

@@ -14,7 +14,7 @@ The records are written as ``<fqdn>. <address> <ttl>`` lines for the exec'd stan
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 KUBERNETES_TTL = 5
@@ -52,17 +52,27 @@ def hosts_records(corefile: str) -> dict[str, tuple[str, int]]:
     return out
 
 
-def zone(services: Iterable[Mapping[str, Any]], corefile: str | None) -> str:
-    """The zone file the stand-ins read (sorted lines)."""
-    lines = {}
+def zone(services: Iterable[Mapping[str, Any]], corefile: str | None,
+         ready: Callable[[str, str], list[str]] = lambda ns, name: []) -> str:
+    """The zone file the stand-ins read (sorted lines; a name with several addresses has several lines).
+
+    A headless Service (``clusterIP: None``) has one A record per ready endpoint address, as the
+    ``kubernetes`` plugin answers (coredns plugin/kubernetes README, "headless services"); ``ready``
+    gives them for (namespace, service)."""
+    lines: dict[str, list[str]] = {}
     for svc in services:
         ip = (svc.get("spec") or {}).get("clusterIP")
-        if ip and ip != "None":
-            meta = svc["metadata"]
-            lines[f"{meta['name']}.{meta['namespace']}.svc.cluster.local."] = f"{ip} {KUBERNETES_TTL}"
+        meta = svc["metadata"]
+        fqdn = f"{meta['name']}.{meta['namespace']}.svc.cluster.local."
+        if ip == "None":
+            addresses = sorted(ready(meta["namespace"], meta["name"]))
+            if addresses:
+                lines[fqdn] = [f"{a} {KUBERNETES_TTL}" for a in addresses]
+        elif ip:
+            lines[fqdn] = [f"{ip} {KUBERNETES_TTL}"]
     for name, (address, ttl) in hosts_records(corefile or "").items():
-        lines[f"{name.rstrip('.')}."] = f"{address} {ttl}"  # plugin.cfg runs hosts before kubernetes
-    return "".join(f"{k} {v}\n" for k, v in sorted(lines.items()))
+        lines[f"{name.rstrip('.')}."] = [f"{address} {ttl}"]  # plugin.cfg runs hosts before kubernetes
+    return "".join(f"{k} {v}\n" for k, values in sorted(lines.items()) for v in values)
 
 
 __all__ = ["HOSTS_DEFAULT_TTL", "KUBERNETES_TTL", "hosts_records", "zone"]

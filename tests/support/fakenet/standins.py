@@ -66,7 +66,7 @@ def resolve(name):
     for line in open(os.environ["FAKE_ZONE"]) if os.environ.get("FAKE_ZONE") else ():
         parts = line.split()
         if len(parts) >= 2:
-            zone[parts[0].rstrip(".").lower()] = parts[1]
+            zone.setdefault(parts[0].rstrip(".").lower(), parts[1])  # several A records: the first
     search, ndots = [], 1
     resolv = os.environ.get("FAKE_RESOLV", "")
     for line in open(resolv) if resolv and os.path.exists(resolv) else ():
@@ -248,18 +248,19 @@ zone = {{}}
 for line in open(os.environ["FAKE_ZONE"]).read().splitlines():
     parts = line.split()
     if len(parts) >= 2:
-        zone[parts[0].lower()] = (parts[1], parts[2] if len(parts) > 2 else "5")
+        zone.setdefault(parts[0].lower(), []).append((parts[1], parts[2] if len(parts) > 2 else "5"))
 found = zone.get(name.lower())
 print(";; Got answer:")
 print(f";; ->>HEADER<<- opcode: QUERY, status: {{'NOERROR' if found else 'NXDOMAIN'}}, id: 4711")
-print(f";; flags: qr aa rd; QUERY: 1, ANSWER: {{1 if found else 0}}, AUTHORITY: {{0 if found else 1}}, ADDITIONAL: 1")
+print(f";; flags: qr aa rd; QUERY: 1, ANSWER: {{len(found or [])}}, AUTHORITY: {{0 if found else 1}}, ADDITIONAL: 1")
 print()
 print(";; QUESTION SECTION:")
 print(f";{{name}}\\t\\tIN\\tA")
 if found:
     print()
     print(";; ANSWER SECTION:")
-    print(f"{{name}}\\t{{found[1]}}\\tIN\\tA\\t{{found[0]}}")
+    for address, ttl in found:
+        print(f"{{name}}\\t{{ttl}}\\tIN\\tA\\t{{address}}")
 '''
 
 FAKE_CURL = '''#!{python}
