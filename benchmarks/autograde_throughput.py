@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -49,14 +50,21 @@ class Cost:
     def __init__(self) -> None:
         self.wall: dict[str, float] = {}
         self.cpu: dict[str, float] = {}
+        self.kernel: dict[str, float] = {}
 
-    def keep_best(self, key: str, wall: float, cpu: float) -> None:
+    def keep_best(self, key: str, wall: float, cpu: float, kernel: float) -> None:
+        if wall < self.wall.get(key, float("inf")):
+            self.kernel[key] = kernel
         self.wall[key] = min(self.wall.get(key, float("inf")), wall)
         self.cpu[key] = min(self.cpu.get(key, float("inf")), cpu)
 
 
-def nbgrader(course: Path, *args: str) -> tuple[float, float]:
-    """(wall, cpu) seconds of one nbgrader command."""
+KERNEL_LOG = re.compile(r": kernel ([0-9.]+) s, then the re-check")
+"""VerifiedExecute's INFO line per notebook: the sandboxed kernel's seconds, start to kill."""
+
+
+def nbgrader(course: Path, *args: str) -> tuple[float, float, float]:
+    """(wall, cpu, mean kernel) seconds of one nbgrader command."""
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     env.pop("NETLAB_BACKEND", None)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -66,7 +74,9 @@ def nbgrader(course: Path, *args: str) -> tuple[float, float]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         sys.exit(f"nbgrader {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
-    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    kernels = [float(k) for k in KERNEL_LOG.findall(proc.stderr)]
+    kernel = sum(kernels) / len(kernels) if kernels else 0.0
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), kernel
 
 
 def recheck_seconds(notebook: Path) -> float:
@@ -117,17 +127,18 @@ def main() -> None:
         load = os.getloadavg()[0]
         print(f"autograde, {n} submissions per assignment, best of {args.repeat}; seconds per notebook (CLI start "
               f"amortised); load average {load:.1f} on {os.cpu_count()} CPUs")
-        print(f"{'assignment':22} {'wall s':>7} {'x empty':>7} {'cpu s':>7} {'x empty':>7} {'x blank':>7} {'re-check s':>10}")
+        print(f"{'assignment':22} {'wall s':>7} {'x empty':>7} {'cpu s':>7} {'x empty':>7} {'x blank':>7} {'kernel s':>8} {'re-check s':>10}")
         base_wall, base_cpu = graded.wall["00-empty"] / n, graded.cpu["00-empty"] / n
         for a in assignments:
             wall, cpu = graded.wall[a] / n, graded.cpu[a] / n
             rc = recheck_seconds(course / "solutions" / a / f"{a}.ipynb") if a != "00-empty" else 0.0
             print(f"{a:22} {wall:7.2f} {wall / base_wall:7.2f} {cpu:7.2f} {cpu / base_cpu:7.2f} "
-                  f"{graded.cpu[a] / blank.cpu[a]:7.2f} {rc:10.2f}")
+                  f"{graded.cpu[a] / blank.cpu[a]:7.2f} {graded.kernel[a]:8.2f} {rc:10.2f}")
         worst_wall = max(graded.wall[a] / n / base_wall for a in assignments)
         worst_cpu = max(graded.cpu[a] / n / base_cpu for a in assignments)
         print(f"largest ratio to the empty notebook: wall {worst_wall:.2f}, cpu {worst_cpu:.2f} (target: at most 1.30)")
         print("x blank: CPU of grading the correct answers / CPU of grading the untouched student version")
+        print("kernel s: the sandboxed kernel per notebook, from its start to its kill (the rest is nbgrader's own work)")
 
 if __name__ == "__main__":
     main()

@@ -29,6 +29,14 @@ def _address(ctx: Any, value: Any, profile: str | None) -> str | None:
     return str(expected_value(ctx, value, profile)) if isinstance(value, Mapping) else str(value)
 
 
+def _verdicts(value: Any) -> tuple[Verdict, ...]:
+    """``verdict``: one verdict, or a list of verdicts any of which passes (``["blocked", "refused"]``: no
+    answer, whether a load balancer drops the port, as Azure's does without a rule, or a proxy resets
+    it, as cloud-provider-kind's Envoy does where it has no listener)."""
+    values = value if isinstance(value, list | tuple) else [value]
+    return tuple(dict.fromkeys(parse_verdict(v) for v in values))
+
+
 @expectation("http")
 def http(ctx: Any, p: dict[str, Any]) -> Finding:
     lab = ctx.lab(p.get("profile"))
@@ -41,8 +49,9 @@ def http(ctx: Any, p: dict[str, Any]) -> Finding:
     got = ex.render() if ex is not None else f"no HTTP answer ({result.verdict.name})"
     problems: list[str] = []
     why = why_text(result.reason, result.verdict)
-    if "verdict" in p and result.verdict is not parse_verdict(p["verdict"]):
-        problems.append(f"{request}: expected {parse_verdict(p['verdict']).name}, observed {result.verdict.name} ({got}){why}")
+    wanted = _verdicts(p["verdict"]) if "verdict" in p else ()
+    if wanted and result.verdict not in wanted:
+        problems.append(f"{request}: expected {' or '.join(v.name for v in wanted)}, observed {result.verdict.name} ({got}){why}")
     status = ex.status if ex is not None and not ex.error else None
     if "status" in p and status != p["status"]:
         problems.append(f"{request}: expected HTTP {p['status']}, got {got}{why}")
@@ -61,7 +70,7 @@ def http(ctx: Any, p: dict[str, Any]) -> Finding:
     expected = [f"HTTP {p['status']}" if "status" in p else "", f"from {p['answered_by']}" if "answered_by" in p else "",
                 f"→ {p['location']}" if "location" in p else "", ("trusted certificate" if p.get("trusted") else "untrusted certificate") if "trusted" in p else ""]
     title = f"{request}: {' '.join(e for e in expected if e) or result.verdict.name}"
-    row = {"request": request, "expected": " ".join(e for e in expected if e) or p.get("verdict", ""), "observed": got,
+    row = {"request": request, "expected": " ".join(e for e in expected if e) or " or ".join(v.value for v in wanted), "observed": got,
            "verdict": result.verdict.value, "ok": not problems, "reason": result.reason}
     return Finding("http", title, not problems, tuple(problems), passed_count=0 if problems else 1, row=row)
 

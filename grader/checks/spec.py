@@ -227,16 +227,18 @@ class Check:
         self, source: str, url: str, *, resolve: str | dict[str, Any] | None = None, host: str | None = None,
         sni: str | None = None, headers: Mapping[str, str] | None = None, status: int | None = None,
         answered_by: str | None = None, ca: str | None = None, certificate_for: str | None = None,
-        trusted: bool | None = None, location: str | None = None, verdict: str | None = None,
+        trusted: bool | None = None, location: str | None = None, verdict: str | Sequence[str] | None = None,
     ) -> Check:
         """One HTTP(S) request (``lab.http``) and what must come back: ``status``, the pod (or proxy)
         that ``answered_by``, a ``location`` for redirects, and for HTTPS a certificate for
         ``certificate_for`` that the CA named ``ca`` does (``trusted=True``) or does not trust.
-        ``resolve`` connects to that address (curl's --resolve), e.g. ``lab_value("address", "ingress/shop/shop")``."""
+        ``resolve`` connects to that address (curl's --resolve), e.g. ``lab_value("address", "ingress/shop/shop")``.
+        ``verdict``: one, or a list of verdicts any of which passes."""
+        verdicts = verdict if verdict is None or isinstance(verdict, str) else [str(v) for v in verdict]
         params: dict[str, Any] = {"source": source, "url": url}
         for key, value in (("resolve", resolve), ("host", host), ("sni", sni), ("headers", dict(headers) if headers else None),
                            ("status", status), ("answered_by", answered_by), ("ca", ca), ("certificate_for", certificate_for),
-                           ("trusted", trusted), ("location", location), ("verdict", verdict)):
+                           ("trusted", trusted), ("location", location), ("verdict", verdicts)):
             if value is not None:
                 params[key] = value
         return self.expect("http", **params)

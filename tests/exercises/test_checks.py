@@ -600,3 +600,22 @@ def test_service_type_of_a_missing_service_names_it() -> None:
     c = Check("t", answer="svc", topology="shop").expect("service_type", service="shop/backend", type="ClusterIP")
     out = c.run({"svc": API_SVC})
     assert not out.passed and "service/shop/backend: no such Service in the lab" in out.message()
+
+
+def test_an_http_verdict_may_be_one_of_several() -> None:
+    """``verdict=["blocked", "refused"]``: no answer, whichever way the port is closed (exercise 3's HTTPS-only Gateway)."""
+    def check() -> Check:
+        c = Check("t", answer="ing", topology="shop").install_ingress_controller().given(WEB_SVC)
+        c.tls_secret("shop-tls", "shop", ["shop.example.com"], ca="shop CA")
+        c.expect_http("host", "http://shop.example.com:8081/", resolve=lab_value("address", "ingress/shop/shop"), verdict=["blocked", "refused"])
+        return c
+
+    closed = check().run({"ing": INGRESS})
+    assert closed.passed, closed.message()
+    assert closed.findings[0].row is not None and closed.findings[0].row["expected"] == "blocked or refused"
+    open_port = Check("t", answer="ing", topology="shop").install_ingress_controller().given(WEB_SVC)
+    open_port.tls_secret("shop-tls", "shop", ["shop.example.com"], ca="shop CA")
+    open_port.expect_http("host", "http://shop.example.com/", resolve=lab_value("address", "ingress/shop/shop"), verdict=["blocked", "refused"])
+    message = open_port.run({"ing": INGRESS}).message()
+    assert "expected BLOCKED or REFUSED, observed ALLOWED" in message
+    assert check().spec()["expect"][0]["verdict"] == ["blocked", "refused"]

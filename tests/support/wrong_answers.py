@@ -499,7 +499,7 @@ BANK += [
       {"tls_visible", "tls_listener"}, "host → https://shop.example.com/ via 172.18.0.5: expected HTTP 200, got HTTP 404"),
     V(IG, "shop_tls", "a plain HTTP listener too, and the route on both",
       [(_HTTPS_LISTENER, "  - name: http\n    protocol: HTTP\n    port: 80\n    hostname: shop.example.com\n" + _ALLOW_SHOP + _HTTPS_LISTENER)],
-      {"tls_listener"}, "host → http://shop.example.com/cart via 172.18.0.5: expected BLOCKED, observed ALLOWED"),
+      {"tls_listener"}, "host → http://shop.example.com/cart via 172.18.0.5: expected BLOCKED or REFUSED, observed ALLOWED"),
     V(IG, "shop_tls", "any pod of the edge namespace", [(_GW_PEER + "        matchLabels:\n          gateway.networking.k8s.io/gateway-name: public\n",
                                                           "    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: edge\n")],
       {"tls_policy"}, "edge/debug → shop/web 80/TCP: expected BLOCKED, observed ALLOWED", visible=True),

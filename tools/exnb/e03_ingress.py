@@ -394,7 +394,9 @@ check.expect_http("host", "http://other.example.com/", resolve={SHARED}, status=
             check.expect_http("untrusted/attacker", "https://shop.example.com/cart", resolve={PUBLIC}, ca="shop CA", status=200, answered_by="shop/web", trusted=True)
             check.expect_http("host", "https://shop.example.com/login", resolve={PUBLIC}, ca="shop CA", status=200, answered_by="shop/web")
             check.expect_http("host", "https://shop.example.com/", host="other.example.com", resolve={PUBLIC}, ca="shop CA", status=404)
-            check.expect_http("host", "http://shop.example.com/cart", resolve={PUBLIC}, verdict="blocked")
+            # HTTPS only: plain HTTP gets no answer (an Azure load balancer drops a port it has no rule for;
+            # cloud-provider-kind's Envoy, with no listener there, resets it)
+            check.expect_http("host", "http://shop.example.com/cart", resolve={PUBLIC}, verdict=["blocked", "refused"])
             """)
     nb.test("tls_policy", 2, "only the Gateway's pods reach web and api, only on their http ports", tls,
             visible=tls_setup + "\n" + add_pods(GATEWAY_LOOKALIKES[0]) + """
