@@ -59,14 +59,9 @@ def parse_resolv_conf(text: str) -> ResolvConf:
     return ResolvConf(tuple(servers), search, ndots)
 
 
-def dig_command(names: Sequence[str]) -> list[str]:
-    """The exec argv: ``/bin/sh -c <loop> sh name1. name2. ...`` (:func:`grader.reachability.commands.dig`)."""
-    return list(dig(names[0].rstrip(".") if names else "", names).argv)
-
-
 def lookup_command(name: str, names: Sequence[str]) -> Command:
-    """The lookup of ``name`` along ``names`` (its search path, in resolver order): the argv is
-    :func:`dig_command`'s, the line shown is ``dig +search +showsearch <name>`` (as the simulated cluster shows it)."""
+    """The lookup of ``name`` along ``names`` (its search path, in resolver order): the argv queries
+    each of ``names`` in turn, the line shown is ``dig +search +showsearch <name>`` (as the simulated cluster shows it)."""
     return dig(name.rstrip("."), names)
 
 
@@ -154,4 +149,4 @@ def candidates(name: str, conf: ResolvConf) -> list[str]:
     return query_order(name, conf.search, conf.ndots)
 
 
-__all__ = ["DIG_SCRIPT", "DigReply", "ResolvConf", "candidates", "dig_command", "lookup_command", "lookup_from_dig", "parse_dig", "parse_resolv_conf", "resolver_label"]
+__all__ = ["DIG_SCRIPT", "DigReply", "ResolvConf", "candidates", "lookup_command", "lookup_from_dig", "parse_dig", "parse_resolv_conf", "resolver_label"]

@@ -112,9 +112,8 @@ class Prober:
             return None
 
         def order(pod: Any) -> tuple[bool, bool, str, str]:
-            ready = any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
             created = pod.metadata.creation_timestamp
-            return (pod.status.phase != "Running", not ready, created.isoformat() if created else "", pod.metadata.name)
+            return (pod.status.phase != "Running", not pod_state(pod)[0], created.isoformat() if created else "", pod.metadata.name)
 
         return min(candidates, key=order)
 

@@ -75,11 +75,6 @@ def curl_for(req: HttpRequest, timeout: float = DEFAULT_TIMEOUT) -> Command:
     return curl(req, timeout)
 
 
-def curl_command(req: HttpRequest, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
-    """The argv exec'd in the source pod: :func:`curl_for`'s."""
-    return list(curl_for(req, timeout).argv)
-
-
 @dataclass(frozen=True, slots=True)
 class RawHttp:
     """What a client saw, whoever the client was (curl in a pod, Python on the host)."""
@@ -347,6 +342,6 @@ def parse_distribution(output: str) -> list[tuple[int, str, str, str]]:
 
 
 __all__ = [
-    "DIST_TCP_SCRIPT", "DIST_UDP_SCRIPT", "HttpRequest", "Outcome", "RawHttp", "curl_command", "curl_for", "curl_outcome", "exchange", "host_request", "load_chain", "parse_curl", "parse_distribution",
+    "DIST_TCP_SCRIPT", "DIST_UDP_SCRIPT", "HttpRequest", "Outcome", "RawHttp", "curl_for", "curl_outcome", "exchange", "host_request", "load_chain", "parse_curl", "parse_distribution",
     "plan", "tls_error", "verdict_of",
 ]

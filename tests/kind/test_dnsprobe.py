@@ -124,8 +124,8 @@ def test_the_dig_loop_runs_in_a_posix_shell_and_stops_at_a_timeout(tmp_path) -> 
                     '*) echo ";; ->>HEADER<<- opcode: QUERY, status: NXDOMAIN, id: 2";; esac\n')
     fake.chmod(0o755)
     env = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
-    cmd = dnsprobe.dig_command(["x.shop.svc.cluster.local", "web.shop.svc.cluster.local", "blocked.svc.cluster.local", "never.cluster.local"])
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
+    cmd = dnsprobe.lookup_command("x", ["x.shop.svc.cluster.local", "web.shop.svc.cluster.local", "blocked.svc.cluster.local", "never.cluster.local"])
+    out = subprocess.run(list(cmd.argv), capture_output=True, text=True, env=env, check=True).stdout
     replies = dnsprobe.parse_dig(out)
     assert [(r.name, r.status, r.exit_code) for r in replies] == [
         ("x.shop.svc.cluster.local", "NXDOMAIN", 0), ("web.shop.svc.cluster.local", "NOERROR", 0), ("blocked.svc.cluster.local", None, 9),

@@ -146,7 +146,7 @@ def closed_port() -> int:
 
 
 def via_curl(req: webprobe.HttpRequest, timeout: float = 2.0) -> webprobe.RawHttp:
-    done = subprocess.run(webprobe.curl_command(req, timeout), capture_output=True, text=True, check=False)
+    done = subprocess.run(list(webprobe.curl_for(req, timeout).argv), capture_output=True, text=True, check=False)
     return webprobe.parse_curl(done.returncode, done.stdout, done.stderr)
 
 
@@ -172,7 +172,7 @@ def test_planning_matches_the_simulated_client() -> None:
     assert (req.host_header, req.sni, req.connect_host, req.port, req.path) == ("shop.example.com", "shop.example.com", "172.18.0.5", 443, "/cart?x=1")
     assert plan("http://10.96.0.5:8080/").host_header == "10.96.0.5:8080" and plan("https://10.96.0.5/").sni is None
     assert plan("http://a/", host="b").host_header == "b"
-    cmd = webprobe.curl_command(plan("https://shop.example.com/", resolve="172.18.0.5", sni="www.example.com"))
+    cmd = webprobe.curl_for(plan("https://shop.example.com/", resolve="172.18.0.5", sni="www.example.com")).argv
     assert cmd[-1] == "https://www.example.com:443/" and "www.example.com:443:172.18.0.5:443" in cmd and "Host: shop.example.com" in cmd
     assert webprobe.plan("ftp://x/") == "'ftp://x/' is not an http:// or https:// URL with a host"
 
