@@ -6,13 +6,12 @@ Offline, through the real exec path against ``fake_apiserver.FakeCluster`` (see 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.fake_apiserver import FAKE_AGNHOST, FakeCluster
+from support.fake_apiserver import FakeCluster, install
 
 from grader.kind.lab import LiveLab
 from grader.reachability import Verdict
@@ -26,16 +25,10 @@ TOPOLOGY = {
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[tuple[LiveLab, FakeCluster]]:
-    exec_bin = tmp_path / "exec-bin"
-    exec_bin.mkdir()
-    (exec_bin / "agnhost").write_text(FAKE_AGNHOST.format(python=sys.executable))
-    (exec_bin / "agnhost").chmod(0o755)
     with FakeCluster(tmp_path / "pods") as cluster:
-        cluster.exec_path = exec_bin
-        cluster.add({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "kind-worker"},
-                     "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}]}})
-        lab = LiveLab("kindnet", kubeconfig=str(cluster.kubeconfig(tmp_path / "kubeconfig")), context="fake", quiet=True)
-        yield lab, cluster
+        cluster.exec_path = install(tmp_path / "exec-bin")
+        cluster.add_nodes("kind-worker")
+        yield cluster.live_lab(tmp_path / "kubeconfig"), cluster
 
 
 def _envoy(cluster: FakeCluster, name: str, *, created: str, ready: bool = True, template_hash: str = "5d8f7c9b6",

@@ -29,7 +29,6 @@ import pytest
 from conformance.test_conformance import SCENARIOS, run
 from support.fake_apiserver import FakeCluster, install
 
-from grader.kind.lab import LiveLab
 
 SERVED = ("no-policy-everything-connects", "end-port-range", "default-deny-egress", "unknown-name-does-not-resolve",
           "ipblock-and-pods", "service-clusterip", "service-undefined-port-by-proxy-mode", "service-without-endpoints",
@@ -65,7 +64,6 @@ def test_conformance_scenario_on_the_fake_cluster(scenario: dict[str, Any], tmp_
             cluster.add({"apiVersion": "v1", "kind": "Node",
                          "metadata": {"name": node, "labels": {"node-role.kubernetes.io/control-plane": ""} if i == 0 else {}},
                          "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}]}})
-        lab = LiveLab("kindnet", kubeconfig=str(cluster.kubeconfig(tmp_path / "kubeconfig")), context="fake", quiet=True)
-        rows = run(lab, scenario)
+        rows = run(cluster.live_lab(tmp_path / "kubeconfig"), scenario)
     wrong = [f"{label}: {'; '.join(problems)}" for label, _, problems in rows if problems and not label.endswith("/SCTP")]
     assert rows and not wrong, f"{scenario['name']} ({scenario['why']}):\n" + "\n".join(wrong)

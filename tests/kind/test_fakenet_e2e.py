@@ -47,10 +47,8 @@ def net(tmp_path: Path) -> Iterator[tuple[LiveLab, FakeCluster]]:
     with FakeCluster(tmp_path / "pods") as cluster:
         cluster.exec_path = exec_bin
         cluster.proxy.rng = random.Random(12)  # kube-proxy's random choice, seeded: the spread below is reproducible
-        cluster.add({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "kind-worker"},
-                     "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}]}})
-        lab = LiveLab("kindnet", kubeconfig=str(cluster.kubeconfig(tmp_path / "kubeconfig")), context="fake", quiet=True)
-        yield lab, cluster
+        cluster.add_nodes("kind-worker")
+        yield cluster.live_lab(tmp_path / "kubeconfig"), cluster
 
 
 def _ips(lab: LiveLab) -> dict[str, str]:
@@ -229,7 +227,7 @@ def test_the_fake_network_leaves_no_threads_or_listeners_behind(tmp_path: Path) 
     exec_bin = install(tmp_path / "exec-bin")
     with FakeCluster(tmp_path / "pods") as cluster:
         cluster.exec_path = exec_bin
-        lab = LiveLab("kindnet", kubeconfig=str(cluster.kubeconfig(tmp_path / "kubeconfig")), context="fake", quiet=True)
+        lab = cluster.live_lab(tmp_path / "kubeconfig")
         lab.deploy(BACKENDS)
         lab.apply(_service("web"), namespace="back")
         lab.apply({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny", "namespace": "back"},

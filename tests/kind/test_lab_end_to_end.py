@@ -11,13 +11,12 @@ the agnhost image has and this machine may not (``/agnhost connect``, ``dig``): 
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.fake_apiserver import FAKE_AGNHOST, FakeCluster, install
+from support.fake_apiserver import FakeCluster, install
 
 from grader.kind.lab import LiveLab
 from grader.reachability import Reachability, Verdict
@@ -34,21 +33,13 @@ TOPOLOGY = {
 }
 
 
-def _tool(directory: Path, name: str, text: str) -> None:
-    (directory / name).write_text(text)
-    (directory / name).chmod(0o755)
-
-
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[tuple[LiveLab, FakeCluster]]:
     exec_bin = install(tmp_path / "exec-bin", curl=CURL)  # agnhost, nc, dig stand-ins; curl bound to the pod's address
     with FakeCluster(tmp_path / "pods") as cluster:
         cluster.exec_path = exec_bin
-        cluster.add(*({"apiVersion": "v1", "kind": "Node", "metadata": {"name": n},
-                       "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}]}} for n in ("kind-worker", "kind-worker2")))
-        kubeconfig = cluster.kubeconfig(tmp_path / "kubeconfig")
-        lab = LiveLab("kindnet", kubeconfig=str(kubeconfig), context="fake", quiet=True)
-        yield lab, cluster
+        cluster.add_nodes("kind-worker", "kind-worker2")
+        yield cluster.live_lab(tmp_path / "kubeconfig"), cluster
 
 
 def _applied(cluster: FakeCluster, kind: str, ns: str, name: str) -> dict[str, Any]:
@@ -210,9 +201,7 @@ def test_a_kind_lab_reaches_its_external_hosts_from_a_deployed_pod(fakes, tmp_pa
     cluster.ensure()
     vm = _netexec("127.0.0.100", 0, "vm-internal")
     port = vm.server_address[1]
-    exec_bin = tmp_path / "exec-bin"
-    exec_bin.mkdir()
-    _tool(exec_bin, "agnhost", FAKE_AGNHOST.format(python=sys.executable))
+    exec_bin = install(tmp_path / "exec-bin")
     (exec_bin / "curl").symlink_to(CURL)  # PATH holds only the fake tools here; the pods have curl
     try:
         with FakeCluster(tmp_path / "pods") as api:

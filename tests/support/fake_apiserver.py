@@ -59,12 +59,15 @@ import threading
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from support.fakenet.cluster import NetworkMixin
 from support.fakenet.kubeproxy import KubeProxy
 from support.fakenet.standins import FAKE_AGNHOST, FAKE_CURL, FAKE_DIG, FAKE_NC, ServeHostnameUdp, _netexec, install, stop_netexec
 from support.fakenet.wire import _Handler, _status
+
+if TYPE_CHECKING:
+    from grader.kind.lab import LiveLab
 
 PLURALS = {
     "Namespace": "namespaces", "Pod": "pods", "Service": "services", "Node": "nodes", "EndpointSlice": "endpointslices",
@@ -498,6 +501,17 @@ class FakeCluster(NetworkMixin):
             "users: [{name: u, user: {token: t}}]\n"
         )
         return path
+
+    def add_nodes(self, *names: str, address: str = "127.0.0.1") -> None:
+        """Nodes with an InternalIP (every fake node is this machine unless told otherwise)."""
+        self.add(*({"apiVersion": "v1", "kind": "Node", "metadata": {"name": n},
+                    "status": {"addresses": [{"type": "InternalIP", "address": address}]}} for n in names))
+
+    def live_lab(self, kubeconfig: Path, profile: str = "kindnet") -> LiveLab:
+        """The live Lab on this fake API server, through a kubeconfig written to ``kubeconfig``."""
+        from grader.kind.lab import LiveLab
+
+        return LiveLab(profile, kubeconfig=str(self.kubeconfig(kubeconfig)), context="fake", quiet=True)
 
 
 _SERVER_FIELDS = ("metadata.uid", "metadata.resourceVersion", "metadata.creationTimestamp", "metadata.managedFields")
