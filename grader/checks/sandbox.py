@@ -46,6 +46,8 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 
 BWRAP = "bwrap"
+PRELOAD = Path(__file__).parent / "kernel_startup" / "preload_grader.py"
+"""Run as the sandboxed kernel starts: imports ``grader`` while the kernel would sit idle (see there)."""
 SANDBOX_UID = 65534
 """The kernel's user id inside the sandbox (nobody)."""
 
@@ -198,7 +200,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         if any("ipykernel" in part for part in command):
             # IPython's input history is an SQLite file in the sandbox's $HOME, which vanishes with
             # it: keep it in memory (``In``/``Out``/``_i`` still work) and save a write per cell.
-            command = [*command, "--HistoryManager.enabled=False"]
+            # The startup file imports grader in a thread while the new kernel would sit idle.
+            command = [*command, "--HistoryManager.enabled=False", f"--IPKernelApp.exec_files={PRELOAD}"]
         return self.sandbox.argv(command)
 
     async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:  # type: ignore[override]

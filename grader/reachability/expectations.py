@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from ..model import Protocol
 from .matrix import ReachabilityMatrix
@@ -143,6 +144,9 @@ class Comparison:
             self.expected.sources, self.expected.destinations, self.observed.verdict,
             title or f"Observed {self.observed.title} (✗ = not as expected)", marks=marks,
         )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # IPython's text/plain: the report
+        printer.text(self.report())
 
     def _repr_html_(self) -> str:
         marks = {(m.source, m.destination): "✗" for m in self.wrong}

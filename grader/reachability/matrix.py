@@ -68,6 +68,12 @@ class ReachabilityMatrix:
     def plot(self, title: str | None = None) -> Heatmap:
         return heatmap(self.sources, self.destinations, self.verdict, title or f"Reachability {self.title}")
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's plain-text form (``text/plain``, what a terminal, nbconvert's text export and an
+        output's fallback show): the text grid, not the dataclass repr of every probe result and hop
+        (that was 96 KB for a 9x9 matrix, carried in every saved and graded notebook)."""
+        printer.text(self.text())
+
     def _repr_html_(self) -> str:
         return html_grid(
             self.sources, self.destinations, self.verdict, title=f"Reachability {self.title}",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 from ..model import Protocol
 from .commands import Command
@@ -105,6 +105,10 @@ class ProbeResult:
     def summary(self) -> str:
         """``x/a → y/b 80/TCP: BLOCKED``"""
         return f"{self.probe.source} → {self.probe.destination} {self.port_label}: {self.verdict.name}"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's plain-text form: the summary and the reason (``explain()`` has every hop)."""
+        printer.text(self.summary() + ("\n" + self.reason if self.reason else ""))
 
     @overload
     def explain(self, full: Literal[False] = False) -> Explanation: ...

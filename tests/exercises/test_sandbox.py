@@ -172,3 +172,46 @@ def test_a_sandboxed_kernel_is_killed_at_shutdown_with_everything_it_started(box
     assert not (box.workdir / "atexit.txt").exists()
     assert (box.private / "ledger.jsonl").read_text() == "{}\n"
     assert elapsed < 5  # a graceful shutdown would wait for the kernel; a kill does not (generous bound for a loaded machine)
+
+
+@pytest.mark.slow  # starts a sandboxed kernel
+@needs_bwrap
+def test_a_sandboxed_kernel_imports_grader_while_it_would_sit_idle_and_leaves_no_trace(box: Sandbox) -> None:
+    """The grading kernel imports ``grader`` in a background thread as it starts (every exercise
+    imports it; the kernel idles 0.2 s while jupyter_client drains its IOPub channel): the first cell
+    finds it imported without asking for it, the notebook's namespace holds no name of the preload
+    and its startup file's folder is not left on ``sys.path``, and nothing is printed."""
+    import asyncio
+
+    from grader.checks.sandbox import PRELOAD, SandboxedKernelManager
+
+    probe = (
+        "import sys, threading, time\n"
+        "deadline = time.monotonic() + 30\n"
+        "while any(t.name == 'netlab-preload' for t in threading.enumerate()) and time.monotonic() < deadline:\n"
+        "    time.sleep(0.01)\n"
+        "print(sorted(k for k in sys.modules if k == 'grader' or k.startswith('grader.lab')))\n"
+        "print(sorted(k for k in globals() if 'netlab' in k or k == '__file__'))\n"
+        f"print({str(PRELOAD.parent)!r} in sys.path, time.monotonic() < deadline)\n"
+    )
+
+    async def run() -> list[dict]:
+        km = SandboxedKernelManager(sandbox=box, kernel_name="python3")
+        await km.start_kernel()
+        kc = km.client()
+        kc.start_channels()
+        outputs: list[dict] = []
+        try:
+            await kc.wait_for_ready(timeout=60)
+            reply = await kc.execute_interactive(probe, timeout=60, output_hook=lambda m: outputs.append(m))
+            assert reply["content"]["status"] == "ok"
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel()
+        return outputs
+
+    streams = [m["content"] for m in asyncio.run(run()) if m["msg_type"] == "stream"]
+    assert all(s["name"] == "stdout" for s in streams), streams
+    lines = "".join(s["text"] for s in streams).splitlines()
+    assert "'grader'" in lines[0] and "'grader.lab.sim'" in lines[0], lines
+    assert lines[1:] == ["[]", "False True"], lines  # the preload thread ended (well before 30 s)

@@ -84,3 +84,20 @@ def test_renderings_write_nothing_to_stderr(capfd: pytest.CaptureFixture[str]) -
     lab.deploy("shop")
     lab.matrix(80).plot().png()
     assert capfd.readouterr().err == ""
+
+
+def test_plain_text_displays_are_the_text_grids_not_the_dataclass_dumps() -> None:
+    """IPython's text/plain (terminals, nbconvert's text export, every saved or graded notebook) shows
+    the grid a learner reads; the dataclass repr of a 9x9 matrix, every hop included, was 96 KB."""
+    from IPython.core.formatters import PlainTextFormatter
+
+    plain = PlainTextFormatter()
+    lab = SimulatedLab()
+    lab.deploy("e2e")
+    m = lab.matrix(80)
+    assert plain(m) == m.text() and len(plain(m)) < 2_000
+    assert "ProbeResult(" not in plain(m) and "Hop(" not in plain(m)
+    cmp = Reachability(m.sources, port=80).expect("x/a", "y/a", Verdict.BLOCKED).compare(m)
+    assert plain(cmp) == cmp.report() and plain(cmp).startswith("1 wrong of 72 flows")
+    r = m.result("x/a", "y/a")
+    assert plain(r) == f"x/a → y/a 80/TCP: ALLOWED\n{r.reason}"
