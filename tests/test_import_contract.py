@@ -55,6 +55,9 @@ ALLOWED_UP: dict[tuple[str, str], str] = {
     ("grader.course", "grader"): "reads grader.__version__ for doctor()",
     ("grader.checks.client", "grader"): "reads grader.__file__ to start the verifier from the same tree",
     ("grader.checks.sandbox", "grader"): "reads grader.__file__ to mount the package in the sandbox",
+    ("grader.checks.kernel_startup.preload_grader", "grader"): (
+        "not a module anything imports: the grading kernel's startup file, which imports the package as the "
+        "notebook's first cells do, earlier"),
 }
 
 # Within an allowed edge, module prefixes a unit must still never import.
