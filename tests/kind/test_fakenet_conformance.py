@@ -20,7 +20,6 @@ the fake imitates the cluster. Left out, because the fake does not serve what th
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 import pytest
 from conformance.test_conformance import SCENARIOS, run
 from support.fake_apiserver import FakeCluster, install
+from support.fakenet.standins import can_bind_port_80
 
 
 SERVED = ("no-policy-everything-connects", "end-port-range", "default-deny-egress", "unknown-name-does-not-resolve",
@@ -36,17 +36,9 @@ SERVED = ("no-policy-everything-connects", "end-port-range", "default-deny-egres
           "dns-egress-with-port-53")
 
 
-def _can_bind_port_80() -> bool:
-    try:
-        start = int(Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text())
-    except OSError:
-        start = 1024
-    return os.geteuid() == 0 or start <= 80
-
-
 pytestmark = [
     pytest.mark.slow,  # about 28 s in all: deploys, and the BLOCKED cells wait out agnhost's timeouts
-    pytest.mark.skipif(not _can_bind_port_80(), reason="the e2e topology's pods serve ports 80 and 81, which need root here"),
+    pytest.mark.skipif(not can_bind_port_80(), reason="the e2e topology's pods serve ports 80 and 81, which need root here"),
     pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed on this machine (the pods have it)"),
 ]
 

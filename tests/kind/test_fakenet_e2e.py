@@ -41,6 +41,13 @@ def _service(name: str, **spec: Any) -> dict[str, Any]:
             "spec": {"selector": {"app": "web"}, "ports": [{"name": "web", "port": 80, "targetPort": "http"}], **spec}}
 
 
+def _web_behind_a_service(lab: LiveLab, cluster: FakeCluster, topology: dict[str, Any] = BACKENDS) -> str:
+    """Deploy the back ends and the ``web`` Service in front of them; its ClusterIP."""
+    lab.deploy(topology)
+    lab.apply(_service("web"), namespace="back")
+    return str(cluster.get("Service", "back", "web")["spec"]["clusterIP"])
+
+
 @pytest.fixture
 def net(tmp_path: Path) -> Iterator[tuple[LiveLab, FakeCluster]]:
     exec_bin = install(tmp_path / "exec-bin", curl=CURL)
@@ -59,9 +66,7 @@ def _ips(lab: LiveLab) -> dict[str, str]:
 @needs_curl
 def test_a_cluster_ip_spreads_connections_over_the_ready_endpoints(net: tuple[LiveLab, FakeCluster]) -> None:
     lab, cluster = net
-    lab.deploy(BACKENDS)
-    lab.apply(_service("web"), namespace="back")
-    vip = cluster.get("Service", "back", "web")["spec"]["clusterIP"]
+    vip = _web_behind_a_service(lab, cluster)
     spread = lab.distribution("front/client", vip, 80, requests=12)
     counts = spread.as_dict()
     assert sorted(counts) == ["back/web-1", "back/web-2", "back/web-3"] and sum(counts.values()) == 12  # named targetPort resolved
@@ -76,9 +81,7 @@ def test_a_cluster_ip_spreads_connections_over_the_ready_endpoints(net: tuple[Li
 @needs_curl
 def test_the_endpoint_sees_the_client_pods_own_address_through_the_cluster_ip(net: tuple[LiveLab, FakeCluster]) -> None:
     lab, cluster = net
-    lab.deploy(BACKENDS)
-    lab.apply(_service("web"), namespace="back")
-    vip = cluster.get("Service", "back", "web")["spec"]["clusterIP"]
+    vip = _web_behind_a_service(lab, cluster)
     ips = _ips(lab)
     seen = lab.http("front/client", f"http://{vip}/clientip")
     assert seen.verdict is Verdict.ALLOWED and seen.client_ip == ips["front/client"]  # DNAT only, no SNAT
@@ -101,9 +104,7 @@ def test_client_ip_affinity_pins_each_client_to_one_endpoint(net: tuple[LiveLab,
 
 def test_agnhost_connect_to_a_service_without_ready_endpoints_is_refused(net: tuple[LiveLab, FakeCluster]) -> None:
     lab, cluster = net
-    lab.deploy(BACKENDS)
-    lab.apply(_service("web"), namespace="back")
-    vip = cluster.get("Service", "back", "web")["spec"]["clusterIP"]
+    vip = _web_behind_a_service(lab, cluster)
     assert lab.probe("front/client", vip, 80).verdict is Verdict.ALLOWED
     _, _, argv = cluster.execs[-1]
     assert argv[:3] == ["/agnhost", "connect", f"{vip}:80"]
@@ -280,9 +281,7 @@ def test_dns_is_traffic_an_egress_policy_must_allow(net: tuple[LiveLab, FakeClus
 @needs_curl
 def test_a_pod_reaching_itself_through_its_service_is_masqueraded(net: tuple[LiveLab, FakeCluster]) -> None:
     lab, cluster = net
-    lab.deploy({**BACKENDS, "pods": [p for p in BACKENDS["pods"] if p["name"] != "web-2" and p["name"] != "web-3"]})
-    lab.apply(_service("web"), namespace="back")
-    vip = cluster.get("Service", "back", "web")["spec"]["clusterIP"]
+    vip = _web_behind_a_service(lab, cluster, {**BACKENDS, "pods": [p for p in BACKENDS["pods"] if p["name"] not in ("web-2", "web-3")]})
     ips = _ips(lab)
     assert lab.http("front/client", f"http://{vip}/clientip").client_ip == ips["front/client"]
     hairpin = lab.http("back/web-1", f"http://{vip}/clientip")  # its only endpoint is itself

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from support.fake_apiserver import FakeCluster, install
+from support.fakenet.standins import can_bind_port_80
 
 from grader.kind.lab import LiveLab
 from grader.reachability import Reachability, Verdict
@@ -75,23 +76,12 @@ def test_deploy_creates_the_topology_and_its_pods_serve(live: tuple[LiveLab, Fak
     assert {str(p.ref): str(p.ip) for p in lab.pods()} == {r: str(p.ip) for r, p in pods.items()}
 
 
-
-def _can_bind_port_80() -> bool:
-    import os
-
-    try:
-        start = int(Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text())
-    except OSError:
-        start = 1024
-    return os.geteuid() == 0 or start <= 80
-
-
 DENY_API = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny-api", "namespace": "back"},
             "spec": {"podSelector": {"matchLabels": {"app": "api"}}, "policyTypes": ["Ingress"]}}
 
 
 @pytest.mark.slow  # about 10 s: the canary and each BLOCKED cell wait for agnhost's timeouts
-@pytest.mark.skipif(not _can_bind_port_80(), reason="the canary's server pod listens on port 80, which needs root here")
+@pytest.mark.skipif(not can_bind_port_80(), reason="the canary's server pod listens on port 80, which needs root here")
 def test_check_runs_the_enforcement_canary_then_grades_the_policy(live: tuple[LiveLab, FakeCluster]) -> None:
     lab, cluster = live
     lab.deploy(TOPOLOGY)
@@ -115,7 +105,7 @@ def test_check_runs_the_enforcement_canary_then_grades_the_policy(live: tuple[Li
     assert lab.matrix(8080, sources=["front/client"], destinations=["back/api"]).verdict("front/client", "back/api") is Verdict.ALLOWED
 
 
-@pytest.mark.skipif(not _can_bind_port_80(), reason="the canary's server pod listens on port 80, which needs root here")
+@pytest.mark.skipif(not can_bind_port_80(), reason="the canary's server pod listens on port 80, which needs root here")
 def test_a_cluster_that_ignores_network_policy_fails_the_canary(live: tuple[LiveLab, FakeCluster], monkeypatch: pytest.MonkeyPatch) -> None:
     lab, cluster = live
     monkeypatch.setattr(cluster, "enforces_policy", False)  # the fake CNI without NetworkPolicy support (Flannel alone)

@@ -296,6 +296,18 @@ os.execv("{curl}", ["curl", *args])
 '''
 
 
+def can_bind_port_80() -> bool:
+    """Whether this process may listen on port 80 (root, or ``ip_unprivileged_port_start`` at most 80):
+    the pods of the e2e topology and the canary serve there through the stand-ins."""
+    import os
+
+    try:
+        start = int(Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text())
+    except OSError:
+        start = 1024
+    return os.geteuid() == 0 or start <= 80
+
+
 def install(directory: Path, *, curl: str | None = None) -> Path:
     """Write the stand-ins (``agnhost``, ``nc``, ``dig``, and ``curl`` around the real one when given) into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
