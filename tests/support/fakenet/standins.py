@@ -18,6 +18,7 @@ sets per exec (``tests/support/fake_apiserver.py`` ``run_exec``):
 
 from __future__ import annotations
 
+import os
 import select
 import socket
 import sys
@@ -299,8 +300,6 @@ os.execv("{curl}", ["curl", *args])
 def can_bind_port_80() -> bool:
     """Whether this process may listen on port 80 (root, or ``ip_unprivileged_port_start`` at most 80):
     the pods of the e2e topology and the canary serve there through the stand-ins."""
-    import os
-
     try:
         start = int(Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text())
     except OSError:
